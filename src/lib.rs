@@ -1,0 +1,1 @@
+//! clipdb: a vector database server for text-to-image search with CLIP.
