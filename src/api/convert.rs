@@ -1,0 +1,237 @@
+//! Protobuf <-> domain conversions.
+
+use std::collections::BTreeMap;
+
+use prost_types::value::Kind;
+use serde_json::{Map, Number, Value};
+use tonic::Status;
+
+use super::status::invalid;
+use crate::engine::{
+    self, CollectionInfo, Condition, Filter, Fusion, GraphSource, Match, Metric, Payload, Range,
+    Vectorizer,
+};
+use crate::proto;
+
+/// Payload nesting deeper than this is refused (protects the stack and filters).
+pub const MAX_PAYLOAD_DEPTH: usize = 32;
+
+pub fn metric_from_proto(v: i32) -> Result<Metric, Status> {
+    match proto::Metric::try_from(v) {
+        Ok(proto::Metric::Cosine) => Ok(Metric::Cosine),
+        Ok(proto::Metric::Dot) => Ok(Metric::Dot),
+        Ok(proto::Metric::L2) => Ok(Metric::L2),
+        Err(_) => Err(invalid("metric", format!("unknown value {v}"))),
+    }
+}
+
+pub fn metric_to_proto(m: Metric) -> proto::Metric {
+    match m {
+        Metric::Cosine => proto::Metric::Cosine,
+        Metric::Dot => proto::Metric::Dot,
+        Metric::L2 => proto::Metric::L2,
+    }
+}
+
+pub fn vectorizer_from_proto(v: i32) -> Result<Vectorizer, Status> {
+    match proto::Vectorizer::try_from(v) {
+        Ok(proto::Vectorizer::None) => Ok(Vectorizer::None),
+        Ok(proto::Vectorizer::Clip) => Ok(Vectorizer::Clip),
+        Err(_) => Err(invalid("vectorizer", format!("unknown value {v}"))),
+    }
+}
+
+pub fn fusion_from_proto(f: Option<proto::FusionWeights>) -> Option<Fusion> {
+    f.map(|f| Fusion {
+        image: f.image,
+        text: f.text,
+    })
+}
+
+pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
+    let c = info.config;
+    proto::CollectionInfo {
+        name: c.name,
+        dimension: c.dimension,
+        metric: metric_to_proto(c.metric) as i32,
+        hnsw: Some(proto::HnswConfig {
+            m: c.m,
+            ef_construction: c.ef_construction,
+            ef_search: c.ef_search,
+        }),
+        vectorizer: match c.vectorizer {
+            Vectorizer::None => proto::Vectorizer::None,
+            Vectorizer::Clip => proto::Vectorizer::Clip,
+        } as i32,
+        fusion: Some(proto::FusionWeights {
+            image: c.fusion.image,
+            text: c.fusion.text,
+        }),
+        segment_capacity: c.segment_capacity,
+        point_count: info.point_count,
+        segment_count: info.segments.len() as u32,
+        segments: info
+            .segments
+            .into_iter()
+            .map(|s| proto::SegmentInfo {
+                id: s.id,
+                sealed: s.sealed,
+                records: s.records,
+                live_points: s.live_points,
+                graph_source: match s.graph_source {
+                    GraphSource::Built => proto::GraphSource::Built,
+                    GraphSource::Loaded => proto::GraphSource::Loaded,
+                } as i32,
+            })
+            .collect(),
+        model_fingerprint: info.model_fingerprint.unwrap_or_default(),
+    }
+}
+
+fn value_to_json(field: &str, v: &prost_types::Value, depth: usize) -> Result<Value, Status> {
+    if depth > MAX_PAYLOAD_DEPTH {
+        return Err(invalid(
+            field,
+            format!("nested deeper than {MAX_PAYLOAD_DEPTH} levels"),
+        ));
+    }
+    Ok(match &v.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::NumberValue(n)) => Value::Number(
+            Number::from_f64(*n)
+                .ok_or_else(|| invalid(field, format!("number {n} is not finite")))?,
+        ),
+        Some(Kind::StructValue(s)) => Value::Object(struct_to_json(field, s, depth + 1)?),
+        Some(Kind::ListValue(l)) => Value::Array(
+            l.values
+                .iter()
+                .map(|x| value_to_json(field, x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn struct_to_json(
+    field: &str,
+    s: &prost_types::Struct,
+    depth: usize,
+) -> Result<Map<String, Value>, Status> {
+    s.fields
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), value_to_json(field, v, depth)?)))
+        .collect()
+}
+
+pub fn payload_from_proto(
+    field: &str,
+    s: Option<prost_types::Struct>,
+) -> Result<Option<Payload>, Status> {
+    s.map(|s| struct_to_json(field, &s, 0)).transpose()
+}
+
+fn json_to_value(v: &Value) -> prost_types::Value {
+    let kind = match v {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::Array(a) => Kind::ListValue(prost_types::ListValue {
+            values: a.iter().map(json_to_value).collect(),
+        }),
+        Value::Object(o) => Kind::StructValue(payload_to_proto(o)),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+pub fn payload_to_proto(p: &Payload) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: p
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_value(v)))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn condition_from_proto(field: &str, c: proto::Condition) -> Result<Condition, Status> {
+    if c.key.is_empty() {
+        return Err(invalid(field, "condition key is empty"));
+    }
+    let matches = match c.r#match {
+        Some(proto::condition::Match::Equals(v)) => Match::Equals(value_to_json(field, &v, 0)?),
+        Some(proto::condition::Match::Range(r)) => {
+            let bounds = [r.gt, r.gte, r.lt, r.lte];
+            if bounds.iter().flatten().any(|b| b.is_nan()) {
+                return Err(invalid(field, "range bound is NaN"));
+            }
+            if bounds.iter().all(Option::is_none) {
+                return Err(invalid(field, "range has no bound"));
+            }
+            Match::Range(Range {
+                gt: r.gt,
+                gte: r.gte,
+                lt: r.lt,
+                lte: r.lte,
+            })
+        }
+        None => return Err(invalid(field, "condition needs `equals` or `range`")),
+    };
+    Ok(Condition {
+        key: c.key,
+        matches,
+    })
+}
+
+pub fn filter_from_proto(f: Option<proto::Filter>) -> Result<Option<Filter>, Status> {
+    let Some(f) = f else { return Ok(None) };
+    let convert = |name: &str, list: Vec<proto::Condition>| -> Result<Vec<Condition>, Status> {
+        list.into_iter()
+            .enumerate()
+            .map(|(i, c)| condition_from_proto(&format!("filter.{name}[{i}]"), c))
+            .collect()
+    };
+    Ok(Some(Filter {
+        must: convert("must", f.must)?,
+        should: convert("should", f.should)?,
+        must_not: convert("must_not", f.must_not)?,
+    }))
+}
+
+pub fn point_from_proto(index: usize, p: proto::Point) -> Result<engine::PointInput, Status> {
+    let field = if p.id.is_empty() {
+        format!("points[{index}]")
+    } else {
+        format!("point `{}`", p.id)
+    };
+    let has_media = !p.text.is_empty() || !p.image.is_empty();
+    let data = match (p.vector.is_empty(), has_media) {
+        (false, true) => {
+            return Err(invalid(
+                &field,
+                "set either `vector` or `text`/`image`, not both",
+            ))
+        }
+        (true, false) => return Err(invalid(&field, "has no vector, text or image")),
+        (false, false) => engine::PointData::Vector(p.vector),
+        (true, true) => engine::PointData::Media {
+            text: (!p.text.is_empty()).then_some(p.text),
+            image: (!p.image.is_empty()).then_some(p.image),
+        },
+    };
+    Ok(engine::PointInput {
+        payload: payload_from_proto(&format!("{field}.payload"), p.payload)?,
+        id: p.id,
+        data,
+    })
+}
+
+/// Splits stored vectors into the proto's `vector` (image, else caption) and `text_vector`.
+pub fn vectors_to_proto(v: Option<[Option<Vec<f32>>; 2]>) -> (Vec<f32>, Vec<f32>) {
+    match v {
+        None => (Vec::new(), Vec::new()),
+        Some([Some(image), text]) => (image, text.unwrap_or_default()),
+        Some([None, Some(text)]) => (text.clone(), text),
+        Some([None, None]) => (Vec::new(), Vec::new()),
+    }
+}

@@ -1,0 +1,686 @@
+//! A collection: its segments, the id map, and the write and search paths.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+
+use super::commit::{CommitOp, Committer};
+use super::payload::{Filter, Payload};
+use super::segment::{PointEntry, Segment};
+use super::types::*;
+use super::{EngineError, Result};
+use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta};
+
+/// Metadata key of the fingerprint of the model that embedded the collection.
+pub(crate) const MODEL_KEY: &str = "model_fingerprint";
+
+pub struct Collection {
+    config: CollectionConfig,
+    dir: PathBuf,
+    meta: Arc<dyn MetaStore>,
+    committer: Committer,
+    /// Visible id -> record map; changed only by the committer.
+    pub(crate) ids: RwLock<HashMap<Arc<str>, Loc>>,
+    /// All segments, oldest first.
+    segments: RwLock<Vec<Arc<Segment>>>,
+    /// The segment taking writes; its lock serialises record allocation.
+    growing: Mutex<Arc<Segment>>,
+    values: RwLock<HashMap<String, Vec<u8>>>,
+    dropped: AtomicBool,
+}
+
+/// A validated point ready to store: vectors per space (normalised for cosine).
+pub(crate) struct PreparedPoint {
+    pub id: String,
+    pub vectors: [Option<Vec<f32>>; 2],
+    pub payload: Option<Payload>,
+}
+
+/// Releases allocated-but-unfinished records when a write ends, however it ends,
+/// and seals segments that became complete.
+struct InFlight<'a> {
+    collection: &'a Arc<Collection>,
+    segments: Vec<Arc<Segment>>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        for seg in &self.segments {
+            seg.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        for seg in &self.segments {
+            if !seen.contains(&seg.id) {
+                seen.push(seg.id);
+                self.collection.maybe_seal(seg);
+            }
+        }
+    }
+}
+
+impl Collection {
+    pub(crate) fn create(
+        dir: PathBuf,
+        config: CollectionConfig,
+        meta: Arc<dyn MetaStore>,
+        committer: Committer,
+    ) -> Result<Arc<Collection>> {
+        if dir.exists() {
+            // Leftovers of a collection of the same name that was dropped.
+            std::fs::remove_dir_all(&dir).map_err(|e| crate::storage::StorageError::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| crate::storage::StorageError::io(&dir, e))?;
+        let first = Arc::new(Segment::create(&dir, 1, &config)?);
+        let mut batch = MetaBatch::default();
+        batch.put_segment(SegmentMeta {
+            id: 1,
+            capacity: config.segment_capacity,
+            sealed: false,
+        });
+        meta.apply(&config.name, batch)?;
+        Ok(Arc::new(Collection {
+            config,
+            dir,
+            meta,
+            committer,
+            ids: RwLock::new(HashMap::new()),
+            segments: RwLock::new(vec![first.clone()]),
+            growing: Mutex::new(first),
+            values: RwLock::new(HashMap::new()),
+            dropped: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn open(
+        dir: PathBuf,
+        config: CollectionConfig,
+        meta: Arc<dyn MetaStore>,
+        committer: Committer,
+    ) -> Result<Arc<Collection>> {
+        let stored = meta.load(&config.name)?;
+        let mut by_segment: HashMap<u32, Vec<_>> = HashMap::new();
+        let mut ids = HashMap::with_capacity(stored.records.len());
+        for (loc, rec) in stored.records {
+            let payload = match &rec.payload {
+                Some(bytes) => Some(Arc::new(serde_json::from_slice::<Payload>(bytes).map_err(
+                    |e| {
+                        EngineError::Storage(crate::storage::StorageError::Meta(format!(
+                            "collection {}: payload of point {} is unreadable: {e}",
+                            config.name, rec.id
+                        )))
+                    },
+                )?)),
+                None => None,
+            };
+            if ids.insert(Arc::<str>::from(rec.id.as_str()), loc).is_some() {
+                return Err(EngineError::Storage(crate::storage::StorageError::Meta(
+                    format!(
+                        "collection {}: point {} is recorded twice",
+                        config.name, rec.id
+                    ),
+                )));
+            }
+            by_segment
+                .entry(loc.segment)
+                .or_default()
+                .push((loc.record, rec, payload));
+        }
+        // Re-point the id map at the shared Arc<str> of each entry later built.
+        let last_unsealed = stored
+            .segments
+            .iter()
+            .rev()
+            .find(|s| !s.sealed)
+            .map(|s| s.id);
+        let mut segments = Vec::with_capacity(stored.segments.len());
+        for s in &stored.segments {
+            let records = by_segment.remove(&s.id).unwrap_or_default();
+            let seg = Segment::open(&dir, s.id, s.sealed, &config, records)?;
+            if !s.sealed && Some(s.id) != last_unsealed {
+                // An older segment whose sealing was interrupted: take no more writes.
+                seg.allocated.store(seg.capacity, Ordering::Release);
+            }
+            segments.push(Arc::new(seg));
+        }
+        if let Some(seg) = by_segment.keys().next() {
+            return Err(EngineError::Storage(crate::storage::StorageError::Meta(
+                format!(
+                    "collection {}: records refer to unknown segment {seg}",
+                    config.name
+                ),
+            )));
+        }
+        let growing = match segments
+            .iter()
+            .rev()
+            .find(|s| !s.sealed.load(Ordering::Acquire))
+        {
+            Some(s) if s.allocated.load(Ordering::Acquire) < s.capacity => s.clone(),
+            _ => {
+                let id = segments.last().map_or(1, |s| s.id + 1);
+                let seg = Arc::new(Segment::create(&dir, id, &config)?);
+                let mut batch = MetaBatch::default();
+                batch.put_segment(SegmentMeta {
+                    id,
+                    capacity: config.segment_capacity,
+                    sealed: false,
+                });
+                meta.apply(&config.name, batch)?;
+                meta.flush()?;
+                segments.push(seg.clone());
+                seg
+            }
+        };
+        let collection = Arc::new(Collection {
+            config,
+            dir,
+            meta,
+            committer,
+            ids: RwLock::new(ids),
+            segments: RwLock::new(segments),
+            growing: Mutex::new(growing),
+            values: RwLock::new(stored.values),
+            dropped: AtomicBool::new(false),
+        });
+        for seg in collection.segments.read().iter() {
+            collection.maybe_seal(seg);
+        }
+        Ok(collection)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn segment(&self, id: u32) -> Option<Arc<Segment>> {
+        let segs = self.segments.read();
+        // Segment ids are dense and start at the first segment's id.
+        let first = segs.first()?.id;
+        segs.get(id.checked_sub(first)? as usize)
+            .filter(|s| s.id == id)
+            .cloned()
+    }
+
+    pub(crate) fn set_value(&self, key: &str, value: &[u8]) {
+        self.values.write().insert(key.to_string(), value.to_vec());
+    }
+
+    /// Fingerprint of the model that embedded this collection's text and images.
+    pub fn model_fingerprint(&self) -> Option<String> {
+        self.values
+            .read()
+            .get(MODEL_KEY)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.ids.read().len() as u64
+    }
+
+    pub fn info(&self) -> CollectionInfo {
+        let segments = self
+            .segments
+            .read()
+            .iter()
+            .map(|s| SegmentStats {
+                id: s.id,
+                sealed: s.sealed.load(Ordering::Acquire),
+                records: s.allocated.load(Ordering::Acquire).min(s.capacity) as u64,
+                live_points: s.live_count() as u64,
+                graph_source: s.graph_source,
+            })
+            .collect();
+        CollectionInfo {
+            config: self.config.clone(),
+            point_count: self.count(),
+            segments,
+            model_fingerprint: self.model_fingerprint(),
+        }
+    }
+
+    /// Validates a raw vector for this collection and normalises it for cosine.
+    pub(crate) fn check_vector(&self, field: &str, mut v: Vec<f32>) -> Result<Vec<f32>> {
+        let dim = self.config.dimension as usize;
+        if v.len() != dim {
+            return Err(EngineError::invalid(
+                field,
+                format!(
+                    "vector has dimension {}, collection `{}` expects {dim}",
+                    v.len(),
+                    self.config.name
+                ),
+            ));
+        }
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(EngineError::invalid(
+                field,
+                format!("vector component {i} is not finite ({})", v[i]),
+            ));
+        }
+        let norm_sq: f32 = v.iter().map(|x| x * x).sum();
+        if !norm_sq.is_finite() {
+            return Err(EngineError::invalid(field, "vector norm overflows f32"));
+        }
+        if self.config.metric == Metric::Cosine {
+            if norm_sq == 0.0 {
+                return Err(EngineError::invalid(
+                    field,
+                    "zero vector has no direction (cosine metric)",
+                ));
+            }
+            let inv = 1.0 / norm_sq.sqrt();
+            v.iter_mut().for_each(|x| *x *= inv);
+        }
+        Ok(v)
+    }
+
+    /// Hands out `n` records in the growing segment(s), rolling to a new
+    /// segment when one fills up.
+    fn allocate<'a>(
+        self: &'a Arc<Self>,
+        n: usize,
+    ) -> Result<(Vec<(Arc<Segment>, u32)>, InFlight<'a>)> {
+        let mut guard = InFlight {
+            collection: self,
+            segments: Vec::with_capacity(n),
+        };
+        let mut out = Vec::with_capacity(n);
+        let mut growing = self.growing.lock();
+        for _ in 0..n {
+            if growing.allocated.load(Ordering::Acquire) >= growing.capacity {
+                let next = self.add_segment()?;
+                *growing = next;
+            }
+            let record = growing.allocated.fetch_add(1, Ordering::AcqRel);
+            growing.in_flight.fetch_add(1, Ordering::AcqRel);
+            guard.segments.push(growing.clone());
+            out.push((growing.clone(), record));
+        }
+        Ok((out, guard))
+    }
+
+    fn add_segment(&self) -> Result<Arc<Segment>> {
+        let id = self.segments.read().last().map_or(1, |s| s.id + 1);
+        let seg = Arc::new(Segment::create(&self.dir, id, &self.config)?);
+        let mut batch = MetaBatch::default();
+        batch.put_segment(SegmentMeta {
+            id,
+            capacity: self.config.segment_capacity,
+            sealed: false,
+        });
+        self.meta.apply(&self.config.name, batch)?;
+        self.meta.flush()?;
+        self.segments.write().push(seg.clone());
+        tracing::info!(collection = %self.config.name, segment = id, "started a new segment");
+        Ok(seg)
+    }
+
+    /// Seals a full segment in the background once its last write is done.
+    pub(crate) fn maybe_seal(self: &Arc<Self>, seg: &Arc<Segment>) {
+        if !seg.ready_to_seal() || seg.sealing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let collection = self.clone();
+        let seg = seg.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let result = (|| -> Result<()> {
+                if collection.is_dropped() {
+                    return Ok(());
+                }
+                seg.write_sealed_files(&collection.config)?;
+                let mut batch = MetaBatch::default();
+                batch.put_segment(SegmentMeta {
+                    id: seg.id,
+                    capacity: seg.capacity,
+                    sealed: true,
+                });
+                collection.meta.apply(&collection.config.name, batch)?;
+                collection.meta.flush()?;
+                seg.sealed.store(true, Ordering::Release);
+                Ok(())
+            })();
+            match result {
+                Ok(()) => tracing::info!(
+                    collection = %collection.config.name,
+                    segment = seg.id,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "sealed segment"
+                ),
+                Err(e) => {
+                    // The segment keeps serving from memory; a restart rebuilds and retries.
+                    tracing::error!(collection = %collection.config.name, segment = seg.id, error = %e, "sealing failed");
+                }
+            }
+            seg.sealing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Stores validated points (blocking: writes files and builds graphs),
+    /// then waits for the group commit. `value` is recorded with the batch.
+    pub(crate) async fn store(
+        self: &Arc<Self>,
+        points: Vec<PreparedPoint>,
+        value: Option<(String, Vec<u8>)>,
+    ) -> Result<u64> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let this = self.clone();
+        // Everything up to the commit is blocking work (file writes, graph inserts).
+        let (ops, segments, guard_segments) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let (allocs, mut guard) = this.allocate(points.len())?;
+            for (p, (seg, rec)) in points.iter().zip(&allocs) {
+                for (space, v) in p.vectors.iter().enumerate() {
+                    if let Some(v) = v {
+                        seg.vectors[space].write(*rec, v)?;
+                    }
+                }
+            }
+            // Insert into graphs, grouped by segment and space (parallel inside hnsw_rs).
+            let mut segments: Vec<Arc<Segment>> = Vec::new();
+            for (seg, _) in &allocs {
+                if !segments.iter().any(|s| s.id == seg.id) {
+                    segments.push(seg.clone());
+                }
+            }
+            for seg in &segments {
+                for space in 0..this.config.spaces() {
+                    let items: Vec<(&[f32], usize)> = points
+                        .iter()
+                        .zip(&allocs)
+                        .filter(|(p, (s, _))| s.id == seg.id && p.vectors[space].is_some())
+                        .map(|(p, (_, r))| (p.vectors[space].as_deref().unwrap(), *r as usize))
+                        .collect();
+                    seg.graphs[space].insert(&items);
+                }
+            }
+            let mut ops = Vec::with_capacity(points.len());
+            for (p, (seg, rec)) in points.into_iter().zip(&allocs) {
+                let spaces = p
+                    .vectors
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |m, (i, v)| m | ((v.is_some() as u8) << i));
+                let payload_bytes = p
+                    .payload
+                    .as_ref()
+                    .map(|pl| serde_json::to_vec(pl).expect("JSON encodes"));
+                ops.push(CommitOp::Upsert {
+                    id: Arc::from(p.id.as_str()),
+                    loc: Loc {
+                        segment: seg.id,
+                        record: *rec,
+                    },
+                    spaces,
+                    payload: p.payload.map(Arc::new),
+                    payload_bytes,
+                });
+            }
+            let guard_segments = std::mem::take(&mut guard.segments);
+            Ok((ops, segments, guard_segments))
+        })
+        .await
+        .map_err(|e| {
+            EngineError::Storage(crate::storage::StorageError::Meta(format!(
+                "write task failed: {e}"
+            )))
+        })??;
+        let _guard = InFlight {
+            collection: self,
+            segments: guard_segments,
+        };
+        let outcome = self
+            .committer
+            .commit(self.clone(), ops, segments, value)
+            .await?;
+        Ok(outcome.upserted)
+    }
+
+    pub(crate) async fn delete(self: &Arc<Self>, ids: Vec<String>) -> Result<u64> {
+        let ops = ids
+            .into_iter()
+            .map(|id| CommitOp::Delete {
+                id: Arc::from(id.as_str()),
+            })
+            .collect();
+        let outcome = self
+            .committer
+            .commit(self.clone(), ops, Vec::new(), None)
+            .await?;
+        Ok(outcome.deleted)
+    }
+
+    fn vectors_of(&self, seg: &Segment, record: u32, spaces: u8) -> [Option<Vec<f32>>; 2] {
+        let mut out = [None, None];
+        for (space, file) in seg.vectors.iter().enumerate() {
+            if spaces & (1 << space) != 0 {
+                out[space] = Some(file.get(record).to_vec());
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, ids: &[String], with_vector: bool) -> Vec<StoredPoint> {
+        let map = self.ids.read();
+        ids.iter()
+            .filter_map(|id| {
+                let loc = *map.get(id.as_str())?;
+                let seg = self.segment(loc.segment)?;
+                let entry = seg.points.read()[loc.record as usize].clone()?;
+                Some(StoredPoint {
+                    vectors: with_vector.then(|| self.vectors_of(&seg, loc.record, entry.spaces)),
+                    id: entry.id,
+                    payload: entry.payload,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored vector of a point, for "more like this" queries.
+    pub fn query_vector_of(&self, id: &str) -> Result<Vec<f32>> {
+        let not_found = || {
+            EngineError::invalid(
+                "query.id",
+                format!(
+                    "point `{id}` not found in collection `{}`",
+                    self.config.name
+                ),
+            )
+        };
+        let loc = *self.ids.read().get(id).ok_or_else(not_found)?;
+        let seg = self.segment(loc.segment).ok_or_else(not_found)?;
+        let entry = seg.points.read()[loc.record as usize]
+            .clone()
+            .ok_or_else(not_found)?;
+        let space = if entry.spaces & 1 != 0 {
+            IMAGE_SPACE
+        } else {
+            TEXT_SPACE
+        };
+        Ok(seg.vectors[space].get(loc.record).to_vec())
+    }
+
+    /// Nearest neighbours of a (validated, normalised) query vector, best
+    /// first. Blocking: run off the async runtime.
+    pub fn search(&self, query: &[f32], params: &SearchParams, exclude: Option<&str>) -> Vec<Hit> {
+        let spaces = self.config.spaces();
+        let weights = if spaces == 1 {
+            [1.0, 0.0]
+        } else {
+            params.fusion.unwrap_or(self.config.fusion).weights()
+        };
+        let active_mask: u8 = (0..spaces)
+            .filter(|&s| weights[s] > 0.0)
+            .fold(0, |m, s| m | (1 << s));
+        let ef = if params.ef == 0 {
+            self.config.ef_search as usize
+        } else {
+            params.ef
+        }
+        .max(params.limit);
+        let ctx = SearchContext {
+            metric: self.config.metric,
+            query,
+            weights,
+            active_mask,
+            limit: params.limit,
+            ef,
+            filter: params.filter.as_ref().filter(|f| !f.is_empty()),
+            exclude,
+        };
+        let segments = self.segments.read().clone();
+        let mut found: Vec<(f32, Arc<Segment>, u32)> = segments
+            .par_iter()
+            .flat_map_iter(|seg| {
+                ctx.search_segment(seg)
+                    .into_iter()
+                    .map(move |(s, r)| (s, seg.clone(), r))
+            })
+            .collect();
+        found.sort_by(|a, b| ctx.metric.cmp_scores(a.0, b.0));
+        found.truncate(params.limit);
+        found
+            .into_iter()
+            .filter_map(|(score, seg, record)| {
+                let entry = seg.points.read()[record as usize].clone()?;
+                Some(Hit {
+                    score,
+                    vectors: params
+                        .with_vector
+                        .then(|| self.vectors_of(&seg, record, entry.spaces)),
+                    payload: if params.with_payload {
+                        entry.payload
+                    } else {
+                        None
+                    },
+                    id: entry.id,
+                })
+            })
+            .collect()
+    }
+}
+
+struct SearchContext<'a> {
+    metric: Metric,
+    query: &'a [f32],
+    weights: [f32; 2],
+    active_mask: u8,
+    limit: usize,
+    ef: usize,
+    filter: Option<&'a Filter>,
+    exclude: Option<&'a str>,
+}
+
+/// A filter matching at most this many candidates per `ef` is answered by an
+/// exact scan: scoring that few vectors costs less than a graph walk, and a
+/// filtered graph walk loses recall when few nodes pass.
+const EXACT_SCAN_FACTOR: usize = 16;
+
+impl SearchContext<'_> {
+    fn keep(&self, entry: &PointEntry) -> bool {
+        entry.spaces & self.active_mask != 0
+            && self.exclude.is_none_or(|x| &*entry.id != x)
+            && self
+                .filter
+                .is_none_or(|f| f.matches(entry.payload.as_deref()))
+    }
+
+    /// Exact fused score: the weighted mean of per-space scores over the
+    /// active spaces the point has.
+    fn score(&self, seg: &Segment, record: u32, spaces: u8) -> f32 {
+        let (mut num, mut den) = (0.0f32, 0.0f32);
+        for (space, file) in seg.vectors.iter().enumerate() {
+            if spaces & self.active_mask & (1 << space) != 0 {
+                num += self.weights[space] * self.metric.score(self.query, file.get(record));
+                den += self.weights[space];
+            }
+        }
+        num / den
+    }
+
+    fn top(&self, mut scored: Vec<(f32, u32)>) -> Vec<(f32, u32)> {
+        scored.sort_by(|a, b| self.metric.cmp_scores(a.0, b.0));
+        scored.truncate(self.limit);
+        scored
+    }
+
+    fn exact(
+        &self,
+        seg: &Segment,
+        points: &[Option<PointEntry>],
+        candidates: impl Iterator<Item = u32>,
+    ) -> Vec<(f32, u32)> {
+        let scored = candidates
+            .filter_map(|r| {
+                let e = points[r as usize].as_ref()?;
+                Some((self.score(seg, r, e.spaces), r))
+            })
+            .collect();
+        self.top(scored)
+    }
+
+    fn search_segment(&self, seg: &Segment) -> Vec<(f32, u32)> {
+        let points = seg.points.read();
+        let allocated = (seg.allocated.load(Ordering::Acquire).min(seg.capacity)) as usize;
+        let keep_record = |r: usize| {
+            points
+                .get(r)
+                .and_then(|p| p.as_ref())
+                .is_some_and(|e| self.keep(e))
+        };
+        if self.filter.is_some() {
+            let matching: Vec<u32> = (0..allocated)
+                .filter(|&r| keep_record(r))
+                .map(|r| r as u32)
+                .collect();
+            if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
+                return self.exact(seg, &points, matching.into_iter());
+            }
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        for (space, graph) in seg.graphs.iter().enumerate() {
+            if self.active_mask & (1 << space) != 0 {
+                candidates.extend(
+                    graph
+                        .search(self.query, self.ef, self.ef, &keep_record)
+                        .into_iter()
+                        .map(|r| r as u32),
+                );
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let result = self.exact(seg, &points, candidates.into_iter());
+        if result.len() < self.limit {
+            // The graph walk came back short (many deleted or filtered-out
+            // nodes): fall back to an exact scan so matches are never missed.
+            let all = (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
+            let exact = self.exact(seg, &points, all);
+            if exact.len() > result.len() {
+                return exact;
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,286 @@
+//! Group commit. Writers prepare their records (vectors written, graphs
+//! updated) concurrently, then hand the metadata changes to one committer
+//! thread. It takes every request waiting, fsyncs the vector files they
+//! touched, applies their metadata batches in arrival order, flushes the
+//! metadata store once, and only then makes the changes visible and answers.
+//! Many concurrent writers therefore share one pair of fsyncs.
+//!
+//! Replacements are resolved here, by id, in commit order: the committer is
+//! the only place that knows which record currently holds an id, so a write
+//! that fails can never leave a stale mapping for a later one.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::collection::Collection;
+use super::payload::Payload;
+use super::segment::{PointEntry, Segment};
+use super::{EngineError, Result};
+use crate::storage::{Loc, MetaBatch, MetaStore, RecordMeta};
+
+pub(crate) enum CommitOp {
+    Upsert {
+        id: Arc<str>,
+        loc: Loc,
+        spaces: u8,
+        payload: Option<Arc<Payload>>,
+        payload_bytes: Option<Vec<u8>>,
+    },
+    Delete {
+        id: Arc<str>,
+    },
+}
+
+pub(crate) struct CommitRequest {
+    pub collection: Arc<Collection>,
+    pub ops: Vec<CommitOp>,
+    /// Segments whose vector files received records for this request.
+    pub segments: Vec<Arc<Segment>>,
+    /// A metadata value to record with the batch (e.g. the model fingerprint).
+    pub value: Option<(String, Vec<u8>)>,
+    pub reply: oneshot::Sender<Result<CommitOutcome>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CommitOutcome {
+    pub upserted: u64,
+    pub deleted: u64,
+}
+
+#[derive(Clone)]
+pub(crate) struct Committer {
+    tx: mpsc::Sender<CommitRequest>,
+}
+
+/// Most requests one group takes, so a flood of writers still gets answers.
+const MAX_GROUP: usize = 1024;
+
+impl Committer {
+    pub fn start(meta: Arc<dyn MetaStore>) -> Committer {
+        let (tx, rx) = mpsc::channel::<CommitRequest>();
+        std::thread::Builder::new()
+            .name("clipdb-commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(r) => group.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    commit_group(meta.as_ref(), group);
+                }
+            })
+            .expect("spawn commit thread");
+        Committer { tx }
+    }
+
+    pub async fn commit(
+        &self,
+        collection: Arc<Collection>,
+        ops: Vec<CommitOp>,
+        segments: Vec<Arc<Segment>>,
+        value: Option<(String, Vec<u8>)>,
+    ) -> Result<CommitOutcome> {
+        let (reply, rx) = oneshot::channel();
+        let req = CommitRequest {
+            collection,
+            ops,
+            segments,
+            value,
+            reply,
+        };
+        self.tx.send(req).map_err(|_| EngineError::ShuttingDown)?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+}
+
+/// What one request will change in memory once durable.
+struct Planned {
+    req: CommitRequest,
+    /// (id, new location or None for deleted, previous location)
+    changes: Vec<(Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>)>,
+    outcome: CommitOutcome,
+}
+
+fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
+    // 1. Vector bytes first: metadata must never point at records not on disk.
+    let mut synced: Vec<*const Segment> = Vec::new();
+    let mut sync_error = None;
+    for req in &group {
+        for seg in &req.segments {
+            let ptr = Arc::as_ptr(seg);
+            if synced.contains(&ptr) {
+                continue;
+            }
+            synced.push(ptr);
+            for f in &seg.vectors {
+                if let Err(e) = f.sync() {
+                    sync_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = sync_error {
+        let msg = e.to_string();
+        for req in group {
+            let _ = req.reply.send(Err(EngineError::Storage(
+                crate::storage::StorageError::Meta(msg.clone()),
+            )));
+        }
+        return;
+    }
+
+    // 2. Resolve replacements and apply each request's batch, in order. The
+    // overlay holds this group's not-yet-visible id changes.
+    let mut overlay: HashMap<(*const Collection, Arc<str>), Option<Loc>> = HashMap::new();
+    let mut planned = Vec::with_capacity(group.len());
+    for req in group {
+        if req.collection.is_dropped() {
+            let _ = req.reply.send(Err(EngineError::CollectionNotFound(
+                req.collection.name().to_string(),
+            )));
+            continue;
+        }
+        let cptr = Arc::as_ptr(&req.collection);
+        let mut batch = MetaBatch::default();
+        let mut changes = Vec::with_capacity(req.ops.len());
+        let mut outcome = CommitOutcome::default();
+        let mut local: HashMap<Arc<str>, Option<Loc>> = HashMap::new();
+        {
+            let ids = req.collection.ids.read();
+            let current = |id: &Arc<str>, local: &HashMap<Arc<str>, Option<Loc>>| -> Option<Loc> {
+                if let Some(l) = local.get(id) {
+                    return *l;
+                }
+                match overlay.get(&(cptr, id.clone())) {
+                    Some(l) => *l,
+                    None => ids.get(id).copied(),
+                }
+            };
+            for op in &req.ops {
+                match op {
+                    CommitOp::Upsert {
+                        id,
+                        loc,
+                        spaces,
+                        payload,
+                        payload_bytes,
+                    } => {
+                        let previous = current(id, &local);
+                        if let Some(prev) = previous {
+                            batch.remove_record(prev);
+                        }
+                        batch.put_record(
+                            *loc,
+                            RecordMeta {
+                                id: id.to_string(),
+                                spaces: *spaces,
+                                payload: payload_bytes.clone(),
+                            },
+                        );
+                        let entry = PointEntry {
+                            id: id.clone(),
+                            spaces: *spaces,
+                            payload: payload.clone(),
+                        };
+                        changes.push((id.clone(), Some((*loc, entry)), previous));
+                        local.insert(id.clone(), Some(*loc));
+                        outcome.upserted += 1;
+                    }
+                    CommitOp::Delete { id } => {
+                        let previous = current(id, &local);
+                        if let Some(prev) = previous {
+                            batch.remove_record(prev);
+                            changes.push((id.clone(), None, Some(prev)));
+                            local.insert(id.clone(), None);
+                            outcome.deleted += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((k, v)) = &req.value {
+            batch.put_value(k, v.clone());
+        }
+        if batch.is_empty() {
+            planned.push(Planned {
+                req,
+                changes,
+                outcome,
+            });
+            continue;
+        }
+        match meta.apply(req.collection.name(), batch) {
+            Ok(()) => {
+                for (id, loc) in local {
+                    overlay.insert((cptr, id), loc);
+                }
+                planned.push(Planned {
+                    req,
+                    changes,
+                    outcome,
+                });
+            }
+            Err(e) => {
+                let _ = req.reply.send(Err(e.into()));
+            }
+        }
+    }
+
+    // 3. One flush makes the whole group durable.
+    if let Err(e) = meta.flush() {
+        let msg = e.to_string();
+        tracing::error!(error = %msg, "metadata flush failed; the group's writes are not acknowledged");
+        for p in planned {
+            let _ = p.req.reply.send(Err(EngineError::Storage(
+                crate::storage::StorageError::Meta(msg.clone()),
+            )));
+        }
+        return;
+    }
+
+    // 4. Make visible, in order, then acknowledge.
+    for p in planned {
+        p.req
+            .collection
+            .apply_committed(&p.changes, p.req.value.as_ref());
+        let _ = p.req.reply.send(Ok(p.outcome));
+    }
+}
+
+impl Collection {
+    /// Applies durable changes to the in-memory view (ids and record tables).
+    fn apply_committed(
+        &self,
+        changes: &[(Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>)],
+        value: Option<&(String, Vec<u8>)>,
+    ) {
+        let mut ids = self.ids.write();
+        for (id, new, previous) in changes {
+            if let Some(prev) = previous {
+                if let Some(seg) = self.segment(prev.segment) {
+                    seg.points.write()[prev.record as usize] = None;
+                }
+            }
+            match new {
+                Some((loc, entry)) => {
+                    if let Some(seg) = self.segment(loc.segment) {
+                        seg.points.write()[loc.record as usize] = Some(entry.clone());
+                    }
+                    ids.insert(id.clone(), *loc);
+                }
+                None => {
+                    ids.remove(id);
+                }
+            }
+        }
+        if let Some((k, v)) = value {
+            self.set_value(k, v);
+        }
+    }
+}

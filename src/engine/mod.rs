@@ -1,0 +1,54 @@
+//! The database engine: collections, the write path (group commit) and the
+//! search path. Knows nothing about protobuf.
+
+mod collection;
+mod commit;
+mod database;
+pub mod payload;
+mod segment;
+mod types;
+
+pub use collection::Collection;
+pub use database::{Database, DatabaseOptions};
+pub use payload::{Condition, Filter, Match, Payload, Range};
+pub use types::*;
+
+use crate::index::IndexError;
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("collection `{0}` not found")]
+    CollectionNotFound(String),
+    #[error("collection `{0}` already exists")]
+    CollectionExists(String),
+    /// Malformed input; `field` names the offending point id or request field.
+    #[error("{field}: {message}")]
+    InvalidArgument { field: String, message: String },
+    /// The operation needs something the server or collection lacks (a model).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("collection `{name}` is unavailable: {reason}")]
+    CollectionUnavailable { name: String, reason: String },
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("index: {0}")]
+    Index(#[from] IndexError),
+    #[error("embedding: {0}")]
+    Embedding(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+impl EngineError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        EngineError::InvalidArgument {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

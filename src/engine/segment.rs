@@ -1,0 +1,284 @@
+//! A segment: vector files (one per vector space), one HNSW graph per space,
+//! and the in-memory table of its live records.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::types::{CollectionConfig, GraphSource};
+use super::{payload::Payload, Result};
+use crate::index::{Graph, GraphParams};
+use crate::storage::{manifest, RecordMeta, StorageError, VectorFile};
+
+/// A live record as searches and reads see it.
+#[derive(Debug, Clone)]
+pub(crate) struct PointEntry {
+    pub id: Arc<str>,
+    /// Bit i set = the point has a vector in space i.
+    pub spaces: u8,
+    pub payload: Option<Arc<Payload>>,
+}
+
+pub(crate) struct Segment {
+    pub id: u32,
+    pub dir: PathBuf,
+    pub capacity: u32,
+    pub vectors: Vec<VectorFile>,
+    pub graphs: Vec<Graph>,
+    /// Indexed by record number; `None` = never written, replaced or deleted.
+    pub points: RwLock<Vec<Option<PointEntry>>>,
+    /// Records handed out to writers so far (the next record number).
+    pub allocated: AtomicU32,
+    /// Writes allocated here and not yet committed or failed.
+    pub in_flight: AtomicUsize,
+    pub sealed: AtomicBool,
+    /// Set while a sealing task runs, so only one does.
+    pub sealing: AtomicBool,
+    pub graph_source: GraphSource,
+}
+
+/// Written next to a sealed segment's files; lists the graph dumps with checksums.
+#[derive(Debug, Serialize, Deserialize)]
+struct SegmentManifest {
+    segment: u32,
+    dimension: u32,
+    capacity: u32,
+    /// Per space: points in its graph and the checksummed dump files (none if empty).
+    graphs: Vec<GraphManifest>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct GraphManifest {
+    points: usize,
+    files: Vec<FileSum>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FileSum {
+    name: String,
+    crc32: u32,
+    len: u64,
+}
+
+pub(crate) fn segment_dir(collection_dir: &Path, id: u32) -> PathBuf {
+    collection_dir.join(format!("seg-{id:06}"))
+}
+
+fn vectors_path(dir: &Path, space: usize) -> PathBuf {
+    dir.join(format!("vectors-{space}.bin"))
+}
+
+fn graph_basename(space: usize) -> String {
+    format!("graph-{space}")
+}
+
+const MANIFEST: &str = "manifest.json";
+
+fn params(config: &CollectionConfig) -> GraphParams {
+    GraphParams {
+        m: config.m as usize,
+        ef_construction: config.ef_construction as usize,
+    }
+}
+
+impl Segment {
+    /// Creates the files of a new, empty growing segment.
+    pub fn create(collection_dir: &Path, id: u32, config: &CollectionConfig) -> Result<Segment> {
+        let dir = segment_dir(collection_dir, id);
+        if dir.exists() {
+            // Left by a segment creation that never reached the metadata.
+            std::fs::remove_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;
+        let capacity = config.segment_capacity;
+        let vectors = (0..config.spaces())
+            .map(|s| {
+                VectorFile::create(&vectors_path(&dir, s), config.dimension as usize, capacity)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        crate::storage::sync_dir(&dir)?;
+        crate::storage::sync_dir(collection_dir)?;
+        let graphs = (0..config.spaces())
+            .map(|_| Graph::new(config.metric, params(config), capacity as usize))
+            .collect();
+        Ok(Segment {
+            id,
+            dir,
+            capacity,
+            vectors,
+            graphs,
+            points: RwLock::new(vec![None; capacity as usize]),
+            allocated: AtomicU32::new(0),
+            in_flight: AtomicUsize::new(0),
+            sealed: AtomicBool::new(false),
+            sealing: AtomicBool::new(false),
+            graph_source: GraphSource::Built,
+        })
+    }
+
+    /// Opens a segment from disk. `records` are its live records per metadata.
+    /// Sealed segments reload their graphs; growing ones rebuild them.
+    pub fn open(
+        collection_dir: &Path,
+        id: u32,
+        sealed: bool,
+        config: &CollectionConfig,
+        records: Vec<(u32, RecordMeta, Option<Arc<Payload>>)>,
+    ) -> Result<Segment> {
+        let dir = segment_dir(collection_dir, id);
+        let dim = config.dimension as usize;
+        let vectors = (0..config.spaces())
+            .map(|s| VectorFile::open(&vectors_path(&dir, s), dim))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let capacity = vectors[0].capacity();
+        // Every record metadata refers to must be intact.
+        for (space, file) in vectors.iter().enumerate() {
+            let bad = records
+                .par_iter()
+                .filter(|(_, m, _)| m.spaces & (1 << space) != 0)
+                .find_any(|(r, _, _)| !file.verify(*r));
+            if let Some((r, _, _)) = bad {
+                return Err(StorageError::corrupt(
+                    file.path(),
+                    format!("record {r} fails its checksum"),
+                )
+                .into());
+            }
+        }
+        let mut points = vec![None; capacity as usize];
+        let mut allocated = 0;
+        for (r, meta, payload) in &records {
+            if *r >= capacity {
+                return Err(StorageError::corrupt(
+                    &dir,
+                    format!("record {r} past capacity {capacity}"),
+                )
+                .into());
+            }
+            points[*r as usize] = Some(PointEntry {
+                id: Arc::from(meta.id.as_str()),
+                spaces: meta.spaces,
+                payload: payload.clone(),
+            });
+            allocated = allocated.max(r + 1);
+        }
+        let (graphs, graph_source) = if sealed {
+            (Self::load_graphs(&dir, config)?, GraphSource::Loaded)
+        } else {
+            let graphs: Vec<Graph> = (0..config.spaces())
+                .map(|space| {
+                    let graph = Graph::new(config.metric, params(config), capacity as usize);
+                    let items: Vec<(&[f32], usize)> = records
+                        .iter()
+                        .filter(|(_, m, _)| m.spaces & (1 << space) != 0)
+                        .map(|(r, _, _)| (vectors[space].get(*r), *r as usize))
+                        .collect();
+                    graph.insert(&items);
+                    graph
+                })
+                .collect();
+            (graphs, GraphSource::Built)
+        };
+        Ok(Segment {
+            id,
+            dir,
+            capacity,
+            vectors,
+            graphs,
+            points: RwLock::new(points),
+            allocated: AtomicU32::new(if sealed { capacity } else { allocated }),
+            in_flight: AtomicUsize::new(0),
+            sealed: AtomicBool::new(sealed),
+            sealing: AtomicBool::new(false),
+            graph_source,
+        })
+    }
+
+    fn load_graphs(dir: &Path, config: &CollectionConfig) -> Result<Vec<Graph>> {
+        let manifest_path = dir.join(MANIFEST);
+        let m: SegmentManifest = manifest::read(&manifest_path)?;
+        if m.graphs.len() != config.spaces() || m.dimension != config.dimension {
+            return Err(StorageError::corrupt(
+                &manifest_path,
+                "does not match the collection's configuration",
+            )
+            .into());
+        }
+        let mut graphs = Vec::new();
+        for (space, g) in m.graphs.iter().enumerate() {
+            if g.points == 0 {
+                graphs.push(Graph::new(config.metric, params(config), 1));
+                continue;
+            }
+            for f in &g.files {
+                let path = dir.join(&f.name);
+                let (crc, len) = manifest::file_checksum(&path)?;
+                if crc != f.crc32 || len != f.len {
+                    return Err(StorageError::corrupt(
+                        &path,
+                        "checksum does not match the segment manifest",
+                    )
+                    .into());
+                }
+            }
+            let graph = Graph::load(config.metric, dir, &graph_basename(space))?;
+            if graph.len() != g.points {
+                return Err(StorageError::corrupt(
+                    &dir.join(graph_basename(space)),
+                    format!(
+                        "graph has {} points, manifest says {}",
+                        graph.len(),
+                        g.points
+                    ),
+                )
+                .into());
+            }
+            graphs.push(graph);
+        }
+        Ok(graphs)
+    }
+
+    /// Dumps the graphs and writes the manifest. The caller then records the
+    /// segment as sealed in metadata; until then restarts rebuild it.
+    pub fn write_sealed_files(&self, config: &CollectionConfig) -> Result<()> {
+        for file in &self.vectors {
+            file.sync()?;
+        }
+        let mut graphs = Vec::new();
+        for (space, graph) in self.graphs.iter().enumerate() {
+            let points = graph.len();
+            let mut files = Vec::new();
+            if points > 0 {
+                for path in graph.dump(&self.dir, &graph_basename(space))? {
+                    let (crc32, len) = manifest::file_checksum(&path)?;
+                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                    files.push(FileSum { name, crc32, len });
+                }
+            }
+            graphs.push(GraphManifest { points, files });
+        }
+        let m = SegmentManifest {
+            segment: self.id,
+            dimension: config.dimension,
+            capacity: self.capacity,
+            graphs,
+        };
+        manifest::write(&self.dir.join(MANIFEST), &m)?;
+        Ok(())
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.points.read().iter().filter(|p| p.is_some()).count()
+    }
+
+    /// Whether every record is handed out and no write is pending: ready to seal.
+    pub fn ready_to_seal(&self) -> bool {
+        !self.sealed.load(Ordering::Acquire)
+            && self.allocated.load(Ordering::Acquire) >= self.capacity
+            && self.in_flight.load(Ordering::Acquire) == 0
+    }
+}

@@ -1,0 +1,174 @@
+//! Domain types of the engine's interface.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::index::Metric;
+
+use super::payload::{Filter, Payload};
+
+/// Index of the vector space holding image (or raw client) vectors.
+pub const IMAGE_SPACE: usize = 0;
+/// Index of the vector space holding caption vectors (CLIP collections).
+pub const TEXT_SPACE: usize = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vectorizer {
+    None,
+    Clip,
+}
+
+/// Query-time weights of a point's image and caption vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fusion {
+    pub image: f32,
+    pub text: f32,
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion {
+            image: 0.5,
+            text: 0.5,
+        }
+    }
+}
+
+impl Fusion {
+    pub fn validate(&self, field: &str) -> super::Result<()> {
+        let ok = |w: f32| w.is_finite() && w >= 0.0;
+        if !ok(self.image) || !ok(self.text) || self.image + self.text <= 0.0 {
+            return Err(super::EngineError::invalid(
+                field,
+                "fusion weights must be finite, non-negative and not both zero",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn weights(&self) -> [f32; 2] {
+        [self.image, self.text]
+    }
+}
+
+/// A collection's configuration, fixed at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionConfig {
+    pub name: String,
+    pub dimension: u32,
+    pub metric: Metric,
+    pub vectorizer: Vectorizer,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef_search: u32,
+    pub fusion: Fusion,
+    pub segment_capacity: u32,
+}
+
+impl CollectionConfig {
+    /// Named vector spaces: one for client vectors, image + caption for CLIP.
+    pub fn spaces(&self) -> usize {
+        match self.vectorizer {
+            Vectorizer::None => 1,
+            Vectorizer::Clip => 2,
+        }
+    }
+}
+
+/// What a client asks for when creating a collection; zeros mean defaults.
+#[derive(Debug, Clone)]
+pub struct CollectionSpec {
+    pub name: String,
+    pub dimension: u32,
+    pub metric: Metric,
+    pub vectorizer: Vectorizer,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef_search: u32,
+    pub fusion: Option<Fusion>,
+    pub segment_capacity: u32,
+}
+
+/// Where a segment's graphs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphSource {
+    Built,
+    Loaded,
+}
+
+#[derive(Debug, Clone)]
+pub struct SegmentStats {
+    pub id: u32,
+    pub sealed: bool,
+    pub records: u64,
+    pub live_points: u64,
+    pub graph_source: GraphSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectionInfo {
+    pub config: CollectionConfig,
+    pub point_count: u64,
+    pub segments: Vec<SegmentStats>,
+    pub model_fingerprint: Option<String>,
+}
+
+/// The data of a point to write.
+#[derive(Debug, Clone)]
+pub enum PointData {
+    /// A raw vector from the client (stored in the image space).
+    Vector(Vec<f32>),
+    /// Text and/or image to embed (CLIP collections).
+    Media {
+        text: Option<String>,
+        image: Option<Vec<u8>>,
+    },
+    /// Already embedded vectors per space (image, caption).
+    Embedded([Option<Vec<f32>>; 2]),
+}
+
+#[derive(Debug, Clone)]
+pub struct PointInput {
+    pub id: String,
+    pub data: PointData,
+    pub payload: Option<Payload>,
+}
+
+/// A stored point as returned by Get.
+#[derive(Debug, Clone)]
+pub struct StoredPoint {
+    pub id: Arc<str>,
+    pub payload: Option<Arc<Payload>>,
+    /// Vectors per space, when asked for.
+    pub vectors: Option<[Option<Vec<f32>>; 2]>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Query {
+    Vector(Vec<f32>),
+    Text(String),
+    Image(Vec<u8>),
+    /// "More like this": the stored vector of this point.
+    Id(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchParams {
+    pub limit: usize,
+    /// 0 = the collection's ef_search.
+    pub ef: usize,
+    pub filter: Option<Filter>,
+    pub with_payload: bool,
+    pub with_vector: bool,
+    pub fusion: Option<Fusion>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: Arc<str>,
+    pub score: f32,
+    pub payload: Option<Arc<Payload>>,
+    pub vectors: Option<[Option<Vec<f32>>; 2]>,
+}

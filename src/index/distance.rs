@@ -1,0 +1,216 @@
+//! Distance kernels and the hnsw_rs distance types built on them.
+//!
+//! hnsw_rs requires distances that are non-negative and never NaN (it asserts
+//! both), and lower must mean closer. So:
+//! - cosine: `1 - dot(a, b)` on L2-normalised vectors, clamped at 0;
+//! - dot: a strictly decreasing map of the inner product onto `[0, inf)`,
+//!   `1 / (1 + dot)` for `dot >= 0` and `1 - dot` below, which keeps the
+//!   order (all HNSW needs) for unnormalised vectors of any sign;
+//! - L2: the squared Euclidean distance (same order as the distance).
+//! Scores reported to clients are recomputed exactly from the vectors.
+
+use hnsw_rs::prelude::Distance;
+
+/// Inner product, using AVX2+FMA when the CPU has them.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { x86::dot_avx2(a, b) };
+        }
+    }
+    dot_portable(a, b)
+}
+
+/// Squared Euclidean distance, using AVX2+FMA when the CPU has them.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { x86::l2_squared_avx2(a, b) };
+        }
+    }
+    l2_squared_portable(a, b)
+}
+
+/// Eight independent accumulators let the compiler vectorise and pipeline.
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for j in 0..8 {
+            acc[j] += a[i * 8 + j] * b[i * 8 + j];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+fn l2_squared_portable(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for j in 0..8 {
+            let d = a[i * 8 + j] - b[i * 8 + j];
+            acc[j] += d * d;
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        let d = a[i] - b[i];
+        sum += d * d;
+    }
+    sum
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps(v, 1);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                acc1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            i += 8;
+        }
+        let mut sum = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            sum += *pa.add(i) * *pb.add(i);
+            i += 1;
+        }
+        sum
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn l2_squared_avx2(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            let d1 = _mm256_sub_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+            );
+            acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+            acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+            i += 8;
+        }
+        let mut sum = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            let d = *pa.add(i) - *pb.add(i);
+            sum += d * d;
+            i += 1;
+        }
+        sum
+    }
+}
+
+/// `1 - cos` on L2-normalised vectors.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CosineDistance;
+
+impl Distance<f32> for CosineDistance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        (1.0 - dot(a, b)).max(0.0)
+    }
+}
+
+/// Order-preserving, non-negative transform of the inner product.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DotDistance;
+
+impl Distance<f32> for DotDistance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        dot_to_distance(dot(a, b))
+    }
+}
+
+#[inline]
+pub fn dot_to_distance(d: f32) -> f32 {
+    if d >= 0.0 {
+        1.0 / (1.0 + d)
+    } else {
+        1.0 - d
+    }
+}
+
+/// Squared Euclidean distance.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct L2Distance;
+
+impl Distance<f32> for L2Distance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        l2_squared(a, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_match_naive_sums() {
+        for n in [1usize, 7, 8, 15, 16, 17, 33, 512] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let naive_dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let naive_l2: f32 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+            assert!((dot(&a, &b) - naive_dot).abs() < 1e-3, "dot n={n}");
+            assert!((l2_squared(&a, &b) - naive_l2).abs() < 1e-3, "l2 n={n}");
+            assert!((dot_portable(&a, &b) - naive_dot).abs() < 1e-3);
+            assert!((l2_squared_portable(&a, &b) - naive_l2).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn dot_distance_is_decreasing_and_non_negative() {
+        let xs = [-1e30f32, -5.0, -0.5, 0.0, 0.5, 5.0, 1e30];
+        for w in xs.windows(2) {
+            assert!(dot_to_distance(w[0]) > dot_to_distance(w[1]));
+        }
+        assert!(xs.iter().all(|&x| dot_to_distance(x) >= 0.0));
+    }
+}

@@ -1,0 +1,288 @@
+//! One HNSW graph (hnsw_rs) over the records of one segment's vector space.
+
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+
+use hnsw_rs::prelude::{AnnT, Hnsw, HnswIo, ReloadOptions};
+
+use super::distance::{CosineDistance, DotDistance, L2Distance};
+use super::Metric;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("cannot dump graph to {path}: {reason}")]
+    Dump { path: PathBuf, reason: String },
+    #[error("cannot load graph {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+}
+
+/// Graph construction parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphParams {
+    pub m: usize,
+    pub ef_construction: usize,
+}
+
+/// hnsw_rs caps layers at 16; with m >= 4 the top layers are empty anyway.
+const MAX_LAYERS: usize = 16;
+
+/// A graph reloaded from a dump borrows its `HnswIo` (which may own the
+/// memory map of the dumped vectors). Both live here and drop in order:
+/// graph first, then its loader.
+struct Loaded<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + 'static> {
+    hnsw: ManuallyDrop<Hnsw<'static, f32, D>>,
+    io: *mut HnswIo,
+}
+
+impl<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + 'static> Drop for Loaded<D> {
+    fn drop(&mut self) {
+        // SAFETY: `hnsw` borrows from `*io`; it is dropped first, and `io`
+        // came from Box::into_raw in `load_typed` and is freed exactly once.
+        unsafe {
+            ManuallyDrop::drop(&mut self.hnsw);
+            drop(Box::from_raw(self.io));
+        }
+    }
+}
+
+// SAFETY: the HnswIo is only touched again by Drop; Hnsw is Send + Sync.
+unsafe impl<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + 'static> Send for Loaded<D> {}
+unsafe impl<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + 'static> Sync for Loaded<D> {}
+
+enum Typed<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + 'static> {
+    Built(Hnsw<'static, f32, D>),
+    Loaded(Loaded<D>),
+}
+
+impl<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'static> Typed<D> {
+    fn hnsw(&self) -> &Hnsw<'static, f32, D> {
+        match self {
+            Typed::Built(h) => h,
+            Typed::Loaded(l) => &l.hnsw,
+        }
+    }
+}
+
+enum Inner {
+    Cosine(Typed<CosineDistance>),
+    Dot(Typed<DotDistance>),
+    L2(Typed<L2Distance>),
+}
+
+macro_rules! with_hnsw {
+    ($inner:expr, $h:ident => $body:expr) => {
+        match $inner {
+            Inner::Cosine(t) => {
+                let $h = t.hnsw();
+                $body
+            }
+            Inner::Dot(t) => {
+                let $h = t.hnsw();
+                $body
+            }
+            Inner::L2(t) => {
+                let $h = t.hnsw();
+                $body
+            }
+        }
+    };
+}
+
+pub struct Graph {
+    inner: Inner,
+}
+
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Graph")
+            .field("points", &self.len())
+            .finish()
+    }
+}
+
+fn new_typed<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'static>(
+    params: GraphParams,
+    capacity: usize,
+) -> Typed<D> {
+    Typed::Built(Hnsw::new(
+        params.m,
+        capacity.max(1),
+        MAX_LAYERS,
+        params.ef_construction,
+        D::default(),
+    ))
+}
+
+fn load_typed<D>(dir: &Path, basename: &str) -> Result<Typed<D>, IndexError>
+where
+    D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'static,
+{
+    let io = Box::into_raw(Box::new(HnswIo::new_with_options(
+        dir,
+        basename,
+        // Map the dumped vectors instead of copying them into memory.
+        ReloadOptions::default().set_mmap(true),
+    )));
+    // hnsw_rs asserts on malformed input; callers verify checksums first, and
+    // a panic here is still turned into an error rather than a crash.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `io` stays alive until the returned graph is dropped (see `Loaded`).
+        unsafe { (*io).load_hnsw::<f32, D>() }
+    }));
+    match result {
+        Ok(Ok(hnsw)) => Ok(Typed::Loaded(Loaded {
+            hnsw: ManuallyDrop::new(hnsw),
+            io,
+        })),
+        other => {
+            // SAFETY: no graph borrows `io` any more.
+            unsafe { drop(Box::from_raw(io)) };
+            let reason = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => "malformed graph file".to_string(),
+            };
+            Err(IndexError::Load {
+                path: dir.join(basename),
+                reason,
+            })
+        }
+    }
+}
+
+impl Graph {
+    /// An empty graph sized for `capacity` points.
+    pub fn new(metric: Metric, params: GraphParams, capacity: usize) -> Graph {
+        let inner = match metric {
+            Metric::Cosine => Inner::Cosine(new_typed(params, capacity)),
+            Metric::Dot => Inner::Dot(new_typed(params, capacity)),
+            Metric::L2 => Inner::L2(new_typed(params, capacity)),
+        };
+        Graph { inner }
+    }
+
+    /// Reloads a graph dumped with [`Graph::dump`] under `dir/basename.*`.
+    pub fn load(metric: Metric, dir: &Path, basename: &str) -> Result<Graph, IndexError> {
+        let inner = match metric {
+            Metric::Cosine => Inner::Cosine(load_typed(dir, basename)?),
+            Metric::Dot => Inner::Dot(load_typed(dir, basename)?),
+            Metric::L2 => Inner::L2(load_typed(dir, basename)?),
+        };
+        Ok(Graph { inner })
+    }
+
+    /// The files a dump under `basename` consists of.
+    pub fn dump_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
+        [
+            dir.join(format!("{basename}.hnsw.graph")),
+            dir.join(format!("{basename}.hnsw.data")),
+        ]
+    }
+
+    /// Number of points inserted.
+    pub fn len(&self) -> usize {
+        with_hnsw!(&self.inner, h => h.get_nb_point())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts points (vector, record number); in parallel when there are several.
+    pub fn insert(&self, items: &[(&[f32], usize)]) {
+        match items {
+            [] => {}
+            [one] => with_hnsw!(&self.inner, h => h.insert_slice(*one)),
+            _ => {
+                let items = items.to_vec();
+                with_hnsw!(&self.inner, h => h.parallel_insert_slice(&items))
+            }
+        }
+    }
+
+    /// Up to `k` (record, graph distance) pairs accepted by `keep`, closest first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Vec<usize> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let filter = |id: &usize| keep(*id);
+        let found =
+            with_hnsw!(&self.inner, h => h.search_filter(query, k, ef.max(k), Some(&filter)));
+        found.into_iter().map(|n| n.d_id).collect()
+    }
+
+    /// Dumps the graph to `dir/basename.hnsw.{graph,data}` and fsyncs both files.
+    pub fn dump(&self, dir: &Path, basename: &str) -> Result<[PathBuf; 2], IndexError> {
+        let err = |reason: String| IndexError::Dump {
+            path: dir.join(basename),
+            reason,
+        };
+        let written = with_hnsw!(&self.inner, h => h.file_dump(dir, basename))
+            .map_err(|e| err(e.to_string()))?;
+        if written != basename {
+            return Err(err(format!("hnsw_rs chose another file name: {written}")));
+        }
+        let files = Self::dump_files(dir, basename);
+        for f in &files {
+            std::fs::File::open(f)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| err(format!("{}: {e}", f.display())))?;
+        }
+        Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: u64, dim: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        let v: Vec<f32> = (0..dim)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.into_iter().map(|a| a / n).collect()
+    }
+
+    #[test]
+    fn build_search_dump_reload() {
+        let params = GraphParams {
+            m: 16,
+            ef_construction: 100,
+        };
+        let g = Graph::new(Metric::Cosine, params, 500);
+        let data: Vec<Vec<f32>> = (0..500).map(|i| unit(i, 32)).collect();
+        let items: Vec<(&[f32], usize)> = data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.as_slice(), i))
+            .collect();
+        g.insert(&items);
+        assert_eq!(g.len(), 500);
+        let hits = g.search(&data[42], 5, 64, &|_| true);
+        assert_eq!(hits[0], 42);
+        let hits = g.search(&data[42], 5, 64, &|id| id != 42);
+        assert!(!hits.contains(&42));
+
+        let dir = tempfile::tempdir().unwrap();
+        g.dump(dir.path(), "graph-0").unwrap();
+        let loaded = Graph::load(Metric::Cosine, dir.path(), "graph-0").unwrap();
+        assert_eq!(loaded.len(), 500);
+        assert_eq!(loaded.search(&data[7], 1, 64, &|_| true), vec![7]);
+        assert!(
+            Graph::load(Metric::L2, dir.path(), "graph-0").is_err(),
+            "distance mismatch is refused"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Server assembly: the gRPC services, health, reflection, limits, and
+//! graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::api::Api;
+use crate::engine::{Database, DatabaseOptions, EngineError};
+use crate::proto;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub max_message_bytes: usize,
+    pub database: DatabaseOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Database(#[from] EngineError),
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// tonic answers over-limit messages with OUT_OF_RANGE; the API promises
+/// RESOURCE_EXHAUSTED, so rewrite that status on the way out.
+fn oversized_to_resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let is_oversized = headers.get("grpc-status").is_some_and(|s| s == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
+    if is_oversized {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
+}
+
+/// Opens the database, binds, reports the bound address through `on_bound`,
+/// and serves until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    options: ServerOptions,
+    on_bound: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let started = std::time::Instant::now();
+    let dir = options.data_dir.clone();
+    let db_options = options.database.clone();
+    let db = tokio::task::spawn_blocking(move || Database::open(&dir, db_options))
+        .await
+        .expect("database open task")?;
+    tracing::info!(
+        data_dir = %options.data_dir.display(),
+        collections = db.list_collections().len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "database open"
+    );
+    let listener =
+        TcpListener::bind(&options.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: options.listen.clone(),
+                source,
+            })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: options.listen.clone(),
+        source,
+    })?;
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<proto::collections_server::CollectionsServer<Api>>()
+        .await;
+    health_reporter
+        .set_serving::<proto::points_server::PointsServer<Api>>()
+        .await;
+    health_reporter
+        .set_serving::<proto::embeddings_server::EmbeddingsServer<Api>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let api = Api::new(db.clone());
+    let max = options.max_message_bytes;
+    let router = Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            oversized_to_resource_exhausted,
+        ))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            proto::collections_server::CollectionsServer::new(api.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .add_service(
+            proto::points_server::PointsServer::new(api.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .add_service(
+            proto::embeddings_server::EmbeddingsServer::new(api)
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(usize::MAX),
+        );
+    tracing::info!(%addr, "clipdb listening");
+    on_bound(addr);
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    tracing::info!("shutting down: flushing data");
+    db.flush()?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown signal received");
+}

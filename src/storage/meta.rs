@@ -1,0 +1,322 @@
+//! Metadata: collection configs, segment lists and per-record entries (id,
+//! vector presence, payload), kept in sled behind a small trait so the store
+//! can be swapped (sled 0.34 is old; its 1.0 is an alpha).
+//!
+//! Record entries exist only for live records: deleting or replacing a point
+//! removes its entry, which is the tombstone. Batches are atomic; they become
+//! durable at the next [`MetaStore::flush`].
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Loc, Result, StorageError};
+
+/// A segment as recorded in metadata.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SegmentMeta {
+    pub id: u32,
+    pub capacity: u32,
+    /// Set once the segment's graphs are dumped and its manifest written.
+    pub sealed: bool,
+}
+
+/// A live record: the point's id, which named vectors it has (bit i = vector
+/// space i), and its payload as opaque bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMeta {
+    pub id: String,
+    pub spaces: u8,
+    pub payload: Option<Vec<u8>>,
+}
+
+const HAS_PAYLOAD: u8 = 0x80;
+
+impl RecordMeta {
+    fn encode(&self) -> Vec<u8> {
+        let payload = self.payload.as_deref().unwrap_or(&[]);
+        let mut out = Vec::with_capacity(3 + self.id.len() + payload.len());
+        let flags = self.spaces & !HAS_PAYLOAD
+            | if self.payload.is_some() {
+                HAS_PAYLOAD
+            } else {
+                0
+            };
+        out.push(flags);
+        out.extend_from_slice(&(self.id.len() as u16).to_le_bytes());
+        out.extend_from_slice(self.id.as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<RecordMeta> {
+        let flags = *bytes.first()?;
+        let len = u16::from_le_bytes(bytes.get(1..3)?.try_into().ok()?) as usize;
+        let id = std::str::from_utf8(bytes.get(3..3 + len)?)
+            .ok()?
+            .to_string();
+        let rest = &bytes[3 + len..];
+        Some(RecordMeta {
+            id,
+            spaces: flags & !HAS_PAYLOAD,
+            payload: (flags & HAS_PAYLOAD != 0).then(|| rest.to_vec()),
+        })
+    }
+}
+
+/// Everything recorded about one collection.
+#[derive(Debug, Default)]
+pub struct CollectionMeta {
+    pub segments: Vec<SegmentMeta>,
+    pub records: Vec<(Loc, RecordMeta)>,
+    pub values: HashMap<String, Vec<u8>>,
+}
+
+enum Op {
+    PutRecord(Loc, RecordMeta),
+    RemoveRecord(Loc),
+    PutSegment(SegmentMeta),
+    PutValue(String, Vec<u8>),
+}
+
+/// Changes to one collection, applied atomically.
+#[derive(Default)]
+pub struct MetaBatch {
+    ops: Vec<Op>,
+}
+
+impl MetaBatch {
+    pub fn put_record(&mut self, loc: Loc, record: RecordMeta) {
+        self.ops.push(Op::PutRecord(loc, record));
+    }
+    pub fn remove_record(&mut self, loc: Loc) {
+        self.ops.push(Op::RemoveRecord(loc));
+    }
+    pub fn put_segment(&mut self, segment: SegmentMeta) {
+        self.ops.push(Op::PutSegment(segment));
+    }
+    pub fn put_value(&mut self, key: &str, value: Vec<u8>) {
+        self.ops.push(Op::PutValue(key.to_string(), value));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+pub trait MetaStore: Send + Sync {
+    /// Records a collection's (opaque) config, durably.
+    fn put_collection(&self, name: &str, config: &[u8]) -> Result<()>;
+    /// Forgets a collection and all its records, durably.
+    fn remove_collection(&self, name: &str) -> Result<()>;
+    /// All collections with their configs.
+    fn collections(&self) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Everything recorded for one collection.
+    fn load(&self, name: &str) -> Result<CollectionMeta>;
+    /// Applies a batch atomically; durable after the next `flush`.
+    fn apply(&self, name: &str, batch: MetaBatch) -> Result<()>;
+    /// Makes every applied batch durable.
+    fn flush(&self) -> Result<()>;
+}
+
+pub struct SledMetaStore {
+    db: sled::Db,
+    collections: sled::Tree,
+}
+
+fn sled_err(e: sled::Error) -> StorageError {
+    match e {
+        sled::Error::Io(io) => StorageError::Io {
+            path: "meta".into(),
+            source: io,
+        },
+        other => StorageError::Meta(other.to_string()),
+    }
+}
+
+fn tree_name(collection: &str) -> String {
+    format!("c/{collection}")
+}
+
+fn record_key(loc: Loc) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = b'r';
+    k[1..5].copy_from_slice(&loc.segment.to_be_bytes());
+    k[5..9].copy_from_slice(&loc.record.to_be_bytes());
+    k
+}
+
+fn segment_key(id: u32) -> [u8; 5] {
+    let mut k = [0u8; 5];
+    k[0] = b's';
+    k[1..5].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+impl SledMetaStore {
+    pub fn open(dir: &Path) -> Result<SledMetaStore> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) => StorageError::io(dir, io),
+                other => StorageError::corrupt(dir, other.to_string()),
+            })?;
+        let collections = db.open_tree("collections").map_err(sled_err)?;
+        Ok(SledMetaStore { db, collections })
+    }
+
+    fn tree(&self, name: &str) -> Result<sled::Tree> {
+        self.db.open_tree(tree_name(name)).map_err(sled_err)
+    }
+}
+
+impl MetaStore for SledMetaStore {
+    fn put_collection(&self, name: &str, config: &[u8]) -> Result<()> {
+        self.collections.insert(name, config).map_err(sled_err)?;
+        self.flush()
+    }
+
+    fn remove_collection(&self, name: &str) -> Result<()> {
+        self.collections.remove(name).map_err(sled_err)?;
+        self.db.drop_tree(tree_name(name)).map_err(sled_err)?;
+        self.flush()
+    }
+
+    fn collections(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.collections
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(sled_err)?;
+                let name = String::from_utf8(k.to_vec())
+                    .map_err(|_| StorageError::Meta("collection name is not UTF-8".into()))?;
+                Ok((name, v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn load(&self, name: &str) -> Result<CollectionMeta> {
+        let tree = self.tree(name)?;
+        let mut meta = CollectionMeta::default();
+        for kv in tree.iter() {
+            let (k, v) = kv.map_err(sled_err)?;
+            let bad = |what: &str| {
+                StorageError::Meta(format!("collection {name}: malformed {what} entry"))
+            };
+            match k.first() {
+                Some(b'r') if k.len() == 9 => {
+                    let loc = Loc {
+                        segment: u32::from_be_bytes(k[1..5].try_into().unwrap()),
+                        record: u32::from_be_bytes(k[5..9].try_into().unwrap()),
+                    };
+                    meta.records
+                        .push((loc, RecordMeta::decode(&v).ok_or_else(|| bad("record"))?));
+                }
+                Some(b's') if k.len() == 5 => {
+                    meta.segments
+                        .push(serde_json::from_slice(&v).map_err(|_| bad("segment"))?);
+                }
+                Some(b'v') => {
+                    let key = String::from_utf8(k[1..].to_vec()).map_err(|_| bad("value"))?;
+                    meta.values.insert(key, v.to_vec());
+                }
+                _ => return Err(bad("unknown")),
+            }
+        }
+        meta.segments.sort_by_key(|s| s.id);
+        Ok(meta)
+    }
+
+    fn apply(&self, name: &str, batch: MetaBatch) -> Result<()> {
+        let tree = self.tree(name)?;
+        let mut b = sled::Batch::default();
+        for op in batch.ops {
+            match op {
+                Op::PutRecord(loc, rec) => b.insert(&record_key(loc)[..], rec.encode()),
+                Op::RemoveRecord(loc) => b.remove(&record_key(loc)[..]),
+                Op::PutSegment(seg) => b.insert(
+                    &segment_key(seg.id)[..],
+                    serde_json::to_vec(&seg).expect("segment meta encodes"),
+                ),
+                Op::PutValue(key, value) => {
+                    let mut k = vec![b'v'];
+                    k.extend_from_slice(key.as_bytes());
+                    b.insert(k, value)
+                }
+            }
+        }
+        tree.apply_batch(b).map_err(sled_err)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(sled_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_persist_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledMetaStore::open(dir.path()).unwrap();
+            store.put_collection("a", b"{}").unwrap();
+            let mut b = MetaBatch::default();
+            b.put_segment(SegmentMeta {
+                id: 1,
+                capacity: 10,
+                sealed: false,
+            });
+            let rec = RecordMeta {
+                id: "x".into(),
+                spaces: 1,
+                payload: Some(b"{\"k\":1}".to_vec()),
+            };
+            b.put_record(
+                Loc {
+                    segment: 1,
+                    record: 0,
+                },
+                rec.clone(),
+            );
+            b.put_record(
+                Loc {
+                    segment: 1,
+                    record: 1,
+                },
+                RecordMeta {
+                    id: "y".into(),
+                    spaces: 3,
+                    payload: None,
+                },
+            );
+            b.remove_record(Loc {
+                segment: 1,
+                record: 1,
+            });
+            b.put_value("model", b"abc".to_vec());
+            store.apply("a", b).unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledMetaStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.collections().unwrap(),
+            vec![("a".to_string(), b"{}".to_vec())]
+        );
+        let meta = store.load("a").unwrap();
+        assert_eq!(meta.segments.len(), 1);
+        assert_eq!(meta.records.len(), 1);
+        assert_eq!(meta.records[0].1.id, "x");
+        assert_eq!(
+            meta.records[0].1.payload.as_deref(),
+            Some(&b"{\"k\":1}"[..])
+        );
+        assert_eq!(meta.values["model"], b"abc");
+        store.remove_collection("a").unwrap();
+        assert!(store.collections().unwrap().is_empty());
+        assert!(store.load("a").unwrap().records.is_empty());
+    }
+}

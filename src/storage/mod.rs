@@ -1,0 +1,66 @@
+//! Durable storage: memory-mapped vector segment files and sled metadata.
+//!
+//! This module knows nothing about HNSW or CLIP. It offers fixed-size vector
+//! records in checksummed files ([`VectorFile`]), small checksummed JSON
+//! documents ([`manifest`]) and a metadata store ([`MetaStore`]) that applies
+//! atomic batches and makes them durable on [`MetaStore::flush`].
+
+pub mod manifest;
+pub mod meta;
+pub mod vectors;
+
+use std::path::{Path, PathBuf};
+
+pub use meta::{CollectionMeta, MetaBatch, MetaStore, RecordMeta, SegmentMeta, SledMetaStore};
+pub use vectors::VectorFile;
+
+/// Location of a record: segment number and record number inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    pub segment: u32,
+    pub record: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("corrupt or foreign file {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("metadata store error: {0}")]
+    Meta(String),
+}
+
+impl StorageError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: &Path, reason: impl Into<String>) -> Self {
+        StorageError::Corrupt {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the error means the disk is full (maps to RESOURCE_EXHAUSTED).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StorageError::Io { source, .. } if source.raw_os_error() == Some(28))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Fsyncs a directory so that file creations and renames inside it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StorageError::io(dir, e))
+}

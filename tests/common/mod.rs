@@ -1,0 +1,219 @@
+//! Test harness: runs the real `clipdb` binary on a loopback port and talks
+//! to it with the generated gRPC clients.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use clipdb::proto::collections_client::CollectionsClient;
+use clipdb::proto::points_client::PointsClient;
+use clipdb::proto::*;
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    child: Option<Child>,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub stderr_log: PathBuf,
+}
+
+impl TestServer {
+    /// Starts `clipdb serve` on 127.0.0.1 with a free port.
+    pub fn start(data_dir: &Path, extra_args: &[&str]) -> TestServer {
+        let stderr_log = data_dir.with_extension(format!("log-{}", std::process::id()));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clipdb"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra_args)
+            .env("CLIPDB_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start clipdb");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(a) = line.strip_prefix("clipdb listening on ") {
+                        break a.trim().to_string();
+                    }
+                }
+                _ => {
+                    let log = std::fs::read_to_string(&stderr_log).unwrap_or_default();
+                    panic!("clipdb exited before listening; log:\n{log}");
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        TestServer {
+            child: Some(child),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stderr_log,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    pub async fn collections(&self) -> CollectionsClient<Channel> {
+        CollectionsClient::new(self.channel().await).max_decoding_message_size(usize::MAX)
+    }
+
+    pub async fn points(&self) -> PointsClient<Channel> {
+        PointsClient::new(self.channel().await)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe_sigterm(c.id());
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(status.success(), "clipdb exited with {status}");
+                    return;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = c.kill();
+                    panic!("clipdb did not stop within 30 s of SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+fn unsafe_sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.stderr_log);
+    }
+}
+
+/// Deterministic pseudo-random unit vectors (splitmix64).
+pub fn random_unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^= z >> 31;
+        // uniform in [-1, 1)
+        (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    (0..n)
+        .map(|_| {
+            let v: Vec<f32> = (0..dim).map(|_| next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+pub fn create_request(name: &str, dimension: u32) -> CreateCollectionRequest {
+    CreateCollectionRequest {
+        name: name.into(),
+        dimension,
+        ..Default::default()
+    }
+}
+
+pub fn vector_point(id: impl Into<String>, vector: Vec<f32>) -> Point {
+    Point {
+        id: id.into(),
+        vector,
+        ..Default::default()
+    }
+}
+
+pub fn search_vector(collection: &str, vector: Vec<f32>, limit: u32) -> SearchRequest {
+    SearchRequest {
+        collection: collection.into(),
+        query: Some(search_request::Query::Vector(Vector { values: vector })),
+        limit,
+        ..Default::default()
+    }
+}
+
+/// A payload Struct from JSON.
+pub fn payload(json: serde_json::Value) -> prost_types::Struct {
+    fn value(v: &serde_json::Value) -> prost_types::Value {
+        use prost_types::value::Kind;
+        let kind = match v {
+            serde_json::Value::Null => Kind::NullValue(0),
+            serde_json::Value::Bool(b) => Kind::BoolValue(*b),
+            serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
+            serde_json::Value::String(s) => Kind::StringValue(s.clone()),
+            serde_json::Value::Array(a) => Kind::ListValue(prost_types::ListValue {
+                values: a.iter().map(value).collect(),
+            }),
+            serde_json::Value::Object(_) => Kind::StructValue(payload(v.clone())),
+        };
+        prost_types::Value { kind: Some(kind) }
+    }
+    prost_types::Struct {
+        fields: v_obj(json)
+            .iter()
+            .map(|(k, x)| (k.clone(), value(x)))
+            .collect(),
+    }
+}
+
+fn v_obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object()
+        .expect("payload must be a JSON object")
+        .clone()
+}
+
+/// Exact top-k by cosine (vectors are unit length), best first.
+pub fn brute_force_top_k(base: &[Vec<f32>], query: &[f32], k: usize) -> Vec<usize> {
+    let mut scored: Vec<(f32, usize)> = base
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(), i))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(k).map(|(_, i)| i).collect()
+}
