@@ -1,0 +1,319 @@
+//! End-to-end server benchmark: bulk load through UpsertStream, search QPS and
+//! recall@10 through gRPC on loopback, and restart time.
+//!
+//!   cargo bench --bench server -- [--n 100000] [--dim 512] [--queries 500] [--data DIR]
+//!
+//! With `--data DIR` it reads TEXMEX files written by
+//! `../shared/tools/gen_ann_data.py DIR N` (base.fvecs, queries_txt.fvecs,
+//! queries_img.fvecs, gt_*.ivecs); otherwise it generates clustered unit
+//! vectors (a shared mean direction plus skewed clusters) and computes the
+//! ground truth by brute force.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clipdb::engine::DatabaseOptions;
+use clipdb::proto::collections_client::CollectionsClient;
+use clipdb::proto::points_client::PointsClient;
+use clipdb::proto::*;
+use clipdb::server::{serve, ServerOptions};
+use tonic::transport::Channel;
+
+struct Args {
+    n: usize,
+    dim: usize,
+    queries: usize,
+    data: Option<PathBuf>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args { n: 100_000, dim: 512, queries: 500, data: None };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let val = || argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--n" => a.n = val().parse().unwrap(),
+            "--dim" => a.dim = val().parse().unwrap(),
+            "--queries" => a.queries = val().parse().unwrap(),
+            "--data" => a.data = Some(PathBuf::from(val())),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+fn read_fvecs(path: &Path) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dim = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    bytes
+        .chunks_exact(4 + 4 * dim)
+        .map(|rec| rec[4..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect())
+        .collect()
+}
+
+fn read_ivecs(path: &Path) -> Vec<Vec<u32>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let k = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    bytes
+        .chunks_exact(4 + 4 * k)
+        .map(|rec| rec[4..].chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).collect())
+        .collect()
+}
+
+/// splitmix64-based Gaussian-ish generator (sum of uniforms), deterministic.
+struct Rng(u64);
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    fn normal(&mut self) -> f32 {
+        (0..4).map(|_| self.uniform()).sum::<f32>() * 1.732 - 3.464
+    }
+}
+
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+/// CLIP-like: a shared mean direction, many clusters of skewed popularity.
+fn synthetic(n: usize, nq: usize, dim: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mut rng = Rng(42);
+    let clusters = (n / 100).max(16);
+    let mean = unit((0..dim).map(|_| rng.normal()).collect());
+    let centers: Vec<Vec<f32>> = (0..clusters).map(|_| unit((0..dim).map(|_| rng.normal()).collect())).collect();
+    let sample = |rng: &mut Rng| {
+        // Skew: cluster index drawn from a power law.
+        let c = ((rng.uniform().powf(3.0)) * clusters as f32) as usize % clusters;
+        unit((0..dim).map(|j| 0.6 * mean[j] + centers[c][j] + 0.6 * rng.normal() / (dim as f32).sqrt() * 4.0).collect())
+    };
+    let base = (0..n).map(|_| sample(&mut rng)).collect();
+    let queries = (0..nq).map(|_| sample(&mut rng)).collect();
+    (base, queries)
+}
+
+fn brute_force(base: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> Vec<Vec<u32>> {
+    use rayon::prelude::*;
+    queries
+        .par_iter()
+        .map(|q| {
+            let mut s: Vec<(f32, u32)> = base
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (clipdb::index::distance::dot(q, v), i as u32))
+                .collect();
+            s.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
+            s.truncate(k);
+            s.sort_by(|a, b| b.0.total_cmp(&a.0));
+            s.into_iter().map(|(_, i)| i).collect()
+        })
+        .collect()
+}
+
+async fn start(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = ServerOptions {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        max_message_bytes: 64 << 20,
+        database: DatabaseOptions::default(),
+    };
+    let handle = tokio::spawn(async move {
+        serve(options, |a| addr_tx.send(a).unwrap(), async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    let addr = addr_rx.await.unwrap();
+    (format!("http://{addr}"), stop_tx, handle)
+}
+
+async fn channel(url: &str) -> Channel {
+    Channel::from_shared(url.to_string()).unwrap().connect().await.unwrap()
+}
+
+fn recall(hits: &[Vec<u32>], truth: &[Vec<u32>]) -> f64 {
+    let found: usize = hits.iter().zip(truth).map(|(h, t)| h.iter().filter(|x| t[..10].contains(x)).count()).sum();
+    found as f64 / (hits.len() * 10) as f64
+}
+
+async fn run_queries(url: &str, queries: &[Vec<f32>], ef: u32, clients: usize) -> (Vec<Vec<u32>>, f64, Vec<Duration>) {
+    let chunks: Vec<(usize, Vec<Vec<f32>>)> = queries
+        .chunks(queries.len().div_ceil(clients))
+        .enumerate()
+        .map(|(i, c)| (i, c.to_vec()))
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, chunk) in chunks {
+        let ch = channel(url).await;
+        tasks.push(tokio::spawn(async move {
+            let mut p = PointsClient::new(ch);
+            let mut out = Vec::new();
+            let mut lat = Vec::new();
+            for q in chunk {
+                let t = Instant::now();
+                let hits = p
+                    .search(SearchRequest {
+                        collection: "bench".into(),
+                        query: Some(search_request::Query::Vector(Vector { values: q })),
+                        limit: 10,
+                        ef,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .hits;
+                lat.push(t.elapsed());
+                out.push(hits.iter().map(|h| h.id.parse::<u32>().unwrap()).collect::<Vec<u32>>());
+            }
+            (i, out, lat)
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    results.sort_by_key(|r| r.0);
+    let mut hits = Vec::new();
+    let mut lat = Vec::new();
+    for (_, h, l) in results {
+        hits.extend(h);
+        lat.extend(l);
+    }
+    lat.sort();
+    (hits, queries.len() as f64 / secs, lat)
+}
+
+fn pct(lat: &[Duration], p: f64) -> f64 {
+    lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let (base, query_sets): (Vec<Vec<f32>>, Vec<(&str, Vec<Vec<f32>>, Vec<Vec<u32>>)>) = match &args.data {
+        Some(dir) => {
+            let base = read_fvecs(&dir.join("base.fvecs"));
+            let mut sets = Vec::new();
+            for (name, q, gt) in [("image->image", "queries_img.fvecs", "gt_img.ivecs"), ("text->image", "queries_txt.fvecs", "gt_txt.ivecs")] {
+                let mut qs = read_fvecs(&dir.join(q));
+                let mut g = read_ivecs(&dir.join(gt));
+                qs.truncate(args.queries);
+                g.truncate(args.queries);
+                sets.push((name, qs, g));
+            }
+            (base, sets)
+        }
+        None => {
+            let (base, queries) = synthetic(args.n, args.queries, args.dim);
+            let gt = brute_force(&base, &queries, 10);
+            (base, vec![("synthetic", queries, gt)])
+        }
+    };
+    let (n, dim) = (base.len(), base[0].len());
+    eprintln!("data: {n} x {dim}, {} query sets", query_sets.len());
+    let dir = tempfile::tempdir().unwrap();
+    let (url, stop, handle) = start(dir.path()).await;
+    let mut collections = CollectionsClient::new(channel(&url).await);
+    collections
+        .create_collection(CreateCollectionRequest { name: "bench".into(), dimension: dim as u32, ..Default::default() })
+        .await
+        .unwrap();
+
+    // Bulk load: one stream of 1000-point batches.
+    let started = Instant::now();
+    let requests: Vec<UpsertRequest> = base
+        .chunks(1000)
+        .enumerate()
+        .map(|(b, chunk)| UpsertRequest {
+            collection: "bench".into(),
+            points: chunk
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Point { id: (b * 1000 + i).to_string(), vector: v.clone(), ..Default::default() })
+                .collect(),
+        })
+        .collect();
+    let mut points = PointsClient::new(channel(&url).await).max_encoding_message_size(usize::MAX);
+    points.upsert_stream(tokio_stream::iter(requests)).await.unwrap();
+    let load_secs = started.elapsed().as_secs_f64();
+    println!("insert: {n} points in {load_secs:.1} s = {:.0} points/s (UpsertStream, durable acks)", n as f64 / load_secs);
+
+    for (name, queries, gt) in &query_sets {
+        for ef in [64u32, 128] {
+            for clients in [1usize, 8] {
+                let (hits, qps, lat) = run_queries(&url, queries, ef, clients).await;
+                println!(
+                    "search {name} ef={ef} clients={clients}: recall@10 {:.3}, {qps:.0} QPS, p50 {:.2} ms, p99 {:.2} ms",
+                    recall(&hits, gt),
+                    pct(&lat, 0.5),
+                    pct(&lat, 0.99)
+                );
+            }
+        }
+    }
+
+    // Restart: wait for sealing, stop gracefully, reopen, time to first answer.
+    for _ in 0..6000 {
+        let info = collections.get_collection(GetCollectionRequest { name: "bench".into() }).await.unwrap().into_inner();
+        if info.segments.iter().filter(|s| s.sealed).count() as u64 * 100_000 >= (n as u64 / 100_000) * 100_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    handle.await.unwrap();
+    let started = Instant::now();
+    let (url, stop, handle) = start(dir.path()).await;
+    let (hits, _, _) = run_queries(&url, &query_sets[0].1[..1], 64, 1).await;
+    let restart = started.elapsed().as_secs_f64();
+    assert_eq!(hits[0].len(), 10);
+    let info = CollectionsClient::new(channel(&url).await)
+        .get_collection(GetCollectionRequest { name: "bench".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let loaded = info.segments.iter().filter(|s| s.graph_source == GraphSource::Loaded as i32).count();
+    println!("restart: {restart:.2} s to the first answered search ({loaded}/{} segments reloaded from graph files)", info.segments.len());
+    let bytes: u64 = walk(dir.path());
+    println!("disk: {:.1} MiB ({:.0} bytes per vector)", bytes as f64 / (1 << 20) as f64, bytes as f64 / n as f64);
+    let _ = stop.send(());
+    handle.await.unwrap();
+}
+
+fn walk(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() {
+                        walk(&e.path())
+                    } else {
+                        // Allocated bytes: vector files are sparse up to capacity.
+                        use std::os::unix::fs::MetadataExt;
+                        m.blocks() * 512
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
