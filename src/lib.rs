@@ -1,1 +1,3 @@
 //! clipdb: a vector database server for text-to-image search with CLIP.
+
+pub mod embed;
