@@ -1,15 +1,16 @@
-//! CLIP embedding: model loading, tokenizer, image preprocessing.
+//! CLIP embedding: model loading, tokenizer, image preprocessing, batching queue.
 //!
 //! [`Embedder`] loads any CLIP in Hugging Face layout (`config.json`,
 //! `model.safetensors`, `tokenizer.json`, `preprocessor_config.json`) from a
 //! folder or a hub id, and turns texts and encoded images into L2-normalised
-//! vectors.
+//! vectors. [`EmbedQueue`] batches concurrent requests into single forward passes.
 //! See `docs/embedding.md`.
 
 pub mod clip;
 mod error;
 pub mod model;
 pub mod preprocess;
+pub mod queue;
 pub mod tokenizer;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use candle_nn::VarBuilder;
 use error::candle_message;
 pub use error::EmbedError;
 pub use preprocess::{ImageLimits, PreprocessConfig, Preprocessor};
+pub use queue::{BatchConfig, EmbedQueue, QueueStats};
 pub use tokenizer::ClipTokenizer;
 
 use clip::{ClipConfig, ClipModel};
@@ -334,5 +336,6 @@ mod tests {
     #[test]
     fn embedder_is_send_sync() {
         assert_send_sync::<Embedder>();
+        assert_send_sync::<EmbedQueue>();
     }
 }
