@@ -54,6 +54,8 @@ pub struct PreprocessConfig {
 
 impl PreprocessConfig {
     /// CLIP's processor defaults for a model of `image_size` pixels.
+    // Mean and std verbatim from OpenAI/HF (rounded to f32 as HF does).
+    #[allow(clippy::excessive_precision)]
     pub fn clip_default(image_size: u32) -> Self {
         PreprocessConfig {
             shortest_edge: image_size,
