@@ -11,6 +11,7 @@ pub mod proto {
 
 pub mod api;
 pub mod config;
+pub mod embed;
 pub mod engine;
 pub mod index;
 pub mod server;

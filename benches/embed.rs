@@ -1,0 +1,157 @@
+//! CLIP throughput with `openai/clip-vit-base-patch32` shapes and random weights.
+//!
+//! `RAYON_NUM_THREADS=1 cargo bench --bench embed` (and `=2`). Images/s excludes
+//! preprocessing (random 224x224 pixel values); preprocessing (decode + resize +
+//! crop + normalise of `photo_640x480.jpg`) is timed separately. Each number is
+//! the median of at least 3 timed calls after 2 warm-up calls, at least
+//! `CLIPDB_BENCH_SECS` (default 2) seconds of calls.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use clipdb::embed::clip::{ClipConfig, ClipModel};
+use clipdb::embed::{ClipTokenizer, Embedder, ImageLimits, PreprocessConfig, Preprocessor};
+
+const CAPTIONS: [&str; 32] = [
+    "A black cat sitting on a white wooden chair near the window",
+    "Two dogs running across a green field on a sunny afternoon",
+    "A man riding a bicycle down a busy city street at night",
+    "A plate of pasta with tomato sauce and fresh basil leaves",
+    "A red double decker bus parked next to the old train station",
+    "Children playing football in a park surrounded by tall trees",
+    "A small boat floating on a calm lake under a cloudy sky",
+    "A woman holding an umbrella while walking in the heavy rain",
+    "A bowl of fruit with apples, bananas and oranges on a table",
+    "An airplane flying over snowy mountains at sunrise today",
+    "A group of people sitting around a campfire on the beach",
+    "A giraffe eating leaves from the top of a tall acacia tree",
+    "A kitchen with stainless steel appliances and a marble counter",
+    "A young boy flying a colorful kite on a windy hill",
+    "Several surfers waiting for waves in the blue ocean water",
+    "A laptop and a cup of coffee on a desk beside a lamp",
+    "A herd of elephants walking slowly through the dry savanna",
+    "A clock tower in the middle of a crowded market square",
+    "A skateboarder performing a trick on a concrete ramp outside",
+    "A pizza with pepperoni and mushrooms cut into eight slices",
+    "A horse standing alone in a foggy meadow in the early morning",
+    "Two people sharing an umbrella on a rainy city sidewalk",
+    "A train crossing a long stone bridge over a deep river valley",
+    "A teddy bear sitting on a bed with a blue striped blanket",
+    "A zebra grazing next to a muddy watering hole in the sun",
+    "A fire hydrant on the corner of a snowy residential street",
+    "A baseball player swinging a bat during an evening game",
+    "A cat sleeping on top of a warm computer keyboard at home",
+    "A vase of sunflowers standing on a wooden kitchen table",
+    "A motorcycle parked in front of a small roadside cafe",
+    "A person skiing down a steep slope covered in fresh snow",
+    "A flock of birds flying over the sea at the end of the day",
+];
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/clip"
+    ))
+}
+
+fn time<F: FnMut()>(min_secs: f64, mut f: F) -> Duration {
+    f();
+    f();
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < 3 || start.elapsed().as_secs_f64() < min_secs {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let secs: f64 = std::env::var("CLIPDB_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());
+    let cfg = ClipConfig::vit_base_patch32();
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let model = ClipModel::new(vb, &cfg).expect("build model");
+    let tokenizer =
+        ClipTokenizer::from_file(&fixtures().join("tokenizer.json"), 77).expect("tokenizer");
+    let pre = Preprocessor::new(PreprocessConfig::clip_default(224), ImageLimits::default());
+    let e = Embedder::from_parts(model, cfg, tokenizer, pre, "random-vit-b-32");
+    println!("threads={threads}");
+    let pre = e.preprocessor();
+
+    let ids = e.tokenizer().encode(&CAPTIONS).unwrap();
+    let lens: Vec<usize> = ids.iter().map(Vec::len).collect();
+    println!(
+        "caption tokens: min {} max {}",
+        lens.iter().min().unwrap(),
+        lens.iter().max().unwrap()
+    );
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let pixels: Vec<Vec<f32>> = (0..16)
+        .map(|_| {
+            (0..3 * 224 * 224)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    (rng >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
+                })
+                .collect()
+        })
+        .collect();
+
+    for b in [1usize, 16] {
+        let t = time(secs, || {
+            e.embed_pixel_values(&pixels[..b], true).unwrap();
+        });
+        println!(
+            "images batch {b:>2}: {:>7.2} images/s ({:.1} ms/call)",
+            b as f64 / t.as_secs_f64(),
+            t.as_secs_f64() * 1e3
+        );
+    }
+    for b in [1usize, 32] {
+        let rows: Vec<Vec<u32>> = if b == 1 {
+            vec![ids
+                .iter()
+                .find(|r| r.len() == 15)
+                .cloned()
+                .unwrap_or_else(|| ids[0].clone())]
+        } else {
+            ids.clone()
+        };
+        let t = time(secs, || {
+            e.embed_token_ids(&rows, true).unwrap();
+        });
+        println!(
+            "texts  batch {b:>2}: {:>7.2} texts/s ({:.1} ms/call, {} tokens)",
+            b as f64 / t.as_secs_f64(),
+            t.as_secs_f64() * 1e3,
+            rows.iter().map(Vec::len).max().unwrap()
+        );
+    }
+    let jpg = std::fs::read(fixtures().join("images/photo_640x480.jpg")).unwrap();
+    let png = std::fs::read(fixtures().join("images/portrait_480x640.png")).unwrap();
+    for (name, bytes) in [("photo_640x480.jpg", &jpg), ("portrait_480x640.png", &png)] {
+        let t = time(secs.min(1.0), || {
+            pre.preprocess(bytes, 0).unwrap();
+        });
+        let d = time(secs.min(1.0), || {
+            pre.decode(bytes, 0).unwrap();
+        });
+        println!(
+            "preprocess {name}: {:.2} ms/image (decode {:.2} ms)",
+            t.as_secs_f64() * 1e3,
+            d.as_secs_f64() * 1e3
+        );
+    }
+}

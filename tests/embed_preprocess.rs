@@ -1,0 +1,251 @@
+//! Image preprocessing against HF `CLIPImageProcessor` (Pillow path) reference outputs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use clipdb::embed::preprocess::{resize_dims, PreprocessConfig, Preprocessor};
+use clipdb::embed::{EmbedError, ImageLimits};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/clip"
+    ))
+}
+
+fn reference() -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(fixtures().join("reference.safetensors"), &Device::Cpu).unwrap()
+}
+
+fn preprocessor(limits: ImageLimits) -> Preprocessor {
+    let cfg = PreprocessConfig::from_file(&fixtures().join("tiny/preprocessor_config.json"), 224)
+        .unwrap();
+    Preprocessor::new(cfg, limits)
+}
+
+fn image_names() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(fixtures().join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 15);
+    v
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join("images").join(name)).unwrap()
+}
+
+/// (max abs difference in levels, fraction of values that differ)
+fn u8_diff(a: &[u8], b: &[u8]) -> (u8, f64) {
+    assert_eq!(a.len(), b.len());
+    let mut max = 0;
+    let mut n = 0;
+    for (x, y) in a.iter().zip(b) {
+        let d = x.abs_diff(*y);
+        max = max.max(d);
+        n += (d != 0) as usize;
+    }
+    (max, n as f64 / a.len() as f64)
+}
+
+fn f32_max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// JPEG is decoded by the `image` crate (zune-jpeg), Pillow uses libjpeg-turbo:
+/// the fixtures README measured up to 4 levels on up to 32 % of `resized_u8`.
+const JPEG_MAX_LEVELS: u8 = 4;
+const JPEG_MAX_FRACTION: f64 = 0.35;
+/// 4 levels / 255 / smallest std (0.2613).
+const JPEG_MAX_PIXEL_DIFF: f32 = 0.061;
+
+#[test]
+fn config_is_read() {
+    let p = preprocessor(ImageLimits::default());
+    assert_eq!(p.config, PreprocessConfig::clip_default(224));
+}
+
+#[test]
+fn resize_dims_follow_hf() {
+    assert_eq!(resize_dims(640, 480, 224), (298, 224));
+    assert_eq!(resize_dims(480, 640, 224), (224, 298));
+    assert_eq!(resize_dims(225, 321, 224), (224, 319));
+    assert_eq!(resize_dims(1000, 200, 224), (1120, 224));
+    assert_eq!(resize_dims(31, 17, 224), (408, 224));
+    assert_eq!(resize_dims(224, 224, 224), (224, 224));
+}
+
+#[test]
+fn resized_and_pixel_values_match_reference() {
+    let r = reference();
+    let p = preprocessor(ImageLimits::default());
+    for name in image_names() {
+        let img = p.decode(&read(&name), 0).unwrap();
+        let crop = p.resize_crop(&img);
+        let want_u8 = r[&format!("resized_u8.{name}")]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<u8>()
+            .unwrap();
+        let (max, frac) = u8_diff(crop.as_raw(), &want_u8);
+        let pixels = p.normalize(&crop);
+        let want_px = r[&format!("pixel_values.{name}")]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let pdiff = f32_max_diff(&pixels, &want_px);
+        eprintln!(
+            "{name:36} resized_u8 max {max} levels, {:.2} % differ; pixel_values max {pdiff:.4}",
+            frac * 100.0
+        );
+        if name.ends_with(".jpg") {
+            assert!(
+                max <= JPEG_MAX_LEVELS && frac <= JPEG_MAX_FRACTION,
+                "{name}: {max} levels, {frac}"
+            );
+            assert!(pdiff <= JPEG_MAX_PIXEL_DIFF, "{name}: {pdiff}");
+        } else {
+            // PNG, GIF, WebP: bit for bit.
+            assert_eq!(max, 0, "{name}: resized_u8 differs");
+            assert_eq!(pixels, want_px, "{name}: pixel_values differ");
+        }
+        // The one-call path gives the same values.
+        assert_eq!(p.preprocess(&read(&name), 0).unwrap(), pixels);
+    }
+}
+
+#[test]
+fn exif_orientation_is_not_applied_like_hf() {
+    // HF's reference `pixel_values` (a decoded PIL image) ignore EXIF orientation.
+    let r = reference();
+    let p = preprocessor(ImageLimits::default());
+    let name = "exif_orient6_640x480.jpg";
+    let img = p.decode(&read(name), 0).unwrap();
+    assert_eq!(img.dimensions(), (640, 480));
+    let px = p.preprocess(&read(name), 0).unwrap();
+    let plain = r[&format!("pixel_values.{name}")]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let rotated = r[&format!("pixel_values_exif_transposed.{name}")]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(f32_max_diff(&px, &plain) <= JPEG_MAX_PIXEL_DIFF);
+    assert!(f32_max_diff(&px, &rotated) > 0.5);
+}
+
+#[test]
+fn preprocess_many_keeps_order_and_reports_index() {
+    let p = preprocessor(ImageLimits::default());
+    let a = read("tiny_31x17.png");
+    let b = read("square_224x224.png");
+    let out = p.preprocess_many(&[&a, &b]).unwrap();
+    assert_eq!(out[0], p.preprocess(&a, 0).unwrap());
+    assert_eq!(out[1], p.preprocess(&b, 0).unwrap());
+    let bad = b"not an image".to_vec();
+    match p.preprocess_many(&[&a, &bad, &b]) {
+        Err(EmbedError::InvalidImage { index: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_images_are_rejected() {
+    let p = preprocessor(ImageLimits::default());
+    let png = read("portrait_480x640.png");
+    // Truncated PNG.
+    match p.decode(&png[..png.len() / 2], 3) {
+        Err(EmbedError::InvalidImage { index: 3, reason }) => eprintln!("truncated: {reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Truncated JPEG header.
+    let jpg = read("photo_640x480.jpg");
+    assert!(matches!(
+        p.decode(&jpg[..100], 0),
+        Err(EmbedError::InvalidImage { .. })
+    ));
+    // Empty and unknown bytes.
+    assert!(matches!(
+        p.decode(&[], 0),
+        Err(EmbedError::InvalidImage { .. })
+    ));
+    match p.decode(b"hello, this is not an image at all", 0) {
+        Err(EmbedError::InvalidImage { reason, .. }) => {
+            assert!(reason.contains("format"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A format the `image` crate knows but this build does not enable (TIFF).
+    match p.decode(b"II*\0\x08\0\0\0\0\0\0\0\0\0\0\0", 0) {
+        Err(EmbedError::InvalidImage { reason, .. }) => eprintln!("tiff: {reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Zero-size: a BMP header claiming 0 x 0 pixels.
+    let mut bmp = Vec::new();
+    bmp.extend_from_slice(b"BM");
+    bmp.extend_from_slice(&(54u32).to_le_bytes());
+    bmp.extend_from_slice(&[0; 4]);
+    bmp.extend_from_slice(&(54u32).to_le_bytes());
+    bmp.extend_from_slice(&(40u32).to_le_bytes());
+    bmp.extend_from_slice(&(0i32).to_le_bytes()); // width
+    bmp.extend_from_slice(&(0i32).to_le_bytes()); // height
+    bmp.extend_from_slice(&(1u16).to_le_bytes());
+    bmp.extend_from_slice(&(24u16).to_le_bytes());
+    bmp.extend_from_slice(&[0; 24]);
+    match p.decode(&bmp, 0) {
+        Err(EmbedError::InvalidImage { reason, .. }) => eprintln!("zero-size: {reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn limits_are_enforced_before_decoding() {
+    let jpg = read("photo_640x480.jpg");
+    let p = preprocessor(ImageLimits {
+        max_pixels: 640 * 480 - 1,
+        ..ImageLimits::default()
+    });
+    match p.decode(&jpg, 2) {
+        Err(EmbedError::ImageTooLarge { index: 2, reason }) => {
+            assert!(reason.contains("640x480"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let p = preprocessor(ImageLimits {
+        max_pixels: 640 * 480,
+        ..ImageLimits::default()
+    });
+    assert!(p.decode(&jpg, 0).is_ok());
+    let p = preprocessor(ImageLimits {
+        max_bytes: 1000,
+        ..ImageLimits::default()
+    });
+    assert!(matches!(
+        p.decode(&jpg, 0),
+        Err(EmbedError::ImageTooLarge { .. })
+    ));
+    // A PNG header that claims 100000 x 100000 pixels is refused without allocating.
+    let mut png = read("tiny_31x17.png");
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32fast::hash(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let p = preprocessor(ImageLimits::default());
+    match p.decode(&png, 0) {
+        Err(EmbedError::ImageTooLarge { reason, .. }) => {
+            assert!(reason.contains("100000x100000"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
