@@ -27,7 +27,12 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { n: 100_000, dim: 512, queries: 500, data: None };
+    let mut a = Args {
+        n: 100_000,
+        dim: 512,
+        queries: 500,
+        data: None,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -52,7 +57,12 @@ fn read_fvecs(path: &Path) -> Vec<Vec<f32>> {
     let dim = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
     bytes
         .chunks_exact(4 + 4 * dim)
-        .map(|rec| rec[4..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect())
+        .map(|rec| {
+            rec[4..]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect()
+        })
         .collect()
 }
 
@@ -61,7 +71,12 @@ fn read_ivecs(path: &Path) -> Vec<Vec<u32>> {
     let k = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
     bytes
         .chunks_exact(4 + 4 * k)
-        .map(|rec| rec[4..].chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).collect())
+        .map(|rec| {
+            rec[4..]
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                .collect()
+        })
         .collect()
 }
 
@@ -94,11 +109,19 @@ fn synthetic(n: usize, nq: usize, dim: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) 
     let mut rng = Rng(42);
     let clusters = (n / 100).max(16);
     let mean = unit((0..dim).map(|_| rng.normal()).collect());
-    let centers: Vec<Vec<f32>> = (0..clusters).map(|_| unit((0..dim).map(|_| rng.normal()).collect())).collect();
+    let centers: Vec<Vec<f32>> = (0..clusters)
+        .map(|_| unit((0..dim).map(|_| rng.normal()).collect()))
+        .collect();
     let sample = |rng: &mut Rng| {
         // Skew: cluster index drawn from a power law.
         let c = ((rng.uniform().powf(3.0)) * clusters as f32) as usize % clusters;
-        unit((0..dim).map(|j| 0.6 * mean[j] + centers[c][j] + 0.6 * rng.normal() / (dim as f32).sqrt() * 4.0).collect())
+        unit(
+            (0..dim)
+                .map(|j| {
+                    0.6 * mean[j] + centers[c][j] + 0.6 * rng.normal() / (dim as f32).sqrt() * 4.0
+                })
+                .collect(),
+        )
     };
     let base = (0..n).map(|_| sample(&mut rng)).collect();
     let queries = (0..nq).map(|_| sample(&mut rng)).collect();
@@ -123,7 +146,13 @@ fn brute_force(base: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> Vec<Vec<u32
         .collect()
 }
 
-async fn start(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+async fn start(
+    dir: &Path,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let options = ServerOptions {
@@ -131,6 +160,8 @@ async fn start(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, tokio::
         data_dir: dir.to_path_buf(),
         max_message_bytes: 64 << 20,
         database: DatabaseOptions::default(),
+        model: None,
+        shutdown_grace: Duration::from_secs(10),
     };
     let handle = tokio::spawn(async move {
         serve(options, |a| addr_tx.send(a).unwrap(), async {
@@ -144,15 +175,28 @@ async fn start(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>, tokio::
 }
 
 async fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string()).unwrap().connect().await.unwrap()
+    Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 fn recall(hits: &[Vec<u32>], truth: &[Vec<u32>]) -> f64 {
-    let found: usize = hits.iter().zip(truth).map(|(h, t)| h.iter().filter(|x| t[..10].contains(x)).count()).sum();
+    let found: usize = hits
+        .iter()
+        .zip(truth)
+        .map(|(h, t)| h.iter().filter(|x| t[..10].contains(x)).count())
+        .sum();
     found as f64 / (hits.len() * 10) as f64
 }
 
-async fn run_queries(url: &str, queries: &[Vec<f32>], ef: u32, clients: usize) -> (Vec<Vec<u32>>, f64, Vec<Duration>) {
+async fn run_queries(
+    url: &str,
+    queries: &[Vec<f32>],
+    ef: u32,
+    clients: usize,
+) -> (Vec<Vec<u32>>, f64, Vec<Duration>) {
     let chunks: Vec<(usize, Vec<Vec<f32>>)> = queries
         .chunks(queries.len().div_ceil(clients))
         .enumerate()
@@ -181,7 +225,11 @@ async fn run_queries(url: &str, queries: &[Vec<f32>], ef: u32, clients: usize) -
                     .into_inner()
                     .hits;
                 lat.push(t.elapsed());
-                out.push(hits.iter().map(|h| h.id.parse::<u32>().unwrap()).collect::<Vec<u32>>());
+                out.push(
+                    hits.iter()
+                        .map(|h| h.id.parse::<u32>().unwrap())
+                        .collect::<Vec<u32>>(),
+                );
             }
             (i, out, lat)
         }));
@@ -209,32 +257,40 @@ fn pct(lat: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    let (base, query_sets): (Vec<Vec<f32>>, Vec<(&str, Vec<Vec<f32>>, Vec<Vec<u32>>)>) = match &args.data {
-        Some(dir) => {
-            let base = read_fvecs(&dir.join("base.fvecs"));
-            let mut sets = Vec::new();
-            for (name, q, gt) in [("image->image", "queries_img.fvecs", "gt_img.ivecs"), ("text->image", "queries_txt.fvecs", "gt_txt.ivecs")] {
-                let mut qs = read_fvecs(&dir.join(q));
-                let mut g = read_ivecs(&dir.join(gt));
-                qs.truncate(args.queries);
-                g.truncate(args.queries);
-                sets.push((name, qs, g));
+    let (base, query_sets): (Vec<Vec<f32>>, Vec<(&str, Vec<Vec<f32>>, Vec<Vec<u32>>)>) =
+        match &args.data {
+            Some(dir) => {
+                let base = read_fvecs(&dir.join("base.fvecs"));
+                let mut sets = Vec::new();
+                for (name, q, gt) in [
+                    ("image->image", "queries_img.fvecs", "gt_img.ivecs"),
+                    ("text->image", "queries_txt.fvecs", "gt_txt.ivecs"),
+                ] {
+                    let mut qs = read_fvecs(&dir.join(q));
+                    let mut g = read_ivecs(&dir.join(gt));
+                    qs.truncate(args.queries);
+                    g.truncate(args.queries);
+                    sets.push((name, qs, g));
+                }
+                (base, sets)
             }
-            (base, sets)
-        }
-        None => {
-            let (base, queries) = synthetic(args.n, args.queries, args.dim);
-            let gt = brute_force(&base, &queries, 10);
-            (base, vec![("synthetic", queries, gt)])
-        }
-    };
+            None => {
+                let (base, queries) = synthetic(args.n, args.queries, args.dim);
+                let gt = brute_force(&base, &queries, 10);
+                (base, vec![("synthetic", queries, gt)])
+            }
+        };
     let (n, dim) = (base.len(), base[0].len());
     eprintln!("data: {n} x {dim}, {} query sets", query_sets.len());
     let dir = tempfile::tempdir().unwrap();
     let (url, stop, handle) = start(dir.path()).await;
     let mut collections = CollectionsClient::new(channel(&url).await);
     collections
-        .create_collection(CreateCollectionRequest { name: "bench".into(), dimension: dim as u32, ..Default::default() })
+        .create_collection(CreateCollectionRequest {
+            name: "bench".into(),
+            dimension: dim as u32,
+            ..Default::default()
+        })
         .await
         .unwrap();
 
@@ -248,14 +304,24 @@ async fn main() {
             points: chunk
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Point { id: (b * 1000 + i).to_string(), vector: v.clone(), ..Default::default() })
+                .map(|(i, v)| Point {
+                    id: (b * 1000 + i).to_string(),
+                    vector: v.clone(),
+                    ..Default::default()
+                })
                 .collect(),
         })
         .collect();
     let mut points = PointsClient::new(channel(&url).await).max_encoding_message_size(usize::MAX);
-    points.upsert_stream(tokio_stream::iter(requests)).await.unwrap();
+    points
+        .upsert_stream(tokio_stream::iter(requests))
+        .await
+        .unwrap();
     let load_secs = started.elapsed().as_secs_f64();
-    println!("insert: {n} points in {load_secs:.1} s = {:.0} points/s (UpsertStream, durable acks)", n as f64 / load_secs);
+    println!(
+        "insert: {n} points in {load_secs:.1} s = {:.0} points/s (UpsertStream, durable acks)",
+        n as f64 / load_secs
+    );
 
     for (name, queries, gt) in &query_sets {
         for ef in [64u32, 128] {
@@ -273,8 +339,16 @@ async fn main() {
 
     // Restart: wait for sealing, stop gracefully, reopen, time to first answer.
     for _ in 0..6000 {
-        let info = collections.get_collection(GetCollectionRequest { name: "bench".into() }).await.unwrap().into_inner();
-        if info.segments.iter().filter(|s| s.sealed).count() as u64 * 100_000 >= (n as u64 / 100_000) * 100_000 {
+        let info = collections
+            .get_collection(GetCollectionRequest {
+                name: "bench".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if info.segments.iter().filter(|s| s.sealed).count() as u64 * 100_000
+            >= (n as u64 / 100_000) * 100_000
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -287,14 +361,24 @@ async fn main() {
     let restart = started.elapsed().as_secs_f64();
     assert_eq!(hits[0].len(), 10);
     let info = CollectionsClient::new(channel(&url).await)
-        .get_collection(GetCollectionRequest { name: "bench".into() })
+        .get_collection(GetCollectionRequest {
+            name: "bench".into(),
+        })
         .await
         .unwrap()
         .into_inner();
-    let loaded = info.segments.iter().filter(|s| s.graph_source == GraphSource::Loaded as i32).count();
+    let loaded = info
+        .segments
+        .iter()
+        .filter(|s| s.graph_source == GraphSource::Loaded as i32)
+        .count();
     println!("restart: {restart:.2} s to the first answered search ({loaded}/{} segments reloaded from graph files)", info.segments.len());
     let bytes: u64 = walk(dir.path());
-    println!("disk: {:.1} MiB ({:.0} bytes per vector)", bytes as f64 / (1 << 20) as f64, bytes as f64 / n as f64);
+    println!(
+        "disk: {:.1} MiB ({:.0} bytes per vector)",
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / n as f64
+    );
     let _ = stop.send(());
     handle.await.unwrap();
 }

@@ -44,4 +44,32 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "CLIPDB_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
+    /// Seconds in-flight requests may run on after SIGTERM/SIGINT before
+    /// connections are closed (acknowledged writes are durable either way).
+    #[arg(long, env = "CLIPDB_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    /// CLIP model for text and image input: a folder in Hugging Face layout
+    /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json)
+    /// or a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face
+    /// cache; downloaded once when online).
+    #[arg(long, env = "CLIPDB_MODEL")]
+    pub model: Option<String>,
+    /// Where the model runs: cpu, or cuda / cuda:N (needs a build with `--features cuda`).
+    #[arg(long, env = "CLIPDB_DEVICE", default_value = "cpu")]
+    pub device: String,
+    /// Most texts or images embedded in one forward pass.
+    #[arg(long, env = "CLIPDB_EMBED_MAX_BATCH", default_value_t = 32)]
+    pub embed_max_batch: usize,
+    /// Longest wait, in milliseconds, to gather a batch of concurrent requests.
+    #[arg(long, env = "CLIPDB_EMBED_MAX_WAIT_MS", default_value_t = 5)]
+    pub embed_max_wait_ms: u64,
+    /// Most texts and images waiting to be embedded; past it requests get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "CLIPDB_EMBED_QUEUE_CAPACITY", default_value_t = 1024)]
+    pub embed_queue_capacity: usize,
+    /// Largest accepted encoded image in bytes.
+    #[arg(long, env = "CLIPDB_MAX_IMAGE_BYTES", default_value_t = 32 << 20)]
+    pub max_image_bytes: usize,
+    /// Largest accepted decoded image (width x height), checked before decoding.
+    #[arg(long, env = "CLIPDB_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
+    pub max_image_pixels: u64,
 }

@@ -10,6 +10,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::api::Api;
+use crate::embed::{BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits};
 use crate::engine::{Database, DatabaseOptions, EngineError};
 use crate::proto;
 
@@ -19,6 +20,20 @@ pub struct ServerOptions {
     pub data_dir: PathBuf,
     pub max_message_bytes: usize,
     pub database: DatabaseOptions,
+    /// The CLIP model to load; None serves raw vectors only.
+    pub model: Option<ModelOptions>,
+    /// How long in-flight requests may run on after a shutdown signal.
+    pub shutdown_grace: std::time::Duration,
+}
+
+/// Which CLIP model to load and how to run it.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// Folder path or hub id.
+    pub spec: String,
+    pub device: DeviceKind,
+    pub limits: ImageLimits,
+    pub batch: BatchConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +43,8 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot load the embedding model: {0}")]
+    Model(#[from] EmbedError),
     #[error("cannot open the database: {0}")]
     Database(#[from] EngineError),
     #[error("gRPC server failed: {0}")]
@@ -59,9 +76,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
+    let embedder = match options.model.clone() {
+        Some(m) => Some(load_model(m).await?),
+        None => {
+            tracing::info!("no embedding model: serving raw vectors only (start with --model to embed text and images)");
+            None
+        }
+    };
     let dir = options.data_dir.clone();
     let db_options = options.database.clone();
-    let db = tokio::task::spawn_blocking(move || Database::open(&dir, db_options))
+    let db = tokio::task::spawn_blocking(move || Database::open(&dir, db_options, embedder))
         .await
         .expect("database open task")?;
     tracing::info!(
@@ -122,12 +146,54 @@ pub async fn serve(
         );
     tracing::info!(%addr, "clipdb listening");
     on_bound(addr);
-    router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+    // After the shutdown signal, in-flight requests get `shutdown_grace` to
+    // finish; a client that keeps its connection open past that (HTTP/2
+    // graceful close waits for the peer) must not hold the server up.
+    // Acknowledged writes are durable already, so cutting them off is safe.
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: finishing in-flight requests");
+        let _ = signalled_tx.send(());
+    };
+    let grace = options.shutdown_grace;
+    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    tokio::select! {
+        served = serving => served?,
+        _ = async {
+            if signalled_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "connections still open after the shutdown grace period; closing them");
+        }
+    }
     tracing::info!("shutting down: flushing data");
     db.flush()?;
     Ok(())
+}
+
+/// Loads the model off the runtime's threads and starts its batching queue.
+async fn load_model(m: ModelOptions) -> Result<EmbedQueue, ServerError> {
+    let spec = m.spec.clone();
+    let embedder = tokio::task::spawn_blocking(move || Embedder::load(&spec, m.device, m.limits))
+        .await
+        .expect("model load task")?;
+    let info = embedder.info();
+    tracing::info!(
+        model = %info.model_id,
+        dimension = info.dimension,
+        parameters = info.parameters,
+        device = %info.device,
+        load_ms = info.load_time.as_millis() as u64,
+        fingerprint = %info.fingerprint,
+        image_size = info.image_size,
+        context_length = info.context_length,
+        "embedding model loaded"
+    );
+    Ok(EmbedQueue::new(std::sync::Arc::new(embedder), m.batch))
 }
 
 /// Resolves on SIGINT or SIGTERM.

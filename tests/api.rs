@@ -8,11 +8,6 @@ use common::*;
 use serde_json::json;
 use tonic::Code;
 
-fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (Code, String) {
-    let s = r.expect_err("expected an error status");
-    (s.code(), s.message().to_string())
-}
-
 #[tokio::test]
 async fn collection_lifecycle_and_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -84,7 +84,12 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
                 } as i32,
             })
             .collect(),
-        model_fingerprint: info.model_fingerprint.unwrap_or_default(),
+        model_fingerprint: info
+            .model
+            .as_ref()
+            .map(|m| m.fingerprint.clone())
+            .unwrap_or_default(),
+        model: info.model.map(|m| m.id).unwrap_or_default(),
     }
 }
 
@@ -205,16 +210,21 @@ pub fn point_from_proto(index: usize, p: proto::Point) -> Result<engine::PointIn
         format!("point `{}`", p.id)
     };
     let has_media = !p.text.is_empty() || !p.image.is_empty();
-    let data = match (p.vector.is_empty(), has_media) {
-        (false, true) => {
+    let has_vectors = !p.vector.is_empty() || !p.text_vector.is_empty();
+    let data = match (has_vectors, has_media) {
+        (true, true) => {
             return Err(invalid(
                 &field,
-                "set either `vector` or `text`/`image`, not both",
+                "set either vectors (`vector`, `text_vector`) or `text`/`image`, not both",
             ))
         }
-        (true, false) => return Err(invalid(&field, "has no vector, text or image")),
-        (false, false) => engine::PointData::Vector(p.vector),
-        (true, true) => engine::PointData::Media {
+        (false, false) => return Err(invalid(&field, "has no vector, text or image")),
+        (true, false) if p.text_vector.is_empty() => engine::PointData::Vector(p.vector),
+        (true, false) => engine::PointData::Embedded([
+            (!p.vector.is_empty()).then_some(p.vector),
+            Some(p.text_vector),
+        ]),
+        (false, true) => engine::PointData::Media {
             text: (!p.text.is_empty()).then_some(p.text),
             image: (!p.image.is_empty()).then_some(p.image),
         },

@@ -47,7 +47,7 @@ impl proto::collections_server::Collections for Api {
             segment_capacity: r.segment_capacity,
         };
         let db = self.db.clone();
-        let info = tokio::task::spawn_blocking(move || db.create_collection(spec, None))
+        let info = tokio::task::spawn_blocking(move || db.create_collection(spec))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(to_status)?;
@@ -236,15 +236,34 @@ impl proto::points_server::Points for Api {
 impl proto::embeddings_server::Embeddings for Api {
     async fn embed_text(
         &self,
-        _request: Request<proto::EmbedTextRequest>,
+        request: Request<proto::EmbedTextRequest>,
     ) -> Result<Response<proto::EmbedResponse>, Status> {
-        Err(Status::failed_precondition("no embedding model loaded"))
+        let vectors = self
+            .db
+            .embed_texts(request.into_inner().texts)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(embed_response(vectors)))
     }
 
     async fn embed_image(
         &self,
-        _request: Request<proto::EmbedImageRequest>,
+        request: Request<proto::EmbedImageRequest>,
     ) -> Result<Response<proto::EmbedResponse>, Status> {
-        Err(Status::failed_precondition("no embedding model loaded"))
+        let vectors = self
+            .db
+            .embed_images(request.into_inner().images)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(embed_response(vectors)))
+    }
+}
+
+fn embed_response(vectors: Vec<Vec<f32>>) -> proto::EmbedResponse {
+    proto::EmbedResponse {
+        embeddings: vectors
+            .into_iter()
+            .map(|values| proto::Vector { values })
+            .collect(),
     }
 }

@@ -2,6 +2,7 @@
 
 use tonic::{Code, Status};
 
+use crate::embed::EmbedError;
 use crate::engine::EngineError;
 
 pub fn to_status(err: EngineError) -> Status {
@@ -17,7 +18,16 @@ pub fn to_status(err: EngineError) -> Status {
         EngineError::Storage(_) | EngineError::Index(_) | EngineError::ShuttingDown => {
             Code::Unavailable
         }
-        EngineError::Embedding(_) => Code::Internal,
+        EngineError::Embedding(e) => match e {
+            EmbedError::QueueFull { .. } => Code::ResourceExhausted,
+            EmbedError::WorkerStopped => Code::Unavailable,
+            // Client input errors are turned into InvalidArgument (naming the
+            // point) by the engine; any left here are still the client's.
+            EmbedError::InvalidImage { .. } | EmbedError::ImageTooLarge { .. } => {
+                Code::InvalidArgument
+            }
+            _ => Code::Internal,
+        },
     };
     if matches!(code, Code::Unavailable | Code::Internal | Code::DataLoss) {
         tracing::error!(error = %err, "request failed");

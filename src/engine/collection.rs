@@ -16,7 +16,8 @@ use super::{EngineError, Result};
 use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta};
 
 /// Metadata key of the fingerprint of the model that embedded the collection.
-pub(crate) const MODEL_KEY: &str = "model_fingerprint";
+/// Key of the collection value holding its [`ModelRecord`] (JSON).
+pub(crate) const MODEL_KEY: &str = "model";
 
 pub struct Collection {
     config: CollectionConfig,
@@ -225,12 +226,22 @@ impl Collection {
         self.values.write().insert(key.to_string(), value.to_vec());
     }
 
-    /// Fingerprint of the model that embedded this collection's text and images.
-    pub fn model_fingerprint(&self) -> Option<String> {
-        self.values
-            .read()
-            .get(MODEL_KEY)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+    /// The model that embedded this collection's text and images, if any.
+    pub fn model(&self) -> Option<ModelRecord> {
+        let values = self.values.read();
+        let raw = values.get(MODEL_KEY)?;
+        match serde_json::from_slice(raw) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                // Unreadable record: treat as a model nobody has, so text and
+                // image operations refuse instead of mixing embeddings.
+                tracing::error!(collection = %self.config.name, error = %e, "unreadable model record");
+                Some(ModelRecord {
+                    id: "<unreadable model record>".into(),
+                    fingerprint: String::from_utf8_lossy(raw).into_owned(),
+                })
+            }
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -254,7 +265,7 @@ impl Collection {
             config: self.config.clone(),
             point_count: self.count(),
             segments,
-            model_fingerprint: self.model_fingerprint(),
+            model: self.model(),
         }
     }
 

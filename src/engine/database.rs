@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::collection::{Collection, PreparedPoint};
+use super::collection::{Collection, PreparedPoint, MODEL_KEY};
 use super::commit::Committer;
 use super::types::*;
 use super::{EngineError, Result};
+use crate::embed::{EmbedError, EmbedQueue, ModelInfo};
 use crate::storage::{MetaStore, SledMetaStore, StorageError};
 
 /// Server-wide defaults for collection parameters left at 0.
@@ -48,6 +49,29 @@ pub struct Database {
     collections: RwLock<BTreeMap<String, Arc<Collection>>>,
     /// Collections that failed to open (corruption), with the reason.
     unavailable: RwLock<BTreeMap<String, String>>,
+    /// The loaded CLIP model behind its batching queue; None: raw vectors only.
+    embedder: Option<EmbedQueue>,
+}
+
+const NO_MODEL: &str = "no embedding model loaded (start the server with --model)";
+
+/// Embedding requests kept in flight per client request: enough to overlap
+/// decoding the next chunk with the forward pass of this one, few enough to
+/// leave the shared queue to other clients.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Texts and images of one upsert request waiting to be embedded, each with
+/// the position of its point among the prepared points.
+#[derive(Default)]
+pub(crate) struct MediaInputs {
+    texts: Vec<(usize, String)>,
+    images: Vec<(usize, Vec<u8>)>,
+}
+
+impl MediaInputs {
+    fn is_empty(&self) -> bool {
+        self.texts.is_empty() && self.images.is_empty()
+    }
 }
 
 pub fn validate_collection_name(name: &str) -> Result<()> {
@@ -81,7 +105,14 @@ pub fn validate_point_id(field: &str, id: &str) -> Result<()> {
 
 impl Database {
     /// Opens (or creates) the database in `dir`, reopening every collection.
-    pub fn open(dir: &Path, options: DatabaseOptions) -> Result<Arc<Database>> {
+    /// Opens (or creates) the database in `dir`. `embedder` is the loaded CLIP
+    /// model, if any: without one, text and image operations answer
+    /// `FailedPrecondition`.
+    pub fn open(
+        dir: &Path,
+        options: DatabaseOptions,
+        embedder: Option<EmbedQueue>,
+    ) -> Result<Arc<Database>> {
         std::fs::create_dir_all(dir.join("collections")).map_err(|e| StorageError::io(dir, e))?;
         let meta: Arc<dyn MetaStore> = Arc::new(SledMetaStore::open(&dir.join("meta"))?);
         let committer = Committer::start(meta.clone());
@@ -92,6 +123,7 @@ impl Database {
             options,
             collections: RwLock::new(BTreeMap::new()),
             unavailable: RwLock::new(BTreeMap::new()),
+            embedder,
         };
         for (name, raw) in meta.collections()? {
             let started = std::time::Instant::now();
@@ -139,6 +171,71 @@ impl Database {
         &self.options
     }
 
+    /// The loaded embedding model, if any.
+    pub fn model(&self) -> Option<&ModelInfo> {
+        self.embedder.as_ref().map(|q| q.embedder().info())
+    }
+
+    /// The embedding queue, for text or image work on `collection`: a model
+    /// is loaded, the collection is a CLIP one, and it was filled by this
+    /// model (or by none yet).
+    fn embedder_for(&self, collection: &Collection, what: &str) -> Result<&EmbedQueue> {
+        let queue = self
+            .embedder
+            .as_ref()
+            .ok_or_else(|| EngineError::FailedPrecondition(format!("{what}: {NO_MODEL}")))?;
+        let config = collection.config();
+        if config.vectorizer != Vectorizer::Clip {
+            return Err(EngineError::FailedPrecondition(format!(
+                "{what}: collection `{}` has no vectorizer; text and image need a collection created with VECTORIZER_CLIP",
+                config.name
+            )));
+        }
+        let info = queue.embedder().info();
+        if let Some(recorded) = collection.model() {
+            if recorded.fingerprint != info.fingerprint {
+                return Err(EngineError::FailedPrecondition(format!(
+                    "{what}: collection `{}` was embedded with model {} (fingerprint {}), but this server runs model {} (fingerprint {}); \
+                     serve it with its own model for text and image operations (raw vectors still work)",
+                    config.name, recorded.id, recorded.fingerprint, info.model_id, info.fingerprint
+                )));
+            }
+        }
+        if info.dimension != config.dimension as usize {
+            return Err(EngineError::FailedPrecondition(format!(
+                "{what}: collection `{}` has dimension {}, but model {} embeds into {} dimensions",
+                config.name, config.dimension, info.model_id, info.dimension
+            )));
+        }
+        Ok(queue)
+    }
+
+    /// Embeds texts for the `Embeddings` API (L2-normalised).
+    pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        let queue = self
+            .embedder
+            .as_ref()
+            .ok_or_else(|| EngineError::FailedPrecondition(NO_MODEL.into()))?;
+        Ok(embed_chunked(queue, texts, |q, chunk| async move {
+            q.embed_texts(chunk).await
+        })
+        .await?)
+    }
+
+    /// Embeds encoded images for the `Embeddings` API (L2-normalised); a bad
+    /// image is named by its position, `images[i]`.
+    pub async fn embed_images(&self, images: Vec<Vec<u8>>) -> Result<Vec<Vec<f32>>> {
+        let queue = self
+            .embedder
+            .as_ref()
+            .ok_or_else(|| EngineError::FailedPrecondition(NO_MODEL.into()))?;
+        embed_chunked(queue, images, |q, chunk| async move {
+            q.embed_images(chunk).await
+        })
+        .await
+        .map_err(|e| input_error(e, |i| format!("images[{i}]")))
+    }
+
     pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
         if let Some(c) = self.collections.read().get(name) {
             return Ok(c.clone());
@@ -154,22 +251,27 @@ impl Database {
     }
 
     /// Fills defaults, validates and creates a collection.
-    pub fn create_collection(
-        &self,
-        spec: CollectionSpec,
-        model_dimension: Option<u32>,
-    ) -> Result<CollectionInfo> {
+    pub fn create_collection(&self, spec: CollectionSpec) -> Result<CollectionInfo> {
         validate_collection_name(&spec.name)?;
+        let model_dimension = self.model().map(|m| m.dimension as u32);
         let dimension = match (spec.vectorizer, spec.dimension) {
-            (Vectorizer::None, 0) => return Err(EngineError::invalid("dimension", "required for collections without a vectorizer")),
+            (Vectorizer::None, 0) => {
+                return Err(EngineError::invalid(
+                    "dimension",
+                    "required for collections without a vectorizer",
+                ))
+            }
             (Vectorizer::Clip, d) => match model_dimension {
                 None => {
-                    return Err(EngineError::FailedPrecondition(
-                        "VECTORIZER_CLIP needs an embedding model, and none is loaded (start the server with --model)".into(),
-                    ))
+                    return Err(EngineError::FailedPrecondition(format!(
+                        "VECTORIZER_CLIP: {NO_MODEL}"
+                    )))
                 }
                 Some(m) if d != 0 && d != m => {
-                    return Err(EngineError::invalid("dimension", format!("{d} differs from the model's dimension {m}")))
+                    return Err(EngineError::invalid(
+                        "dimension",
+                        format!("{d} differs from the model's dimension {m}"),
+                    ))
                 }
                 Some(m) => m,
             },
@@ -258,13 +360,14 @@ impl Database {
         Ok(())
     }
 
-    /// Validates points against the collection and turns them into vectors.
-    /// Text and image data go through `embed` (None: no model loaded).
+    /// Validates points against the collection and turns raw ones into
+    /// vectors; text and image inputs come back separately, to be embedded
+    /// into the returned points' slots.
     pub(crate) fn prepare_points(
         &self,
         collection: &Collection,
         points: Vec<PointInput>,
-    ) -> Result<Vec<PreparedPoint>> {
+    ) -> Result<(Vec<PreparedPoint>, MediaInputs)> {
         let config = collection.config();
         // Last write of an id within one request wins.
         let mut last: HashMap<&str, usize> = HashMap::new();
@@ -276,6 +379,7 @@ impl Database {
             .map(|i| last.get(points[i].id.as_str()) == Some(&i))
             .collect();
         let mut out = Vec::with_capacity(points.len());
+        let mut media = MediaInputs::default();
         for (p, keep) in points.into_iter().zip(keep) {
             if !keep {
                 continue;
@@ -297,10 +401,15 @@ impl Database {
                     }
                     [a, b]
                 }
-                PointData::Media { .. } => {
-                    return Err(EngineError::FailedPrecondition(format!(
-                        "{field}: text and image input need an embedding model, and none is loaded"
-                    )))
+                PointData::Media { text, image } => {
+                    self.embedder_for(collection, &field)?;
+                    if let Some(text) = text {
+                        media.texts.push((out.len(), text));
+                    }
+                    if let Some(image) = image {
+                        media.images.push((out.len(), image));
+                    }
+                    [None, None]
                 }
             };
             out.push(PreparedPoint {
@@ -309,13 +418,66 @@ impl Database {
                 payload: p.payload,
             });
         }
-        Ok(out)
+        Ok((out, media))
+    }
+
+    /// Embeds the media of prepared points into their vector slots (image
+    /// space 0, caption space 1). Returns the model record to store with the
+    /// points when this is the collection's first embedded data.
+    async fn embed_media(
+        &self,
+        collection: &Collection,
+        points: &mut [PreparedPoint],
+        media: MediaInputs,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        if media.is_empty() {
+            return Ok(None);
+        }
+        let queue = self.embedder_for(collection, "text and image input")?;
+        let (text_slots, texts): (Vec<usize>, Vec<String>) = media.texts.into_iter().unzip();
+        let (image_slots, images): (Vec<usize>, Vec<Vec<u8>>) = media.images.into_iter().unzip();
+        let (text_vectors, image_vectors) = tokio::join!(
+            embed_chunked(queue, texts, |q, chunk| async move {
+                q.embed_texts(chunk).await
+            }),
+            embed_chunked(queue, images, |q, chunk| async move {
+                q.embed_images(chunk).await
+            }),
+        );
+        let image_vectors = image_vectors.map_err(|e| {
+            input_error(e, |i| {
+                format!("point `{}`: image", points[image_slots[i]].id)
+            })
+        })?;
+        let text_vectors = text_vectors?;
+        for (space, slots, vectors) in [
+            (IMAGE_SPACE, image_slots, image_vectors),
+            (TEXT_SPACE, text_slots, text_vectors),
+        ] {
+            for (slot, v) in slots.into_iter().zip(vectors) {
+                let field = format!("point `{}`", points[slot].id);
+                points[slot].vectors[space] = Some(collection.check_vector(&field, v)?);
+            }
+        }
+        if collection.model().is_some() {
+            return Ok(None);
+        }
+        let info = queue.embedder().info();
+        let record = ModelRecord {
+            id: info.model_id.clone(),
+            fingerprint: info.fingerprint.clone(),
+        };
+        Ok(Some((
+            MODEL_KEY.to_string(),
+            serde_json::to_vec(&record).expect("model record encodes"),
+        )))
     }
 
     pub async fn upsert(&self, collection: &str, points: Vec<PointInput>) -> Result<u64> {
         let collection = self.collection(collection)?;
-        let prepared = self.prepare_points(&collection, points)?;
-        collection.store(prepared, None).await
+        let (mut prepared, media) = self.prepare_points(&collection, points)?;
+        let model_record = self.embed_media(&collection, &mut prepared, media).await?;
+        collection.store(prepared, model_record).await
     }
 
     pub async fn delete(&self, collection: &str, ids: Vec<String>) -> Result<u64> {
@@ -349,10 +511,19 @@ impl Database {
                 validate_point_id("query.id", &id)?;
                 (collection.query_vector_of(&id)?, Some(id))
             }
-            Query::Text(_) | Query::Image(_) => {
-                return Err(EngineError::FailedPrecondition(
-                    "text and image queries need an embedding model, and none is loaded".into(),
-                ))
+            Query::Text(text) => {
+                let queue = self.embedder_for(&collection, "query.text")?;
+                let v = queue.embed_texts(vec![text]).await?.remove(0);
+                (collection.check_vector("query.text", v)?, None)
+            }
+            Query::Image(image) => {
+                let queue = self.embedder_for(&collection, "query.image")?;
+                let v = queue
+                    .embed_images(vec![image])
+                    .await
+                    .map_err(|e| input_error(e, |_| "query.image".to_string()))?
+                    .remove(0);
+                (collection.check_vector("query.image", v)?, None)
             }
         };
         tokio::task::spawn_blocking(move || collection.search(&vector, &params, exclude.as_deref()))
@@ -365,5 +536,88 @@ impl Database {
     /// Makes everything durable; called on shutdown.
     pub fn flush(&self) -> Result<()> {
         Ok(self.meta.flush()?)
+    }
+}
+
+/// Embeds `items` through the shared queue in chunks of its batch size, with
+/// a few chunks in flight, and returns the vectors in order. Chunking keeps
+/// one large request within the queue's capacity; an input error's index is
+/// made relative to the whole of `items`.
+async fn embed_chunked<T, F, Fut>(
+    queue: &EmbedQueue,
+    items: Vec<T>,
+    embed: F,
+) -> std::result::Result<Vec<Vec<f32>>, EmbedError>
+where
+    T: Send + 'static,
+    F: Fn(EmbedQueue, Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<Vec<Vec<f32>>, EmbedError>>
+        + Send
+        + 'static,
+{
+    let config = queue.config();
+    let chunk_size = config.max_batch.max(1);
+    let window = (config.queue_capacity / chunk_size / 2).clamp(1, CHUNKS_IN_FLIGHT);
+    let total = items.len();
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(total.div_ceil(chunk_size));
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(chunk_size).collect());
+    }
+    let mut results: Vec<Option<Vec<Vec<f32>>>> = (0..chunks.len()).map(|_| None).collect();
+    // A JoinSet aborts its tasks when dropped, so an abandoned request stops
+    // queueing work.
+    let mut running = tokio::task::JoinSet::new();
+    for (c, chunk) in chunks.into_iter().enumerate() {
+        if running.len() >= window {
+            collect_chunk(&mut running, &mut results, chunk_size).await?;
+        }
+        let fut = embed(queue.clone(), chunk);
+        running.spawn(async move { (c, fut.await) });
+    }
+    while !running.is_empty() {
+        collect_chunk(&mut running, &mut results, chunk_size).await?;
+    }
+    let out: Vec<Vec<f32>> = results.into_iter().flatten().flatten().collect();
+    debug_assert_eq!(out.len(), total);
+    Ok(out)
+}
+
+type ChunkResult = (usize, std::result::Result<Vec<Vec<f32>>, EmbedError>);
+
+async fn collect_chunk(
+    running: &mut tokio::task::JoinSet<ChunkResult>,
+    results: &mut [Option<Vec<Vec<f32>>>],
+    chunk_size: usize,
+) -> std::result::Result<(), EmbedError> {
+    let Some(joined) = running.join_next().await else {
+        return Ok(());
+    };
+    let (c, result) =
+        joined.map_err(|e| EmbedError::Inference(format!("embedding task failed: {e}")))?;
+    let offset = c * chunk_size;
+    results[c] = Some(result.map_err(|e| match e {
+        EmbedError::InvalidImage { index, reason } => EmbedError::InvalidImage {
+            index: index + offset,
+            reason,
+        },
+        EmbedError::ImageTooLarge { index, reason } => EmbedError::ImageTooLarge {
+            index: index + offset,
+            reason,
+        },
+        other => other,
+    })?);
+    Ok(())
+}
+
+/// Turns an embedding error caused by the client's input into
+/// `InvalidArgument` naming the input (`name(index)`); others pass through.
+fn input_error(e: EmbedError, name: impl Fn(usize) -> String) -> EngineError {
+    match e {
+        EmbedError::InvalidImage { index, reason } => EngineError::invalid(name(index), reason),
+        EmbedError::ImageTooLarge { index, reason } => {
+            EngineError::invalid(name(index), format!("image is too large: {reason}"))
+        }
+        other => EngineError::Embedding(other),
     }
 }

@@ -13,6 +13,7 @@ pub use database::{Database, DatabaseOptions};
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use types::*;
 
+use crate::embed::EmbedError;
 use crate::index::IndexError;
 use crate::storage::StorageError;
 
@@ -36,8 +37,10 @@ pub enum EngineError {
     Storage(#[from] StorageError),
     #[error("index: {0}")]
     Index(#[from] IndexError),
+    /// Embedding failed for a reason that is not the client's input (the
+    /// queue is full, the worker stopped, inference failed).
     #[error("embedding: {0}")]
-    Embedding(String),
+    Embedding(#[from] EmbedError),
     #[error("the server is shutting down")]
     ShuttingDown,
 }

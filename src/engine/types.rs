@@ -112,7 +112,18 @@ pub struct CollectionInfo {
     pub config: CollectionConfig,
     pub point_count: u64,
     pub segments: Vec<SegmentStats>,
-    pub model_fingerprint: Option<String>,
+    /// The model that embedded the collection's text and images, if any has.
+    pub model: Option<ModelRecord>,
+}
+
+/// Which CLIP model filled a collection: recorded with its first embedded
+/// point, checked on every later text or image operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// The folder path or hub id the model was loaded from (for messages).
+    pub id: String,
+    /// Hash of the model files; equal fingerprints embed identically.
+    pub fingerprint: String,
 }
 
 /// The data of a point to write.

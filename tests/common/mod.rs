@@ -104,7 +104,10 @@ impl TestServer {
                 }
                 if std::time::Instant::now() > deadline {
                     let _ = c.kill();
-                    panic!("clipdb did not stop within 30 s of SIGTERM");
+                    panic!(
+                        "clipdb did not stop within 30 s of SIGTERM; log:\n{}",
+                        self.log()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -216,4 +219,63 @@ pub fn brute_force_top_k(base: &[Vec<f32>], query: &[f32], k: usize) -> Vec<usiz
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+/// The shared CLIP fixtures beside the checkout (`../shared/fixtures/clip`).
+pub fn clip_fixtures() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/clip"
+    ))
+}
+
+/// The tiny CLIP model of the fixtures, as a `--model` argument.
+pub fn tiny_model() -> String {
+    clip_fixtures().join("tiny").to_str().unwrap().to_string()
+}
+
+/// A vector from the fixtures' `reference.safetensors` (HF outputs).
+pub fn reference_vector(name: &str) -> Vec<f32> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static R: OnceLock<HashMap<String, candle_core::Tensor>> = OnceLock::new();
+    let r = R.get_or_init(|| {
+        candle_core::safetensors::load(
+            clip_fixtures().join("reference.safetensors"),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap()
+    });
+    r.get(name)
+        .unwrap_or_else(|| panic!("no reference tensor {name}"))
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+}
+
+/// The text of entry `i` of the fixtures' `tokens.json`.
+pub fn reference_text(i: usize) -> String {
+    let raw = std::fs::read_to_string(clip_fixtures().join("tokens.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    all[i]["text"].as_str().unwrap().to_string()
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The gRPC status code and message of a failed call (panics on success).
+pub fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (tonic::Code, String) {
+    let s = r.expect_err("expected an error status");
+    (s.code(), s.message().to_string())
 }
