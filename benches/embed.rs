@@ -7,12 +7,15 @@
 //! `CLIPDB_BENCH_SECS` (default 2) seconds of calls.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use clipdb::embed::clip::{ClipConfig, ClipModel};
-use clipdb::embed::{ClipTokenizer, Embedder, ImageLimits, PreprocessConfig, Preprocessor};
+use clipdb::embed::{
+    BatchConfig, ClipTokenizer, EmbedQueue, Embedder, ImageLimits, PreprocessConfig, Preprocessor,
+};
 
 const CAPTIONS: [&str; 32] = [
     "A black cat sitting on a white wooden chair near the window",
@@ -84,7 +87,13 @@ fn main() {
     let tokenizer =
         ClipTokenizer::from_file(&fixtures().join("tokenizer.json"), 77).expect("tokenizer");
     let pre = Preprocessor::new(PreprocessConfig::clip_default(224), ImageLimits::default());
-    let e = Embedder::from_parts(model, cfg, tokenizer, pre, "random-vit-b-32");
+    let e = Arc::new(Embedder::from_parts(
+        model,
+        cfg,
+        tokenizer,
+        pre,
+        "random-vit-b-32",
+    ));
     println!("threads={threads}");
     let pre = e.preprocessor();
 
@@ -152,6 +161,69 @@ fn main() {
             "preprocess {name}: {:.2} ms/image (decode {:.2} ms)",
             t.as_secs_f64() * 1e3,
             d.as_secs_f64() * 1e3
+        );
+    }
+    concurrent_clients(&e, &png);
+}
+
+/// Throughput of single-item requests from 8 concurrent clients through the
+/// batching queue, against the same clients with batching off (max_batch 1)
+/// and against one client at a time.
+fn concurrent_clients(e: &Arc<Embedder>, image: &[u8]) {
+    const CLIENTS: usize = 8;
+    const PER_CLIENT: usize = 8;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for images in [false, true] {
+        let per_client = if images { 2 } else { PER_CLIENT };
+        let total = CLIENTS * per_client;
+        let run = |clients: usize, max_batch: usize| -> f64 {
+            let queue = EmbedQueue::new(
+                Arc::clone(e),
+                BatchConfig {
+                    max_batch,
+                    ..BatchConfig::default()
+                },
+            );
+            let image = image.to_vec();
+            let start = Instant::now();
+            rt.block_on(async {
+                let mut tasks = Vec::new();
+                for c in 0..clients {
+                    let q = queue.clone();
+                    let image = image.clone();
+                    tasks.push(tokio::spawn(async move {
+                        for i in 0..total / clients {
+                            if images {
+                                q.embed_images(vec![image.clone()]).await.unwrap();
+                            } else {
+                                let text = CAPTIONS[(c * 7 + i) % CAPTIONS.len()].to_string();
+                                q.embed_texts(vec![text]).await.unwrap();
+                            }
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            });
+            total as f64 / start.elapsed().as_secs_f64()
+        };
+        let what = if images {
+            "images (incl. preprocessing)"
+        } else {
+            "texts"
+        };
+        let one = run(1, 32);
+        let unbatched = run(CLIENTS, 1);
+        let batched = run(CLIENTS, 32);
+        println!(
+            "{what}, single-item requests: 1 client {one:.2}/s; {CLIENTS} clients unbatched {unbatched:.2}/s; \
+             {CLIENTS} clients batched (max_batch 32) {batched:.2}/s ({:.2}x one client)",
+            batched / one
         );
     }
 }

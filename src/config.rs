@@ -19,6 +19,104 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server.
     Serve(ServeArgs),
+    /// Import a captioned image set into a CLIP collection of a running
+    /// server (which needs a model loaded).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Search a collection of a running server with a sentence or an image.
+    Search(SearchArgs),
+}
+
+/// Where the client commands find the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerAddress {
+    /// URL of the clipdb server.
+    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+}
+
+/// How an import streams.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportTuning {
+    /// Images per upsert request.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Upsert requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub in_flight: usize,
+    /// No progress bar (the summary is still printed).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A COCO captions file (`captions_train2017.json` layout) and its image
+    /// folder: one point per image (id = COCO image id) with the image and
+    /// the mean of its captions' embeddings; payload {file_name, coco_id,
+    /// captions}. Resumable: ids already stored are skipped.
+    Coco(ImportCocoArgs),
+    /// Every image under a folder, with the caption in a same-name `.txt`
+    /// file beside it when there is one (id = relative path).
+    Folder(ImportFolderArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportCocoArgs {
+    /// The COCO captions JSON (images[] and annotations[]).
+    #[arg(long)]
+    pub annotations: PathBuf,
+    /// The folder holding the images named by `file_name`.
+    #[arg(long)]
+    pub images: PathBuf,
+    /// Target collection (created with VECTORIZER_CLIP if missing).
+    #[arg(long)]
+    pub collection: String,
+    #[command(flatten)]
+    pub address: ServerAddress,
+    #[command(flatten)]
+    pub tuning: ImportTuning,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportFolderArgs {
+    /// Folder to import (recursively).
+    pub dir: PathBuf,
+    /// Target collection (created with VECTORIZER_CLIP if missing).
+    #[arg(long)]
+    pub collection: String,
+    #[command(flatten)]
+    pub address: ServerAddress,
+    #[command(flatten)]
+    pub tuning: ImportTuning,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SearchArgs {
+    /// The sentence to search for (or use --image).
+    #[arg(required_unless_present = "image", conflicts_with = "image")]
+    pub query: Option<String>,
+    /// Search with an image file instead of a sentence.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Collection to search.
+    #[arg(long)]
+    pub collection: String,
+    /// Number of results.
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+    /// Only results whose payload field equals the value (key=value; repeatable).
+    #[arg(long = "filter")]
+    pub filters: Vec<String>,
+    /// Also write the results as a self-contained HTML page.
+    #[arg(long)]
+    pub gallery: Option<PathBuf>,
+    /// Folder holding the images, for the gallery's thumbnails (default: the
+    /// `path` each import recorded).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    #[command(flatten)]
+    pub address: ServerAddress,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -10,6 +10,7 @@ pub mod proto {
 }
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod embed;
 pub mod engine;

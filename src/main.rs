@@ -1,7 +1,15 @@
 use std::io::Write;
 
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
 use clap::Parser;
-use clipdb::config::{Cli, Command, LogFormat};
+use clipdb::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
+use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
+use clipdb::client::{gallery, ClientError, Clients};
+use clipdb::config::{
+    Cli, Command, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
+};
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::DatabaseOptions;
 use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions};
@@ -18,63 +26,135 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => {
-            init_logging(args.log_format);
-            let device: DeviceKind = match args.device.parse() {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("error: --device: {e}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            };
-            let model = args.model.map(|spec| ModelOptions {
-                spec,
-                device,
-                limits: ImageLimits {
-                    max_pixels: args.max_image_pixels,
-                    max_bytes: args.max_image_bytes,
-                },
-                batch: BatchConfig {
-                    max_batch: args.embed_max_batch,
-                    max_wait: std::time::Duration::from_millis(args.embed_max_wait_ms),
-                    queue_capacity: args.embed_queue_capacity,
-                },
-            });
-            let options = ServerOptions {
-                listen: args.listen,
-                data_dir: args.data_dir,
-                max_message_bytes: args.max_message_bytes,
-                database: DatabaseOptions {
-                    default_segment_capacity: args.segment_capacity,
-                    ..DatabaseOptions::default()
-                },
-                model,
-                shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
-            };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            let result = runtime.block_on(serve(
-                options,
-                |addr| {
-                    // A stable line on stdout for scripts and tests.
-                    println!("clipdb listening on {addr}");
-                    let _ = std::io::stdout().flush();
-                },
-                shutdown_signal(),
-            ));
-            match result {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = %e, "clipdb failed");
-                    eprintln!("error: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+        Command::Serve(args) => serve_command(args),
+        Command::Import(ImportCommand::Coco(args)) => run_client(async move {
+            let items = coco_items(&args.annotations, &args.images)?;
+            import_command(&args.address, &args.collection, &args.tuning, items).await
+        }),
+        Command::Import(ImportCommand::Folder(args)) => run_client(async move {
+            let items = folder_items(&args.dir)?;
+            import_command(&args.address, &args.collection, &args.tuning, items).await
+        }),
+        Command::Search(args) => run_client(search_command(args)),
+    }
+}
+
+/// Runs a client command; errors go to stderr as one line, exit status 1.
+fn run_client(command: impl std::future::Future<Output = Result<(), ClientError>>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn import_command(
+    address: &ServerAddress,
+    collection: &str,
+    tuning: &ImportTuning,
+    items: Vec<ImportItem>,
+) -> Result<(), ClientError> {
+    let clients = Clients::connect(&address.server).await?;
+    let options = ImportOptions {
+        collection: collection.to_string(),
+        batch_size: tuning.batch_size,
+        in_flight: tuning.in_flight,
+        progress: !tuning.no_progress && std::io::stderr().is_terminal(),
+    };
+    let summary = import(&clients, items, &options).await?;
+    print!("{summary}");
+    Ok(())
+}
+
+async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
+    let clients = Clients::connect(&args.address.server).await?;
+    let query = match (args.query, args.image) {
+        (_, Some(path)) => QueryInput::Image(path),
+        (Some(text), None) => QueryInput::Text(text),
+        (None, None) => return Err(ClientError::Usage("give a sentence or --image FILE".into())),
+    };
+    let options = SearchOptions {
+        collection: args.collection,
+        query,
+        limit: args.limit,
+        filters: args.filters,
+    };
+    let rows = search(&clients, &options).await?;
+    print!("{}", format_table(&rows));
+    if let Some(path) = &args.gallery {
+        let html = gallery::render(
+            &options.collection,
+            &options.query,
+            &rows,
+            args.images.as_deref(),
+        );
+        std::fs::write(path, html).map_err(|e| ClientError::file(path, e))?;
+        println!("gallery written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn serve_command(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let device: DeviceKind = match args.device.parse() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: --device: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let model = args.model.map(|spec| ModelOptions {
+        spec,
+        device,
+        limits: ImageLimits {
+            max_pixels: args.max_image_pixels,
+            max_bytes: args.max_image_bytes,
+        },
+        batch: BatchConfig {
+            max_batch: args.embed_max_batch,
+            max_wait: std::time::Duration::from_millis(args.embed_max_wait_ms),
+            queue_capacity: args.embed_queue_capacity,
+        },
+    });
+    let options = ServerOptions {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        max_message_bytes: args.max_message_bytes,
+        database: DatabaseOptions {
+            default_segment_capacity: args.segment_capacity,
+            ..DatabaseOptions::default()
+        },
+        model,
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(serve(
+        options,
+        |addr| {
+            // A stable line on stdout for scripts and tests.
+            println!("clipdb listening on {addr}");
+            let _ = std::io::stdout().flush();
+        },
+        shutdown_signal(),
+    ));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "clipdb failed");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

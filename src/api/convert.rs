@@ -209,26 +209,40 @@ pub fn point_from_proto(index: usize, p: proto::Point) -> Result<engine::PointIn
     } else {
         format!("point `{}`", p.id)
     };
+    // Each space takes one source: the image space `vector` or `image`, the
+    // caption space `text_vector` or `text`. A raw `vector` with text or
+    // image is ambiguous (which model made it?), so it stands alone.
     let has_media = !p.text.is_empty() || !p.image.is_empty();
-    let has_vectors = !p.vector.is_empty() || !p.text_vector.is_empty();
-    let data = match (has_vectors, has_media) {
-        (true, true) => {
-            return Err(invalid(
-                &field,
-                "set either vectors (`vector`, `text_vector`) or `text`/`image`, not both",
-            ))
-        }
-        (false, false) => return Err(invalid(&field, "has no vector, text or image")),
-        (true, false) if p.text_vector.is_empty() => engine::PointData::Vector(p.vector),
-        (true, false) => engine::PointData::Embedded([
-            (!p.vector.is_empty()).then_some(p.vector),
-            Some(p.text_vector),
-        ]),
-        (false, true) => engine::PointData::Media {
-            text: (!p.text.is_empty()).then_some(p.text),
-            image: (!p.image.is_empty()).then_some(p.image),
-        },
+    if !p.vector.is_empty() && has_media {
+        return Err(invalid(
+            &field,
+            "set either `vector` or `text`/`image`, not both",
+        ));
+    }
+    if !p.text_vector.is_empty() && !p.text.is_empty() {
+        return Err(invalid(
+            &field,
+            "set either `text_vector` or `text`, not both",
+        ));
+    }
+    let image = if !p.vector.is_empty() {
+        Some(engine::ImageInput::Vector(p.vector))
+    } else if !p.image.is_empty() {
+        Some(engine::ImageInput::Encoded(p.image))
+    } else {
+        None
     };
+    let caption = if !p.text_vector.is_empty() {
+        Some(engine::CaptionInput::Vector(p.text_vector))
+    } else if !p.text.is_empty() {
+        Some(engine::CaptionInput::Text(p.text))
+    } else {
+        None
+    };
+    if image.is_none() && caption.is_none() {
+        return Err(invalid(&field, "has no vector, text or image"));
+    }
+    let data = engine::PointData { image, caption };
     Ok(engine::PointInput {
         payload: payload_from_proto(&format!("{field}.payload"), p.payload)?,
         id: p.id,

@@ -385,33 +385,36 @@ impl Database {
                 continue;
             }
             let field = format!("point `{}`", p.id);
-            let vectors = match p.data {
-                PointData::Vector(v) => [Some(collection.check_vector(&field, v)?), None],
-                PointData::Embedded([a, b]) => {
-                    if config.vectorizer != Vectorizer::Clip && b.is_some() {
+            if p.data.image.is_none() && p.data.caption.is_none() {
+                return Err(EngineError::invalid(&field, "has no vector, text or image"));
+            }
+            let mut vectors = [None, None];
+            match p.data.image {
+                Some(ImageInput::Vector(v)) => {
+                    vectors[IMAGE_SPACE] = Some(collection.check_vector(&field, v)?)
+                }
+                Some(ImageInput::Encoded(image)) => {
+                    self.embedder_for(collection, &field)?;
+                    media.images.push((out.len(), image));
+                }
+                None => {}
+            }
+            match p.data.caption {
+                Some(CaptionInput::Vector(v)) => {
+                    if config.vectorizer != Vectorizer::Clip {
                         return Err(EngineError::invalid(
                             &field,
                             "caption vectors need a CLIP collection",
                         ));
                     }
-                    let a = a.map(|v| collection.check_vector(&field, v)).transpose()?;
-                    let b = b.map(|v| collection.check_vector(&field, v)).transpose()?;
-                    if a.is_none() && b.is_none() {
-                        return Err(EngineError::invalid(&field, "has no vector, text or image"));
-                    }
-                    [a, b]
+                    vectors[TEXT_SPACE] = Some(collection.check_vector(&field, v)?);
                 }
-                PointData::Media { text, image } => {
+                Some(CaptionInput::Text(text)) => {
                     self.embedder_for(collection, &field)?;
-                    if let Some(text) = text {
-                        media.texts.push((out.len(), text));
-                    }
-                    if let Some(image) = image {
-                        media.images.push((out.len(), image));
-                    }
-                    [None, None]
+                    media.texts.push((out.len(), text));
                 }
-            };
+                None => {}
+            }
             out.push(PreparedPoint {
                 id: p.id,
                 vectors,

@@ -126,18 +126,39 @@ pub struct ModelRecord {
     pub fingerprint: String,
 }
 
-/// The data of a point to write.
+/// The data of a point to write: a source for its image vector and one for
+/// its caption vector (CLIP collections), at least one of the two. Plain
+/// collections have only the image space, which holds their raw vectors.
+#[derive(Debug, Clone, Default)]
+pub struct PointData {
+    pub image: Option<ImageInput>,
+    pub caption: Option<CaptionInput>,
+}
+
 #[derive(Debug, Clone)]
-pub enum PointData {
-    /// A raw vector from the client (stored in the image space).
+pub enum ImageInput {
+    /// A raw vector from the client.
     Vector(Vec<f32>),
-    /// Text and/or image to embed (CLIP collections).
-    Media {
-        text: Option<String>,
-        image: Option<Vec<u8>>,
-    },
-    /// Already embedded vectors per space (image, caption).
-    Embedded([Option<Vec<f32>>; 2]),
+    /// An encoded image to embed.
+    Encoded(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub enum CaptionInput {
+    /// A precomputed caption vector (e.g. the mean of several captions).
+    Vector(Vec<f32>),
+    /// A text to embed.
+    Text(String),
+}
+
+impl PointData {
+    /// A raw vector, the only kind of data a plain collection stores.
+    pub fn vector(v: Vec<f32>) -> PointData {
+        PointData {
+            image: Some(ImageInput::Vector(v)),
+            caption: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
