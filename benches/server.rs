@@ -162,6 +162,7 @@ async fn start(
         database: DatabaseOptions::default(),
         model: None,
         shutdown_grace: Duration::from_secs(10),
+        api_keys: Default::default(),
     };
     let handle = tokio::spawn(async move {
         serve(options, |a| addr_tx.send(a).unwrap(), async {

@@ -33,6 +33,9 @@ pub struct ServerAddress {
     /// URL of the clipdb server.
     #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
     pub server: String,
+    /// API key to present, if the server requires one.
+    #[arg(long, env = "CLIPDB_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// How an import streams.
@@ -146,6 +149,25 @@ pub struct ServeArgs {
     /// connections are closed (acknowledged writes are durable either way).
     #[arg(long, env = "CLIPDB_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// API key that every request except health checks must present
+    /// (`x-api-key: KEY` or `authorization: Bearer KEY`); repeat or separate
+    /// by commas for several.
+    #[arg(
+        long,
+        env = "CLIPDB_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_key: Vec<String>,
+    /// API key allowed only reads (Get, Search, Count, Get/ListCollections,
+    /// Embeddings); writes with it get PERMISSION_DENIED.
+    #[arg(
+        long,
+        env = "CLIPDB_READ_ONLY_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub read_only_api_key: Vec<String>,
     /// CLIP model for text and image input: a folder in Hugging Face layout
     /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json)
     /// or a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clipdb::api::auth::ApiKeys;
 use clipdb::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
@@ -63,7 +64,7 @@ async fn import_command(
     tuning: &ImportTuning,
     items: Vec<ImportItem>,
 ) -> Result<(), ClientError> {
-    let clients = Clients::connect(&address.server).await?;
+    let clients = Clients::connect(&address.server, address.api_key.as_deref()).await?;
     let options = ImportOptions {
         collection: collection.to_string(),
         batch_size: tuning.batch_size,
@@ -76,7 +77,7 @@ async fn import_command(
 }
 
 async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
-    let clients = Clients::connect(&args.address.server).await?;
+    let clients = Clients::connect(&args.address.server, args.address.api_key.as_deref()).await?;
     let query = match (args.query, args.image) {
         (_, Some(path)) => QueryInput::Image(path),
         (Some(text), None) => QueryInput::Text(text),
@@ -135,6 +136,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         },
         model,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
+        api_keys: ApiKeys::new(args.api_key, args.read_only_api_key),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

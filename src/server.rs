@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::api::auth::{ApiKeys, AuthLayer};
 use crate::api::Api;
 use crate::embed::{BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits};
 use crate::engine::{Database, DatabaseOptions, EngineError};
@@ -24,6 +25,8 @@ pub struct ServerOptions {
     pub model: Option<ModelOptions>,
     /// How long in-flight requests may run on after a shutdown signal.
     pub shutdown_grace: std::time::Duration,
+    /// API keys every request must present (none: open).
+    pub api_keys: ApiKeys,
 }
 
 /// Which CLIP model to load and how to run it.
@@ -127,6 +130,7 @@ pub async fn serve(
         .layer(tower::util::MapResponseLayer::new(
             oversized_to_resource_exhausted,
         ))
+        .layer(AuthLayer::new(options.api_keys.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -144,7 +148,7 @@ pub async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(usize::MAX),
         );
-    tracing::info!(%addr, "clipdb listening");
+    tracing::info!(%addr, api_keys = options.api_keys.is_enabled(), "clipdb listening");
     on_bound(addr);
     // After the shutdown signal, in-flight requests get `shutdown_grace` to
     // finish; a client that keeps its connection open past that (HTTP/2

@@ -1,6 +1,7 @@
 //! gRPC services: validate requests, convert to domain types, call the
 //! engine, map errors to statuses. No state or business logic lives here.
 
+pub mod auth;
 pub mod convert;
 pub mod status;
 

@@ -7,6 +7,7 @@ pub mod search;
 
 use std::path::Path;
 
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::proto::collections_client::CollectionsClient;
@@ -50,16 +51,43 @@ impl ClientError {
     }
 }
 
+/// Adds the API key, when there is one, to every request.
+#[derive(Clone)]
+pub struct ApiKeyInterceptor {
+    key: Option<tonic::metadata::AsciiMetadataValue>,
+}
+
+impl tonic::service::Interceptor for ApiKeyInterceptor {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(key) = &self.key {
+            request.metadata_mut().insert("x-api-key", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Service = InterceptedService<Channel, ApiKeyInterceptor>;
+
 /// gRPC clients sharing one connection.
 #[derive(Clone)]
 pub struct Clients {
-    pub collections: CollectionsClient<Channel>,
-    pub points: PointsClient<Channel>,
-    pub embeddings: EmbeddingsClient<Channel>,
+    pub collections: CollectionsClient<Service>,
+    pub points: PointsClient<Service>,
+    pub embeddings: EmbeddingsClient<Service>,
 }
 
 impl Clients {
-    pub async fn connect(url: &str) -> Result<Clients, ClientError> {
+    pub async fn connect(url: &str, api_key: Option<&str>) -> Result<Clients, ClientError> {
+        let key = api_key
+            .map(|k| {
+                k.parse()
+                    .map_err(|_| ClientError::Usage("the API key must be printable ASCII".into()))
+            })
+            .transpose()?;
+        let auth = ApiKeyInterceptor { key };
         let channel = Channel::from_shared(url.to_string())
             .map_err(|e| ClientError::Usage(format!("bad server URL {url}: {e}")))?
             .connect()
@@ -69,12 +97,12 @@ impl Clients {
                 source,
             })?;
         Ok(Clients {
-            collections: CollectionsClient::new(channel.clone())
+            collections: CollectionsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(usize::MAX),
-            points: PointsClient::new(channel.clone())
+            points: PointsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
-            embeddings: EmbeddingsClient::new(channel)
+            embeddings: EmbeddingsClient::with_interceptor(channel, auth)
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
         })
