@@ -19,6 +19,9 @@ use clipdb::proto::*;
 use clipdb::server::{serve, ServerOptions};
 use tonic::transport::Channel;
 
+/// A named query set with its ground-truth neighbour ids.
+type QuerySet = (&'static str, Vec<Vec<f32>>, Vec<Vec<u32>>);
+
 struct Args {
     n: usize,
     dim: usize,
@@ -258,29 +261,28 @@ fn pct(lat: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    let (base, query_sets): (Vec<Vec<f32>>, Vec<(&str, Vec<Vec<f32>>, Vec<Vec<u32>>)>) =
-        match &args.data {
-            Some(dir) => {
-                let base = read_fvecs(&dir.join("base.fvecs"));
-                let mut sets = Vec::new();
-                for (name, q, gt) in [
-                    ("image->image", "queries_img.fvecs", "gt_img.ivecs"),
-                    ("text->image", "queries_txt.fvecs", "gt_txt.ivecs"),
-                ] {
-                    let mut qs = read_fvecs(&dir.join(q));
-                    let mut g = read_ivecs(&dir.join(gt));
-                    qs.truncate(args.queries);
-                    g.truncate(args.queries);
-                    sets.push((name, qs, g));
-                }
-                (base, sets)
+    let (base, query_sets): (Vec<Vec<f32>>, Vec<QuerySet>) = match &args.data {
+        Some(dir) => {
+            let base = read_fvecs(&dir.join("base.fvecs"));
+            let mut sets = Vec::new();
+            for (name, q, gt) in [
+                ("image->image", "queries_img.fvecs", "gt_img.ivecs"),
+                ("text->image", "queries_txt.fvecs", "gt_txt.ivecs"),
+            ] {
+                let mut qs = read_fvecs(&dir.join(q));
+                let mut g = read_ivecs(&dir.join(gt));
+                qs.truncate(args.queries);
+                g.truncate(args.queries);
+                sets.push((name, qs, g));
             }
-            None => {
-                let (base, queries) = synthetic(args.n, args.queries, args.dim);
-                let gt = brute_force(&base, &queries, 10);
-                (base, vec![("synthetic", queries, gt)])
-            }
-        };
+            (base, sets)
+        }
+        None => {
+            let (base, queries) = synthetic(args.n, args.queries, args.dim);
+            let gt = brute_force(&base, &queries, 10);
+            (base, vec![("synthetic", queries, gt)])
+        }
+    };
     let (n, dim) = (base.len(), base[0].len());
     eprintln!("data: {n} x {dim}, {} query sets", query_sets.len());
     let dir = tempfile::tempdir().unwrap();

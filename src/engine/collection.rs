@@ -19,6 +19,9 @@ use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta};
 /// Key of the collection value holding its [`ModelRecord`] (JSON).
 pub(crate) const MODEL_KEY: &str = "model";
 
+/// A record handed out for a new point: its segment and record number.
+type Allocation = (Arc<Segment>, u32);
+
 pub struct Collection {
     config: CollectionConfig,
     dir: PathBuf,
@@ -307,10 +310,7 @@ impl Collection {
 
     /// Hands out `n` records in the growing segment(s), rolling to a new
     /// segment when one fills up.
-    fn allocate<'a>(
-        self: &'a Arc<Self>,
-        n: usize,
-    ) -> Result<(Vec<(Arc<Segment>, u32)>, InFlight<'a>)> {
+    fn allocate<'a>(self: &'a Arc<Self>, n: usize) -> Result<(Vec<Allocation>, InFlight<'a>)> {
         let mut guard = InFlight {
             collection: self,
             segments: Vec::with_capacity(n),

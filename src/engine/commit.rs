@@ -99,11 +99,13 @@ impl Committer {
     }
 }
 
+/// One point's change: (id, new location or None for deleted, previous location).
+type Change = (Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>);
+
 /// What one request will change in memory once durable.
 struct Planned {
     req: CommitRequest,
-    /// (id, new location or None for deleted, previous location)
-    changes: Vec<(Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>)>,
+    changes: Vec<Change>,
     outcome: CommitOutcome,
 }
 
@@ -255,11 +257,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
 
 impl Collection {
     /// Applies durable changes to the in-memory view (ids and record tables).
-    fn apply_committed(
-        &self,
-        changes: &[(Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>)],
-        value: Option<&(String, Vec<u8>)>,
-    ) {
+    fn apply_committed(&self, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
         let mut ids = self.ids.write();
         for (id, new, previous) in changes {
             if let Some(prev) = previous {

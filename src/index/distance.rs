@@ -7,6 +7,7 @@
 //!   `1 / (1 + dot)` for `dot >= 0` and `1 - dot` below, which keeps the
 //!   order (all HNSW needs) for unnormalised vectors of any sign;
 //! - L2: the squared Euclidean distance (same order as the distance).
+//!
 //! Scores reported to clients are recomputed exactly from the vectors.
 
 use hnsw_rs::prelude::Distance;
