@@ -142,6 +142,15 @@ pub struct ServeArgs {
     /// Points per segment for collections that do not set their own.
     #[arg(long, env = "CLIPDB_SEGMENT_CAPACITY", default_value_t = 100_000)]
     pub segment_capacity: u32,
+    /// Most points in one Upsert request (or one message of UpsertStream).
+    #[arg(long, env = "CLIPDB_MAX_POINTS_PER_REQUEST", default_value_t = 10_000)]
+    pub max_points_per_request: usize,
+    /// Most ids in one Get or Delete request.
+    #[arg(long, env = "CLIPDB_MAX_IDS_PER_REQUEST", default_value_t = 10_000)]
+    pub max_ids_per_request: usize,
+    /// Largest payload of one point, in bytes (protobuf-encoded).
+    #[arg(long, env = "CLIPDB_MAX_PAYLOAD_BYTES", default_value_t = 64 << 10)]
+    pub max_payload_bytes: usize,
     /// Log format.
     #[arg(long, env = "CLIPDB_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

@@ -756,3 +756,86 @@ async fn health_and_reflection_are_served() {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
 }
+
+#[tokio::test]
+async fn request_limits_are_enforced_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(
+        &dir.path().join("data"),
+        &[
+            "--max-points-per-request",
+            "3",
+            "--max-ids-per-request",
+            "2",
+            "--max-payload-bytes",
+            "100",
+        ],
+    );
+    server
+        .collections()
+        .await
+        .create_collection(create_request("l", 2))
+        .await
+        .unwrap();
+    let mut p = server.points().await;
+    let points = |n: usize| UpsertRequest {
+        collection: "l".into(),
+        points: (0..n)
+            .map(|i| vector_point(i.to_string(), vec![1.0, i as f32]))
+            .collect(),
+    };
+    p.upsert(points(3)).await.unwrap();
+    let (k, m) = code(p.upsert(points(4)).await);
+    assert_eq!(k, Code::InvalidArgument);
+    assert!(
+        m.contains("points") && m.contains("--max-points-per-request"),
+        "{m}"
+    );
+
+    let ids = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
+    let (k, m) = code(
+        p.get(GetRequest {
+            collection: "l".into(),
+            ids: ids(3),
+            with_vector: false,
+        })
+        .await,
+    );
+    assert_eq!(k, Code::InvalidArgument);
+    assert!(m.contains("--max-ids-per-request"), "{m}");
+    let (k, _) = code(
+        p.delete(DeleteRequest {
+            collection: "l".into(),
+            ids: ids(3),
+        })
+        .await,
+    );
+    assert_eq!(k, Code::InvalidArgument);
+
+    let (k, m) = code(
+        p.upsert(UpsertRequest {
+            collection: "l".into(),
+            points: vec![Point {
+                payload: Some(payload(json!({"text": "x".repeat(200)}))),
+                ..vector_point("big", vec![1.0, 0.0])
+            }],
+        })
+        .await,
+    );
+    assert_eq!(k, Code::InvalidArgument);
+    assert!(
+        m.contains("point `big`.payload") && m.contains("--max-payload-bytes"),
+        "{m}"
+    );
+
+    // Nothing of the refused requests was stored or deleted.
+    let count = p
+        .count(CountRequest {
+            collection: "l".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .count;
+    assert_eq!(count, 3);
+}

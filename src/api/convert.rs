@@ -203,12 +203,25 @@ pub fn filter_from_proto(f: Option<proto::Filter>) -> Result<Option<Filter>, Sta
     }))
 }
 
-pub fn point_from_proto(index: usize, p: proto::Point) -> Result<engine::PointInput, Status> {
+pub fn point_from_proto(
+    index: usize,
+    p: proto::Point,
+    max_payload_bytes: usize,
+) -> Result<engine::PointInput, Status> {
     let field = if p.id.is_empty() {
         format!("points[{index}]")
     } else {
         format!("point `{}`", p.id)
     };
+    let payload_bytes = p.payload.as_ref().map_or(0, prost::Message::encoded_len);
+    if payload_bytes > max_payload_bytes {
+        return Err(invalid(
+            &format!("{field}.payload"),
+            format!(
+                "{payload_bytes} bytes exceed the limit of {max_payload_bytes} (server option --max-payload-bytes)"
+            ),
+        ));
+    }
     // Each space takes one source: the image space `vector` or `image`, the
     // caption space `text_vector` or `text`. A raw `vector` with text or
     // image is ambiguous (which model made it?), so it stands alone.

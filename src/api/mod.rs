@@ -101,7 +101,7 @@ impl Api {
             .points
             .into_iter()
             .enumerate()
-            .map(|(i, p)| point_from_proto(i, p))
+            .map(|(i, p)| point_from_proto(i, p, self.db.options().max_payload_bytes))
             .collect::<Result<Vec<_>, _>>()?;
         self.db
             .upsert(&r.collection, points)
@@ -153,9 +153,10 @@ impl proto::points_server::Points for Api {
         request: Request<proto::GetRequest>,
     ) -> Result<Response<proto::GetResponse>, Status> {
         let r = request.into_inner();
-        let c = self.db.collection(&r.collection).map_err(to_status)?;
-        let points = c
-            .get(&r.ids, r.with_vector)
+        let points = self
+            .db
+            .get(&r.collection, &r.ids, r.with_vector)
+            .map_err(to_status)?
             .into_iter()
             .map(|p| {
                 let (vector, text_vector) = vectors_to_proto(p.vectors);

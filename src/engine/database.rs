@@ -22,6 +22,12 @@ pub struct DatabaseOptions {
     pub default_ef_construction: u32,
     pub default_ef_search: u32,
     pub default_segment_capacity: u32,
+    /// Most points in one Upsert request (or one message of a stream).
+    pub max_points_per_request: usize,
+    /// Most ids in one Get or Delete request.
+    pub max_ids_per_request: usize,
+    /// Largest payload of one point, in encoded bytes.
+    pub max_payload_bytes: usize,
 }
 
 impl Default for DatabaseOptions {
@@ -31,6 +37,9 @@ impl Default for DatabaseOptions {
             default_ef_construction: 200,
             default_ef_search: 64,
             default_segment_capacity: 100_000,
+            max_points_per_request: 10_000,
+            max_ids_per_request: 10_000,
+            max_payload_bytes: 64 << 10,
         }
     }
 }
@@ -477,6 +486,12 @@ impl Database {
     }
 
     pub async fn upsert(&self, collection: &str, points: Vec<PointInput>) -> Result<u64> {
+        check_count(
+            "points",
+            points.len(),
+            self.options.max_points_per_request,
+            "--max-points-per-request",
+        )?;
         let collection = self.collection(collection)?;
         let (mut prepared, media) = self.prepare_points(&collection, points)?;
         let model_record = self.embed_media(&collection, &mut prepared, media).await?;
@@ -484,11 +499,33 @@ impl Database {
     }
 
     pub async fn delete(&self, collection: &str, ids: Vec<String>) -> Result<u64> {
+        check_count(
+            "ids",
+            ids.len(),
+            self.options.max_ids_per_request,
+            "--max-ids-per-request",
+        )?;
         let collection = self.collection(collection)?;
         for (i, id) in ids.iter().enumerate() {
             validate_point_id(&format!("ids[{i}]"), id)?;
         }
         collection.delete(ids).await
+    }
+
+    /// The stored points among `ids` (missing ids are left out).
+    pub fn get(
+        &self,
+        collection: &str,
+        ids: &[String],
+        with_vector: bool,
+    ) -> Result<Vec<StoredPoint>> {
+        check_count(
+            "ids",
+            ids.len(),
+            self.options.max_ids_per_request,
+            "--max-ids-per-request",
+        )?;
+        Ok(self.collection(collection)?.get(ids, with_vector))
     }
 
     /// Runs a search off the async runtime.
@@ -540,6 +577,17 @@ impl Database {
     pub fn flush(&self) -> Result<()> {
         Ok(self.meta.flush()?)
     }
+}
+
+/// A request's item count against its configured limit.
+fn check_count(field: &str, n: usize, max: usize, flag: &str) -> Result<()> {
+    if n > max {
+        return Err(EngineError::invalid(
+            field,
+            format!("{n} in one request exceed the limit of {max} (server option {flag})"),
+        ));
+    }
+    Ok(())
 }
 
 /// Embeds `items` through the shared queue in chunks of its batch size, with
