@@ -166,6 +166,7 @@ async fn start(
         model: None,
         shutdown_grace: Duration::from_secs(10),
         api_keys: Default::default(),
+        tls: None,
     };
     let handle = tokio::spawn(async move {
         serve(options, |a| addr_tx.send(a).unwrap(), async {

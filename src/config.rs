@@ -36,6 +36,15 @@ pub struct ServerAddress {
     /// API key to present, if the server requires one.
     #[arg(long, env = "CLIPDB_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// PEM CA that signed the server's certificate (for https:// servers).
+    #[arg(long, env = "CLIPDB_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for servers that require mutual TLS.
+    #[arg(long, env = "CLIPDB_TLS_CLIENT_CERT", requires = "tls_client_key")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// Private key of --tls-client-cert.
+    #[arg(long, env = "CLIPDB_TLS_CLIENT_KEY", requires = "tls_client_cert")]
+    pub tls_client_key: Option<PathBuf>,
 }
 
 /// How an import streams.
@@ -177,6 +186,15 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub read_only_api_key: Vec<String>,
+    /// Serve TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "CLIPDB_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CLIPDB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this PEM CA (mutual TLS).
+    #[arg(long, env = "CLIPDB_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// CLIP model for text and image input: a folder in Hugging Face layout
     /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json)
     /// or a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face

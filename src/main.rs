@@ -13,7 +13,7 @@ use clipdb::config::{
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::DatabaseOptions;
-use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions};
+use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions, TlsOptions};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLIPDB_LOG")
@@ -64,7 +64,7 @@ async fn import_command(
     tuning: &ImportTuning,
     items: Vec<ImportItem>,
 ) -> Result<(), ClientError> {
-    let clients = Clients::connect(&address.server, address.api_key.as_deref()).await?;
+    let clients = Clients::connect(address).await?;
     let options = ImportOptions {
         collection: collection.to_string(),
         batch_size: tuning.batch_size,
@@ -77,7 +77,7 @@ async fn import_command(
 }
 
 async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
-    let clients = Clients::connect(&args.address.server, args.address.api_key.as_deref()).await?;
+    let clients = Clients::connect(&args.address).await?;
     let query = match (args.query, args.image) {
         (_, Some(path)) => QueryInput::Image(path),
         (Some(text), None) => QueryInput::Text(text),
@@ -140,6 +140,14 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         model,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
         api_keys: ApiKeys::new(args.api_key, args.read_only_api_key),
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsOptions {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -27,6 +27,34 @@ pub struct ServerOptions {
     pub shutdown_grace: std::time::Duration,
     /// API keys every request must present (none: open).
     pub api_keys: ApiKeys,
+    /// Serve TLS instead of plaintext.
+    pub tls: Option<TlsOptions>,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// Server certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// CA whose certificates clients must present (mutual TLS); None: no
+    /// client certificates asked for.
+    pub client_ca: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    fn server_config(&self) -> Result<tonic::transport::ServerTlsConfig, ServerError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| ServerError::Tls(format!("{}: {e}", path.display())))
+        };
+        let identity = tonic::transport::Identity::from_pem(read(&self.cert)?, read(&self.key)?);
+        let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &self.client_ca {
+            config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        Ok(config)
+    }
 }
 
 /// Which CLIP model to load and how to run it.
@@ -46,6 +74,8 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("cannot load the embedding model: {0}")]
     Model(#[from] EmbedError),
     #[error("cannot open the database: {0}")]
@@ -126,7 +156,13 @@ pub async fn serve(
 
     let api = Api::new(db.clone());
     let max = options.max_message_bytes;
-    let router = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = &options.tls {
+        builder = builder
+            .tls_config(tls.server_config()?)
+            .map_err(|e| ServerError::Tls(e.to_string()))?;
+    }
+    let router = builder
         .layer(tower::util::MapResponseLayer::new(
             oversized_to_resource_exhausted,
         ))
@@ -148,7 +184,13 @@ pub async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(usize::MAX),
         );
-    tracing::info!(%addr, api_keys = options.api_keys.is_enabled(), "clipdb listening");
+    tracing::info!(
+        %addr,
+        tls = options.tls.is_some(),
+        mutual_tls = options.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+        api_keys = options.api_keys.is_enabled(),
+        "clipdb listening"
+    );
     on_bound(addr);
     // After the shutdown signal, in-flight requests get `shutdown_grace` to
     // finish; a client that keeps its connection open past that (HTTP/2

@@ -8,7 +8,9 @@ pub mod search;
 use std::path::Path;
 
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+use crate::config::ServerAddress;
 
 use crate::proto::collections_client::CollectionsClient;
 use crate::proto::embeddings_client::EmbeddingsClient;
@@ -80,16 +82,27 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub async fn connect(url: &str, api_key: Option<&str>) -> Result<Clients, ClientError> {
-        let key = api_key
+    /// Connects to `address.server` (TLS for https:// URLs, trusting
+    /// `--tls-ca`), presenting the API key and client certificate if given.
+    pub async fn connect(address: &ServerAddress) -> Result<Clients, ClientError> {
+        let url = address.server.as_str();
+        let key = address
+            .api_key
+            .as_deref()
             .map(|k| {
                 k.parse()
                     .map_err(|_| ClientError::Usage("the API key must be printable ASCII".into()))
             })
             .transpose()?;
         let auth = ApiKeyInterceptor { key };
-        let channel = Channel::from_shared(url.to_string())
-            .map_err(|e| ClientError::Usage(format!("bad server URL {url}: {e}")))?
+        let mut endpoint = Channel::from_shared(url.to_string())
+            .map_err(|e| ClientError::Usage(format!("bad server URL {url}: {e}")))?;
+        if url.starts_with("https://") {
+            endpoint = endpoint
+                .tls_config(client_tls(address)?)
+                .map_err(|e| ClientError::Usage(format!("TLS: {e}")))?;
+        }
+        let channel = endpoint
             .connect()
             .await
             .map_err(|source| ClientError::Connect {
@@ -107,6 +120,20 @@ impl Clients {
                 .max_encoding_message_size(usize::MAX),
         })
     }
+}
+
+fn client_tls(address: &ServerAddress) -> Result<ClientTlsConfig, ClientError> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| ClientError::file(p, e));
+    let ca = address.tls_ca.as_deref().ok_or_else(|| {
+        ClientError::Usage(
+            "https:// servers need --tls-ca (the CA that signed the server's certificate)".into(),
+        )
+    })?;
+    let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+    if let (Some(cert), Some(key)) = (&address.tls_client_cert, &address.tls_client_key) {
+        config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Ok(config)
 }
 
 /// Image file extensions the server decodes.
