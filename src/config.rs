@@ -25,6 +25,17 @@ pub enum Command {
     Import(ImportCommand),
     /// Search a collection of a running server with a sentence or an image.
     Search(SearchArgs),
+    /// Verify a data directory offline (the server must not be running on
+    /// it): every collection's config, live vector records (checksums) and
+    /// sealed segments (manifests); exit status 1 if anything is corrupt.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Directory holding all data.
+    #[arg(long, env = "CLIPDB_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
 }
 
 /// Where the client commands find the server.

@@ -12,7 +12,7 @@ use clipdb::config::{
     Cli, Command, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
-use clipdb::engine::DatabaseOptions;
+use clipdb::engine::{Database, DatabaseOptions};
 use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions, TlsOptions};
 
 fn init_logging(format: LogFormat) {
@@ -40,6 +40,41 @@ fn main() -> ExitCode {
             import_command(&args.address, &args.collection, &args.tuning, items).await
         }),
         Command::Search(args) => run_client(search_command(args)),
+        Command::Check(args) => check_command(&args.data_dir),
+    }
+}
+
+/// Opens the database the way the server does (which verifies every file)
+/// and reports each collection.
+fn check_command(data_dir: &std::path::Path) -> ExitCode {
+    if !data_dir.join("meta").exists() {
+        eprintln!("error: {} holds no clipdb data", data_dir.display());
+        return ExitCode::from(2);
+    }
+    let db = match Database::open(data_dir, DatabaseOptions::default(), None) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("error: cannot open {}: {e}", data_dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    for info in db.list_collections() {
+        let sealed = info.segments.iter().filter(|s| s.sealed).count();
+        println!(
+            "ok      {}: {} points, {} segments ({sealed} sealed)",
+            info.config.name,
+            info.point_count,
+            info.segments.len()
+        );
+    }
+    let bad = db.unavailable_collections();
+    for (name, reason) in &bad {
+        println!("CORRUPT {name}: {reason}");
+    }
+    if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

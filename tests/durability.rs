@@ -308,3 +308,73 @@ async fn acknowledged_writes_survive_kill_9() {
         }
     }
 }
+
+/// A flipped byte in a vector file: the server still starts, refuses that
+/// collection with DATA_LOSS naming the file, serves the others; `clipdb
+/// check` reports the same offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_vector_file_is_detected_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = TestServer::start(&data, &[]);
+    let mut c = server.collections().await;
+    let mut p = server.points().await;
+    for name in ["good", "bad"] {
+        c.create_collection(create_request(name, 8)).await.unwrap();
+        p.upsert(UpsertRequest {
+            collection: name.into(),
+            points: random_unit_vectors(50, 8, 1)
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| vector_point(i.to_string(), v))
+                .collect(),
+        })
+        .await
+        .unwrap();
+    }
+    drop((c, p));
+    server.stop();
+
+    let check = |expect_ok: bool| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
+            .args(["check", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.success(), expect_ok, "{stdout}");
+        stdout
+    };
+    let report = check(true);
+    assert!(report.contains("ok      bad: 50 points"), "{report}");
+
+    // Flip one byte inside record 7's vector.
+    let file = data.join("collections/bad/seg-000001/vectors-0.bin");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let record_len = 8 * 4 + 4;
+    bytes[64 + 7 * record_len + 3] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+
+    let report = check(false);
+    assert!(report.contains("ok      good: 50 points"), "{report}");
+    assert!(
+        report.contains("CORRUPT bad") && report.contains("vectors-0.bin"),
+        "{report}"
+    );
+
+    let server = TestServer::start(&data, &[]);
+    let mut p = server.points().await;
+    let err = p
+        .search(search_vector("bad", vec![1.0; 8], 3))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::DataLoss);
+    assert!(err.message().contains("vectors-0.bin"), "{}", err.message());
+    let hits = p
+        .search(search_vector("good", vec![1.0; 8], 3))
+        .await
+        .unwrap()
+        .into_inner()
+        .hits;
+    assert_eq!(hits.len(), 3);
+}

@@ -341,6 +341,16 @@ impl Database {
         Ok(info)
     }
 
+    /// Collections that failed verification at startup, with the reason
+    /// (which names the file).
+    pub fn unavailable_collections(&self) -> Vec<(String, String)> {
+        self.unavailable
+            .read()
+            .iter()
+            .map(|(n, r)| (n.clone(), r.clone()))
+            .collect()
+    }
+
     pub fn list_collections(&self) -> Vec<CollectionInfo> {
         self.collections.read().values().map(|c| c.info()).collect()
     }
