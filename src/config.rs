@@ -131,6 +131,10 @@ pub struct SearchArgs {
     /// Only results whose payload field equals the value (key=value; repeatable).
     #[arg(long = "filter")]
     pub filters: Vec<String>,
+    /// Fusion weights IMAGE,TEXT for this query (e.g. 1,0 image vectors
+    /// only, 0,1 captions only); default: the collection's.
+    #[arg(long, value_parser = parse_fusion)]
+    pub fusion: Option<(f32, f32)>,
     /// Also write the results as a self-contained HTML page.
     #[arg(long)]
     pub gallery: Option<PathBuf>,
@@ -230,4 +234,18 @@ pub struct ServeArgs {
     /// Largest accepted decoded image (width x height), checked before decoding.
     #[arg(long, env = "CLIPDB_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
+}
+
+fn parse_fusion(s: &str) -> Result<(f32, f32), String> {
+    let (a, b) = s
+        .split_once(',')
+        .ok_or_else(|| "expected IMAGE,TEXT, e.g. 0.5,0.5".to_string())?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| format!("`{v}` is not a non-negative number"))
+    };
+    Ok((parse(a)?, parse(b)?))
 }

@@ -123,6 +123,7 @@ async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
         query,
         limit: args.limit,
         filters: args.filters,
+        fusion: args.fusion,
     };
     let rows = search(&clients, &options).await?;
     print!("{}", format_table(&rows));

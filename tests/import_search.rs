@@ -225,6 +225,37 @@ async fn import_coco_resumes_skips_bad_files_and_search_shows_the_ranking() {
     assert_eq!(html.matches("src=\"data:image/jpeg;base64,").count(), 4);
     assert!(html.contains(&query));
 
+    // Caption-only weights: a query equal to image 3's first caption finds it first.
+    let (ok, out, err) = clipdb(&[
+        "search",
+        &reference_text(6),
+        "--collection",
+        "coco",
+        "--fusion",
+        "0,1",
+        "--limit",
+        "1",
+        "--server",
+        &url,
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(
+        out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)),
+        Some("3"),
+        "{out}"
+    );
+    let (ok, _, err) = clipdb(&[
+        "search",
+        "x",
+        "--collection",
+        "coco",
+        "--fusion",
+        "1",
+        "--server",
+        &url,
+    ]);
+    assert!(!ok && err.contains("IMAGE,TEXT"), "{err}");
+
     // Image query and a payload filter.
     let (ok, out, err) = clipdb(&[
         "search",

@@ -15,6 +15,8 @@ pub struct SearchOptions {
     pub limit: u32,
     /// `key=value` equality conditions, all of which must hold.
     pub filters: Vec<String>,
+    /// (image, text) fusion weights; None: the collection's.
+    pub fusion: Option<(f32, f32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +83,9 @@ pub async fn search(
             ..Default::default()
         }),
         with_payload: true,
+        fusion: options
+            .fusion
+            .map(|(image, text)| proto::FusionWeights { image, text }),
         ..Default::default()
     };
     let hits = clients
