@@ -29,6 +29,23 @@ pub enum Command {
     /// it): every collection's config, live vector records (checksums) and
     /// sealed segments (manifests); exit status 1 if anything is corrupt.
     Check(CheckArgs),
+    /// Write a synthetic captioned image set (coloured shapes, the kind the
+    /// bundled demo model knows) in COCO captions layout, for trying the
+    /// recipe offline: then `clipdb import coco`.
+    DemoData(DemoDataArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoDataArgs {
+    /// Folder to write `images/*.jpg` and `captions.json` into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of images.
+    #[arg(long, default_value_t = 500)]
+    pub count: usize,
+    /// Seed of the generated scenes (the same seed gives the same files).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -175,6 +192,10 @@ pub struct ServeArgs {
     /// Largest payload of one point, in bytes (protobuf-encoded).
     #[arg(long, env = "CLIPDB_MAX_PAYLOAD_BYTES", default_value_t = 64 << 10)]
     pub max_payload_bytes: usize,
+    /// Most write requests (Upsert, each UpsertStream message, Delete) in
+    /// progress at once; past it writes fail fast with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "CLIPDB_MAX_PENDING_WRITES", default_value_t = 256)]
+    pub max_pending_writes: usize,
     /// Log format.
     #[arg(long, env = "CLIPDB_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -210,12 +231,13 @@ pub struct ServeArgs {
     /// Require client certificates signed by this PEM CA (mutual TLS).
     #[arg(long, env = "CLIPDB_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
-    /// CLIP model for text and image input: a folder in Hugging Face layout
-    /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json)
-    /// or a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face
-    /// cache; downloaded once when online).
-    #[arg(long, env = "CLIPDB_MODEL")]
-    pub model: Option<String>,
+    /// CLIP model for text and image input: `demo` (the small model built into
+    /// the binary, trained on synthetic shapes), a folder in Hugging Face layout
+    /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json),
+    /// a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face
+    /// cache; downloaded once when online), or `none` (raw vectors only).
+    #[arg(long, env = "CLIPDB_MODEL", default_value = crate::embed::bundled::DEMO_MODEL)]
+    pub model: String,
     /// Where the model runs: cpu, or cuda / cuda:N (needs a build with `--features cuda`).
     #[arg(long, env = "CLIPDB_DEVICE", default_value = "cpu")]
     pub device: String,

@@ -12,6 +12,7 @@ pub mod proto {
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod demo;
 pub mod embed;
 pub mod engine;
 pub mod index;

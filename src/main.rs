@@ -9,7 +9,7 @@ use clipdb::client::import::{coco_items, folder_items, import, ImportItem, Impor
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
+    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions};
@@ -41,6 +41,27 @@ fn main() -> ExitCode {
         }),
         Command::Search(args) => run_client(search_command(args)),
         Command::Check(args) => check_command(&args.data_dir),
+        Command::DemoData(args) => demo_data_command(&args),
+    }
+}
+
+fn demo_data_command(args: &DemoDataArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    match clipdb::client::demo_data::write_demo_data(&args.out, args.count, args.seed) {
+        Ok(n) => {
+            println!(
+                "wrote {n} images and their captions to {} in {:.1} s; import them with\n  clipdb import coco --annotations {} --images {} --collection shapes",
+                args.out.display(),
+                started.elapsed().as_secs_f64(),
+                args.out.join("captions.json").display(),
+                args.out.join("images").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -149,8 +170,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let model = args.model.map(|spec| ModelOptions {
-        spec,
+    let model = (args.model != "none").then(|| ModelOptions {
+        spec: args.model,
         device,
         limits: ImageLimits {
             max_pixels: args.max_image_pixels,
@@ -171,6 +192,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             max_points_per_request: args.max_points_per_request,
             max_ids_per_request: args.max_ids_per_request,
             max_payload_bytes: args.max_payload_bytes,
+            max_pending_writes: args.max_pending_writes,
             ..DatabaseOptions::default()
         },
         model,

@@ -11,7 +11,7 @@ use tonic::transport::Server;
 
 use crate::api::auth::{ApiKeys, AuthLayer};
 use crate::api::Api;
-use crate::embed::{BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits};
+use crate::embed::{bundled, BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits};
 use crate::engine::{Database, DatabaseOptions, EngineError};
 use crate::proto;
 
@@ -110,7 +110,7 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
     let embedder = match options.model.clone() {
-        Some(m) => Some(load_model(m).await?),
+        Some(m) => Some(load_model(m, &options.data_dir).await?),
         None => {
             tracing::info!("no embedding model: serving raw vectors only (start with --model to embed text and images)");
             None
@@ -222,12 +222,31 @@ pub async fn serve(
 }
 
 /// Loads the model off the runtime's threads and starts its batching queue.
-async fn load_model(m: ModelOptions) -> Result<EmbedQueue, ServerError> {
+/// `--model demo` is unpacked from the binary into `<data_dir>/models/` first.
+async fn load_model(m: ModelOptions, data_dir: &std::path::Path) -> Result<EmbedQueue, ServerError> {
     let spec = m.spec.clone();
-    let embedder = tokio::task::spawn_blocking(move || Embedder::load(&spec, m.device, m.limits))
-        .await
-        .expect("model load task")?;
+    let models_dir = data_dir.join("models");
+    let embedder = tokio::task::spawn_blocking(move || {
+        if spec == bundled::DEMO_MODEL {
+            let dir = bundled::unpack_demo_model(&models_dir)?;
+            let mut e = Embedder::load(&dir.to_string_lossy(), m.device, m.limits)?;
+            e.set_model_id(bundled::DEMO_MODEL_ID);
+            Ok(e)
+        } else {
+            Embedder::load(&spec, m.device, m.limits)
+        }
+    })
+    .await
+    .expect("model load task")?;
     let info = embedder.info();
+    if info.model_id == bundled::DEMO_MODEL_ID {
+        tracing::info!(
+            "serving the bundled demo CLIP: a small model trained by clipdb on synthetic \
+             shapes (circles, squares, stars... in ten colours), for trying clipdb offline. \
+             For real photos serve a real CLIP: --model openai/clip-vit-base-patch32 or \
+             --model /path/to/hf-clip-folder"
+        );
+    }
     tracing::info!(
         model = %info.model_id,
         dimension = info.dimension,

@@ -341,3 +341,42 @@ fn f16_weights_load_as_f32() {
     assert!(max_diff(v, &vec_f32("text_embeds_norm.0")) < 0.05);
     assert_ne!(e.info().fingerprint, embedder().info().fingerprint);
 }
+
+#[test]
+fn differentiable_kernels_give_bit_identical_outputs() {
+    // The training path (`Kernels::Differentiable`, used by the demo trainer)
+    // must compute exactly what inference computes.
+    use candle_core::DType;
+    use candle_nn::VarBuilder;
+    use clipdb::embed::clip::{ClipModel, Kernels};
+    let dir = fixtures().join("tiny");
+    let cfg = clipdb::embed::model::parse_config(&dir.join("config.json")).unwrap();
+    // SAFETY: read-only fixture file.
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &Device::Cpu)
+    }
+    .unwrap();
+    let fused = ClipModel::with_kernels(vb.clone(), &cfg, Kernels::Fused).unwrap();
+    let diff = ClipModel::with_kernels(vb, &cfg, Kernels::Differentiable).unwrap();
+    let pixels: Vec<Tensor> = image_names()
+        .iter()
+        .map(|n| reference()[&format!("pixel_values.{n}")].clone())
+        .collect();
+    let batch = Tensor::stack(&pixels, 0).unwrap();
+    let a = fused.image_features(&batch).unwrap().to_vec2::<f32>().unwrap();
+    let b = diff.image_features(&batch).unwrap().to_vec2::<f32>().unwrap();
+    assert_eq!(a, b);
+    let ids: Vec<Vec<u32>> = (0..10).map(ref_ids).collect();
+    let longest = ids.iter().map(Vec::len).max().unwrap();
+    let padded: Vec<Vec<u32>> = ids
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.resize(longest, 49407);
+            r
+        })
+        .collect();
+    let a = fused.text_features(&padded).unwrap().to_vec2::<f32>().unwrap();
+    let b = diff.text_features(&padded).unwrap().to_vec2::<f32>().unwrap();
+    assert_eq!(a, b);
+}

@@ -9,6 +9,13 @@
 //! `argmax(input_ids)` for legacy configs with `eos_token_id == 2` (candle always
 //! uses argmax). Weight names are HF's, so any `model.safetensors` of a
 //! `CLIPModel` loads as it is.
+//!
+//! candle's fused layer-norm and softmax kernels have no backward pass, so
+//! [`Kernels::Differentiable`] wraps them (and the linear layers' bias
+//! addition, for speed) with analytic gradients (`super::autograd`) to train
+//! the model (the demo model,
+//! `examples/train_demo_model.rs`). The forward pass still runs the same fused
+//! kernels: outputs are bit-identical in both modes (`tests/embed_model.rs`).
 
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Conv2dConfig, VarBuilder};
@@ -36,6 +43,71 @@ impl Activation {
             Activation::QuickGelu => xs * candle_nn::ops::sigmoid(&(xs * 1.702f64)?)?,
             Activation::Gelu => xs.gelu_erf(),
             Activation::GeluTanh => xs.gelu(),
+        }
+    }
+}
+
+/// How layer norm and softmax are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// candle's fused kernels (`ops::layer_norm`, `ops::softmax_last_dim`):
+    /// gradients do not flow through them.
+    #[default]
+    Fused,
+    /// The same fused kernels forward (bit-identical output) with an analytic
+    /// backward pass (`embed::autograd`): for training on the CPU.
+    Differentiable,
+}
+
+/// A layer norm that runs with the chosen [`Kernels`].
+struct Norm {
+    inner: candle_nn::LayerNorm,
+    kernels: Kernels,
+}
+
+impl Norm {
+    fn new(d: usize, eps: f64, vb: VarBuilder, kernels: Kernels) -> Result<Self> {
+        Ok(Norm {
+            inner: candle_nn::layer_norm(d, eps, vb)?,
+            kernels,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match (self.kernels, self.inner.bias()) {
+            (Kernels::Differentiable, Some(bias)) => super::autograd::layer_norm(
+                xs,
+                self.inner.weight(),
+                bias,
+                self.inner.eps() as f32,
+            ),
+            _ => self.inner.forward(xs),
+        }
+    }
+}
+
+/// A linear layer with bias that runs with the chosen [`Kernels`].
+struct Lin {
+    inner: candle_nn::Linear,
+    kernels: Kernels,
+}
+
+impl Lin {
+    fn new(i: usize, o: usize, vb: VarBuilder, kernels: Kernels) -> Result<Self> {
+        Ok(Lin {
+            inner: candle_nn::linear(i, o, vb)?,
+            kernels,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match (self.kernels, self.inner.bias()) {
+            (Kernels::Differentiable, Some(bias)) => {
+                // The same product as `Linear::forward`, then the bias with a fast gradient.
+                let product = candle_nn::Linear::new(self.inner.weight().clone(), None);
+                super::autograd::bias_add(&product.forward(xs)?, bias)
+            }
+            _ => self.inner.forward(xs),
         }
     }
 }
@@ -104,15 +176,16 @@ impl ClipConfig {
 }
 
 struct Attention {
-    qkv: [candle_nn::Linear; 3],
-    out_proj: candle_nn::Linear,
+    qkv: [Lin; 3],
+    out_proj: Lin,
     heads: usize,
     head_dim: usize,
     scale: f64,
+    kernels: Kernels,
 }
 
 impl Attention {
-    fn new(vb: VarBuilder, c: &TowerConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, kernels: Kernels) -> Result<Self> {
         let d = c.hidden_size;
         if c.num_attention_heads == 0 || d % c.num_attention_heads != 0 {
             candle_core::bail!(
@@ -123,14 +196,15 @@ impl Attention {
         let head_dim = d / c.num_attention_heads;
         Ok(Attention {
             qkv: [
-                candle_nn::linear(d, d, vb.pp("q_proj"))?,
-                candle_nn::linear(d, d, vb.pp("k_proj"))?,
-                candle_nn::linear(d, d, vb.pp("v_proj"))?,
+                Lin::new(d, d, vb.pp("q_proj"), kernels)?,
+                Lin::new(d, d, vb.pp("k_proj"), kernels)?,
+                Lin::new(d, d, vb.pp("v_proj"), kernels)?,
             ],
-            out_proj: candle_nn::linear(d, d, vb.pp("out_proj"))?,
+            out_proj: Lin::new(d, d, vb.pp("out_proj"), kernels)?,
             heads: c.num_attention_heads,
             head_dim,
             scale: (head_dim as f64).powf(-0.5),
+            kernels,
         })
     }
 
@@ -148,30 +222,33 @@ impl Attention {
         if let Some(m) = mask {
             w = w.broadcast_add(m)?;
         }
-        let w = candle_nn::ops::softmax_last_dim(&w)?;
+        let w = match self.kernels {
+            Kernels::Fused => candle_nn::ops::softmax_last_dim(&w)?,
+            Kernels::Differentiable => super::autograd::softmax_last_dim(&w)?,
+        };
         let o = w.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
         self.out_proj.forward(&o)
     }
 }
 
 struct Layer {
-    ln1: candle_nn::LayerNorm,
+    ln1: Norm,
     attn: Attention,
-    ln2: candle_nn::LayerNorm,
-    fc1: candle_nn::Linear,
-    fc2: candle_nn::Linear,
+    ln2: Norm,
+    fc1: Lin,
+    fc2: Lin,
     act: Activation,
 }
 
 impl Layer {
-    fn new(vb: VarBuilder, c: &TowerConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, k: Kernels) -> Result<Self> {
         let d = c.hidden_size;
         Ok(Layer {
-            ln1: candle_nn::layer_norm(d, c.layer_norm_eps, vb.pp("layer_norm1"))?,
-            attn: Attention::new(vb.pp("self_attn"), c)?,
-            ln2: candle_nn::layer_norm(d, c.layer_norm_eps, vb.pp("layer_norm2"))?,
-            fc1: candle_nn::linear(d, c.intermediate_size, vb.pp("mlp").pp("fc1"))?,
-            fc2: candle_nn::linear(c.intermediate_size, d, vb.pp("mlp").pp("fc2"))?,
+            ln1: Norm::new(d, c.layer_norm_eps, vb.pp("layer_norm1"), k)?,
+            attn: Attention::new(vb.pp("self_attn"), c, k)?,
+            ln2: Norm::new(d, c.layer_norm_eps, vb.pp("layer_norm2"), k)?,
+            fc1: Lin::new(d, c.intermediate_size, vb.pp("mlp").pp("fc1"), k)?,
+            fc2: Lin::new(c.intermediate_size, d, vb.pp("mlp").pp("fc2"), k)?,
             act: c.activation,
         })
     }
@@ -192,10 +269,10 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn new(vb: VarBuilder, c: &TowerConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, k: Kernels) -> Result<Self> {
         let vb = vb.pp("layers");
         let layers = (0..c.num_hidden_layers)
-            .map(|i| Layer::new(vb.pp(i.to_string()), c))
+            .map(|i| Layer::new(vb.pp(i.to_string()), c, k))
             .collect::<Result<_>>()?;
         Ok(Encoder { layers })
     }
@@ -213,12 +290,12 @@ struct TextTower {
     token_embedding: candle_nn::Embedding,
     position_embedding: Tensor,
     encoder: Encoder,
-    final_layer_norm: candle_nn::LayerNorm,
+    final_layer_norm: Norm,
     eos_token_id: u32,
 }
 
 impl TextTower {
-    fn new(vb: VarBuilder, c: &TextConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TextConfig, k: Kernels) -> Result<Self> {
         let d = c.tower.hidden_size;
         let e = vb.pp("embeddings");
         Ok(TextTower {
@@ -226,11 +303,12 @@ impl TextTower {
             position_embedding: e
                 .pp("position_embedding")
                 .get((c.max_position_embeddings, d), "weight")?,
-            encoder: Encoder::new(vb.pp("encoder"), &c.tower)?,
-            final_layer_norm: candle_nn::layer_norm(
+            encoder: Encoder::new(vb.pp("encoder"), &c.tower, k)?,
+            final_layer_norm: Norm::new(
                 d,
                 c.tower.layer_norm_eps,
                 vb.pp("final_layer_norm"),
+                k,
             )?,
             eos_token_id: c.eos_token_id,
         })
@@ -286,13 +364,13 @@ struct VisionTower {
     patch_embedding: candle_nn::Conv2d,
     class_embedding: Tensor,
     position_embedding: Tensor,
-    pre_layrnorm: candle_nn::LayerNorm,
+    pre_layrnorm: Norm,
     encoder: Encoder,
-    post_layernorm: candle_nn::LayerNorm,
+    post_layernorm: Norm,
 }
 
 impl VisionTower {
-    fn new(vb: VarBuilder, c: &VisionConfig) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &VisionConfig, k: Kernels) -> Result<Self> {
         let d = c.tower.hidden_size;
         let e = vb.pp("embeddings");
         if c.patch_size == 0 || c.image_size % c.patch_size != 0 {
@@ -317,13 +395,9 @@ impl VisionTower {
             )?,
             class_embedding: e.get(d, "class_embedding")?,
             position_embedding: e.pp("position_embedding").get((positions, d), "weight")?,
-            pre_layrnorm: candle_nn::layer_norm(d, c.tower.layer_norm_eps, vb.pp("pre_layrnorm"))?,
-            encoder: Encoder::new(vb.pp("encoder"), &c.tower)?,
-            post_layernorm: candle_nn::layer_norm(
-                d,
-                c.tower.layer_norm_eps,
-                vb.pp("post_layernorm"),
-            )?,
+            pre_layrnorm: Norm::new(d, c.tower.layer_norm_eps, vb.pp("pre_layrnorm"), k)?,
+            encoder: Encoder::new(vb.pp("encoder"), &c.tower, k)?,
+            post_layernorm: Norm::new(d, c.tower.layer_norm_eps, vb.pp("post_layernorm"), k)?,
         })
     }
 
@@ -359,10 +433,17 @@ pub struct ClipModel {
 }
 
 impl ClipModel {
+    /// The model with candle's fused kernels (inference).
     pub fn new(vb: VarBuilder, c: &ClipConfig) -> Result<Self> {
+        Self::with_kernels(vb, c, Kernels::Fused)
+    }
+
+    /// The model with the chosen kernels; [`Kernels::Differentiable`] for
+    /// training with a `VarMap`-backed `VarBuilder` (weights get HF names).
+    pub fn with_kernels(vb: VarBuilder, c: &ClipConfig, k: Kernels) -> Result<Self> {
         Ok(ClipModel {
-            text: TextTower::new(vb.pp("text_model"), &c.text)?,
-            vision: VisionTower::new(vb.pp("vision_model"), &c.vision)?,
+            text: TextTower::new(vb.pp("text_model"), &c.text, k)?,
+            vision: VisionTower::new(vb.pp("vision_model"), &c.vision, k)?,
             text_projection: candle_nn::linear_no_bias(
                 c.text.tower.hidden_size,
                 c.projection_dim,

@@ -6,6 +6,8 @@
 //! vectors. [`EmbedQueue`] batches concurrent requests into single forward passes.
 //! See `docs/embedding.md`.
 
+pub mod autograd;
+pub mod bundled;
 pub mod clip;
 mod error;
 pub mod model;
@@ -187,6 +189,12 @@ impl Embedder {
             config,
             info,
         })
+    }
+
+    /// Renames the model in logs and collection records (the bundled demo
+    /// model is loaded from an unpacked folder whose path means nothing).
+    pub fn set_model_id(&mut self, id: &str) {
+        self.info.model_id = id.to_string();
     }
 
     /// Builds an embedder from parts (random-weight models in benchmarks and tests).

@@ -28,6 +28,10 @@ pub struct DatabaseOptions {
     pub max_ids_per_request: usize,
     /// Largest payload of one point, in encoded bytes.
     pub max_payload_bytes: usize,
+    /// Most write requests (Upsert, a stream message, Delete) in progress at
+    /// once, embedding and commit included; past it writes fail fast with
+    /// `ResourceExhausted` instead of queueing without bound.
+    pub max_pending_writes: usize,
 }
 
 impl Default for DatabaseOptions {
@@ -40,6 +44,7 @@ impl Default for DatabaseOptions {
             max_points_per_request: 10_000,
             max_ids_per_request: 10_000,
             max_payload_bytes: 64 << 10,
+            max_pending_writes: 256,
         }
     }
 }
@@ -60,6 +65,8 @@ pub struct Database {
     unavailable: RwLock<BTreeMap<String, String>>,
     /// The loaded CLIP model behind its batching queue; None: raw vectors only.
     embedder: Option<EmbedQueue>,
+    /// Admission of write requests (`DatabaseOptions::max_pending_writes`).
+    write_permits: tokio::sync::Semaphore,
 }
 
 const NO_MODEL: &str = "no embedding model loaded (start the server with --model)";
@@ -129,6 +136,7 @@ impl Database {
             dir: dir.to_path_buf(),
             meta: meta.clone(),
             committer,
+            write_permits: tokio::sync::Semaphore::new(options.max_pending_writes.max(1)),
             options,
             collections: RwLock::new(BTreeMap::new()),
             unavailable: RwLock::new(BTreeMap::new()),
@@ -495,6 +503,19 @@ impl Database {
         )))
     }
 
+    /// A slot among the writes in progress, or `ResourceExhausted` at once
+    /// when all are taken: a client backs off rather than the server growing
+    /// an unbounded queue. Held until the write is answered (or the client
+    /// goes away and the request's future is dropped).
+    fn admit_write(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.write_permits.try_acquire().map_err(|_| {
+            EngineError::ResourceExhausted(format!(
+                "too many writes in progress (limit {}, --max-pending-writes); retry with backoff",
+                self.options.max_pending_writes
+            ))
+        })
+    }
+
     pub async fn upsert(&self, collection: &str, points: Vec<PointInput>) -> Result<u64> {
         check_count(
             "points",
@@ -503,6 +524,7 @@ impl Database {
             "--max-points-per-request",
         )?;
         let collection = self.collection(collection)?;
+        let _admitted = self.admit_write()?;
         let (mut prepared, media) = self.prepare_points(&collection, points)?;
         let model_record = self.embed_media(&collection, &mut prepared, media).await?;
         collection.store(prepared, model_record).await
@@ -519,6 +541,7 @@ impl Database {
         for (i, id) in ids.iter().enumerate() {
             validate_point_id(&format!("ids[{i}]"), id)?;
         }
+        let _admitted = self.admit_write()?;
         collection.delete(ids).await
     }
 

@@ -20,8 +20,15 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts `clipdb serve` on 127.0.0.1 with a free port.
+    /// Starts `clipdb serve` on 127.0.0.1 with a free port; without a
+    /// `--model` in `extra_args` it serves raw vectors only (`--model none`),
+    /// not the bundled demo model.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> TestServer {
+        let model_none: &[&str] = if extra_args.contains(&"--model") {
+            &[]
+        } else {
+            &["--model", "none"]
+        };
         let stderr_log = data_dir.with_extension(format!("log-{}", std::process::id()));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -31,6 +38,7 @@ impl TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clipdb"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(model_none)
             .args(extra_args)
             .env("CLIPDB_LOG", "info")
             .stdout(Stdio::piped())
