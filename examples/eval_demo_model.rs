@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let e = Embedder::load(&dir, DeviceKind::Cpu, ImageLimits::default())?;
     let set = HeldOut::generate(seed, n);
     let r = eval::evaluate(&e, &set)?;
-    println!("{dir} (seed {seed:#x}):\n{r}\n({:.1} s)", t.elapsed().as_secs_f64());
+    println!(
+        "{dir} (seed {seed:#x}):\n{r}\n({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }

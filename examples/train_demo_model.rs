@@ -6,9 +6,10 @@
 //!
 //! The model is `src/embed/clip.rs` itself (HF `CLIPModel` layout), built from
 //! a `VarBuilder` over a `VarMap` with the differentiable kernels, trained with
-//! AdamW on a symmetric InfoNCE loss. Images come from `clipdb::demo::synth`
-//! and go through the server's own preprocessing (`Preprocessor::resize_crop`
-//! + `normalize`, or a JPEG decode first); captions through the real CLIP
+//! AdamW on a symmetric multi-positive InfoNCE loss plus an attribute-prototype
+//! regression (see `Prototypes`). Images come from `clipdb::demo::synth` and
+//! go through the server's own preprocessing (`Preprocessor::resize_crop` and
+//! `normalize`, or a JPEG decode first); captions through the real CLIP
 //! tokenizer. Everything random comes from `clipdb::demo::Rng`, so a seed
 //! gives the same model (see `docs/demo-model.md`).
 //!
@@ -32,10 +33,11 @@ use clipdb::demo::synth::{
 };
 use clipdb::demo::Rng;
 use clipdb::embed::clip::{
-    l2_normalize, Activation, ClipConfig, ClipModel, Kernels, TextConfig, TowerConfig,
-    VisionConfig,
+    l2_normalize, Activation, ClipConfig, ClipModel, Kernels, TextConfig, TowerConfig, VisionConfig,
 };
-use clipdb::embed::{ClipTokenizer, DeviceKind, Embedder, ImageLimits, PreprocessConfig, Preprocessor};
+use clipdb::embed::{
+    ClipTokenizer, DeviceKind, Embedder, ImageLimits, PreprocessConfig, Preprocessor,
+};
 
 /// Validation stream watched during training (the final report and the test
 /// use `eval::HELDOUT_SEED`, which nothing is tuned on).
@@ -234,7 +236,8 @@ fn init_vars(varmap: &VarMap, c: &ClipConfig, seed: u64) -> candle_core::Result<
         } else {
             c.vision.tower.num_hidden_layers
         };
-        let is_norm = name.contains("layer_norm") || name.contains("layrnorm") || name.contains("layernorm");
+        let is_norm =
+            name.contains("layer_norm") || name.contains("layrnorm") || name.contains("layernorm");
         let std = if name == "logit_scale" {
             var.set(&Tensor::new((1.0f32 / 0.07).ln(), &Device::Cpu)?.reshape(dims.as_slice())?)?;
             continue;
@@ -252,7 +255,10 @@ fn init_vars(varmap: &VarMap, c: &ClipConfig, seed: u64) -> candle_core::Result<
             // layout of the patches is nearly invisible at first and shape
             // is learned very slowly. Text: comparable to the tokens.
             if name.starts_with("vision_model") {
-                std::env::var("POS").ok().and_then(|v| v.parse().ok()).unwrap_or(0.5)
+                std::env::var("POS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.5)
             } else {
                 0.02
             }
@@ -264,7 +270,12 @@ fn init_vars(varmap: &VarMap, c: &ClipConfig, seed: u64) -> candle_core::Result<
             // Linear [out, in].
             let fan_in = dims[dims.len() - 1] as f64;
             let residual = name.ends_with("out_proj.weight") || name.ends_with("fc2.weight");
-            fan_in.powf(-0.5) * if residual { (2.0 * layers as f64).powf(-0.5) } else { 1.0 }
+            fan_in.powf(-0.5)
+                * if residual {
+                    (2.0 * layers as f64).powf(-0.5)
+                } else {
+                    1.0
+                }
         };
         let values: Vec<f32> = (0..n).map(|_| rng.normal() * std as f32).collect();
         var.set(&Tensor::from_vec(values, dims.as_slice(), &Device::Cpu)?)?;
@@ -302,7 +313,11 @@ impl Vocab {
         ids.dedup();
         let mut full = vec![49406, EOS];
         full.extend(ids.into_iter().filter(|&t| t != 49406 && t != EOS));
-        let compact = full.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
+        let compact = full
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as u32))
+            .collect();
         Ok(Vocab { full, compact })
     }
 
@@ -315,15 +330,14 @@ impl Vocab {
         let longest = rows.iter().map(Vec::len).max().unwrap_or(1);
         rows.iter()
             .map(|r| {
-                let mut out: Vec<u32> = r
-                    .iter()
-                    .map(|t| {
-                        self.compact
-                            .get(t)
-                            .copied()
-                            .ok_or_else(|| format!("token {t} is not in the collected vocabulary"))
-                    })
-                    .collect::<Result<_, _>>()?;
+                let mut out: Vec<u32> =
+                    r.iter()
+                        .map(|t| {
+                            self.compact.get(t).copied().ok_or_else(|| {
+                                format!("token {t} is not in the collected vocabulary")
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
                 out.resize(longest, 1);
                 Ok(out)
             })
@@ -357,6 +371,8 @@ struct Prototypes {
 const KINDS: [usize; 4] = [6, 10, 2, 9];
 
 impl Prototypes {
+    // Index loops: the pair order fixes the order of the random draws.
+    #[allow(clippy::needless_range_loop)]
     fn new(dim: usize, shape_colour: f32, seed: u64) -> Prototypes {
         let mut rng = Rng::new(seed ^ 0x9E07_0700);
         let mut unit_vectors = |n: usize| -> Vec<f32> {
@@ -419,7 +435,12 @@ impl Prototypes {
         for o in &scene.objects {
             self.add_object(&mut out, &ObjectQuery::all(o));
         }
-        self.add(&mut out, &self.background, scene.background.kind as usize, 0.5);
+        self.add(
+            &mut out,
+            &self.background,
+            scene.background.kind as usize,
+            0.5,
+        );
         out
     }
 
@@ -556,7 +577,10 @@ fn make_batch(
         .collect();
     let texts: Vec<&str> = samples.iter().map(|s| s.caption.text.as_str()).collect();
     let ids = vocab.remap(&tokenizer.encode(&texts).map_err(|e| e.to_string())?)?;
-    let pixels: Vec<f32> = samples.iter().flat_map(|x| x.pixels.iter().copied()).collect();
+    let pixels: Vec<f32> = samples
+        .iter()
+        .flat_map(|x| x.pixels.iter().copied())
+        .collect();
     let mut mask = vec![0f32; b * b];
     for i in 0..b {
         for j in 0..b {
@@ -565,8 +589,14 @@ fn make_batch(
             }
         }
     }
-    let image_targets = samples.iter().flat_map(|s| protos.scene(&s.scene)).collect();
-    let text_targets = samples.iter().flat_map(|s| protos.caption(&s.caption.query)).collect();
+    let image_targets = samples
+        .iter()
+        .flat_map(|s| protos.scene(&s.scene))
+        .collect();
+    let text_targets = samples
+        .iter()
+        .flat_map(|s| protos.caption(&s.caption.query))
+        .collect();
     Ok(Batch {
         pixels,
         ids,
@@ -659,13 +689,20 @@ fn main() -> AnyResult<()> {
     let model = ClipModel::with_kernels(vb.clone(), &train_cfg, Kernels::Differentiable)?;
     let logit_scale = vb.get_with_hints((), "logit_scale", Init::Const(0.0))?;
     init_vars(&varmap, &train_cfg, args.seed)?;
-    let trained: u64 = varmap.all_vars().iter().map(|v| v.elem_count() as u64).sum();
-    let params = trained + ((cfg.text.vocab_size - vocab.len()) * cfg.text.tower.hidden_size) as u64;
+    let trained: u64 = varmap
+        .all_vars()
+        .iter()
+        .map(|v| v.elem_count() as u64)
+        .sum();
+    let params =
+        trained + ((cfg.text.vocab_size - vocab.len()) * cfg.text.tower.hidden_size) as u64;
     println!("parameters: {params} ({trained} trained)");
 
     // Same weights (shared storage), fused kernels: for validation.
-    let eval_model =
-        ClipModel::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev), &train_cfg)?;
+    let eval_model = ClipModel::new(
+        VarBuilder::from_varmap(&varmap, DType::F32, &dev),
+        &train_cfg,
+    )?;
     let validate = |set: &HeldOut| {
         eval::evaluate_with(
             set,
@@ -728,79 +765,87 @@ fn main() -> AnyResult<()> {
     // Batches are rendered one step ahead on another thread.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, String>>(2);
     std::thread::scope(|scope| -> AnyResult<()> {
-    let producer_args = args.clone();
-    let (pre_p, tok_p, vocab_p, protos_p) = (&pre, &tokenizer, &vocab, &protos);
-    scope.spawn(move || {
-        for step in 0..steps {
-            let batch = make_batch(&producer_args, step, pre_p, tok_p, vocab_p, protos_p);
-            if tx.send(batch).is_err() {
-                break;
+        let producer_args = args.clone();
+        let (pre_p, tok_p, vocab_p, protos_p) = (&pre, &tokenizer, &vocab, &protos);
+        scope.spawn(move || {
+            for step in 0..steps {
+                let batch = make_batch(&producer_args, step, pre_p, tok_p, vocab_p, protos_p);
+                if tx.send(batch).is_err() {
+                    break;
+                }
             }
-        }
-    });
-    for step in 0..steps {
-        let lr = lr_at(step, args.steps, args.lr);
-        opt_decay.set_learning_rate(lr);
-        opt_plain.set_learning_rate(lr);
+        });
+        for step in 0..steps {
+            let lr = lr_at(step, args.steps, args.lr);
+            opt_decay.set_learning_rate(lr);
+            opt_plain.set_learning_rate(lr);
 
-        let t0 = Instant::now();
-        let batch = rx.recv()??;
-        let b = args.batch;
-        let s = args.image_size;
-        let pixels = Tensor::from_vec(batch.pixels, (b, 3, s, s), &dev)?;
-        let ids = batch.ids;
-        // Multi-positive targets: each row (caption) / column (image) spreads
-        // its target evenly over the pairs that are true.
-        let mask = Tensor::from_vec(batch.mask, (b, b), &dev)?;
-        let t_rows = mask.broadcast_div(&mask.sum_keepdim(1)?)?;
-        let t_cols = mask.broadcast_div(&mask.sum_keepdim(0)?)?;
-        t_data += batch.seconds;
-        t_wait += t0.elapsed().as_secs_f64();
+            let t0 = Instant::now();
+            let batch = rx.recv()??;
+            let b = args.batch;
+            let s = args.image_size;
+            let pixels = Tensor::from_vec(batch.pixels, (b, 3, s, s), &dev)?;
+            let ids = batch.ids;
+            // Multi-positive targets: each row (caption) / column (image) spreads
+            // its target evenly over the pairs that are true.
+            let mask = Tensor::from_vec(batch.mask, (b, b), &dev)?;
+            let t_rows = mask.broadcast_div(&mask.sum_keepdim(1)?)?;
+            let t_cols = mask.broadcast_div(&mask.sum_keepdim(0)?)?;
+            t_data += batch.seconds;
+            t_wait += t0.elapsed().as_secs_f64();
 
-        let t1 = Instant::now();
-        let txt = l2_normalize(&model.text_features(&ids)?)?;
-        let img = l2_normalize(&model.image_features(&pixels)?)?;
-        let logits = txt.matmul(&img.t()?)?.broadcast_mul(&logit_scale.exp()?)?;
-        let lt = (candle_nn::ops::log_softmax(&logits, D::Minus1)? * &t_rows)?
-            .sum_all()?
-            .neg()?;
-        let li = (candle_nn::ops::log_softmax(&logits, 0)? * &t_cols)?
-            .sum_all()?
-            .neg()?;
-        let nce = ((lt + li)? / (2.0 * b as f64))?;
-        let dim = args.projection_dim;
-        let ti = l2_normalize(&Tensor::from_vec(batch.image_targets, (b, dim), &dev)?)?;
-        let tt = l2_normalize(&Tensor::from_vec(batch.text_targets, (b, dim), &dev)?)?;
-        // 1 - cosine to the target, per tower, scaled to InfoNCE's magnitude.
-        let proto = ((img.mul(&ti)?.sum_all()? + txt.mul(&tt)?.sum_all()?)?
-            .affine(-10.0 / b as f64, 20.0))?;
-        let loss = ((nce * args.nce_weight)? + (proto * args.proto_weight)?)?;
-        let grads = loss.backward()?;
-        opt_decay.step(&grads)?;
-        opt_plain.step(&grads)?;
-        // CLIP clamps the temperature at 100.
-        let ls = logit_scale.to_scalar::<f32>()?;
-        if ls > max_scale {
-            let data = varmap.data().lock().expect("varmap lock");
-            data["logit_scale"].set(&Tensor::new(max_scale, &dev)?)?;
-        }
-        t_step += t1.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let txt = l2_normalize(&model.text_features(&ids)?)?;
+            let img = l2_normalize(&model.image_features(&pixels)?)?;
+            let logits = txt.matmul(&img.t()?)?.broadcast_mul(&logit_scale.exp()?)?;
+            let lt = (candle_nn::ops::log_softmax(&logits, D::Minus1)? * &t_rows)?
+                .sum_all()?
+                .neg()?;
+            let li = (candle_nn::ops::log_softmax(&logits, 0)? * &t_cols)?
+                .sum_all()?
+                .neg()?;
+            let nce = ((lt + li)? / (2.0 * b as f64))?;
+            let dim = args.projection_dim;
+            let ti = l2_normalize(&Tensor::from_vec(batch.image_targets, (b, dim), &dev)?)?;
+            let tt = l2_normalize(&Tensor::from_vec(batch.text_targets, (b, dim), &dev)?)?;
+            // 1 - cosine to the target, per tower, scaled to InfoNCE's magnitude.
+            let proto = ((img.mul(&ti)?.sum_all()? + txt.mul(&tt)?.sum_all()?)?
+                .affine(-10.0 / b as f64, 20.0))?;
+            let loss = ((nce * args.nce_weight)? + (proto * args.proto_weight)?)?;
+            let grads = loss.backward()?;
+            opt_decay.step(&grads)?;
+            opt_plain.step(&grads)?;
+            // CLIP clamps the temperature at 100.
+            let ls = logit_scale.to_scalar::<f32>()?;
+            if ls > max_scale {
+                let data = varmap.data().lock().expect("varmap lock");
+                data["logit_scale"].set(&Tensor::new(max_scale, &dev)?)?;
+            }
+            t_step += t1.elapsed().as_secs_f64();
 
-        // Text->image accuracy within the batch: is the best image a positive?
-        let best = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
-        let m = mask_rows(&t_rows)?;
-        let acc = best
-            .iter()
-            .enumerate()
-            .filter(|&(i, &j)| m[i][j as usize] > 0.0)
-            .count() as f64
-            / b as f64;
-        let l = loss.to_scalar::<f32>()? as f64;
-        avg_loss = if step == 0 { l } else { 0.95 * avg_loss + 0.05 * l };
-        avg_acc = if step == 0 { acc } else { 0.95 * avg_acc + 0.05 * acc };
-        if step % 25 == 0 || step + 1 == steps {
-            let el = train_start.elapsed().as_secs_f64();
-            println!(
+            // Text->image accuracy within the batch: is the best image a positive?
+            let best = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
+            let m = mask_rows(&t_rows)?;
+            let acc = best
+                .iter()
+                .enumerate()
+                .filter(|&(i, &j)| m[i][j as usize] > 0.0)
+                .count() as f64
+                / b as f64;
+            let l = loss.to_scalar::<f32>()? as f64;
+            avg_loss = if step == 0 {
+                l
+            } else {
+                0.95 * avg_loss + 0.05 * l
+            };
+            avg_acc = if step == 0 {
+                acc
+            } else {
+                0.95 * avg_acc + 0.05 * acc
+            };
+            if step % 25 == 0 || step + 1 == steps {
+                let el = train_start.elapsed().as_secs_f64();
+                println!(
                 "step {step:5} loss {avg_loss:.4} acc {avg_acc:.3} lr {lr:.2e} scale {:.1} | {:.2} s/step (model {:.2}, waiting for data {:.2}; data {:.2} on its thread) | {:.0} s",
                 ls.min(max_scale).exp(),
                 el / (step + 1) as f64,
@@ -809,13 +854,13 @@ fn main() -> AnyResult<()> {
                 t_data / (step + 1) as f64,
                 el
             );
-            log.push(json!({"step": step, "loss": avg_loss, "batch_acc": avg_acc, "lr": lr, "elapsed_s": el}));
-        }
-        if let Some(val) = &val {
-            if (step + 1) % args.eval_every == 0 && step + 1 < steps {
-                let t = Instant::now();
-                let r = validate(val)?;
-                println!(
+                log.push(json!({"step": step, "loss": avg_loss, "batch_acc": avg_acc, "lr": lr, "elapsed_s": el}));
+            }
+            if let Some(val) = &val {
+                if (step + 1) % args.eval_every == 0 && step + 1 < steps {
+                    let t = Instant::now();
+                    let r = validate(val)?;
+                    println!(
                     "  validation @{}: single R@1 {:.3} R@5 {:.3} | pair R@1 {:.3} | img->img R@1 {:.3} ({:.1} s)",
                     step + 1,
                     r.single.r1,
@@ -824,13 +869,15 @@ fn main() -> AnyResult<()> {
                     r.image_to_image.r1,
                     t.elapsed().as_secs_f64()
                 );
-                val_log.push(json!({"step": step + 1, "single_r1": r.single.r1, "single_r5": r.single.r5,
-                    "pair_r1": r.pair.r1, "pair_r5": r.pair.r5, "image_r1": r.image_to_image.r1}));
+                    val_log.push(
+                        json!({"step": step + 1, "single_r1": r.single.r1, "single_r5": r.single.r5,
+                    "pair_r1": r.pair.r1, "pair_r5": r.pair.r5, "image_r1": r.image_to_image.r1}),
+                    );
+                }
             }
         }
-    }
-    drop(rx);
-    Ok(())
+        drop(rx);
+        Ok(())
     })?;
     let train_s = train_start.elapsed().as_secs_f64();
     println!("training: {steps} steps in {train_s:.0} s");
@@ -840,7 +887,13 @@ fn main() -> AnyResult<()> {
 
     // Save in HF layout, f16.
     std::fs::create_dir_all(&args.out)?;
-    save_weights(&varmap, &vocab, &cfg, args.seed, &args.out.join("model.safetensors"))?;
+    save_weights(
+        &varmap,
+        &vocab,
+        &cfg,
+        args.seed,
+        &args.out.join("model.safetensors"),
+    )?;
     write_json(&args.out.join("config.json"), &config_json(&cfg))?;
     write_json(
         &args.out.join("preprocessor_config.json"),
@@ -859,7 +912,10 @@ fn main() -> AnyResult<()> {
         )?;
         let set = HeldOut::generate(eval::HELDOUT_SEED, args.test_images);
         let r = eval::evaluate(&loaded, &set)?;
-        println!("final evaluation (reloaded f16 model, held-out seed {:#x}):\n{r}", eval::HELDOUT_SEED);
+        println!(
+            "final evaluation (reloaded f16 model, held-out seed {:#x}):\n{r}",
+            eval::HELDOUT_SEED
+        );
         println!("({:.1} s)", t.elapsed().as_secs_f64());
         let rec = |x: &eval::Recall| json!({"queries": x.queries, "r1": x.r1, "r5": x.r5, "mean_correct": x.mean_correct});
         report = json!({
@@ -887,7 +943,11 @@ fn main() -> AnyResult<()> {
         "final": report,
     });
     write_json(&args.out.join("training.json"), &info)?;
-    println!("wrote {} ({:.0} s in all)", args.out.display(), started.elapsed().as_secs_f64());
+    println!(
+        "wrote {} ({:.0} s in all)",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

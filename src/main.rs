@@ -9,7 +9,8 @@ use clipdb::client::import::{coco_items, folder_items, import, ImportItem, Impor
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
+    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs,
+    ServerAddress,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions};

@@ -11,7 +11,9 @@ use tonic::transport::Server;
 
 use crate::api::auth::{ApiKeys, AuthLayer};
 use crate::api::Api;
-use crate::embed::{bundled, BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits};
+use crate::embed::{
+    bundled, BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits,
+};
 use crate::engine::{Database, DatabaseOptions, EngineError};
 use crate::proto;
 
@@ -223,7 +225,10 @@ pub async fn serve(
 
 /// Loads the model off the runtime's threads and starts its batching queue.
 /// `--model demo` is unpacked from the binary into `<data_dir>/models/` first.
-async fn load_model(m: ModelOptions, data_dir: &std::path::Path) -> Result<EmbedQueue, ServerError> {
+async fn load_model(
+    m: ModelOptions,
+    data_dir: &std::path::Path,
+) -> Result<EmbedQueue, ServerError> {
     let spec = m.spec.clone();
     let models_dir = data_dir.join("models");
     let embedder = tokio::task::spawn_blocking(move || {

@@ -72,7 +72,6 @@ async fn writes_past_the_bound_fail_fast_and_acknowledged_ones_are_kept() {
     let count = p
         .count(CountRequest {
             collection: "c".into(),
-            ..Default::default()
         })
         .await
         .unwrap()
@@ -144,7 +143,6 @@ async fn client_deadlines_are_honoured() {
     let count = p
         .count(CountRequest {
             collection: "c".into(),
-            ..Default::default()
         })
         .await
         .unwrap()

@@ -64,7 +64,10 @@ fn loads_as_a_clip_folder() {
     let weights = std::fs::metadata(model_dir().join("model.safetensors"))
         .unwrap()
         .len();
-    assert!(weights <= 25_000_000, "model.safetensors is {weights} bytes");
+    assert!(
+        weights <= 25_000_000,
+        "model.safetensors is {weights} bytes"
+    );
     // The tokenizer is the real CLIP one.
     let ours = std::fs::read(model_dir().join("tokenizer.json")).unwrap();
     let real = std::fs::read(concat!(
@@ -72,9 +75,14 @@ fn loads_as_a_clip_folder() {
         "/../shared/fixtures/clip/tokenizer.json"
     ))
     .unwrap();
-    assert!(ours == real, "tokenizer.json differs from the fixtures' CLIP tokenizer");
+    assert!(
+        ours == real,
+        "tokenizer.json differs from the fixtures' CLIP tokenizer"
+    );
     // Embeddings are unit vectors of the model's dimension.
-    let t = e.embed_texts(&["a small red circle in the top left corner"]).unwrap();
+    let t = e
+        .embed_texts(&["a small red circle in the top left corner"])
+        .unwrap();
     assert_eq!(t[0].len(), info.dimension);
     let n: f32 = t[0].iter().map(|x| x * x).sum();
     assert!((n - 1.0).abs() < 1e-4);
@@ -95,7 +103,13 @@ fn captions_fit_the_context_length() {
         })
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let longest = tok.encode(&refs).unwrap().iter().map(Vec::len).max().unwrap();
+    let longest = tok
+        .encode(&refs)
+        .unwrap()
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap();
     assert!(longest <= context, "{longest} ids > context {context}");
 }
 

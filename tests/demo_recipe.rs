@@ -76,10 +76,7 @@ async fn demo_data_import_and_search_find_the_right_shapes() {
     let captions = data.join("captions.json");
     let truth = ground_truth(&captions);
     assert_eq!(truth.len(), 240);
-    assert_eq!(
-        std::fs::read_dir(data.join("images")).unwrap().count(),
-        240
-    );
+    assert_eq!(std::fs::read_dir(data.join("images")).unwrap().count(), 240);
 
     // No --model: the server loads the demo model built into the binary.
     let server = TestServer::start(&dir.path().join("db"), &["--model", "demo"]);
@@ -101,7 +98,6 @@ async fn demo_data_import_and_search_find_the_right_shapes() {
     let count = p
         .count(CountRequest {
             collection: "shapes".into(),
-            ..Default::default()
         })
         .await
         .unwrap()
@@ -141,7 +137,11 @@ async fn demo_data_import_and_search_find_the_right_shapes() {
         let ids = table_ids(&out);
         assert_eq!(ids.len(), 3, "{out}");
         let right = |id: &String| truth[id].iter().any(|(c, s)| c == colour && s == shape);
-        assert!(right(&ids[0]), "top hit of {query:?} is {:?}\n{out}", truth[&ids[0]]);
+        assert!(
+            right(&ids[0]),
+            "top hit of {query:?} is {:?}\n{out}",
+            truth[&ids[0]]
+        );
         for id in ids.iter().take(available.min(3)) {
             hits_checked += 1;
             hits_right += usize::from(right(id));
@@ -205,9 +205,10 @@ async fn serve_without_model_flag_loads_the_bundled_demo_model() {
         }
         assert!(started.elapsed().as_secs() < 120, "server did not start");
     };
-    let mut e = clipdb::proto::embeddings_client::EmbeddingsClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let mut e =
+        clipdb::proto::embeddings_client::EmbeddingsClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
     let v = e
         .embed_text(EmbedTextRequest {
             texts: vec!["a red circle".into()],
@@ -226,5 +227,8 @@ async fn serve_without_model_flag_loads_the_bundled_demo_model() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("bundled demo CLIP"), "{log}");
     assert!(log.contains(clipdb::embed::bundled::DEMO_MODEL_ID), "{log}");
-    assert!(log.contains("--model openai/clip-vit-base-patch32"), "{log}");
+    assert!(
+        log.contains("--model openai/clip-vit-base-patch32"),
+        "{log}"
+    );
 }

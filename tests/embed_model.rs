@@ -353,7 +353,11 @@ fn differentiable_kernels_give_bit_identical_outputs() {
     let cfg = clipdb::embed::model::parse_config(&dir.join("config.json")).unwrap();
     // SAFETY: read-only fixture file.
     let vb = unsafe {
-        VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &Device::Cpu)
+        VarBuilder::from_mmaped_safetensors(
+            &[dir.join("model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
     }
     .unwrap();
     let fused = ClipModel::with_kernels(vb.clone(), &cfg, Kernels::Fused).unwrap();
@@ -363,8 +367,16 @@ fn differentiable_kernels_give_bit_identical_outputs() {
         .map(|n| reference()[&format!("pixel_values.{n}")].clone())
         .collect();
     let batch = Tensor::stack(&pixels, 0).unwrap();
-    let a = fused.image_features(&batch).unwrap().to_vec2::<f32>().unwrap();
-    let b = diff.image_features(&batch).unwrap().to_vec2::<f32>().unwrap();
+    let a = fused
+        .image_features(&batch)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let b = diff
+        .image_features(&batch)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     assert_eq!(a, b);
     let ids: Vec<Vec<u32>> = (0..10).map(ref_ids).collect();
     let longest = ids.iter().map(Vec::len).max().unwrap();
@@ -376,7 +388,15 @@ fn differentiable_kernels_give_bit_identical_outputs() {
             r
         })
         .collect();
-    let a = fused.text_features(&padded).unwrap().to_vec2::<f32>().unwrap();
-    let b = diff.text_features(&padded).unwrap().to_vec2::<f32>().unwrap();
+    let a = fused
+        .text_features(&padded)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let b = diff
+        .text_features(&padded)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     assert_eq!(a, b);
 }

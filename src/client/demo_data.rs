@@ -34,7 +34,8 @@ pub fn write_demo_data(dir: &Path, count: usize, seed: u64) -> Result<usize, Cli
             let image = scene.render_with(IMAGE_SIDE, &render);
             let file_name = format!("{id:012}.jpg");
             let path = images_dir.join(&file_name);
-            std::fs::write(&path, encode_jpeg(&image, 90)).map_err(|e| ClientError::file(&path, e))?;
+            std::fs::write(&path, encode_jpeg(&image, 90))
+                .map_err(|e| ClientError::file(&path, e))?;
             let captions = scene.captions(&mut rng);
             let entry = json!({
                 "id": id,
@@ -68,7 +69,10 @@ pub fn write_demo_data(dir: &Path, count: usize, seed: u64) -> Result<usize, Cli
         "annotations": annotations,
     });
     let path = dir.join("captions.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&file).expect("json encodes"))
-        .map_err(|e| ClientError::file(&path, e))?;
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&file).expect("json encodes"),
+    )
+    .map_err(|e| ClientError::file(&path, e))?;
     Ok(count)
 }

@@ -35,7 +35,9 @@
 use rayon::prelude::*;
 
 use super::rng::Rng;
-use super::synth::{encode_jpeg, encode_png, ObjectQuery, Query, RenderOptions, Scene, SceneOptions};
+use super::synth::{
+    encode_jpeg, encode_png, ObjectQuery, Query, RenderOptions, Scene, SceneOptions,
+};
 use crate::embed::{EmbedError, Embedder};
 
 /// Seed of the held-out set used by `tests/demo_model.rs` and the trainer's
@@ -113,10 +115,22 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "held-out images: {}", self.images)?;
         writeln!(f, "text->image, single-object captions: {}", self.single)?;
-        writeln!(f, "text->image, full single-object captions: {}", self.single_full)?;
-        writeln!(f, "text->image, \"<colour> <shape>\": {}", self.shape_colour)?;
+        writeln!(
+            f,
+            "text->image, full single-object captions: {}",
+            self.single_full
+        )?;
+        writeln!(
+            f,
+            "text->image, \"<colour> <shape>\": {}",
+            self.shape_colour
+        )?;
         writeln!(f, "text->image, two-object captions: {}", self.pair)?;
-        write!(f, "image->image, same shape and colour: {}", self.image_to_image)
+        write!(
+            f,
+            "image->image, same shape and colour: {}",
+            self.image_to_image
+        )
     }
 }
 
@@ -129,7 +143,11 @@ struct TextQuery {
 /// Embeds the held-out set with `embedder` (from the encoded image bytes, as
 /// the server does) and measures every query set.
 pub fn evaluate(embedder: &Embedder, set: &HeldOut) -> Result<Report, EmbedError> {
-    evaluate_with(set, |imgs| embedder.embed_images(imgs), |texts| embedder.embed_texts(texts))
+    evaluate_with(
+        set,
+        |imgs| embedder.embed_images(imgs),
+        |texts| embedder.embed_texts(texts),
+    )
 }
 
 /// [`evaluate`] with any embedding functions (L2-normalised vectors), e.g. a

@@ -254,7 +254,11 @@ impl Position {
                 "at the bottom left",
                 "in the lower left corner",
             ],
-            Position::Bottom => &["at the bottom", "at the bottom centre", "in the bottom middle"],
+            Position::Bottom => &[
+                "at the bottom",
+                "at the bottom centre",
+                "in the bottom middle",
+            ],
             Position::BottomRight => &[
                 "in the bottom right corner",
                 "in the bottom right",
@@ -374,7 +378,8 @@ fn place(
     }
     let jit = opts.colour_jitter;
     let base = colour.rgb();
-    let rgb = std::array::from_fn(|i| (base[i] as f32 + rng.range(-jit, jit)).clamp(0.0, 255.0) as u8);
+    let rgb =
+        std::array::from_fn(|i| (base[i] as f32 + rng.range(-jit, jit)).clamp(0.0, 255.0) as u8);
     let rotation = rng.range(-opts.max_rotation, opts.max_rotation);
     Some(Object {
         shape,
@@ -556,7 +561,11 @@ impl Scene {
                     place(rng, opts, (key.0, colour, key.2, key.3), &others)
                 }
                 2 => {
-                    let size = if o.size == Size::Small { Size::Large } else { Size::Small };
+                    let size = if o.size == Size::Small {
+                        Size::Large
+                    } else {
+                        Size::Small
+                    };
                     place(rng, opts, (key.0, key.1, size, key.3), &others)
                 }
                 3 => {
@@ -600,11 +609,10 @@ impl Scene {
             let differs = s.objects.len() != self.objects.len()
                 || s.background.kind != self.background.kind
                 || s.background.a != self.background.a
-                || s
-                    .objects
-                    .iter()
-                    .zip(&self.objects)
-                    .any(|(a, b)| (a.shape, a.colour, a.size, a.position) != (b.shape, b.colour, b.size, b.position));
+                || s.objects.iter().zip(&self.objects).any(|(a, b)| {
+                    (a.shape, a.colour, a.size, a.position)
+                        != (b.shape, b.colour, b.size, b.position)
+                });
             if visible && differs {
                 return s;
             }
@@ -876,9 +884,7 @@ impl Query {
                     i != j
                         && objs[i].satisfies(qa)
                         && objs[j].satisfies(qb)
-                        && self
-                            .relation
-                            .is_none_or(|r| r.holds(&objs[i], &objs[j]))
+                        && self.relation.is_none_or(|r| r.holds(&objs[i], &objs[j]))
                 })
             }),
             _ => false,
@@ -950,13 +956,18 @@ impl Relation {
     }
 
     fn phrase(self, rng: &mut Rng) -> &'static str {
-        match self {
-            Relation::And => "and",
-            Relation::NextTo => "next to",
-            Relation::Above => *rng.pick(&["above", "over"]),
-            Relation::Below => *rng.pick(&["below", "under"]),
-            Relation::LeftOf => *rng.pick(&["to the left of", "left of"]),
-            Relation::RightOf => *rng.pick(&["to the right of", "right of"]),
+        let words: &[&'static str] = match self {
+            Relation::And => &["and"],
+            Relation::NextTo => &["next to"],
+            Relation::Above => &["above", "over"],
+            Relation::Below => &["below", "under"],
+            Relation::LeftOf => &["to the left of", "left of"],
+            Relation::RightOf => &["to the right of", "right of"],
+        };
+        if words.len() == 1 {
+            words[0]
+        } else {
+            words[rng.below(words.len())]
         }
     }
 }
@@ -988,7 +999,11 @@ fn noun_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
     }
     if let Some(c) = q.colour {
         let syn = c.synonyms();
-        words.push(if rng.chance(0.8) { syn[0] } else { *rng.pick(syn) });
+        words.push(if rng.chance(0.8) {
+            syn[0]
+        } else {
+            *rng.pick(syn)
+        });
     }
     let noun = match q.shape {
         Some(s) => {
@@ -1006,7 +1021,8 @@ fn noun_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
     let mut np = article(&body);
     if let Some(p) = q.position {
         np.push(' ');
-        np.push_str(*rng.pick(p.phrases()));
+        let phrases = p.phrases();
+        np.push_str(phrases[rng.below(phrases.len())]);
     }
     np
 }
@@ -1088,7 +1104,12 @@ pub fn jpeg_round_trip(img: &RgbImage, quality: u8) -> RgbImage {
 pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .expect("JPEG encoding into memory");
     out
 }
@@ -1097,7 +1118,12 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
 pub fn encode_png(img: &RgbImage) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
     image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .expect("PNG encoding into memory");
     out.into_inner()
 }
@@ -1279,10 +1305,18 @@ mod tests {
                 assert!(c.query.matches(&s), "{:?} vs {:?}", c, s.objects);
                 let q = &c.query.objects[0];
                 if let Some(col) = q.colour {
-                    assert!(col.synonyms().iter().any(|w| c.text.contains(w)), "{}", c.text);
+                    assert!(
+                        col.synonyms().iter().any(|w| c.text.contains(w)),
+                        "{}",
+                        c.text
+                    );
                 }
                 if let Some(sh) = q.shape {
-                    assert!(sh.synonyms().iter().any(|w| c.text.contains(w)), "{}", c.text);
+                    assert!(
+                        sh.synonyms().iter().any(|w| c.text.contains(w)),
+                        "{}",
+                        c.text
+                    );
                 }
             }
             for text in s.captions(&mut rng) {
@@ -1329,10 +1363,14 @@ mod tests {
 
     #[test]
     fn render_draws_the_object_colour() {
-        let s = Scene::nth(3, 0, &SceneOptions {
-            two_objects: 0.0,
-            ..SceneOptions::default()
-        });
+        let s = Scene::nth(
+            3,
+            0,
+            &SceneOptions {
+                two_objects: 0.0,
+                ..SceneOptions::default()
+            },
+        );
         let o = &s.objects[0];
         let img = s.render(128);
         let p = img.get_pixel((o.cx * 128.0) as u32, (o.cy * 128.0) as u32);

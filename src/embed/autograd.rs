@@ -18,7 +18,9 @@
 //!
 //! CPU and f32 only; on other devices or dtypes they fall back to the composed ops.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor, D};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Storage, Tensor, D,
+};
 
 /// Layer norm over the last dimension with a backward pass; forward equals
 /// `candle_nn::ops::layer_norm` bit for bit.
@@ -343,7 +345,11 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (3, 5, 16), &dev).unwrap();
         let fused = candle_nn::ops::layer_norm(&x, &g, &b, 1e-5).unwrap();
         let ours = layer_norm(&x, &g, &b, 1e-5).unwrap();
-        assert_eq!(max_diff(&fused, &ours), 0.0, "forward must be bit-identical");
+        assert_eq!(
+            max_diff(&fused, &ours),
+            0.0,
+            "forward must be bit-identical"
+        );
         let slow = candle_nn::ops::layer_norm_slow(&x, &g, &b, 1e-5).unwrap();
         let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();
@@ -377,7 +383,11 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (4, 2, 7, 7), &dev).unwrap();
         let fused = candle_nn::ops::softmax_last_dim(&x).unwrap();
         let ours = softmax_last_dim(&x).unwrap();
-        assert_eq!(max_diff(&fused, &ours), 0.0, "forward must be bit-identical");
+        assert_eq!(
+            max_diff(&fused, &ours),
+            0.0,
+            "forward must be bit-identical"
+        );
         let slow = candle_nn::ops::softmax(&x, D::Minus1).unwrap();
         let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = (slow * &w).unwrap().sum_all().unwrap().backward().unwrap();

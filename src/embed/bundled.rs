@@ -15,9 +15,18 @@ pub const DEMO_MODEL: &str = "demo";
 pub const DEMO_MODEL_ID: &str = "clipdb-demo (bundled, trained on synthetic shapes)";
 
 const FILES: [(&str, &[u8]); 4] = [
-    ("config.json", include_bytes!("../../models/demo/config.json")),
-    ("model.safetensors", include_bytes!("../../models/demo/model.safetensors")),
-    ("tokenizer.json", include_bytes!("../../models/demo/tokenizer.json")),
+    (
+        "config.json",
+        include_bytes!("../../models/demo/config.json"),
+    ),
+    (
+        "model.safetensors",
+        include_bytes!("../../models/demo/model.safetensors"),
+    ),
+    (
+        "tokenizer.json",
+        include_bytes!("../../models/demo/tokenizer.json"),
+    ),
     (
         "preprocessor_config.json",
         include_bytes!("../../models/demo/preprocessor_config.json"),
@@ -55,6 +64,8 @@ pub fn unpack_demo_model(parent: &Path) -> Result<PathBuf, EmbedError> {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&tmp, &dir)
     };
-    write().map_err(|e| EmbedError::model_file(&dir, format!("cannot unpack the bundled demo model: {e}")))?;
+    write().map_err(|e| {
+        EmbedError::model_file(&dir, format!("cannot unpack the bundled demo model: {e}"))
+    })?;
     Ok(dir)
 }

@@ -75,12 +75,9 @@ impl Norm {
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match (self.kernels, self.inner.bias()) {
-            (Kernels::Differentiable, Some(bias)) => super::autograd::layer_norm(
-                xs,
-                self.inner.weight(),
-                bias,
-                self.inner.eps() as f32,
-            ),
+            (Kernels::Differentiable, Some(bias)) => {
+                super::autograd::layer_norm(xs, self.inner.weight(), bias, self.inner.eps() as f32)
+            }
             _ => self.inner.forward(xs),
         }
     }
@@ -304,12 +301,7 @@ impl TextTower {
                 .pp("position_embedding")
                 .get((c.max_position_embeddings, d), "weight")?,
             encoder: Encoder::new(vb.pp("encoder"), &c.tower, k)?,
-            final_layer_norm: Norm::new(
-                d,
-                c.tower.layer_norm_eps,
-                vb.pp("final_layer_norm"),
-                k,
-            )?,
+            final_layer_norm: Norm::new(d, c.tower.layer_norm_eps, vb.pp("final_layer_norm"), k)?,
             eos_token_id: c.eos_token_id,
         })
     }
