@@ -9,7 +9,8 @@ use clipdb::client::import::{coco_items, folder_items, import, ImportItem, Impor
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs, ServerAddress,
+    Cli, Command, ImportCommand, ImportTuning, LogFormat, RestoreArgs, SearchArgs, ServeArgs,
+    ServerAddress, SnapshotCommand,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions};
@@ -41,6 +42,37 @@ fn main() -> ExitCode {
         }),
         Command::Search(args) => run_client(search_command(args)),
         Command::Check(args) => check_command(&args.data_dir),
+        Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
+    }
+}
+
+/// Restores a snapshot file into a data directory (offline).
+fn restore_command(args: &RestoreArgs) -> ExitCode {
+    match clipdb::engine::restore_snapshot(
+        &args.file,
+        &args.data_dir,
+        args.collection.as_deref(),
+        args.force,
+    ) {
+        Ok(r) => {
+            println!(
+                "restored {} (collection `{}` at {}) into {} as collection `{}`{}: {} points, {} segments ({} sealed)",
+                args.file.display(),
+                r.source_collection,
+                r.created_at,
+                args.data_dir.display(),
+                r.collection,
+                if r.replaced { ", replacing the existing one" } else { "" },
+                r.point_count,
+                r.segments,
+                r.sealed_segments,
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot restore {}: {e}", args.file.display());
+            ExitCode::FAILURE
+        }
     }
 }
 
