@@ -33,6 +33,10 @@ pub enum Command {
     /// bundled demo model knows) in COCO captions layout, for trying the
     /// recipe offline: then `clipdb import coco`.
     DemoData(DemoDataArgs),
+    /// Collection snapshots (backups). Create, list and delete them through
+    /// the Collections API (CreateSnapshot, ListSnapshots, DeleteSnapshot).
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -46,6 +50,30 @@ pub struct DemoDataArgs {
     /// Seed of the generated scenes (the same seed gives the same files).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Restore a snapshot file into a data directory, offline: stop the
+    /// server first, or restore into a fresh directory. Verifies every
+    /// checksum before changing anything, refuses to replace an existing
+    /// collection without --force, and opens the result as the server would.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestoreArgs {
+    /// The snapshot file (`DATA_DIR/snapshots/COLLECTION/NAME.snapshot`).
+    pub file: PathBuf,
+    /// Directory holding all data (created if missing).
+    #[arg(long, env = "CLIPDB_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Restore under this collection name instead of the snapshot's.
+    #[arg(long)]
+    pub collection: Option<String>,
+    /// Replace an existing collection of the same name.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -9,8 +9,8 @@ use clipdb::client::import::{coco_items, folder_items, import, ImportItem, Impor
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, SearchArgs, ServeArgs,
-    ServerAddress,
+    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, RestoreArgs, SearchArgs,
+    ServeArgs, ServerAddress, SnapshotCommand,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions};
@@ -41,8 +41,9 @@ fn main() -> ExitCode {
             import_command(&args.address, &args.collection, &args.tuning, items).await
         }),
         Command::Search(args) => run_client(search_command(args)),
-        Command::Check(args) => check_command(&args.data_dir),
         Command::DemoData(args) => demo_data_command(&args),
+        Command::Check(args) => check_command(&args.data_dir),
+        Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
     }
 }
 
@@ -61,6 +62,36 @@ fn demo_data_command(args: &DemoDataArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Restores a snapshot file into a data directory (offline).
+fn restore_command(args: &RestoreArgs) -> ExitCode {
+    match clipdb::engine::restore_snapshot(
+        &args.file,
+        &args.data_dir,
+        args.collection.as_deref(),
+        args.force,
+    ) {
+        Ok(r) => {
+            println!(
+                "restored {} (collection `{}` at {}) into {} as collection `{}`{}: {} points, {} segments ({} sealed)",
+                args.file.display(),
+                r.source_collection,
+                r.created_at,
+                args.data_dir.display(),
+                r.collection,
+                if r.replaced { ", replacing the existing one" } else { "" },
+                r.point_count,
+                r.segments,
+                r.sealed_segments,
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot restore {}: {e}", args.file.display());
             ExitCode::FAILURE
         }
     }

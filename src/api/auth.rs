@@ -31,9 +31,10 @@ impl fmt::Debug for ApiKeys {
 }
 
 /// RPCs a read-only key may call: they change no data.
-const READ_ONLY_METHODS: [&str; 7] = [
+const READ_ONLY_METHODS: [&str; 8] = [
     "/clipdb.v1.Collections/GetCollection",
     "/clipdb.v1.Collections/ListCollections",
+    "/clipdb.v1.Collections/ListSnapshots",
     "/clipdb.v1.Points/Get",
     "/clipdb.v1.Points/Search",
     "/clipdb.v1.Points/Count",
@@ -221,6 +222,16 @@ mod tests {
         assert!(keys
             .authorize("/grpc.health.v1.Health/Check", &http::HeaderMap::new())
             .is_ok());
+        // Snapshots: listing is a read, creating and deleting write files.
+        let ro = headers("x-api-key", "ro-key");
+        assert!(keys
+            .authorize("/clipdb.v1.Collections/ListSnapshots", &ro)
+            .is_ok());
+        for write in ["CreateSnapshot", "DeleteSnapshot"] {
+            let path = format!("/clipdb.v1.Collections/{write}");
+            let denied = keys.authorize(&path, &ro).unwrap_err();
+            assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{path}");
+        }
         assert!(!format!("{keys:?}").contains("rw-key"));
     }
 

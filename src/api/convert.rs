@@ -272,3 +272,19 @@ pub fn vectors_to_proto(v: Option<[Option<Vec<f32>>; 2]>) -> (Vec<f32>, Vec<f32>
         Some([None, None]) => (Vec::new(), Vec::new()),
     }
 }
+
+pub fn snapshot_info_to_proto(info: crate::engine::SnapshotInfo) -> proto::SnapshotInfo {
+    let created_at = (info.created_at_us > 0).then(|| prost_types::Timestamp {
+        seconds: (info.created_at_us / 1_000_000) as i64,
+        nanos: (info.created_at_us % 1_000_000) as i32 * 1000,
+    });
+    proto::SnapshotInfo {
+        name: info.name,
+        collection: info.collection,
+        size_bytes: info.size_bytes,
+        created_at,
+        point_count: info.point_count,
+        path: info.path.display().to_string(),
+        error: info.error.unwrap_or_default(),
+    }
+}

@@ -93,6 +93,47 @@ impl proto::collections_server::Collections for Api {
             .map_err(to_status)?;
         Ok(Response::new(proto::DeleteCollectionResponse {}))
     }
+
+    async fn create_snapshot(
+        &self,
+        request: Request<proto::CreateSnapshotRequest>,
+    ) -> Result<Response<proto::SnapshotInfo>, Status> {
+        let info = self
+            .db
+            .create_snapshot(&request.into_inner().collection)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(snapshot_info_to_proto(info)))
+    }
+
+    async fn list_snapshots(
+        &self,
+        request: Request<proto::ListSnapshotsRequest>,
+    ) -> Result<Response<proto::ListSnapshotsResponse>, Status> {
+        let collection = request.into_inner().collection;
+        let db = self.db.clone();
+        let snapshots = tokio::task::spawn_blocking(move || db.list_snapshots(&collection))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(to_status)?
+            .into_iter()
+            .map(snapshot_info_to_proto)
+            .collect();
+        Ok(Response::new(proto::ListSnapshotsResponse { snapshots }))
+    }
+
+    async fn delete_snapshot(
+        &self,
+        request: Request<proto::DeleteSnapshotRequest>,
+    ) -> Result<Response<proto::DeleteSnapshotResponse>, Status> {
+        let r = request.into_inner();
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.delete_snapshot(&r.collection, &r.name))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(to_status)?;
+        Ok(Response::new(proto::DeleteSnapshotResponse {}))
+    }
 }
 
 impl Api {

@@ -7,7 +7,7 @@ use crate::engine::EngineError;
 
 pub fn to_status(err: EngineError) -> Status {
     let code = match &err {
-        EngineError::CollectionNotFound(_) => Code::NotFound,
+        EngineError::CollectionNotFound(_) | EngineError::SnapshotNotFound { .. } => Code::NotFound,
         EngineError::CollectionExists(_) => Code::AlreadyExists,
         EngineError::InvalidArgument { .. } => Code::InvalidArgument,
         EngineError::FailedPrecondition(_) => Code::FailedPrecondition,

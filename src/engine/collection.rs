@@ -37,6 +37,22 @@ pub struct Collection {
     dropped: AtomicBool,
 }
 
+/// A collection's committed state at one instant (see [`Collection::capture`]).
+pub(crate) struct Capture {
+    pub segments: Vec<CapturedSegment>,
+    pub values: HashMap<String, Vec<u8>>,
+    pub point_count: u64,
+    pub at: std::time::SystemTime,
+}
+
+pub(crate) struct CapturedSegment {
+    pub segment: Arc<Segment>,
+    /// Sealed at the cut: its graph dumps and manifest are complete.
+    pub sealed: bool,
+    /// Live records (record number, entry), in record order.
+    pub points: Vec<(u32, PointEntry)>,
+}
+
 /// A validated point ready to store: vectors per space (normalised for cosine).
 pub(crate) struct PreparedPoint {
     pub id: String,
@@ -223,6 +239,48 @@ impl Collection {
         segs.get(id.checked_sub(first)? as usize)
             .filter(|s| s.id == id)
             .cloned()
+    }
+
+    /// The committed state: live records, segments and values. Call it on
+    /// the commit thread (a [`Committer::barrier`]), where no commit is half
+    /// applied; the cost is one pass over the segments' record tables.
+    pub(crate) fn capture(&self) -> Result<Capture> {
+        if self.is_dropped() {
+            return Err(EngineError::CollectionNotFound(self.config.name.clone()));
+        }
+        let at = std::time::SystemTime::now();
+        let segments: Vec<CapturedSegment> = self
+            .segments
+            .read()
+            .iter()
+            .map(|seg| CapturedSegment {
+                segment: seg.clone(),
+                sealed: seg.sealed.load(Ordering::Acquire),
+                points: seg
+                    .points
+                    .read()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(r, p)| p.as_ref().map(|e| (r as u32, e.clone())))
+                    .collect(),
+            })
+            .collect();
+        let point_count = segments.iter().map(|s| s.points.len() as u64).sum();
+        let ids = self.ids.read().len() as u64;
+        if point_count != ids {
+            return Err(EngineError::Storage(crate::storage::StorageError::Meta(
+                format!(
+                    "collection {}: {ids} ids but {point_count} live records",
+                    self.config.name
+                ),
+            )));
+        }
+        Ok(Capture {
+            segments,
+            values: self.values.read().clone(),
+            point_count,
+            at,
+        })
     }
 
     pub(crate) fn set_value(&self, key: &str, value: &[u8]) {

@@ -5,6 +5,10 @@
 //! metadata store once, and only then makes the changes visible and answers.
 //! Many concurrent writers therefore share one pair of fsyncs.
 //!
+//! The committer also runs *barriers*: a function run on its thread between
+//! two groups, when the in-memory view holds exactly the writes committed so
+//! far (each whole). Snapshots take their consistent cut in one.
+//!
 //! Replacements are resolved here, by id, in commit order: the committer is
 //! the only place that knows which record currently holds an id, so a write
 //! that fails can never leave a stale mapping for a later one.
@@ -50,9 +54,16 @@ pub(crate) struct CommitOutcome {
     pub deleted: u64,
 }
 
+/// Work for the commit thread.
+enum Job {
+    Commit(CommitRequest),
+    /// Runs between groups.
+    Barrier(Box<dyn FnOnce() + Send>),
+}
+
 #[derive(Clone)]
 pub(crate) struct Committer {
-    tx: mpsc::Sender<CommitRequest>,
+    tx: mpsc::Sender<Job>,
 }
 
 /// Most requests one group takes, so a flood of writers still gets answers.
@@ -60,15 +71,39 @@ const MAX_GROUP: usize = 1024;
 
 impl Committer {
     pub fn start(meta: Arc<dyn MetaStore>) -> Committer {
-        let (tx, rx) = mpsc::channel::<CommitRequest>();
+        let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("clipdb-commit".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
+                let mut next = None;
+                loop {
+                    let job = match next.take() {
+                        Some(job) => job,
+                        None => match rx.recv() {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        },
+                    };
+                    let first = match job {
+                        Job::Barrier(f) => {
+                            // A panic must not take the commit thread down;
+                            // the waiting caller sees its reply dropped.
+                            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                                tracing::error!("a commit barrier panicked");
+                            }
+                            continue;
+                        }
+                        Job::Commit(r) => r,
+                    };
                     let mut group = vec![first];
                     while group.len() < MAX_GROUP {
                         match rx.try_recv() {
-                            Ok(r) => group.push(r),
+                            Ok(Job::Commit(r)) => group.push(r),
+                            Ok(barrier) => {
+                                // Runs after this group, before later writes.
+                                next = Some(barrier);
+                                break;
+                            }
                             Err(_) => break,
                         }
                     }
@@ -94,8 +129,26 @@ impl Committer {
             value,
             reply,
         };
-        self.tx.send(req).map_err(|_| EngineError::ShuttingDown)?;
+        self.tx
+            .send(Job::Commit(req))
+            .map_err(|_| EngineError::ShuttingDown)?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Runs `f` on the commit thread between two groups: every write
+    /// acknowledged before this call is visible to it, no write is half
+    /// visible, and none becomes visible while it runs. Keep `f` short: all
+    /// writes of every collection wait for it.
+    pub async fn barrier<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Barrier(Box::new(move || {
+            let _ = reply.send(f());
+        }));
+        self.tx.send(job).map_err(|_| EngineError::ShuttingDown)?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)
     }
 }
 

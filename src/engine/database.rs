@@ -177,7 +177,21 @@ impl Database {
                 }
             }
         }
+        db.clear_unfinished_snapshots();
         Ok(Arc::new(db))
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn committer(&self) -> &Committer {
+        &self.committer
+    }
+
+    /// Whether a collection of this name exists (served or unavailable).
+    pub(crate) fn has_collection(&self, name: &str) -> bool {
+        self.collections.read().contains_key(name) || self.unavailable.read().contains_key(name)
     }
 
     fn collection_dir(&self, name: &str) -> PathBuf {

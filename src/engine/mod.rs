@@ -6,11 +6,13 @@ mod commit;
 mod database;
 pub mod payload;
 mod segment;
+mod snapshot;
 mod types;
 
 pub use collection::Collection;
 pub use database::{Database, DatabaseOptions};
 pub use payload::{Condition, Filter, Match, Payload, Range};
+pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};
 pub use types::*;
 
 use crate::embed::EmbedError;
@@ -29,6 +31,8 @@ pub enum EngineError {
     /// The operation needs something the server or collection lacks (a model).
     #[error("{0}")]
     FailedPrecondition(String),
+    #[error("snapshot `{name}` of collection `{collection}` not found")]
+    SnapshotNotFound { collection: String, name: String },
     #[error("collection `{name}` is unavailable: {reason}")]
     CollectionUnavailable { name: String, reason: String },
     #[error("{0}")]

@@ -68,7 +68,7 @@ pub(crate) fn segment_dir(collection_dir: &Path, id: u32) -> PathBuf {
     collection_dir.join(format!("seg-{id:06}"))
 }
 
-fn vectors_path(dir: &Path, space: usize) -> PathBuf {
+pub(crate) fn vectors_path(dir: &Path, space: usize) -> PathBuf {
     dir.join(format!("vectors-{space}.bin"))
 }
 
@@ -76,7 +76,7 @@ fn graph_basename(space: usize) -> String {
     format!("graph-{space}")
 }
 
-const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST: &str = "manifest.json";
 
 fn params(config: &CollectionConfig) -> GraphParams {
     GraphParams {
@@ -269,6 +269,18 @@ impl Segment {
         };
         manifest::write(&self.dir.join(MANIFEST), &m)?;
         Ok(())
+    }
+
+    /// The files a sealed segment adds to its vectors: its manifest and the
+    /// graph dumps it lists. Immutable once the segment is sealed.
+    pub fn sealed_files(&self) -> Result<Vec<PathBuf>> {
+        let manifest_path = self.dir.join(MANIFEST);
+        let m: SegmentManifest = manifest::read(&manifest_path)?;
+        let mut files = vec![manifest_path];
+        for g in &m.graphs {
+            files.extend(g.files.iter().map(|f| self.dir.join(&f.name)));
+        }
+        Ok(files)
     }
 
     pub fn live_count(&self) -> usize {

@@ -33,6 +33,20 @@ pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| StorageError::io(path, e))?;
+    from_bytes(path, &bytes)
+}
+
+/// The bytes [`write`] would put in a file: header line, then the JSON body.
+pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    let body = serde_json::to_vec_pretty(value).expect("manifest types encode as JSON");
+    let crc = crc32fast::hash(&body);
+    let mut out = format!("{MAGIC} {VERSION} {crc:08x}\n").into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Decodes and verifies a document read from `path` (named in errors).
+pub fn from_bytes<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
     let nl = bytes
         .iter()
         .position(|&b| b == b'\n')

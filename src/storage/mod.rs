@@ -7,6 +7,7 @@
 
 pub mod manifest;
 pub mod meta;
+pub mod snapshot;
 pub mod vectors;
 
 use std::path::{Path, PathBuf};

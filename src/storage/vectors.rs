@@ -142,6 +142,17 @@ impl VectorFile {
         self.capacity
     }
 
+    /// Length of the file's prefix holding the header and the first
+    /// `records` records.
+    pub fn prefix_len(&self, records: u32) -> u64 {
+        HEADER_LEN as u64 + records.min(self.capacity) as u64 * record_len(self.dim) as u64
+    }
+
+    /// Length of the whole file (header and every record).
+    pub fn full_len(&self) -> u64 {
+        self.prefix_len(self.capacity)
+    }
+
     fn offset(&self, record: u32) -> usize {
         HEADER_LEN + record as usize * record_len(self.dim)
     }
