@@ -37,6 +37,11 @@ pub enum Command {
     /// the Collections API (CreateSnapshot, ListSnapshots, DeleteSnapshot).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// ANN load generator: bulk-load a vector data set (TEXMEX files or a
+    /// synthetic CLIP-like set) into a running server, then search it from
+    /// one and from N concurrent clients; JSON lines of recall@10, QPS and
+    /// latency (see docs/benchmarks.md, "ANN harness").
+    Loadgen(LoadgenArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -74,6 +79,68 @@ pub struct RestoreArgs {
     /// Replace an existing collection of the same name.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadgenArgs {
+    /// Folder of TEXMEX files as ../shared/tools/gen_ann_data.py writes them
+    /// (base.fvecs, queries_{img,txt}.fvecs, gt_{img,txt}.ivecs).
+    #[arg(
+        long,
+        conflicts_with = "generate",
+        required_unless_present = "generate"
+    )]
+    pub data: Option<PathBuf>,
+    /// Generate N synthetic CLIP-like vectors instead (with exact ground truth).
+    #[arg(long)]
+    pub generate: Option<usize>,
+    /// Dimension of generated vectors.
+    #[arg(long, default_value_t = 512)]
+    pub dim: usize,
+    /// Seed of generated vectors.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Queries per query set (default: all in the files; 1000 generated).
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Collection to create, load and (unless --keep) delete.
+    #[arg(long, default_value = "ann-loadgen")]
+    pub collection: String,
+    /// Graph neighbours per node of the collection.
+    #[arg(long, default_value_t = 16)]
+    pub m: usize,
+    /// Candidate list size while building.
+    #[arg(long, default_value_t = 200)]
+    pub ef_construction: usize,
+    /// Search candidate list sizes to measure.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128,256")]
+    pub ef: Vec<usize>,
+    /// Concurrent clients (each on its own connection) of the concurrent run.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Points per UpsertStream message.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Delete an existing collection of that name first.
+    #[arg(long)]
+    pub replace: bool,
+    /// Search the existing collection as loaded before (no create, no load).
+    #[arg(long, conflicts_with = "replace")]
+    pub skip_load: bool,
+    /// Keep the collection on the server afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// The server's process id (same host): report its peak memory (VmHWM).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// The server's data directory (same host): report the collection's bytes on disk.
+    #[arg(long)]
+    pub server_data_dir: Option<PathBuf>,
+    /// Also append the JSON lines to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub address: ServerAddress,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -10,6 +10,7 @@ pub mod proto {
 }
 
 pub mod api;
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod demo;

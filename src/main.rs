@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use clipdb::api::auth::ApiKeys;
 use clipdb::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
+use clipdb::client::loadgen::{loadgen, LoadgenOptions};
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LogFormat, RestoreArgs, SearchArgs,
-    ServeArgs, ServerAddress, SnapshotCommand,
+    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat, RestoreArgs,
+    SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions};
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Search(args) => run_client(search_command(args)),
         Command::DemoData(args) => demo_data_command(&args),
         Command::Check(args) => check_command(&args.data_dir),
+        Command::Loadgen(args) => run_client(loadgen_command(args)),
         Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
     }
 }
@@ -191,6 +193,75 @@ async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
         println!("gallery written to {}", path.display());
     }
     Ok(())
+}
+
+async fn loadgen_command(args: LoadgenArgs) -> Result<(), ClientError> {
+    use clipdb::bench::{synth, Dataset};
+    let data = match (&args.data, args.generate) {
+        (Some(dir), _) => Dataset::load(dir, args.queries).map_err(ClientError::Usage)?,
+        (None, Some(n)) => synth::generate(n, args.queries.unwrap_or(1000), args.dim, args.seed),
+        (None, None) => return Err(ClientError::Usage("give --data DIR or --generate N".into())),
+    };
+    if args.ef.is_empty() || args.ef.contains(&0) {
+        return Err(ClientError::Usage(
+            "--ef: give positive candidate list sizes".into(),
+        ));
+    }
+    eprintln!(
+        "data {}: {} x {}, {} query sets",
+        data.name,
+        data.n(),
+        data.dim,
+        data.query_sets.len()
+    );
+    let mut out = match &args.out {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| ClientError::file(p, e))?,
+        ),
+        None => None,
+    };
+    let options = LoadgenOptions {
+        collection: args.collection,
+        m: args.m,
+        ef_construction: args.ef_construction,
+        ef: args.ef,
+        clients: args.clients,
+        batch_size: args.batch_size,
+        replace: args.replace,
+        skip_load: args.skip_load,
+        keep: args.keep,
+        server_pid: args.server_pid,
+        server_data_dir: args.server_data_dir,
+    };
+    let mut write_error = None;
+    loadgen(&args.address, std::sync::Arc::new(data), &options, |r| {
+        let line = serde_json::to_string(r).expect("records serialise");
+        println!("{line}");
+        eprintln!(
+            "  {} ef={:<4} recall@10 {:.4}  1 client {:>6.0} QPS (p50 {:.2} ms, p99 {:.2} ms)  {} clients {:>6.0} QPS (p50 {:.2} ms, p99 {:.2} ms)",
+            r.query_set,
+            r.ef,
+            r.recall_at_10,
+            r.qps_1t,
+            r.p50_ms_1t.unwrap_or(f64::NAN),
+            r.p99_ms_1t.unwrap_or(f64::NAN),
+            r.threads,
+            r.qps,
+            r.p50_ms.unwrap_or(f64::NAN),
+            r.p99_ms.unwrap_or(f64::NAN),
+        );
+        if let (Some(f), Some(p)) = (out.as_mut(), args.out.as_deref()) {
+            if let Err(e) = writeln!(f, "{line}") {
+                write_error.get_or_insert_with(|| ClientError::file(p, e));
+            }
+        }
+    })
+    .await?;
+    write_error.map_or(Ok(()), Err)
 }
 
 fn serve_command(args: ServeArgs) -> ExitCode {

@@ -1,9 +1,10 @@
-//! Client subcommands (`import`, `search`, `demo-data`): they speak gRPC to a
+//! Client subcommands (`import`, `search`, `loadgen`): they speak gRPC to a
 //! running server, exactly like any SDK user would.
 
 pub mod demo_data;
 pub mod gallery;
 pub mod import;
+pub mod loadgen;
 pub mod search;
 
 use std::path::Path;

@@ -1,0 +1,145 @@
+//! The ANN harness on tiny data: the in-process runner (what `cargo bench
+//! --bench ann` drives) and `clipdb loadgen` against a real server. Checks
+//! that the JSON lines parse and recall is sane, not speed.
+
+mod common;
+
+use clipdb::bench::{inproc, read_records, synth, Dataset, Record};
+use common::TestServer;
+
+#[test]
+fn inproc_records_parse_and_recall_is_sane() {
+    let data = synth::generate(2000, 100, 64, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let settings = inproc::Settings {
+        m: vec![12],
+        ef_construction: vec![100],
+        ef: vec![16, 128],
+        threads: 2,
+        dump_dir: Some(dir.path().to_path_buf()),
+    };
+    let probe = || 0u64;
+    let mut seen = 0;
+    let records = inproc::run(&data, &settings, Some(&probe), |_| seen += 1).unwrap();
+    assert_eq!((records.len(), seen), (4, 4), "2 query sets x 2 ef");
+
+    // Through JSON lines and back, as --out and --compare do.
+    let path = dir.path().join("ann.jsonl");
+    let text: String = records
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let back = read_records(&path).unwrap();
+    assert_eq!(back.len(), records.len());
+    for (a, b) in back.iter().zip(&records) {
+        assert_eq!(
+            (&a.query_set, a.ef, a.disk_bytes),
+            (&b.query_set, b.ef, b.disk_bytes)
+        );
+        assert!((a.recall_at_10 - b.recall_at_10).abs() < 1e-9);
+        assert!((a.qps_1t / b.qps_1t - 1.0).abs() < 1e-9);
+    }
+
+    for r in &records {
+        assert_eq!((r.engine.as_str(), r.mode.as_str()), ("clipdb", "inproc"));
+        assert_eq!((r.n, r.dim, r.queries, r.k), (2000, 64, 100, 10));
+        assert!(r.qps_1t > 0.0 && r.qps > 0.0 && r.build_vectors_per_s > 0.0);
+        assert!(r.p50_ms_1t.unwrap() <= r.p99_ms_1t.unwrap());
+        assert!(
+            r.disk_bytes.unwrap() > 2000 * 64 * 4,
+            "dump holds the vectors"
+        );
+        assert_eq!(r.ram_method.as_deref(), Some("heap"));
+        assert!((0.0..=1.0).contains(&r.recall_at_10));
+    }
+    let at = |set: &str, ef: usize| {
+        records
+            .iter()
+            .find(|r| r.query_set == set && r.ef == ef)
+            .unwrap()
+            .recall_at_10
+    };
+    assert!(at("image->image", 128) > 0.9, "{records:?}");
+    assert!(at("text->image", 128) > 0.8, "{records:?}");
+    assert!(at("image->image", 128) >= at("image->image", 16) - 0.02);
+    // The dump is cleaned up again.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn generated_set_round_trips_through_texmex_files() {
+    let data = synth::generate(500, 20, 16, 3);
+    let dir = tempfile::tempdir().unwrap();
+    data.save(dir.path()).unwrap();
+    let back = Dataset::load(dir.path(), Some(10)).unwrap();
+    assert_eq!((back.n(), back.dim), (500, 16));
+    assert_eq!(back.base, data.base);
+    assert_eq!(back.query_sets.len(), 2);
+    assert_eq!(back.query_sets[1].len(), 10);
+    assert_eq!(
+        back.query_sets[1].ground_truth[..],
+        data.query_sets[1].ground_truth[..10]
+    );
+}
+
+#[test]
+fn loadgen_end_to_end_through_grpc() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    let server = TestServer::start(&data_dir, &[]);
+    let out = root.path().join("grpc.jsonl");
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
+        .args([
+            "loadgen",
+            "--generate",
+            "1500",
+            "--dim",
+            "32",
+            "--queries",
+            "40",
+        ])
+        .args(["--m", "12", "--ef-construction", "100", "--ef", "16,64"])
+        .args(["--clients", "3", "--batch-size", "400", "--server"])
+        .arg(server.url())
+        .arg("--server-data-dir")
+        .arg(&data_dir)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let stdout: Vec<Record> = String::from_utf8_lossy(&result.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let records = read_records(&out).unwrap();
+    assert_eq!(records, stdout);
+    assert_eq!(records.len(), 4, "{stderr}");
+    for r in &records {
+        assert_eq!(
+            (r.mode.as_str(), r.n, r.queries, r.threads),
+            ("grpc", 1500, 40, 3)
+        );
+        assert_eq!((r.m, r.ef_construction), (12, 100));
+        assert!(r.qps > 0.0 && r.qps_1t > 0.0 && r.build_s > 0.0);
+        assert!(r.p99_ms.unwrap() >= r.p50_ms.unwrap());
+        assert!(r.disk_bytes.unwrap() > 1500 * 32 * 4);
+        if r.ef == 64 {
+            assert!(r.recall_at_10 > 0.85, "{r:?}");
+        }
+    }
+    // Without --keep the collection is gone afterwards.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let list = rt.block_on(async {
+        server
+            .collections()
+            .await
+            .list_collections(clipdb::proto::ListCollectionsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+    });
+    assert!(list.collections.is_empty(), "{list:?}");
+}
