@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clipdb::proto::*;
+use common::SplitMix64 as Rng;
 use common::*;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -39,20 +40,6 @@ enum State {
 struct Model {
     acked: HashMap<u64, State>,
     in_flight: Option<Vec<(u64, State)>>,
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// The unit vector stored for (id, version): anything else is corruption.

@@ -19,18 +19,9 @@ const CLIENTS: u64 = 16;
 const IDS_PER_CLIENT: u64 = 500;
 const DIM: usize = 32;
 
-struct Rng(u64);
+use common::SplitMix64 as Rng;
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
     fn unit_vector(&mut self) -> Vec<f32> {
         let v: Vec<f32> = (0..DIM)
             .map(|_| (self.below(2001) as f32 - 1000.0) / 1000.0 + 0.001)
@@ -47,7 +38,11 @@ fn vector_of(id: u64, version: u64) -> Vec<f32> {
 
 /// One client's run: its own ids, so its model is exact. Returns the model
 /// (id -> version of the live points), latencies and unexpected errors.
-async fn client(url: String, c: u64, until: Instant) -> (HashMap<u64, u64>, Vec<Duration>, Vec<String>) {
+async fn client(
+    url: String,
+    c: u64,
+    until: Instant,
+) -> (HashMap<u64, u64>, Vec<Duration>, Vec<String>) {
     let channel = tonic::transport::Channel::from_shared(url)
         .unwrap()
         .connect()
@@ -181,7 +176,9 @@ async fn sixteen_clients_mixed_load_ends_equal_to_the_model() {
     // The collection equals the model: every live id with its last
     // acknowledged version and vector, nothing else.
     let mut p = server.points().await;
-    let all_ids: Vec<String> = (0..CLIENTS * IDS_PER_CLIENT).map(|i| i.to_string()).collect();
+    let all_ids: Vec<String> = (0..CLIENTS * IDS_PER_CLIENT)
+        .map(|i| i.to_string())
+        .collect();
     let mut stored = HashMap::new();
     for chunk in all_ids.chunks(1000) {
         let got = p
@@ -202,11 +199,18 @@ async fn sixteen_clients_mixed_load_ends_equal_to_the_model() {
             stored.insert(point.id.parse::<u64>().unwrap(), (version, point.vector));
         }
     }
-    assert_eq!(stored.len(), model.len(), "live points differ from the model");
+    assert_eq!(
+        stored.len(),
+        model.len(),
+        "live points differ from the model"
+    );
     for (id, version) in &model {
         let (v, vector) = &stored[id];
         assert_eq!(v, version, "point {id}");
-        assert!(max_abs_diff(vector, &vector_of(*id, *version)) < 1e-6, "point {id}");
+        assert!(
+            max_abs_diff(vector, &vector_of(*id, *version)) < 1e-6,
+            "point {id}"
+        );
     }
     let count = p
         .count(CountRequest {

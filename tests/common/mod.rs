@@ -292,3 +292,20 @@ pub fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (tonic::Code, St
     let s = r.expect_err("expected an error status");
     (s.code(), s.message().to_string())
 }
+
+/// SplitMix64: a tiny deterministic generator for test workloads.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
