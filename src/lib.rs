@@ -19,3 +19,4 @@ pub mod engine;
 pub mod index;
 pub mod server;
 pub mod storage;
+pub mod utc;
