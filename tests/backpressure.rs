@@ -69,14 +69,7 @@ async fn writes_past_the_bound_fail_fast_and_acknowledged_ones_are_kept() {
 
     // Exactly the acknowledged batches are stored, each whole.
     let mut p = server.points().await;
-    let count = p
-        .count(CountRequest {
-            collection: "c".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count;
+    let count = server.count("c").await;
     assert_eq!(count, acknowledged.len() as u64 * 400);
     for w in &acknowledged {
         let ids: Vec<String> = (0..400).map(|i| format!("w{w}-{i}")).collect();
@@ -140,14 +133,7 @@ async fn client_deadlines_are_honoured() {
         .unwrap()
         .into_inner();
     assert_eq!(r.upserted, 10);
-    let count = p
-        .count(CountRequest {
-            collection: "c".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count;
+    let count = server.count("c").await;
     assert!(count == 10 || count == 3010, "count {count}");
 
     // A search within a generous deadline is answered.

@@ -94,15 +94,7 @@ async fn demo_data_import_and_search_find_the_right_shapes() {
         &url,
     ]);
     assert!(ok, "{out}\n{err}");
-    let mut p = server.points().await;
-    let count = p
-        .count(CountRequest {
-            collection: "shapes".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count;
+    let count = server.count("shapes").await;
     assert_eq!(count, 240);
 
     // Each query's top hits show the named object (colour and shape).

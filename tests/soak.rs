@@ -212,14 +212,7 @@ async fn sixteen_clients_mixed_load_ends_equal_to_the_model() {
             "point {id}"
         );
     }
-    let count = p
-        .count(CountRequest {
-            collection: "soak".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count;
+    let count = server.count("soak").await;
     assert_eq!(count, model.len() as u64);
     // Bounded memory: 8 000 ids of 32 floats are a few MiB of data.
     assert!(peak < 1 << 30, "server peak RSS {peak} bytes");

@@ -70,6 +70,19 @@ impl TestServer {
         }
     }
 
+    /// Number of points in `collection`.
+    pub async fn count(&self, collection: &str) -> u64 {
+        self.points()
+            .await
+            .count(CountRequest {
+                collection: collection.into(),
+            })
+            .await
+            .expect("count")
+            .into_inner()
+            .count
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("server running").id()
