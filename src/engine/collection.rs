@@ -19,6 +19,10 @@ use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta};
 /// Key of the collection value holding its [`ModelRecord`] (JSON).
 pub(crate) const MODEL_KEY: &str = "model";
 
+/// Backoff between attempts to seal a segment after a storage fault.
+const SEAL_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+const SEAL_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A record handed out for a new point: its segment and record number.
 type Allocation = (Arc<Segment>, u32);
 
@@ -413,36 +417,58 @@ impl Collection {
         let seg = seg.clone();
         std::thread::spawn(move || {
             let started = std::time::Instant::now();
-            let result = (|| -> Result<()> {
-                if collection.is_dropped() {
-                    return Ok(());
-                }
-                seg.write_sealed_files(&collection.config)?;
-                let mut batch = MetaBatch::default();
-                batch.put_segment(SegmentMeta {
-                    id: seg.id,
-                    capacity: seg.capacity,
-                    sealed: true,
-                });
-                collection.meta.apply(&collection.config.name, batch)?;
-                collection.meta.flush()?;
-                seg.sealed.store(true, Ordering::Release);
-                Ok(())
-            })();
-            match result {
-                Ok(()) => tracing::info!(
-                    collection = %collection.config.name,
-                    segment = seg.id,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "sealed segment"
-                ),
-                Err(e) => {
-                    // The segment keeps serving from memory; a restart rebuilds and retries.
-                    tracing::error!(collection = %collection.config.name, segment = seg.id, error = %e, "sealing failed");
+            let mut files_written = false;
+            let mut retry_in = SEAL_RETRY_FIRST;
+            loop {
+                match collection.seal(&seg, &mut files_written) {
+                    Ok(()) => {
+                        tracing::info!(
+                            collection = %collection.config.name,
+                            segment = seg.id,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "sealed segment"
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        // Meanwhile the segment serves from memory (a restart
+                        // would rebuild its graphs); writes go to the next one.
+                        tracing::error!(
+                            collection = %collection.config.name,
+                            segment = seg.id,
+                            error = %e,
+                            retry_in_ms = retry_in.as_millis() as u64,
+                            "sealing failed; will retry"
+                        );
+                        std::thread::sleep(retry_in);
+                        retry_in = (retry_in * 2).min(SEAL_RETRY_MAX);
+                    }
                 }
             }
             seg.sealing.store(false, Ordering::Release);
         });
+    }
+
+    /// One attempt at sealing: dump the graphs and manifest (once; the
+    /// segment is full, so they cannot change), then record it as sealed.
+    fn seal(&self, seg: &Segment, files_written: &mut bool) -> Result<()> {
+        if self.is_dropped() {
+            return Ok(());
+        }
+        if !*files_written {
+            seg.write_sealed_files(&self.config)?;
+            *files_written = true;
+        }
+        let mut batch = MetaBatch::default();
+        batch.put_segment(SegmentMeta {
+            id: seg.id,
+            capacity: seg.capacity,
+            sealed: true,
+        });
+        self.meta.apply(&self.config.name, batch)?;
+        self.meta.flush()?;
+        seg.sealed.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Stores validated points (blocking: writes files and builds graphs),

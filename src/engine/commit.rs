@@ -181,11 +181,10 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
         }
     }
     if let Some(e) = sync_error {
-        let msg = e.to_string();
+        // Nothing is recorded yet: the group's records stay unreferenced.
+        tracing::error!(error = %e, "vector fsync failed; the group's writes are not acknowledged");
         for req in group {
-            let _ = req.reply.send(Err(EngineError::Storage(
-                crate::storage::StorageError::Meta(msg.clone()),
-            )));
+            let _ = req.reply.send(Err(EngineError::Storage(e.replicate())));
         }
         return;
     }
@@ -194,6 +193,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
     // overlay holds this group's not-yet-visible id changes.
     let mut overlay: HashMap<(*const Collection, Arc<str>), Option<Loc>> = HashMap::new();
     let mut planned = Vec::with_capacity(group.len());
+    let mut undos = Vec::with_capacity(group.len());
     for req in group {
         if req.collection.is_dropped() {
             let _ = req.reply.send(Err(EngineError::CollectionNotFound(
@@ -271,7 +271,8 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
             continue;
         }
         match meta.apply(req.collection.name(), batch) {
-            Ok(()) => {
+            Ok(undo) => {
+                undos.push(undo);
                 for (id, loc) in local {
                     overlay.insert((cptr, id), loc);
                 }
@@ -289,12 +290,18 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
 
     // 3. One flush makes the whole group durable.
     if let Err(e) = meta.flush() {
-        let msg = e.to_string();
-        tracing::error!(error = %msg, "metadata flush failed; the group's writes are not acknowledged");
+        tracing::error!(error = %e, "metadata flush failed; the group's writes are not acknowledged");
+        // Take the batches back so the store matches the in-memory view (which
+        // never saw them): otherwise a later flush could make a write the
+        // client was told failed durable, with its id recorded twice. Should a
+        // crash persist them before the revert does, each is still whole.
+        for undo in undos.into_iter().rev() {
+            if let Err(e) = meta.revert(undo) {
+                tracing::error!(error = %e, "could not take back an unflushed metadata batch");
+            }
+        }
         for p in planned {
-            let _ = p.req.reply.send(Err(EngineError::Storage(
-                crate::storage::StorageError::Meta(msg.clone()),
-            )));
+            let _ = p.req.reply.send(Err(EngineError::Storage(e.replicate())));
         }
         return;
     }

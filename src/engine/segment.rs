@@ -89,6 +89,10 @@ impl Segment {
     /// Creates the files of a new, empty growing segment.
     pub fn create(collection_dir: &Path, id: u32, config: &CollectionConfig) -> Result<Segment> {
         let dir = segment_dir(collection_dir, id);
+        fail::fail_point!("segment-create", |arg| Err(crate::storage::injected_fault(
+            &dir, arg
+        )
+        .into()));
         if dir.exists() {
             // Left by a segment creation that never reached the metadata.
             std::fs::remove_dir_all(&dir).map_err(|e| StorageError::io(&dir, e))?;

@@ -222,6 +222,10 @@ impl Graph {
             path: dir.join(basename),
             reason,
         };
+        fail::fail_point!("graph-dump", |arg| Err(err(format!(
+            "injected fault: {}",
+            arg.unwrap_or_default()
+        ))));
         let written = with_hnsw!(&self.inner, h => h.file_dump(dir, basename))
             .map_err(|e| err(e.to_string()))?;
         if written != basename {

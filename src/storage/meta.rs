@@ -104,6 +104,14 @@ impl MetaBatch {
     }
 }
 
+/// What [`MetaStore::revert`] needs to take an applied batch back: the
+/// previous value (or absence) of every key it touched.
+#[derive(Debug, Default)]
+pub struct MetaUndo {
+    collection: String,
+    previous: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
 pub trait MetaStore: Send + Sync {
     /// Records a collection's (opaque) config, durably.
     fn put_collection(&self, name: &str, config: &[u8]) -> Result<()>;
@@ -113,8 +121,12 @@ pub trait MetaStore: Send + Sync {
     fn collections(&self) -> Result<Vec<(String, Vec<u8>)>>;
     /// Everything recorded for one collection.
     fn load(&self, name: &str) -> Result<CollectionMeta>;
-    /// Applies a batch atomically; durable after the next `flush`.
-    fn apply(&self, name: &str, batch: MetaBatch) -> Result<()>;
+    /// Applies a batch atomically; durable after the next `flush`. Returns
+    /// what undoes it, for a batch whose flush fails.
+    fn apply(&self, name: &str, batch: MetaBatch) -> Result<MetaUndo>;
+    /// Takes back an applied batch that was not flushed, so that the store
+    /// again matches what was acknowledged.
+    fn revert(&self, undo: MetaUndo) -> Result<()>;
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
 }
@@ -228,28 +240,68 @@ impl MetaStore for SledMetaStore {
         Ok(meta)
     }
 
-    fn apply(&self, name: &str, batch: MetaBatch) -> Result<()> {
+    fn apply(&self, name: &str, batch: MetaBatch) -> Result<MetaUndo> {
+        fail::fail_point!("meta-apply", |arg| Err(super::injected_fault(
+            Path::new("meta"),
+            arg
+        )));
         let tree = self.tree(name)?;
-        let mut b = sled::Batch::default();
-        for op in batch.ops {
-            match op {
-                Op::PutRecord(loc, rec) => b.insert(&record_key(loc)[..], rec.encode()),
-                Op::RemoveRecord(loc) => b.remove(&record_key(loc)[..]),
-                Op::PutSegment(seg) => b.insert(
-                    &segment_key(seg.id)[..],
-                    serde_json::to_vec(&seg).expect("segment meta encodes"),
+        // Only the commit thread writes records, and segment entries are
+        // written by one thread per segment, so nothing changes these keys
+        // between reading their old values and applying the batch.
+        let changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = batch
+            .ops
+            .into_iter()
+            .map(|op| match op {
+                Op::PutRecord(loc, rec) => (record_key(loc).to_vec(), Some(rec.encode())),
+                Op::RemoveRecord(loc) => (record_key(loc).to_vec(), None),
+                Op::PutSegment(seg) => (
+                    segment_key(seg.id).to_vec(),
+                    Some(serde_json::to_vec(&seg).expect("segment meta encodes")),
                 ),
                 Op::PutValue(key, value) => {
                     let mut k = vec![b'v'];
                     k.extend_from_slice(key.as_bytes());
-                    b.insert(k, value)
+                    (k, Some(value))
                 }
+            })
+            .collect();
+        let mut undo = MetaUndo {
+            collection: name.to_string(),
+            previous: Vec::new(),
+        };
+        let mut b = sled::Batch::default();
+        for (key, value) in changes {
+            if !undo.previous.iter().any(|(k, _)| *k == key) {
+                let old = tree.get(&key).map_err(sled_err)?.map(|v| v.to_vec());
+                undo.previous.push((key.clone(), old));
+            }
+            match value {
+                Some(v) => b.insert(key, v),
+                None => b.remove(key),
+            }
+        }
+        tree.apply_batch(b).map_err(sled_err)?;
+        Ok(undo)
+    }
+
+    fn revert(&self, undo: MetaUndo) -> Result<()> {
+        let tree = self.tree(&undo.collection)?;
+        let mut b = sled::Batch::default();
+        for (key, old) in undo.previous {
+            match old {
+                Some(v) => b.insert(key, v),
+                None => b.remove(key),
             }
         }
         tree.apply_batch(b).map_err(sled_err)
     }
 
     fn flush(&self) -> Result<()> {
+        fail::fail_point!("meta-flush", |arg| Err(super::injected_fault(
+            Path::new("meta"),
+            arg
+        )));
         self.db.flush().map(|_| ()).map_err(sled_err)
     }
 }

@@ -51,6 +51,24 @@ impl StorageError {
         }
     }
 
+    /// The same error again, for each request of a commit group that it failed.
+    pub(crate) fn replicate(&self) -> StorageError {
+        match self {
+            StorageError::Io { path, source } => StorageError::Io {
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            StorageError::Corrupt { path, reason } => StorageError::Corrupt {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            StorageError::Meta(m) => StorageError::Meta(m.clone()),
+        }
+    }
+
     /// True when the error means the disk is full (maps to RESOURCE_EXHAUSTED).
     pub fn is_disk_full(&self) -> bool {
         matches!(self, StorageError::Io { source, .. } if source.raw_os_error() == Some(28))
@@ -58,6 +76,18 @@ impl StorageError {
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// The error a failpoint injects (test builds only; see docs/reliability.md
+/// "Fault injection"): `return(enospc)` is a full disk, any other argument
+/// an I/O error.
+#[allow(dead_code)] // unused where failpoints compile to nothing
+pub(crate) fn injected_fault(path: &Path, arg: Option<String>) -> StorageError {
+    let code = match arg.as_deref() {
+        Some("enospc") => 28, // ENOSPC
+        _ => 5,               // EIO
+    };
+    StorageError::io(path, std::io::Error::from_raw_os_error(code))
+}
 
 /// Fsyncs a directory so that file creations and renames inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {

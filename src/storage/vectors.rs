@@ -161,6 +161,9 @@ impl VectorFile {
     pub fn write(&self, record: u32, vector: &[f32]) -> Result<()> {
         assert!(record < self.capacity, "record {record} past capacity");
         assert_eq!(vector.len(), self.dim);
+        fail::fail_point!("vectors-write", |arg| Err(super::injected_fault(
+            &self.path, arg
+        )));
         let mut buf = Vec::with_capacity(record_len(self.dim));
         for x in vector {
             buf.extend_from_slice(&x.to_le_bytes());
@@ -174,6 +177,9 @@ impl VectorFile {
 
     /// Makes every write so far durable.
     pub fn sync(&self) -> Result<()> {
+        fail::fail_point!("vectors-sync", |arg| Err(super::injected_fault(
+            &self.path, arg
+        )));
         self.file
             .sync_data()
             .map_err(|e| StorageError::io(&self.path, e))
