@@ -148,6 +148,15 @@ pub struct CheckArgs {
     /// Directory holding all data.
     #[arg(long, env = "CLIPDB_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Rebuild what can be rebuilt before checking: sealed segments' graphs
+    /// and manifests from their vectors, damaged or truncated vector-file
+    /// headers. Reports what it could not repair. Stop the server first.
+    #[arg(long)]
+    pub repair: bool,
+    /// With --repair: remove the points whose vectors are lost (named in
+    /// the report), so the rest of their collection is served again.
+    #[arg(long, requires = "repair")]
+    pub discard_lost_points: bool,
 }
 
 /// Where the client commands find the server.

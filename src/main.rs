@@ -10,11 +10,11 @@ use clipdb::client::loadgen::{loadgen, LoadgenOptions};
 use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
 use clipdb::client::{gallery, ClientError, Clients};
 use clipdb::config::{
-    Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat, RestoreArgs,
-    SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
+    CheckArgs, Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat,
+    RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
 };
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
-use clipdb::engine::{Database, DatabaseOptions};
+use clipdb::engine::{Database, DatabaseOptions, RepairOptions};
 use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions, TlsOptions};
 
 fn init_logging(format: LogFormat) {
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }),
         Command::Search(args) => run_client(search_command(args)),
         Command::DemoData(args) => demo_data_command(&args),
-        Command::Check(args) => check_command(&args.data_dir),
+        Command::Check(args) => check_command(&args),
         Command::Loadgen(args) => run_client(loadgen_command(args)),
         Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
     }
@@ -99,12 +99,34 @@ fn restore_command(args: &RestoreArgs) -> ExitCode {
     }
 }
 
-/// Opens the database the way the server does (which verifies every file)
-/// and reports each collection.
-fn check_command(data_dir: &std::path::Path) -> ExitCode {
+/// With `--repair`, repairs first; then opens the database the way the
+/// server does (which verifies every file) and reports each collection.
+fn check_command(args: &CheckArgs) -> ExitCode {
+    let data_dir = args.data_dir.as_path();
     if !data_dir.join("meta").exists() {
         eprintln!("error: {} holds no clipdb data", data_dir.display());
         return ExitCode::from(2);
+    }
+    if args.repair {
+        let options = RepairOptions {
+            discard_lost_points: args.discard_lost_points,
+        };
+        match clipdb::engine::repair(data_dir, options) {
+            Ok(report) => {
+                for c in &report.collections {
+                    for done in &c.repaired {
+                        println!("repaired     {}: {done}", c.name);
+                    }
+                    for missing in &c.not_repaired {
+                        println!("NOT REPAIRED {}: {missing}", c.name);
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot repair {}: {e}", data_dir.display());
+                return ExitCode::from(2);
+            }
+        }
     }
     let db = match Database::open(data_dir, DatabaseOptions::default(), None) {
         Ok(db) => db,

@@ -5,6 +5,7 @@ mod collection;
 mod commit;
 mod database;
 pub mod payload;
+mod repair;
 mod segment;
 mod snapshot;
 mod types;
@@ -12,6 +13,7 @@ mod types;
 pub use collection::Collection;
 pub use database::{Database, DatabaseOptions};
 pub use payload::{Condition, Filter, Match, Payload, Range};
+pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
 pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};
 pub use types::*;
 

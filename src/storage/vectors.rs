@@ -117,6 +117,57 @@ impl VectorFile {
         Self::map(path.to_path_buf(), file, dim, capacity)
     }
 
+    /// Repairs what can be repaired without the lost data: a damaged header
+    /// is rewritten from the collection's dimension and the segment's
+    /// capacity, a truncated file is extended to its full length, a missing
+    /// one is recreated. Record bytes are left alone; records that were lost
+    /// then fail their checksums. Returns what was done (None: nothing
+    /// needed). A valid header of another format version or dimension is not
+    /// "repaired": that file is not damaged, it is not ours to rewrite.
+    pub fn repair(path: &Path, dim: usize, capacity: u32) -> Result<Option<String>> {
+        let io = |e| StorageError::io(path, e);
+        let expected_len = HEADER_LEN as u64 + capacity as u64 * record_len(dim) as u64;
+        let header = encode_header(dim as u32, capacity);
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Self::create(path, dim, capacity)?;
+                return Ok(Some(format!(
+                    "recreated the missing {} (its records are lost)",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let len = file.metadata().map_err(io)?.len();
+        let mut h = [0u8; HEADER_LEN];
+        let read = len >= HEADER_LEN as u64 && file.read_exact_at(&mut h, 0).is_ok();
+        let mut done = Vec::new();
+        let intact = read
+            && &h[0..8] == MAGIC
+            && u32::from_le_bytes(h[60..64].try_into().unwrap()) == crc32fast::hash(&h[0..60]);
+        if intact {
+            if h != header {
+                return Err(StorageError::corrupt(
+                    path,
+                    "valid header of another format version, dimension or capacity; not rewriting it",
+                ));
+            }
+        } else {
+            file.write_all_at(&header, 0).map_err(io)?;
+            done.push("rewrote its damaged header");
+        }
+        if len < expected_len {
+            file.set_len(expected_len).map_err(io)?;
+            done.push("extended it to its full length (records past the truncation are lost)");
+        }
+        if done.is_empty() {
+            return Ok(None);
+        }
+        file.sync_all().map_err(io)?;
+        Ok(Some(format!("{}: {}", path.display(), done.join(", "))))
+    }
+
     fn map(path: PathBuf, file: File, dim: usize, capacity: u32) -> Result<VectorFile> {
         // SAFETY: the file is owned by this process's data directory; records
         // are only rewritten while no reader can reach them (see module docs).

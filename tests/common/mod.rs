@@ -41,6 +41,10 @@ impl TestServer {
             .args(model_none)
             .args(extra_args)
             .env("CLIPDB_LOG", "info")
+            // A blocking `stop()` on a current-thread test runtime keeps the
+            // client's connection tasks from answering the server's GOAWAY,
+            // so the server would wait out the whole grace period.
+            .env("CLIPDB_SHUTDOWN_GRACE_SECS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
