@@ -300,6 +300,15 @@ pub struct ServeArgs {
     /// progress at once; past it writes fail fast with RESOURCE_EXHAUSTED.
     #[arg(long, env = "CLIPDB_MAX_PENDING_WRITES", default_value_t = 256)]
     pub max_pending_writes: usize,
+    /// Compact a sealed segment once this share of its records is dead
+    /// (replaced or deleted): its live points move to the growing segment
+    /// and its files are deleted. Between 0 (exclusive) and 1; 1 removes only
+    /// segments with no live point left.
+    #[arg(long, env = "CLIPDB_COMPACTION_DEAD_RATIO", default_value_t = 0.5, value_parser = parse_dead_ratio)]
+    pub compaction_dead_ratio: f64,
+    /// How often, in milliseconds, the compactor looks for segments to compact.
+    #[arg(long, env = "CLIPDB_COMPACTION_INTERVAL_MS", default_value_t = 1000)]
+    pub compaction_interval_ms: u64,
     /// Log format.
     #[arg(long, env = "CLIPDB_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -374,4 +383,13 @@ fn parse_fusion(s: &str) -> Result<(f32, f32), String> {
             .ok_or_else(|| format!("`{v}` is not a non-negative number"))
     };
     Ok((parse(a)?, parse(b)?))
+}
+
+fn parse_dead_ratio(s: &str) -> Result<f64, String> {
+    let r: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if r > 0.0 && r <= 1.0 {
+        Ok(r)
+    } else {
+        Err(format!("{r} is not in (0, 1]"))
+    }
 }

@@ -318,6 +318,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             max_ids_per_request: args.max_ids_per_request,
             max_payload_bytes: args.max_payload_bytes,
             max_pending_writes: args.max_pending_writes,
+            compaction_dead_ratio: args.compaction_dead_ratio,
+            compaction_interval: std::time::Duration::from_millis(args.compaction_interval_ms),
             ..DatabaseOptions::default()
         },
         model,

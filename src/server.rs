@@ -123,6 +123,7 @@ pub async fn serve(
     let db = tokio::task::spawn_blocking(move || Database::open(&dir, db_options, embedder))
         .await
         .expect("database open task")?;
+    db.start_compaction();
     tracing::info!(
         data_dir = %options.data_dir.display(),
         collections = db.list_collections().len(),

@@ -160,8 +160,14 @@ async fn kill_9_at_random_moments_loses_nothing() {
         .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // Small segments, so that trials cross seals.
-    let args = ["--segment-capacity", "1500"];
+    // Small segments, so that trials cross seals; a compactor that looks
+    // often, so that kills land inside compactions too.
+    let args = [
+        "--segment-capacity",
+        "1500",
+        "--compaction-interval-ms",
+        "20",
+    ];
     {
         let mut server = TestServer::start(&data, &args);
         server
@@ -251,11 +257,13 @@ async fn kill_9_at_random_moments_loses_nothing() {
                 .await
                 .unwrap()
                 .into_inner();
+            let newest = info.segments.iter().map(|s| s.id).max().unwrap_or(0);
             println!(
-                "after the last restart: {} points in {} segments ({} sealed)",
+                "after the last restart: {} points in {} segments ({} sealed); {} segments compacted away",
                 info.point_count,
                 info.segment_count,
-                info.segments.iter().filter(|s| s.sealed).count()
+                info.segments.iter().filter(|s| s.sealed).count(),
+                newest as usize - info.segments.len()
             );
             break;
         }

@@ -36,11 +36,15 @@ struct InProcessServer {
 
 impl InProcessServer {
     async fn start(data_dir: &Path) -> InProcessServer {
+        let database = DatabaseOptions {
+            compaction_interval: Duration::from_millis(50),
+            ..DatabaseOptions::default()
+        };
         let options = ServerOptions {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.to_path_buf(),
             max_message_bytes: 64 << 20,
-            database: DatabaseOptions::default(),
+            database,
             model: None,
             shutdown_grace: Duration::from_secs(1),
             api_keys: ApiKeys::default(),
@@ -368,6 +372,73 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
         GraphSource::Loaded as i32,
         "sealed graph reloaded from its dump"
     );
+    assert_matches_model(&server, name, &model).await;
+    server.stop().await;
+    scenario.teardown();
+}
+
+async fn segment_ids(server: &InProcessServer, name: &str) -> Vec<u32> {
+    let info = server
+        .collections()
+        .await
+        .get_collection(GetCollectionRequest { name: name.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    info.segments.iter().map(|s| s.id).collect()
+}
+
+/// A compaction that fails (here: moving points) changes nothing visible;
+/// it is retried and completes once the fault clears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compaction_faults_lose_nothing_and_compaction_resumes() {
+    let scenario = fail::FailScenario::setup();
+    let dir = tempfile::tempdir().unwrap();
+    let data: PathBuf = dir.path().join("data");
+    let server = InProcessServer::start(&data).await;
+    let name = "compacting";
+    let mut create = create_request(name, DIM as u32);
+    create.segment_capacity = 50;
+    server
+        .collections()
+        .await
+        .create_collection(create)
+        .await
+        .unwrap();
+    let mut points = server.points().await;
+    fail::cfg("compaction-move", "return(eio)").unwrap();
+    let all = batch("k", 0..110, 11);
+    upsert(&mut points, name, &all).await.unwrap();
+    let mut model: Model = all.into_iter().collect();
+    let deleted: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    points
+        .delete(DeleteRequest {
+            collection: name.into(),
+            ids: deleted.clone(),
+        })
+        .await
+        .unwrap();
+    for id in &deleted {
+        model.remove(id);
+    }
+    // Several compaction attempts fail meanwhile.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(segment_ids(&server, name).await.contains(&1));
+    assert_matches_model(&server, name, &model).await;
+
+    fail::remove("compaction-move");
+    let mut compacted = false;
+    for _ in 0..100 {
+        if !segment_ids(&server, name).await.contains(&1) {
+            compacted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(compacted, "segment 1 compacted once the fault cleared");
+    assert_matches_model(&server, name, &model).await;
+    server.stop().await;
+    let server = restart(&data).await;
     assert_matches_model(&server, name, &model).await;
     server.stop().await;
     scenario.teardown();

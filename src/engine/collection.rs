@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -26,6 +26,14 @@ const SEAL_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 /// A record handed out for a new point: its segment and record number.
 type Allocation = (Arc<Segment>, u32);
 
+/// Written records awaiting commit: their operations, the segments written,
+/// and the allocations to release once the commit is decided.
+type WrittenRecords = (Vec<CommitOp>, Vec<Arc<Segment>>, Vec<Arc<Segment>>);
+
+/// Points moved per commit when compacting: small enough that a compaction
+/// never holds up writers for long, large enough to share fsyncs.
+const COMPACTION_CHUNK: usize = 256;
+
 pub struct Collection {
     config: CollectionConfig,
     dir: PathBuf,
@@ -39,6 +47,9 @@ pub struct Collection {
     growing: Mutex<Arc<Segment>>,
     values: RwLock<HashMap<String, Vec<u8>>>,
     dropped: AtomicBool,
+    /// Snapshots copying this collection's files: compaction deletes no
+    /// segment while one runs.
+    pub(crate) file_pins: AtomicUsize,
 }
 
 /// A collection's committed state at one instant (see [`Collection::capture`]).
@@ -116,6 +127,7 @@ impl Collection {
             growing: Mutex::new(first),
             values: RwLock::new(HashMap::new()),
             dropped: AtomicBool::new(false),
+            file_pins: AtomicUsize::new(0),
         }))
     }
 
@@ -170,6 +182,7 @@ impl Collection {
             }
             segments.push(Arc::new(seg));
         }
+        remove_orphan_segment_dirs(&dir, &stored.segments);
         if let Some(seg) = by_segment.keys().next() {
             return Err(EngineError::Storage(crate::storage::StorageError::Meta(
                 format!(
@@ -209,6 +222,7 @@ impl Collection {
             growing: Mutex::new(growing),
             values: RwLock::new(stored.values),
             dropped: AtomicBool::new(false),
+            file_pins: AtomicUsize::new(0),
         });
         for seg in collection.segments.read().iter() {
             collection.maybe_seal(seg);
@@ -238,11 +252,10 @@ impl Collection {
 
     pub(crate) fn segment(&self, id: u32) -> Option<Arc<Segment>> {
         let segs = self.segments.read();
-        // Segment ids are dense and start at the first segment's id.
-        let first = segs.first()?.id;
-        segs.get(id.checked_sub(first)? as usize)
-            .filter(|s| s.id == id)
-            .cloned()
+        // Ids increase along the list; compaction leaves gaps.
+        segs.binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .map(|i| segs[i].clone())
     }
 
     /// The committed state: live records, segments and values. Call it on
@@ -471,6 +484,167 @@ impl Collection {
         Ok(())
     }
 
+    /// One compaction step. Picks the sealed segment (never the newest) with
+    /// the largest share of dead (replaced or deleted) records, if that share
+    /// is at least `dead_ratio`; moves its live points to the growing segment,
+    /// in chunks committed like writes; then drops the emptied segment and
+    /// its files. Returns the segment dropped, if any. Blocking.
+    ///
+    /// Safe against concurrent writers: a move commits only if the point is
+    /// still where it was read (else the newer write wins and the copy is
+    /// garbage), each chunk commits atomically, and the segment is detached
+    /// on the commit thread only once no id refers to it.
+    pub(crate) fn compact_once(self: &Arc<Self>, dead_ratio: f64) -> Result<Option<u32>> {
+        let candidate = {
+            let segs = self.segments.read();
+            let newest = segs.last().map(|s| s.id);
+            segs.iter()
+                .filter(|s| s.sealed.load(Ordering::Acquire) && Some(s.id) != newest)
+                .map(|s| {
+                    let dead = 1.0 - s.live_count() as f64 / s.capacity.max(1) as f64;
+                    (dead, s.clone())
+                })
+                .filter(|(dead, _)| *dead >= dead_ratio)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+        };
+        let Some((dead, seg)) = candidate else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let live: Vec<(u32, PointEntry)> = seg
+            .points
+            .read()
+            .iter()
+            .enumerate()
+            .filter_map(|(r, p)| p.as_ref().map(|e| (r as u32, e.clone())))
+            .collect();
+        for chunk in live.chunks(COMPACTION_CHUNK) {
+            if self.is_dropped() {
+                return Ok(None);
+            }
+            fail::fail_point!("compaction-move", |arg| Err(
+                crate::storage::injected_fault(&seg.dir, arg).into()
+            ));
+            let from: Vec<Loc> = chunk
+                .iter()
+                .map(|(r, _)| Loc {
+                    segment: seg.id,
+                    record: *r,
+                })
+                .collect();
+            let points = chunk
+                .iter()
+                .map(|(r, e)| PreparedPoint {
+                    id: e.id.to_string(),
+                    vectors: self.vectors_of(&seg, *r, e.spaces),
+                    payload: e.payload.as_deref().cloned(),
+                })
+                .collect();
+            let (ops, segments, guard_segments) = self.write_records(points, Some(&from))?;
+            let _guard = InFlight {
+                collection: self,
+                segments: guard_segments,
+            };
+            self.committer
+                .commit_blocking(self.clone(), ops, segments)?;
+        }
+        // Detach on the commit thread: there no commit is half applied, so
+        // "no live record" means no id refers to the segment, and a snapshot
+        // either captured it before (and pinned its files) or never sees it.
+        let this = self.clone();
+        let target = seg.clone();
+        let detached = self.committer.barrier_blocking(move || {
+            if this.file_pins.load(Ordering::Acquire) > 0 || target.live_count() > 0 {
+                return false;
+            }
+            this.segments.write().retain(|s| s.id != target.id);
+            true
+        })?;
+        if !detached {
+            return Ok(None);
+        }
+        let mut batch = MetaBatch::default();
+        batch.remove_segment(seg.id);
+        self.meta.apply(&self.config.name, batch)?;
+        self.meta.flush()?;
+        // Searches still holding the segment keep reading its mapping.
+        if let Err(e) = std::fs::remove_dir_all(&seg.dir) {
+            tracing::warn!(collection = %self.config.name, segment = seg.id, error = %e, "could not remove a compacted segment's files");
+        }
+        tracing::info!(
+            collection = %self.config.name,
+            segment = seg.id,
+            dead_ratio = dead,
+            moved = live.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "compacted segment"
+        );
+        Ok(Some(seg.id))
+    }
+
+    /// Writes points to newly allocated records (vector files, graphs) and
+    /// returns their commit operations, the segments written and the
+    /// allocations to release once committed. Blocking. With `moved_from`
+    /// (compaction), each point's operation applies only if the point is
+    /// still at that location when it commits.
+    fn write_records(
+        self: &Arc<Self>,
+        points: Vec<PreparedPoint>,
+        moved_from: Option<&[Loc]>,
+    ) -> Result<WrittenRecords> {
+        let (allocs, mut guard) = self.allocate(points.len())?;
+        for (p, (seg, rec)) in points.iter().zip(&allocs) {
+            for (space, v) in p.vectors.iter().enumerate() {
+                if let Some(v) = v {
+                    seg.vectors[space].write(*rec, v)?;
+                }
+            }
+        }
+        // Insert into graphs, grouped by segment and space (parallel inside hnsw_rs).
+        let mut segments: Vec<Arc<Segment>> = Vec::new();
+        for (seg, _) in &allocs {
+            if !segments.iter().any(|s| s.id == seg.id) {
+                segments.push(seg.clone());
+            }
+        }
+        for seg in &segments {
+            for space in 0..self.config.spaces() {
+                let items: Vec<(&[f32], usize)> = points
+                    .iter()
+                    .zip(&allocs)
+                    .filter(|(p, (s, _))| s.id == seg.id && p.vectors[space].is_some())
+                    .map(|(p, (_, r))| (p.vectors[space].as_deref().unwrap(), *r as usize))
+                    .collect();
+                seg.graphs[space].insert(&items);
+            }
+        }
+        let mut ops = Vec::with_capacity(points.len());
+        for (i, (p, (seg, rec))) in points.into_iter().zip(&allocs).enumerate() {
+            let spaces = p
+                .vectors
+                .iter()
+                .enumerate()
+                .fold(0u8, |m, (i, v)| m | ((v.is_some() as u8) << i));
+            let payload_bytes = p
+                .payload
+                .as_ref()
+                .map(|pl| serde_json::to_vec(pl).expect("JSON encodes"));
+            ops.push(CommitOp::Upsert {
+                id: Arc::from(p.id.as_str()),
+                loc: Loc {
+                    segment: seg.id,
+                    record: *rec,
+                },
+                spaces,
+                payload: p.payload.map(Arc::new),
+                payload_bytes,
+                only_if_at: moved_from.map(|from| from[i]),
+            });
+        }
+        let guard_segments = std::mem::take(&mut guard.segments);
+        Ok((ops, segments, guard_segments))
+    }
+
     /// Stores validated points (blocking: writes files and builds graphs),
     /// then waits for the group commit. `value` is recorded with the batch.
     pub(crate) async fn store(
@@ -483,64 +657,14 @@ impl Collection {
         }
         let this = self.clone();
         // Everything up to the commit is blocking work (file writes, graph inserts).
-        let (ops, segments, guard_segments) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let (allocs, mut guard) = this.allocate(points.len())?;
-            for (p, (seg, rec)) in points.iter().zip(&allocs) {
-                for (space, v) in p.vectors.iter().enumerate() {
-                    if let Some(v) = v {
-                        seg.vectors[space].write(*rec, v)?;
-                    }
-                }
-            }
-            // Insert into graphs, grouped by segment and space (parallel inside hnsw_rs).
-            let mut segments: Vec<Arc<Segment>> = Vec::new();
-            for (seg, _) in &allocs {
-                if !segments.iter().any(|s| s.id == seg.id) {
-                    segments.push(seg.clone());
-                }
-            }
-            for seg in &segments {
-                for space in 0..this.config.spaces() {
-                    let items: Vec<(&[f32], usize)> = points
-                        .iter()
-                        .zip(&allocs)
-                        .filter(|(p, (s, _))| s.id == seg.id && p.vectors[space].is_some())
-                        .map(|(p, (_, r))| (p.vectors[space].as_deref().unwrap(), *r as usize))
-                        .collect();
-                    seg.graphs[space].insert(&items);
-                }
-            }
-            let mut ops = Vec::with_capacity(points.len());
-            for (p, (seg, rec)) in points.into_iter().zip(&allocs) {
-                let spaces = p
-                    .vectors
-                    .iter()
-                    .enumerate()
-                    .fold(0u8, |m, (i, v)| m | ((v.is_some() as u8) << i));
-                let payload_bytes = p
-                    .payload
-                    .as_ref()
-                    .map(|pl| serde_json::to_vec(pl).expect("JSON encodes"));
-                ops.push(CommitOp::Upsert {
-                    id: Arc::from(p.id.as_str()),
-                    loc: Loc {
-                        segment: seg.id,
-                        record: *rec,
-                    },
-                    spaces,
-                    payload: p.payload.map(Arc::new),
-                    payload_bytes,
-                });
-            }
-            let guard_segments = std::mem::take(&mut guard.segments);
-            Ok((ops, segments, guard_segments))
-        })
-        .await
-        .map_err(|e| {
-            EngineError::Storage(crate::storage::StorageError::Meta(format!(
-                "write task failed: {e}"
-            )))
-        })??;
+        let (ops, segments, guard_segments) =
+            tokio::task::spawn_blocking(move || this.write_records(points, None))
+                .await
+                .map_err(|e| {
+                    EngineError::Storage(crate::storage::StorageError::Meta(format!(
+                        "write task failed: {e}"
+                    )))
+                })??;
         let _guard = InFlight {
             collection: self,
             segments: guard_segments,
@@ -673,6 +797,31 @@ impl Collection {
                 })
             })
             .collect()
+    }
+}
+
+/// Removes segment directories that metadata does not list: a compacted
+/// segment whose files outlived its metadata entry (a crash in between), or
+/// one whose creation never reached the metadata.
+fn remove_orphan_segment_dirs(dir: &Path, listed: &[SegmentMeta]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(id) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("seg-"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !listed.iter().any(|s| s.id == id) {
+            tracing::info!(segment = id, dir = %entry.path().display(), "removing an unlisted segment directory");
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(error = %e, "could not remove an unlisted segment directory");
+            }
+        }
     }
 }
 

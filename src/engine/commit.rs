@@ -32,6 +32,9 @@ pub(crate) enum CommitOp {
         spaces: u8,
         payload: Option<Arc<Payload>>,
         payload_bytes: Option<Vec<u8>>,
+        /// Compaction moves: apply only if the id is still at this location
+        /// (a newer write or a delete since it was read wins).
+        only_if_at: Option<Loc>,
     },
     Delete {
         id: Arc<str>,
@@ -135,6 +138,41 @@ impl Committer {
         rx.await.map_err(|_| EngineError::ShuttingDown)?
     }
 
+    /// [`Committer::commit`] for a thread outside the async runtime
+    /// (compaction).
+    pub fn commit_blocking(
+        &self,
+        collection: Arc<Collection>,
+        ops: Vec<CommitOp>,
+        segments: Vec<Arc<Segment>>,
+    ) -> Result<CommitOutcome> {
+        let (reply, rx) = oneshot::channel();
+        let req = CommitRequest {
+            collection,
+            ops,
+            segments,
+            value: None,
+            reply,
+        };
+        self.tx
+            .send(Job::Commit(req))
+            .map_err(|_| EngineError::ShuttingDown)?;
+        rx.blocking_recv().map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// [`Committer::barrier`] for a thread outside the async runtime.
+    pub fn barrier_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Barrier(Box::new(move || {
+            let _ = reply.send(f());
+        }));
+        self.tx.send(job).map_err(|_| EngineError::ShuttingDown)?;
+        rx.blocking_recv().map_err(|_| EngineError::ShuttingDown)
+    }
+
     /// Runs `f` on the commit thread between two groups: every write
     /// acknowledged before this call is visible to it, no write is half
     /// visible, and none becomes visible while it runs. Keep `f` short: all
@@ -225,8 +263,12 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                         spaces,
                         payload,
                         payload_bytes,
+                        only_if_at,
                     } => {
                         let previous = current(id, &local);
+                        if only_if_at.is_some() && previous != *only_if_at {
+                            continue;
+                        }
                         if let Some(prev) = previous {
                             batch.remove_record(prev);
                         }

@@ -32,6 +32,12 @@ pub struct DatabaseOptions {
     /// once, embedding and commit included; past it writes fail fast with
     /// `ResourceExhausted` instead of queueing without bound.
     pub max_pending_writes: usize,
+    /// A sealed segment whose share of dead (replaced or deleted) records
+    /// reaches this is compacted: its live points move to the growing
+    /// segment and its files are deleted. 1.0: only wholly dead segments.
+    pub compaction_dead_ratio: f64,
+    /// How often the compactor looks for work.
+    pub compaction_interval: std::time::Duration,
 }
 
 impl Default for DatabaseOptions {
@@ -45,6 +51,8 @@ impl Default for DatabaseOptions {
             max_ids_per_request: 10_000,
             max_payload_bytes: 64 << 10,
             max_pending_writes: 256,
+            compaction_dead_ratio: 0.5,
+            compaction_interval: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -179,6 +187,39 @@ impl Database {
         }
         db.clear_unfinished_snapshots();
         Ok(Arc::new(db))
+    }
+
+    /// Starts the background compactor (see [`DatabaseOptions`]). The server
+    /// calls it; offline tools (`clipdb check`) open the database without.
+    /// The thread ends once the database is dropped.
+    pub fn start_compaction(self: &Arc<Self>) {
+        let db = Arc::downgrade(self);
+        let interval = self.options.compaction_interval;
+        let ratio = self.options.compaction_dead_ratio;
+        std::thread::Builder::new()
+            .name("clipdb-compact".into())
+            .spawn(move || loop {
+                std::thread::sleep(interval);
+                let Some(db) = db.upgrade() else { break };
+                let collections: Vec<_> = db.collections.read().values().cloned().collect();
+                drop(db);
+                for c in collections {
+                    // Until nothing is left at or above the ratio.
+                    loop {
+                        match c.compact_once(ratio) {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break,
+                            Err(e) => {
+                                // Nothing is lost: moves commit atomically and
+                                // the rest stays where it was; retried later.
+                                tracing::error!(collection = %c.name(), error = %e, "compaction failed; will retry");
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("spawn compaction thread");
     }
 
     pub(crate) fn dir(&self) -> &Path {

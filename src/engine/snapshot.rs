@@ -199,6 +199,11 @@ impl Database {
     pub async fn create_snapshot(&self, collection: &str) -> Result<SnapshotInfo> {
         let c = self.collection(collection)?;
         let started = std::time::Instant::now();
+        // Compaction must not delete the captured segments' files before
+        // they are copied.
+        c.file_pins
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let _pin = FilePin(c.clone());
         let captured = c.clone();
         let capture = self
             .committer()
@@ -284,6 +289,17 @@ impl Database {
             }
             Err(e) => Err(StorageError::io(&path, e).into()),
         }
+    }
+}
+
+/// Releases a collection's files to compaction when the snapshot is done.
+struct FilePin(std::sync::Arc<Collection>);
+
+impl Drop for FilePin {
+    fn drop(&mut self) {
+        self.0
+            .file_pins
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

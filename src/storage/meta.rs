@@ -78,6 +78,7 @@ enum Op {
     RemoveRecord(Loc),
     PutSegment(SegmentMeta),
     PutValue(String, Vec<u8>),
+    RemoveSegment(u32),
 }
 
 /// Changes to one collection, applied atomically.
@@ -95,6 +96,9 @@ impl MetaBatch {
     }
     pub fn put_segment(&mut self, segment: SegmentMeta) {
         self.ops.push(Op::PutSegment(segment));
+    }
+    pub fn remove_segment(&mut self, id: u32) {
+        self.ops.push(Op::RemoveSegment(id));
     }
     pub fn put_value(&mut self, key: &str, value: Vec<u8>) {
         self.ops.push(Op::PutValue(key.to_string(), value));
@@ -264,6 +268,7 @@ impl MetaStore for SledMetaStore {
                     k.extend_from_slice(key.as_bytes());
                     (k, Some(value))
                 }
+                Op::RemoveSegment(id) => (segment_key(id).to_vec(), None),
             })
             .collect();
         let mut undo = MetaUndo {
