@@ -91,9 +91,11 @@ fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltere
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
-       [--unfiltered-baseline]
+       [--unfiltered-baseline] [--hnsw-rs-search]
 --m and --ef-construction take lists too (every pair is built).
---unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").";
+--unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").
+--hnsw-rs-search also measures the graph searched by hnsw_rs with the engine's filter, as growing
+segments are (engine \"clipdb-growing\"); \"clipdb\" is a sealed segment's graph, searched by our loop.";
 
 struct Args {
     data: Option<PathBuf>,
@@ -112,6 +114,7 @@ struct Args {
     plot_only: bool,
     dump: bool,
     unfiltered: bool,
+    hnsw_rs_search: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -132,6 +135,7 @@ fn parse_args() -> Result<Args, String> {
         plot_only: false,
         dump: true,
         unfiltered: false,
+        hnsw_rs_search: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -154,6 +158,7 @@ fn parse_args() -> Result<Args, String> {
             "--plot-only" => a.plot_only = true,
             "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
+            "--hnsw-rs-search" => a.hnsw_rs_search = true,
             // cargo bench passes --bench to harness = false targets
             "--bench" => {}
             "-h" | "--help" => return Err(USAGE.into()),
@@ -216,6 +221,16 @@ fn run(args: &Args) -> Result<(), String> {
             }
         };
         records = inproc::run(&data, &settings, Some(&probe), &mut emit)?;
+        if args.hnsw_rs_search {
+            records.extend(inproc::run_with(
+                &data,
+                &settings,
+                Some(&probe),
+                "clipdb-growing",
+                inproc::build_graph_unfrozen,
+                &mut emit,
+            )?);
+        }
         if args.unfiltered {
             records.extend(inproc::run_with(
                 &data,

@@ -69,8 +69,16 @@ async fn recall_at_10(
 async fn recall_across_segments_and_restart_reloads_sealed_graphs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let base = random_unit_vectors(20_000, 128, 11);
-    let queries = random_unit_vectors(100, 128, 12);
+    // CLIP-like data (clustered unit vectors around a shared direction; our
+    // reference generator's Rust port) and its out-of-distribution text
+    // queries, the harder set: what the default ef is chosen for. (Uniform
+    // random vectors, the worst case for any HNSW, need a larger ef.)
+    let data_set = clipdb::bench::synth::generate(20_000, 100, 128, 11);
+    let base: Vec<Vec<f32>> = (0..20_000).map(|i| data_set.vector(i).to_vec()).collect();
+    let text_queries = &data_set.query_sets[1];
+    let queries: Vec<Vec<f32>> = (0..text_queries.len())
+        .map(|i| text_queries.query(i, 128).to_vec())
+        .collect();
     let mut server = TestServer::start(&data, &[]);
     let mut c = server.collections().await;
     c.create_collection(CreateCollectionRequest {

@@ -52,8 +52,16 @@ impl AnnIndex for Graph {
     }
 }
 
-/// Builds clipdb's graph (cosine) from `items` on the current rayon pool.
+/// Builds clipdb's graph (cosine) from `items` on the current rayon pool
+/// and freezes it, as sealing a segment does: searches run our own loop.
 pub fn build_graph(params: GraphParams, items: &[(&[f32], usize)]) -> Graph {
+    let graph = build_graph_unfrozen(params, items);
+    graph.freeze();
+    graph
+}
+
+/// The graph as a growing segment has it: searched by hnsw_rs itself.
+pub fn build_graph_unfrozen(params: GraphParams, items: &[(&[f32], usize)]) -> Graph {
     let graph = Graph::new(Metric::Cosine, params, items.len());
     graph.insert(items);
     graph

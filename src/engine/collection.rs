@@ -480,6 +480,8 @@ impl Collection {
         });
         self.meta.apply(&self.config.name, batch)?;
         self.meta.flush()?;
+        // Full, so its graphs never change again: search them with our loop.
+        seg.graphs.iter().for_each(crate::index::Graph::freeze);
         seg.sealed.store(true, Ordering::Release);
         Ok(())
     }

@@ -171,7 +171,9 @@ impl Segment {
             allocated = allocated.max(r + 1);
         }
         let (graphs, graph_source) = if sealed {
-            (Self::load_graphs(&dir, config)?, GraphSource::Loaded)
+            let graphs = Self::load_graphs(&dir, config)?;
+            graphs.iter().for_each(Graph::freeze);
+            (graphs, GraphSource::Loaded)
         } else {
             let graphs: Vec<Graph> = (0..config.spaces())
                 .map(|space| {
