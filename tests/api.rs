@@ -839,3 +839,85 @@ async fn request_limits_are_enforced_with_clear_errors() {
         .count;
     assert_eq!(count, 3);
 }
+
+/// `SearchBatch` answers each search exactly as `Search` would, in order,
+/// across collections; a bad search fails the call naming its position.
+#[tokio::test]
+async fn search_batch_equals_single_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &[]);
+    let mut c = server.collections().await;
+    let mut p = server.points().await;
+    let vectors = random_unit_vectors(300, 8, 21);
+    for name in ["a", "b"] {
+        c.create_collection(create_request(name, 8)).await.unwrap();
+        p.upsert(UpsertRequest {
+            collection: name.into(),
+            points: vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Point {
+                    payload: Some(payload(json!({"even": i % 2 == 0}))),
+                    ..vector_point(format!("{name}{i}"), v.clone())
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    }
+    let even = Filter {
+        must: vec![Condition {
+            key: "even".into(),
+            r#match: Some(condition::Match::Equals(prost_types::Value {
+                kind: Some(prost_types::value::Kind::BoolValue(true)),
+            })),
+        }],
+        ..Default::default()
+    };
+    let queries = random_unit_vectors(6, 8, 22);
+    let searches: Vec<SearchRequest> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| SearchRequest {
+            filter: (i % 3 == 0).then(|| even.clone()),
+            with_payload: i % 2 == 0,
+            ..search_vector(if i < 3 { "a" } else { "b" }, q.clone(), 5)
+        })
+        .collect();
+    let batch = p
+        .search_batch(SearchBatchRequest {
+            searches: searches.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    assert_eq!(batch.len(), searches.len());
+    for (s, got) in searches.into_iter().zip(batch) {
+        let single = p.search(s).await.unwrap().into_inner();
+        assert_eq!(got, single, "batch result equals the single search");
+        assert_eq!(got.hits.len(), 5);
+    }
+
+    let mut bad = vec![
+        search_vector("a", queries[0].clone(), 5),
+        search_vector("a", vec![1.0; 3], 5),
+    ];
+    let (code, message) = common::code(
+        p.search_batch(SearchBatchRequest {
+            searches: bad.clone(),
+        })
+        .await,
+    );
+    assert_eq!(code, Code::InvalidArgument);
+    assert!(message.starts_with("searches[1]: "), "{message}");
+    bad[1] = search_vector("missing", queries[0].clone(), 5);
+    let (code, message) = common::code(p.search_batch(SearchBatchRequest { searches: bad }).await);
+    assert_eq!(code, Code::NotFound, "{message}");
+    let empty = p
+        .search_batch(SearchBatchRequest { searches: vec![] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.results.is_empty());
+}

@@ -70,6 +70,18 @@ async fn api_keys_guard_every_rpc_but_health() {
         .into_inner()
         .hits;
     assert_eq!(hits[0].id, "a");
+    let batch = p
+        .search_batch(with_header(
+            SearchBatchRequest {
+                searches: vec![search_vector("k", vec![1.0, 0.0, 0.0, 0.0], 1)],
+            },
+            "x-api-key",
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.results[0].hits[0].id, "a");
     let (k, m) = code(
         p.upsert(with_header(
             UpsertRequest {

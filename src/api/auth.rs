@@ -31,12 +31,13 @@ impl fmt::Debug for ApiKeys {
 }
 
 /// RPCs a read-only key may call: they change no data.
-const READ_ONLY_METHODS: [&str; 8] = [
+const READ_ONLY_METHODS: [&str; 9] = [
     "/clipdb.v1.Collections/GetCollection",
     "/clipdb.v1.Collections/ListCollections",
     "/clipdb.v1.Collections/ListSnapshots",
     "/clipdb.v1.Points/Get",
     "/clipdb.v1.Points/Search",
+    "/clipdb.v1.Points/SearchBatch",
     "/clipdb.v1.Points/Count",
     "/clipdb.v1.Embeddings/EmbedText",
     "/clipdb.v1.Embeddings/EmbedImage",

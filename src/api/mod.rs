@@ -16,6 +16,44 @@ use status::{invalid, to_status};
 
 /// Default number of hits when a search leaves `limit` at 0.
 pub const DEFAULT_LIMIT: u32 = 10;
+/// Most searches in one `SearchBatch` request.
+pub const MAX_SEARCHES_PER_BATCH: usize = 1024;
+
+/// One search request, validated, run and converted.
+async fn run_search(
+    db: Arc<Database>,
+    r: proto::SearchRequest,
+) -> Result<proto::SearchResponse, Status> {
+    let query = match r.query {
+        Some(proto::search_request::Query::Vector(v)) => Query::Vector(v.values),
+        Some(proto::search_request::Query::Text(t)) => Query::Text(t),
+        Some(proto::search_request::Query::Image(i)) => Query::Image(i),
+        Some(proto::search_request::Query::Id(id)) => Query::Id(id),
+        None => return Err(invalid("query", "set one of vector, text, image or id")),
+    };
+    let params = SearchParams {
+        limit: if r.limit == 0 { DEFAULT_LIMIT } else { r.limit } as usize,
+        ef: r.ef as usize,
+        filter: filter_from_proto(r.filter)?,
+        with_payload: r.with_payload,
+        with_vector: r.with_vector,
+        fusion: fusion_from_proto(r.fusion),
+    };
+    let hits = db
+        .search(&r.collection, query, params)
+        .await
+        .map_err(to_status)?;
+    let hits = hits
+        .into_iter()
+        .map(|h| proto::ScoredPoint {
+            id: h.id.to_string(),
+            score: h.score,
+            payload: h.payload.as_deref().map(payload_to_proto),
+            vector: vectors_to_proto(h.vectors).0,
+        })
+        .collect();
+    Ok(proto::SearchResponse { hits })
+}
 
 #[derive(Clone)]
 pub struct Api {
@@ -230,37 +268,45 @@ impl proto::points_server::Points for Api {
         &self,
         request: Request<proto::SearchRequest>,
     ) -> Result<Response<proto::SearchResponse>, Status> {
-        let r = request.into_inner();
-        let query = match r.query {
-            Some(proto::search_request::Query::Vector(v)) => Query::Vector(v.values),
-            Some(proto::search_request::Query::Text(t)) => Query::Text(t),
-            Some(proto::search_request::Query::Image(i)) => Query::Image(i),
-            Some(proto::search_request::Query::Id(id)) => Query::Id(id),
-            None => return Err(invalid("query", "set one of vector, text, image or id")),
-        };
-        let params = SearchParams {
-            limit: if r.limit == 0 { DEFAULT_LIMIT } else { r.limit } as usize,
-            ef: r.ef as usize,
-            filter: filter_from_proto(r.filter)?,
-            with_payload: r.with_payload,
-            with_vector: r.with_vector,
-            fusion: fusion_from_proto(r.fusion),
-        };
-        let hits = self
-            .db
-            .search(&r.collection, query, params)
-            .await
-            .map_err(to_status)?;
-        let hits = hits
+        Ok(Response::new(
+            run_search(self.db.clone(), request.into_inner()).await?,
+        ))
+    }
+
+    async fn search_batch(
+        &self,
+        request: Request<proto::SearchBatchRequest>,
+    ) -> Result<Response<proto::SearchBatchResponse>, Status> {
+        let searches = request.into_inner().searches;
+        if searches.len() > MAX_SEARCHES_PER_BATCH {
+            return Err(invalid(
+                "searches",
+                format!(
+                    "{} searches in one request exceed the limit of {MAX_SEARCHES_PER_BATCH}",
+                    searches.len()
+                ),
+            ));
+        }
+        // Each search runs on its own task: the blocking graph walks spread
+        // over the cores instead of queueing behind one another.
+        let tasks: Vec<_> = searches
             .into_iter()
-            .map(|h| proto::ScoredPoint {
-                id: h.id.to_string(),
-                score: h.score,
-                payload: h.payload.as_deref().map(payload_to_proto),
-                vector: vectors_to_proto(h.vectors).0,
-            })
+            .map(|s| tokio::spawn(run_search(self.db.clone(), s)))
             .collect();
-        Ok(Response::new(proto::SearchResponse { hits }))
+        let mut results = Vec::with_capacity(tasks.len());
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task
+                .await
+                .map_err(|e| Status::internal(format!("searches[{i}]: task failed: {e}")))?;
+            results.push(result.map_err(|s| {
+                Status::with_details(
+                    s.code(),
+                    format!("searches[{i}]: {}", s.message()),
+                    s.details().to_vec().into(),
+                )
+            })?);
+        }
+        Ok(Response::new(proto::SearchBatchResponse { results }))
     }
 
     async fn count(
