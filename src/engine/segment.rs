@@ -167,7 +167,10 @@ impl Segment {
             allocated = allocated.max(r + 1);
         }
         let (graphs, graph_source) = if sealed {
-            (Self::load_graphs(&dir, config)?, GraphSource::Loaded)
+            (
+                Self::load_graphs(&dir, config, capacity)?,
+                GraphSource::Loaded,
+            )
         } else {
             let graphs: Vec<Graph> = (0..config.spaces())
                 .map(|space| {
@@ -198,10 +201,15 @@ impl Segment {
         })
     }
 
-    fn load_graphs(dir: &Path, config: &CollectionConfig) -> Result<Vec<Graph>> {
+    /// Reloads the graph dumps a sealed segment's manifest lists; their data
+    /// ids must be record numbers below `capacity` (the vector files').
+    fn load_graphs(dir: &Path, config: &CollectionConfig, capacity: u32) -> Result<Vec<Graph>> {
         let manifest_path = dir.join(MANIFEST);
         let m: SegmentManifest = manifest::read(&manifest_path)?;
-        if m.graphs.len() != config.spaces() || m.dimension != config.dimension {
+        if m.graphs.len() != config.spaces()
+            || m.dimension != config.dimension
+            || m.capacity != capacity
+        {
             return Err(StorageError::corrupt(
                 &manifest_path,
                 "does not match the collection's configuration",
@@ -225,7 +233,13 @@ impl Segment {
                     .into());
                 }
             }
-            let graph = Graph::load(config.metric, dir, &graph_basename(space))?;
+            let graph = Graph::load(
+                config.metric,
+                dir,
+                &graph_basename(space),
+                config.dimension as usize,
+                capacity as usize,
+            )?;
             if graph.len() != g.points {
                 return Err(StorageError::corrupt(
                     &dir.join(graph_basename(space)),
