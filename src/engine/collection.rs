@@ -35,6 +35,10 @@ pub struct Collection {
     growing: Mutex<Arc<Segment>>,
     values: RwLock<HashMap<String, Vec<u8>>>,
     dropped: AtomicBool,
+    /// Held while a segment is sealed (files written into `dir`, metadata
+    /// updated) and by a drop, which so waits for a seal in progress before
+    /// removing the files and metadata; seals check `dropped` under it.
+    pub(crate) seal_lock: Mutex<()>,
 }
 
 /// A collection's committed state at one instant (see [`Collection::capture`]).
@@ -112,6 +116,7 @@ impl Collection {
             growing: Mutex::new(first),
             values: RwLock::new(HashMap::new()),
             dropped: AtomicBool::new(false),
+            seal_lock: Mutex::new(()),
         }))
     }
 
@@ -205,6 +210,7 @@ impl Collection {
             growing: Mutex::new(growing),
             values: RwLock::new(stored.values),
             dropped: AtomicBool::new(false),
+            seal_lock: Mutex::new(()),
         });
         for seg in collection.segments.read().iter() {
             collection.maybe_seal(seg);
@@ -414,6 +420,7 @@ impl Collection {
         std::thread::spawn(move || {
             let started = std::time::Instant::now();
             let result = (|| -> Result<()> {
+                let _sealing = collection.seal_lock.lock();
                 if collection.is_dropped() {
                     return Ok(());
                 }

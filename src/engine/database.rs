@@ -378,7 +378,25 @@ impl Database {
     }
 
     pub fn drop_collection(&self, name: &str) -> Result<()> {
+        // A seal in progress writes into the collection's directory and its
+        // metadata: wait for it (later ones see `dropped` and do nothing).
+        // Without this, fuzz/grpc_requests saw hnsw_rs panic on a sealing
+        // thread whose directory a drop had just removed, and a late seal
+        // could write segment metadata for a dropped (or re-created) name.
+        let current = self.collections.read().get(name).cloned();
+        let sealing = current.as_ref().map(|c| c.seal_lock.lock());
         let mut collections = self.collections.write();
+        let same = match (collections.get(name), &current) {
+            (Some(now), Some(before)) => Arc::ptr_eq(now, before),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            // Dropped or created meanwhile: start again with what is there now.
+            drop(collections);
+            drop(sealing);
+            return self.drop_collection(name);
+        }
         let collection = match collections.get(name) {
             Some(c) => c.clone(),
             None => {
@@ -717,5 +735,65 @@ fn input_error(e: EmbedError, name: impl Fn(usize) -> String) -> EngineError {
             EngineError::invalid(name(index), format!("image is too large: {reason}"))
         }
         other => EngineError::Embedding(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ImageInput, PointData, PointInput};
+
+    fn spec(name: &str) -> CollectionSpec {
+        CollectionSpec {
+            name: name.into(),
+            dimension: 8,
+            metric: crate::engine::Metric::L2,
+            vectorizer: crate::engine::Vectorizer::None,
+            m: 8,
+            ef_construction: 32,
+            ef_search: 16,
+            fusion: None,
+            segment_capacity: 64,
+        }
+    }
+
+    fn points(n: usize) -> Vec<PointInput> {
+        (0..n)
+            .map(|i| PointInput {
+                id: format!("p{i}"),
+                data: PointData {
+                    image: Some(ImageInput::Vector(
+                        (0..8).map(|d| ((i * 8 + d) as f32).sin()).collect(),
+                    )),
+                    caption: None,
+                },
+                payload: None,
+            })
+            .collect()
+    }
+
+    /// Found by fuzz/grpc_requests: dropping a collection while one of its
+    /// segments was being sealed removed the directory under the sealing
+    /// thread (hnsw_rs panicked on it), and a late seal could record segment
+    /// metadata under a dropped, then re-created, name. A drop now waits.
+    #[test]
+    fn drop_during_sealing_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        for _ in 0..20 {
+            db.create_collection(spec("c")).unwrap();
+            // A full segment: its seal starts on a background thread at once.
+            rt.block_on(db.upsert("c", points(64))).unwrap();
+            db.drop_collection("c").unwrap();
+            assert!(!dir.path().join("collections/c").exists());
+        }
+        db.create_collection(spec("c")).unwrap();
+        rt.block_on(db.upsert("c", points(10))).unwrap();
+        db.flush().unwrap();
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert!(db.unavailable_collections().is_empty());
+        assert_eq!(db.collection("c").unwrap().count(), 10);
     }
 }

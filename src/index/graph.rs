@@ -250,8 +250,16 @@ impl Graph {
             path: dir.join(basename),
             reason,
         };
-        let written = with_hnsw!(&self.inner, h => h.file_dump(dir, basename))
-            .map_err(|e| err(e.to_string()))?;
+        // hnsw_rs panics when it cannot create the files (a missing
+        // directory, no file descriptors left): make that an error.
+        if !dir.is_dir() {
+            return Err(err("the directory does not exist".into()));
+        }
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || with_hnsw!(&self.inner, h => h.file_dump(dir, basename)),
+        ))
+        .map_err(|_| err("hnsw_rs panicked (cannot create the dump files?)".into()))?
+        .map_err(|e| err(e.to_string()))?;
         if written != basename {
             return Err(err(format!("hnsw_rs chose another file name: {written}")));
         }
@@ -410,5 +418,22 @@ mod tests {
             50,
             "the intact dump still loads"
         );
+    }
+
+    /// hnsw_rs panics when it cannot create its files; dump must return an error.
+    #[test]
+    fn dump_into_a_missing_directory_is_an_error() {
+        let params = GraphParams {
+            m: 8,
+            ef_construction: 32,
+        };
+        let g = Graph::new(Metric::Dot, params, 4);
+        g.insert(&[(&[1.0, 0.0][..], 0), (&[0.0, 1.0][..], 1)]);
+        let dir = tempfile::tempdir().unwrap();
+        let err = g
+            .dump(&dir.path().join("gone"), "g")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot dump graph"), "{err}");
     }
 }
