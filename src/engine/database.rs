@@ -52,6 +52,9 @@ impl Default for DatabaseOptions {
 pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_DIMENSION: u32 = 65_536;
 pub const MAX_LIMIT: usize = 10_000;
+/// Largest segment capacity: a segment's record table and graph are sized
+/// for it when the segment is created (about 40 bytes a record).
+pub const MAX_SEGMENT_CAPACITY: u32 = 10_000_000;
 const MAX_M: u32 = 128;
 const MAX_EF: u32 = 4096;
 
@@ -327,6 +330,15 @@ impl Database {
             fusion: spec.fusion.unwrap_or_default(),
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
         };
+        if config.segment_capacity == 0 || config.segment_capacity > MAX_SEGMENT_CAPACITY {
+            return Err(EngineError::invalid(
+                "segment_capacity",
+                format!(
+                    "{} is outside 1..={MAX_SEGMENT_CAPACITY}",
+                    config.segment_capacity
+                ),
+            ));
+        }
         if config.m < 2 || config.m > MAX_M {
             return Err(EngineError::invalid(
                 "hnsw.m",
@@ -776,6 +788,9 @@ mod tests {
     /// segments was being sealed removed the directory under the sealing
     /// thread (hnsw_rs panicked on it), and a late seal could record segment
     /// metadata under a dropped, then re-created, name. A drop now waits.
+    /// The race is timing-dependent: this guards the outcome (no files, no
+    /// stale sealed segments) but did not reproduce it reliably without the
+    /// lock.
     #[test]
     fn drop_during_sealing_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
@@ -790,10 +805,38 @@ mod tests {
         }
         db.create_collection(spec("c")).unwrap();
         rt.block_on(db.upsert("c", points(10))).unwrap();
-        db.flush().unwrap();
-        drop(db);
+        // Give any seal that outlived its collection time to write.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let stored = db.meta.load("c").unwrap();
+        let sealed: Vec<u32> = stored
+            .segments
+            .iter()
+            .filter(|s| s.sealed)
+            .map(|s| s.id)
+            .collect();
+        assert!(sealed.is_empty(), "stale seals recorded: {sealed:?}");
+        assert_eq!(stored.records.len(), 10);
+    }
+
+    /// Found while writing fuzz/grpc_requests (and confirmed with it): a
+    /// 14-byte CreateCollection with segment_capacity 4000000000 made the
+    /// server allocate a record table and graph for 4e9 points and abort.
+    #[test]
+    fn segment_capacity_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
-        assert!(db.unavailable_collections().is_empty());
-        assert_eq!(db.collection("c").unwrap().count(), 10);
+        for capacity in [4_000_000_000, MAX_SEGMENT_CAPACITY + 1] {
+            let err = db
+                .create_collection(CollectionSpec {
+                    segment_capacity: capacity,
+                    ..spec("big")
+                })
+                .unwrap_err();
+            assert!(
+                matches!(&err, EngineError::InvalidArgument { field, .. } if field == "segment_capacity"),
+                "{err}"
+            );
+        }
+        assert!(db.list_collections().is_empty());
     }
 }
