@@ -249,3 +249,46 @@ fn limits_are_enforced_before_decoding() {
         other => panic!("{other:?}"),
     }
 }
+
+fn png_bytes(img: image::GrayImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Found while writing fuzz/image_preprocess (and confirmed with it): a long
+/// thin image passes the decode limits but its resize (shortest edge to 224)
+/// is enormous; a 1x100000 PNG of a few hundred bytes made the server
+/// allocate 15 GB.
+#[test]
+fn extreme_aspect_ratio_is_refused_before_resizing() {
+    let p = preprocessor(ImageLimits::default());
+    let tall = png_bytes(image::GrayImage::new(1, 100_000));
+    assert!(tall.len() < 100_000, "{} bytes", tall.len());
+    match p.preprocess(&tall, 3) {
+        Err(EmbedError::ImageTooLarge { index: 3, reason }) => {
+            assert!(reason.contains("1x100000"), "{reason}")
+        }
+        other => panic!("{:?}", other.map(|v| v.len())),
+    }
+    let wide = png_bytes(image::GrayImage::new(4_000_000, 1));
+    assert!(matches!(
+        p.preprocess(&wide, 0),
+        Err(EmbedError::ImageTooLarge { .. })
+    ));
+    // The limit is on the resized image: 10x200 resizes to 224x4480.
+    let thin = png_bytes(image::GrayImage::new(10, 200));
+    let exact = preprocessor(ImageLimits {
+        max_pixels: 224 * 4480,
+        ..ImageLimits::default()
+    });
+    assert_eq!(exact.preprocess(&thin, 0).unwrap().len(), 3 * 224 * 224);
+    let below = preprocessor(ImageLimits {
+        max_pixels: 224 * 4480 - 1,
+        ..ImageLimits::default()
+    });
+    assert!(matches!(
+        below.preprocess(&thin, 0),
+        Err(EmbedError::ImageTooLarge { .. })
+    ));
+}

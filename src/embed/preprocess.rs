@@ -204,7 +204,34 @@ impl Preprocessor {
     /// Bytes to CHW pixel values.
     pub fn preprocess(&self, bytes: &[u8], index: usize) -> Result<Vec<f32>, EmbedError> {
         let img = self.decode(bytes, index)?;
+        self.check_resize(img.width(), img.height(), index)?;
         Ok(self.normalize(&self.resize_crop(&img)))
+    }
+
+    /// Refuses an image whose resized size (shortest edge to `size`, before
+    /// the centre crop) would pass the pixel limit. A long thin image is small
+    /// to decode but huge once resized: a 274-byte 1x100000 PNG would be
+    /// resized to 224x22400000 pixels (15 GB) and abort the server.
+    pub fn check_resize(&self, w: u32, h: u32, index: usize) -> Result<(), EmbedError> {
+        let short = self.config.shortest_edge as u64;
+        let (long, shortest_in) = if w <= h {
+            (h as u64, w as u64)
+        } else {
+            (w as u64, h as u64)
+        };
+        let resized_long = short * long / shortest_in.max(1);
+        let pixels = resized_long.saturating_mul(short);
+        if resized_long > u32::MAX as u64 || pixels > self.limits.max_pixels {
+            return Err(EmbedError::ImageTooLarge {
+                index,
+                reason: format!(
+                    "{w}x{h} resized to a shortest edge of {short} is {pixels} pixels, limit {} \
+                     (aspect ratio too extreme)",
+                    self.limits.max_pixels
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Preprocesses many images in parallel (rayon); the first error (lowest index) wins.

@@ -50,6 +50,10 @@ pub struct Collection {
     /// Snapshots copying this collection's files: compaction deletes no
     /// segment while one runs.
     pub(crate) file_pins: AtomicUsize,
+    /// Held while a segment is sealed (files written into `dir`, metadata
+    /// updated) and by a drop, which so waits for a seal in progress before
+    /// removing the files and metadata; seals check `dropped` under it.
+    pub(crate) seal_lock: Mutex<()>,
 }
 
 /// A collection's committed state at one instant (see [`Collection::capture`]).
@@ -128,6 +132,7 @@ impl Collection {
             values: RwLock::new(HashMap::new()),
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
+            seal_lock: Mutex::new(()),
         }))
     }
 
@@ -223,6 +228,7 @@ impl Collection {
             values: RwLock::new(stored.values),
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
+            seal_lock: Mutex::new(()),
         });
         for seg in collection.segments.read().iter() {
             collection.maybe_seal(seg);
@@ -465,6 +471,7 @@ impl Collection {
     /// One attempt at sealing: dump the graphs and manifest (once; the
     /// segment is full, so they cannot change), then record it as sealed.
     fn seal(&self, seg: &Segment, files_written: &mut bool) -> Result<()> {
+        let _sealing = self.seal_lock.lock();
         if self.is_dropped() {
             return Ok(());
         }

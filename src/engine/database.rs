@@ -60,6 +60,9 @@ impl Default for DatabaseOptions {
 pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_DIMENSION: u32 = 65_536;
 pub const MAX_LIMIT: usize = 10_000;
+/// Largest segment capacity: a segment's record table and graph are sized
+/// for it when the segment is created (about 40 bytes a record).
+pub const MAX_SEGMENT_CAPACITY: u32 = 10_000_000;
 const MAX_M: u32 = 128;
 const MAX_EF: u32 = 4096;
 
@@ -368,6 +371,15 @@ impl Database {
             fusion: spec.fusion.unwrap_or_default(),
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
         };
+        if config.segment_capacity == 0 || config.segment_capacity > MAX_SEGMENT_CAPACITY {
+            return Err(EngineError::invalid(
+                "segment_capacity",
+                format!(
+                    "{} is outside 1..={MAX_SEGMENT_CAPACITY}",
+                    config.segment_capacity
+                ),
+            ));
+        }
         if config.m < 2 || config.m > MAX_M {
             return Err(EngineError::invalid(
                 "hnsw.m",
@@ -419,7 +431,25 @@ impl Database {
     }
 
     pub fn drop_collection(&self, name: &str) -> Result<()> {
+        // A seal in progress writes into the collection's directory and its
+        // metadata: wait for it (later ones see `dropped` and do nothing).
+        // Without this, fuzz/grpc_requests saw hnsw_rs panic on a sealing
+        // thread whose directory a drop had just removed, and a late seal
+        // could write segment metadata for a dropped (or re-created) name.
+        let current = self.collections.read().get(name).cloned();
+        let sealing = current.as_ref().map(|c| c.seal_lock.lock());
         let mut collections = self.collections.write();
+        let same = match (collections.get(name), &current) {
+            (Some(now), Some(before)) => Arc::ptr_eq(now, before),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            // Dropped or created meanwhile: start again with what is there now.
+            drop(collections);
+            drop(sealing);
+            return self.drop_collection(name);
+        }
         let collection = match collections.get(name) {
             Some(c) => c.clone(),
             None => {
@@ -758,5 +788,96 @@ fn input_error(e: EmbedError, name: impl Fn(usize) -> String) -> EngineError {
             EngineError::invalid(name(index), format!("image is too large: {reason}"))
         }
         other => EngineError::Embedding(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ImageInput, PointData, PointInput};
+
+    fn spec(name: &str) -> CollectionSpec {
+        CollectionSpec {
+            name: name.into(),
+            dimension: 8,
+            metric: crate::engine::Metric::L2,
+            vectorizer: crate::engine::Vectorizer::None,
+            m: 8,
+            ef_construction: 32,
+            ef_search: 16,
+            fusion: None,
+            segment_capacity: 64,
+        }
+    }
+
+    fn points(n: usize) -> Vec<PointInput> {
+        (0..n)
+            .map(|i| PointInput {
+                id: format!("p{i}"),
+                data: PointData {
+                    image: Some(ImageInput::Vector(
+                        (0..8).map(|d| ((i * 8 + d) as f32).sin()).collect(),
+                    )),
+                    caption: None,
+                },
+                payload: None,
+            })
+            .collect()
+    }
+
+    /// Found by fuzz/grpc_requests: dropping a collection while one of its
+    /// segments was being sealed removed the directory under the sealing
+    /// thread (hnsw_rs panicked on it), and a late seal could record segment
+    /// metadata under a dropped, then re-created, name. A drop now waits.
+    /// The race is timing-dependent: this guards the outcome (no files, no
+    /// stale sealed segments) but did not reproduce it reliably without the
+    /// lock.
+    #[test]
+    fn drop_during_sealing_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        for _ in 0..20 {
+            db.create_collection(spec("c")).unwrap();
+            // A full segment: its seal starts on a background thread at once.
+            rt.block_on(db.upsert("c", points(64))).unwrap();
+            db.drop_collection("c").unwrap();
+            assert!(!dir.path().join("collections/c").exists());
+        }
+        db.create_collection(spec("c")).unwrap();
+        rt.block_on(db.upsert("c", points(10))).unwrap();
+        // Give any seal that outlived its collection time to write.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let stored = db.meta.load("c").unwrap();
+        let sealed: Vec<u32> = stored
+            .segments
+            .iter()
+            .filter(|s| s.sealed)
+            .map(|s| s.id)
+            .collect();
+        assert!(sealed.is_empty(), "stale seals recorded: {sealed:?}");
+        assert_eq!(stored.records.len(), 10);
+    }
+
+    /// Found while writing fuzz/grpc_requests (and confirmed with it): a
+    /// 14-byte CreateCollection with segment_capacity 4000000000 made the
+    /// server allocate a record table and graph for 4e9 points and abort.
+    #[test]
+    fn segment_capacity_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        for capacity in [4_000_000_000, MAX_SEGMENT_CAPACITY + 1] {
+            let err = db
+                .create_collection(CollectionSpec {
+                    segment_capacity: capacity,
+                    ..spec("big")
+                })
+                .unwrap_err();
+            assert!(
+                matches!(&err, EngineError::InvalidArgument { field, .. } if field == "segment_capacity"),
+                "{err}"
+            );
+        }
+        assert!(db.list_collections().is_empty());
     }
 }

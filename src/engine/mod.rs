@@ -4,6 +4,8 @@
 mod collection;
 mod commit;
 mod database;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod payload;
 mod repair;
 mod segment;

@@ -64,6 +64,35 @@ struct FileSum {
     len: u64,
 }
 
+impl SegmentManifest {
+    /// Reads a manifest and checks that each space lists exactly its two dump
+    /// files (none when its graph is empty). The names are joined to the
+    /// segment directory, checksummed at open and archived by snapshots, so
+    /// no other path may appear, and no dump may go unchecksummed.
+    fn read(path: &Path) -> Result<SegmentManifest> {
+        let m: SegmentManifest = manifest::read(path)?;
+        for (space, g) in m.graphs.iter().enumerate() {
+            let expected: Vec<String> = if g.points == 0 {
+                Vec::new()
+            } else {
+                Graph::dump_files(Path::new(""), &graph_basename(space))
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect()
+            };
+            let names: Vec<&str> = g.files.iter().map(|f| f.name.as_str()).collect();
+            if names != expected {
+                return Err(StorageError::corrupt(
+                    path,
+                    format!("graph {space} lists files {names:?}, expected {expected:?}"),
+                )
+                .into());
+            }
+        }
+        Ok(m)
+    }
+}
+
 pub(crate) fn segment_dir(collection_dir: &Path, id: u32) -> PathBuf {
     collection_dir.join(format!("seg-{id:06}"))
 }
@@ -171,7 +200,7 @@ impl Segment {
             allocated = allocated.max(r + 1);
         }
         let (graphs, graph_source) = if sealed {
-            let graphs = Self::load_graphs(&dir, config)?;
+            let graphs = Self::load_graphs(&dir, config, capacity)?;
             graphs.iter().for_each(Graph::freeze);
             (graphs, GraphSource::Loaded)
         } else {
@@ -204,10 +233,15 @@ impl Segment {
         })
     }
 
-    fn load_graphs(dir: &Path, config: &CollectionConfig) -> Result<Vec<Graph>> {
+    /// Reloads the graph dumps a sealed segment's manifest lists; their data
+    /// ids must be record numbers below `capacity` (the vector files').
+    fn load_graphs(dir: &Path, config: &CollectionConfig, capacity: u32) -> Result<Vec<Graph>> {
         let manifest_path = dir.join(MANIFEST);
-        let m: SegmentManifest = manifest::read(&manifest_path)?;
-        if m.graphs.len() != config.spaces() || m.dimension != config.dimension {
+        let m = SegmentManifest::read(&manifest_path)?;
+        if m.graphs.len() != config.spaces()
+            || m.dimension != config.dimension
+            || m.capacity != capacity
+        {
             return Err(StorageError::corrupt(
                 &manifest_path,
                 "does not match the collection's configuration",
@@ -231,7 +265,13 @@ impl Segment {
                     .into());
                 }
             }
-            let graph = Graph::load(config.metric, dir, &graph_basename(space))?;
+            let graph = Graph::load(
+                config.metric,
+                dir,
+                &graph_basename(space),
+                config.dimension as usize,
+                capacity as usize,
+            )?;
             if graph.len() != g.points {
                 return Err(StorageError::corrupt(
                     &dir.join(graph_basename(space)),
@@ -281,7 +321,7 @@ impl Segment {
     /// graph dumps it lists. Immutable once the segment is sealed.
     pub fn sealed_files(&self) -> Result<Vec<PathBuf>> {
         let manifest_path = self.dir.join(MANIFEST);
-        let m: SegmentManifest = manifest::read(&manifest_path)?;
+        let m = SegmentManifest::read(&manifest_path)?;
         let mut files = vec![manifest_path];
         for g in &m.graphs {
             files.extend(g.files.iter().map(|f| self.dir.join(&f.name)));
@@ -298,5 +338,84 @@ impl Segment {
         !self.sealed.load(Ordering::Acquire)
             && self.allocated.load(Ordering::Acquire) >= self.capacity
             && self.in_flight.load(Ordering::Acquire) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Fusion, Metric, Vectorizer};
+
+    /// A sealed segment's manifest may only list its own dump files: found
+    /// while writing fuzz/open_files, a manifest naming `../../x` made the
+    /// open checksum that file and a snapshot archive it, and one listing no
+    /// files let the dumps load without a checksum.
+    #[test]
+    fn manifest_lists_only_the_segments_dump_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig {
+            name: "c".into(),
+            dimension: 2,
+            metric: Metric::L2,
+            vectorizer: Vectorizer::None,
+            m: 8,
+            ef_construction: 16,
+            ef_search: 16,
+            fusion: Fusion::default(),
+            segment_capacity: 4,
+        };
+        let seg = Segment::create(dir.path(), 1, &config).unwrap();
+        let vectors: Vec<[f32; 2]> = (0..4).map(|i| [i as f32, 1.0]).collect();
+        for (r, v) in vectors.iter().enumerate() {
+            seg.vectors[0].write(r as u32, v).unwrap();
+        }
+        let items: Vec<(&[f32], usize)> = vectors
+            .iter()
+            .enumerate()
+            .map(|(r, v)| (v.as_slice(), r))
+            .collect();
+        seg.graphs[0].insert(&items);
+        seg.write_sealed_files(&config).unwrap();
+        drop(seg);
+        let records = || {
+            (0..4u32)
+                .map(|r| {
+                    let meta = RecordMeta {
+                        id: format!("p{r}"),
+                        spaces: 1,
+                        payload: None,
+                    };
+                    (r, meta, None)
+                })
+                .collect::<Vec<_>>()
+        };
+        let open = || Segment::open(dir.path(), 1, true, &config, records());
+        assert_eq!(open().unwrap().live_count(), 4);
+
+        let path = segment_dir(dir.path(), 1).join(MANIFEST);
+        let intact: serde_json::Value = manifest::read(&path).unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"not a dump").unwrap();
+        let edits: [(&str, serde_json::Value); 3] = [
+            (
+                "a path outside",
+                serde_json::json!(outside.to_str().unwrap()),
+            ),
+            ("a relative escape", serde_json::json!("../outside")),
+            ("no files", serde_json::Value::Null),
+        ];
+        for (what, name) in edits {
+            let mut m = intact.clone();
+            if name.is_null() {
+                m["graphs"][0]["files"] = serde_json::json!([]);
+            } else {
+                m["graphs"][0]["files"][1]["name"] = name;
+            }
+            manifest::write(&path, &m).unwrap();
+            let err = open().err().expect(what).to_string();
+            assert!(err.contains("lists files"), "{what}: {err}");
+        }
+        manifest::write(&path, &intact).unwrap();
+        assert_eq!(open().unwrap().live_count(), 4);
     }
 }

@@ -9,6 +9,7 @@ use hnsw_rs::prelude::{AnnT, Hnsw, HnswIo, ReloadOptions};
 use hnsw_rs::prelude::Distance;
 
 use super::distance::{CosineDistance, DotDistance, L2Distance};
+use super::dump_check;
 use super::frozen::Frozen;
 use super::Metric;
 
@@ -120,10 +121,28 @@ fn new_typed<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'stati
     ))
 }
 
-fn load_typed<D>(dir: &Path, basename: &str) -> Result<Typed<D>, IndexError>
+fn load_typed<D>(
+    dir: &Path,
+    basename: &str,
+    dim: usize,
+    id_bound: usize,
+) -> Result<Typed<D>, IndexError>
 where
     D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'static,
 {
+    // hnsw_rs's loader is not safe on malformed files (huge allocations,
+    // process::exit, reads past a short record): check their structure first.
+    let type_name = std::any::type_name::<D>();
+    let expected = dump_check::Expected {
+        dim,
+        id_bound,
+        distance: type_name.rsplit("::").next().unwrap_or(type_name),
+    };
+    let [graph_file, data_file] = Graph::dump_files(dir, basename);
+    dump_check::check(&graph_file, &data_file, expected).map_err(|reason| IndexError::Load {
+        path: dir.join(basename),
+        reason,
+    })?;
     let io = Box::into_raw(Box::new(HnswIo::new_with_options(
         dir,
         basename,
@@ -170,12 +189,21 @@ impl Graph {
         }
     }
 
-    /// Reloads a graph dumped with [`Graph::dump`] under `dir/basename.*`.
-    pub fn load(metric: Metric, dir: &Path, basename: &str) -> Result<Graph, IndexError> {
+    /// Reloads a graph dumped with [`Graph::dump`] under `dir/basename.*`:
+    /// vectors of dimension `dim`, data ids (record numbers) below `id_bound`.
+    /// Files that do not have exactly that structure are refused before
+    /// hnsw_rs reads them.
+    pub fn load(
+        metric: Metric,
+        dir: &Path,
+        basename: &str,
+        dim: usize,
+        id_bound: usize,
+    ) -> Result<Graph, IndexError> {
         let inner = match metric {
-            Metric::Cosine => Inner::Cosine(load_typed(dir, basename)?),
-            Metric::Dot => Inner::Dot(load_typed(dir, basename)?),
-            Metric::L2 => Inner::L2(load_typed(dir, basename)?),
+            Metric::Cosine => Inner::Cosine(load_typed(dir, basename, dim, id_bound)?),
+            Metric::Dot => Inner::Dot(load_typed(dir, basename, dim, id_bound)?),
+            Metric::L2 => Inner::L2(load_typed(dir, basename, dim, id_bound)?),
         };
         Ok(Graph {
             inner,
@@ -278,8 +306,16 @@ impl Graph {
             "injected fault: {}",
             arg.unwrap_or_default()
         ))));
-        let written = with_hnsw!(&self.inner, h => h.file_dump(dir, basename))
-            .map_err(|e| err(e.to_string()))?;
+        // hnsw_rs panics when it cannot create the files (a missing
+        // directory, no file descriptors left): make that an error.
+        if !dir.is_dir() {
+            return Err(err("the directory does not exist".into()));
+        }
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || with_hnsw!(&self.inner, h => h.file_dump(dir, basename)),
+        ))
+        .map_err(|_| err("hnsw_rs panicked (cannot create the dump files?)".into()))?
+        .map_err(|e| err(e.to_string()))?;
         if written != basename {
             return Err(err(format!("hnsw_rs chose another file name: {written}")));
         }
@@ -333,11 +369,11 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         g.dump(dir.path(), "graph-0").unwrap();
-        let loaded = Graph::load(Metric::Cosine, dir.path(), "graph-0").unwrap();
+        let loaded = Graph::load(Metric::Cosine, dir.path(), "graph-0", 32, 500).unwrap();
         assert_eq!(loaded.len(), 500);
         assert_eq!(loaded.search(&data[7], 1, 64, &|_| true), vec![7]);
         assert!(
-            Graph::load(Metric::L2, dir.path(), "graph-0").is_err(),
+            Graph::load(Metric::L2, dir.path(), "graph-0", 32, 500).is_err(),
             "distance mismatch is refused"
         );
     }
@@ -390,5 +426,120 @@ mod tests {
         let filtered = recall(&g, &even);
         assert!(filtered >= 0.95, "filtered recall {filtered}");
         assert_eq!(g.search(&data[42], 1, 64, &|_| true), vec![42]);
+    }
+
+    /// Dumps that carry a valid checksum but are malformed must come back as
+    /// errors: hnsw_rs's loader would allocate what a count says (found by
+    /// fuzz/open_files: a neighbour count of 0xdd82dce0000000 aborted the
+    /// process), exit, or read past a short record.
+    #[test]
+    fn malformed_dumps_are_refused_before_hnsw_rs() {
+        let params = GraphParams {
+            m: 8,
+            ef_construction: 32,
+        };
+        let g = Graph::new(Metric::L2, params, 50);
+        let data: Vec<Vec<f32>> = (0..50).map(|i| unit(i, 8)).collect();
+        let items: Vec<(&[f32], usize)> = data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.as_slice(), i))
+            .collect();
+        g.insert(&items);
+        let dir = tempfile::tempdir().unwrap();
+        let [graph_path, data_path] = g.dump(dir.path(), "g").unwrap();
+        let graph = std::fs::read(&graph_path).unwrap();
+        let datab = std::fs::read(&data_path).unwrap();
+        let load = |dim, bound| Graph::load(Metric::L2, dir.path(), "g", dim, bound);
+        assert_eq!(load(8, 50).unwrap().len(), 50);
+        assert!(load(4, 50).is_err(), "dimension mismatch");
+        assert!(load(8, 10).is_err(), "data ids past the segment");
+
+        // Offsets in the graph file (description format 4): the distance
+        // name's length is at 39, then the name, the type name ("f32"), the
+        // number of layers, the first layer's magic and point count, the
+        // first point's magic, id, layer, rank and first neighbour count.
+        let name_len = u64::from_ne_bytes(graph[39..47].try_into().unwrap()) as usize;
+        let after = 39 + 8 + name_len + 8 + 3;
+        let layer0_count = after + 5;
+        let first_neighbours = after + 30;
+        let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+            (
+                "neighbour count",
+                {
+                    let mut b = graph.clone();
+                    b[first_neighbours..first_neighbours + 8]
+                        .copy_from_slice(&0x00dd_82dc_e000_0000u64.to_ne_bytes());
+                    b
+                },
+                datab.clone(),
+            ),
+            (
+                "layer point count",
+                {
+                    let mut b = graph.clone();
+                    b[layer0_count..layer0_count + 8]
+                        .copy_from_slice(&(u64::MAX / 2).to_ne_bytes());
+                    b
+                },
+                datab.clone(),
+            ),
+            (
+                "format 2 (hnsw_rs exits on it)",
+                {
+                    let mut b = graph.clone();
+                    b[0..4].copy_from_slice(&0x002a_677fu32.to_ne_bytes());
+                    b
+                },
+                datab.clone(),
+            ),
+            ("garbage graph", vec![0xab; 1000], datab.clone()),
+            (
+                "truncated graph",
+                graph[..graph.len() - 1].to_vec(),
+                datab.clone(),
+            ),
+            (
+                "truncated data",
+                graph.clone(),
+                datab[..datab.len() - 1].to_vec(),
+            ),
+            ("short vector record", graph.clone(), {
+                let mut b = datab.clone();
+                b[24..32].copy_from_slice(&4u64.to_ne_bytes());
+                b
+            }),
+            ("empty files", Vec::new(), Vec::new()),
+        ];
+        for (what, gbytes, dbytes) in cases {
+            std::fs::write(&graph_path, &gbytes).unwrap();
+            std::fs::write(&data_path, &dbytes).unwrap();
+            let err = load(8, 50).expect_err(what).to_string();
+            assert!(err.contains("cannot load graph"), "{what}: {err}");
+        }
+        std::fs::write(&graph_path, &graph).unwrap();
+        std::fs::write(&data_path, &datab).unwrap();
+        assert_eq!(
+            load(8, 50).unwrap().len(),
+            50,
+            "the intact dump still loads"
+        );
+    }
+
+    /// hnsw_rs panics when it cannot create its files; dump must return an error.
+    #[test]
+    fn dump_into_a_missing_directory_is_an_error() {
+        let params = GraphParams {
+            m: 8,
+            ef_construction: 32,
+        };
+        let g = Graph::new(Metric::Dot, params, 4);
+        g.insert(&[(&[1.0, 0.0][..], 0), (&[0.0, 1.0][..], 1)]);
+        let dir = tempfile::tempdir().unwrap();
+        let err = g
+            .dump(&dir.path().join("gone"), "g")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot dump graph"), "{err}");
     }
 }

@@ -2,6 +2,7 @@
 //! vector space, our SIMD distance kernels, graph dump and reload.
 
 pub mod distance;
+mod dump_check;
 mod frozen;
 pub mod graph;
 
