@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use clipdb::proto::*;
-use common::{create_request, random_unit_vectors, search_vector, vector_point, TestServer};
+use common::{random_unit_vectors, search_vector, vector_point, TestServer};
 
 const DIM: usize = 16;
 
@@ -70,31 +70,14 @@ async fn assert_matches(server: &TestServer, model: &Model) {
     }
 }
 
-async fn segment_ids(server: &TestServer) -> Vec<u32> {
-    let info = server
-        .collections()
-        .await
-        .get_collection(GetCollectionRequest { name: "c".into() })
-        .await
-        .unwrap()
-        .into_inner();
-    info.segments.iter().map(|s| s.id).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mostly_dead_segments_are_compacted_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let args = ["--compaction-interval-ms", "50"];
     let mut server = TestServer::start(&data, &args);
-    let mut create = create_request("c", DIM as u32);
-    create.segment_capacity = 50;
-    server
-        .collections()
-        .await
-        .create_collection(create)
-        .await
-        .unwrap();
+    common::create_with_segment_capacity(&mut server.collections().await, "c", DIM as u32, 50)
+        .await;
     let mut model = Model::new();
     // Segments 1-4 full, 5 growing.
     let all: Vec<usize> = (0..210).collect();
@@ -120,7 +103,7 @@ async fn mostly_dead_segments_are_compacted_and_nothing_is_lost() {
 
     let mut segments = Vec::new();
     for attempt in 0.. {
-        segments = segment_ids(&server).await;
+        segments = common::segment_ids(&mut server.collections().await, "c").await;
         if !segments.contains(&1) && !segments.contains(&2) {
             break;
         }
@@ -147,7 +130,7 @@ async fn mostly_dead_segments_are_compacted_and_nothing_is_lost() {
     assert_matches(&server, &model).await;
     server.stop();
     let mut server = TestServer::start(&data, &args);
-    let after = segment_ids(&server).await;
+    let after = common::segment_ids(&mut server.collections().await, "c").await;
     assert!(!after.contains(&1) && !after.contains(&2), "{after:?}");
     assert_matches(&server, &model).await;
     server.stop();

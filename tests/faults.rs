@@ -311,14 +311,8 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
     let data: PathBuf = dir.path().join("data");
     let server = InProcessServer::start(&data).await;
     let name = "sealing";
-    let mut create = create_request(name, DIM as u32);
-    create.segment_capacity = 50;
-    server
-        .collections()
-        .await
-        .create_collection(create)
-        .await
-        .unwrap();
+    common::create_with_segment_capacity(&mut server.collections().await, name, DIM as u32, 50)
+        .await;
     let mut points = server.points().await;
 
     // The first 50 fill segment 1; the next write needs segment 2.
@@ -377,17 +371,6 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
     scenario.teardown();
 }
 
-async fn segment_ids(server: &InProcessServer, name: &str) -> Vec<u32> {
-    let info = server
-        .collections()
-        .await
-        .get_collection(GetCollectionRequest { name: name.into() })
-        .await
-        .unwrap()
-        .into_inner();
-    info.segments.iter().map(|s| s.id).collect()
-}
-
 /// A compaction that fails (here: moving points) changes nothing visible;
 /// it is retried and completes once the fault clears.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -397,14 +380,8 @@ async fn compaction_faults_lose_nothing_and_compaction_resumes() {
     let data: PathBuf = dir.path().join("data");
     let server = InProcessServer::start(&data).await;
     let name = "compacting";
-    let mut create = create_request(name, DIM as u32);
-    create.segment_capacity = 50;
-    server
-        .collections()
-        .await
-        .create_collection(create)
-        .await
-        .unwrap();
+    common::create_with_segment_capacity(&mut server.collections().await, name, DIM as u32, 50)
+        .await;
     let mut points = server.points().await;
     fail::cfg("compaction-move", "return(eio)").unwrap();
     let all = batch("k", 0..110, 11);
@@ -423,13 +400,18 @@ async fn compaction_faults_lose_nothing_and_compaction_resumes() {
     }
     // Several compaction attempts fail meanwhile.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(segment_ids(&server, name).await.contains(&1));
+    assert!(common::segment_ids(&mut server.collections().await, name)
+        .await
+        .contains(&1));
     assert_matches_model(&server, name, &model).await;
 
     fail::remove("compaction-move");
     let mut compacted = false;
     for _ in 0..100 {
-        if !segment_ids(&server, name).await.contains(&1) {
+        if !common::segment_ids(&mut server.collections().await, name)
+            .await
+            .contains(&1)
+        {
             compacted = true;
             break;
         }

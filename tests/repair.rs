@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use clipdb::proto::*;
-use common::{create_request, random_unit_vectors, search_vector, vector_point, TestServer};
+use common::{random_unit_vectors, search_vector, vector_point, TestServer};
 
 const DIM: usize = 16;
 const N: usize = 250;
@@ -82,14 +82,8 @@ async fn repair_rebuilds_graphs_and_headers_and_names_lost_points() {
 
     // 250 points in segments of 100: segments 1 and 2 sealed, 3 growing.
     let mut server = TestServer::start(&data, &[]);
-    let mut create = create_request("r", DIM as u32);
-    create.segment_capacity = 100;
-    server
-        .collections()
-        .await
-        .create_collection(create)
-        .await
-        .unwrap();
+    common::create_with_segment_capacity(&mut server.collections().await, "r", DIM as u32, 100)
+        .await;
     let mut points = server.points().await;
     for start in (0..N).step_by(50) {
         let batch = (start..start + 50)

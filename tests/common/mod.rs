@@ -326,3 +326,33 @@ impl SplitMix64 {
         self.next() % n
     }
 }
+
+/// Creates a raw-vector collection whose segments seal at `capacity` points,
+/// so that a test crosses seals (and compactions) with little data.
+pub async fn create_with_segment_capacity(
+    collections: &mut CollectionsClient<Channel>,
+    name: &str,
+    dimension: u32,
+    capacity: u32,
+) {
+    collections
+        .create_collection(CreateCollectionRequest {
+            segment_capacity: capacity,
+            ..create_request(name, dimension)
+        })
+        .await
+        .expect("create collection");
+}
+
+/// The ids of a collection's segments, oldest first.
+pub async fn segment_ids(collections: &mut CollectionsClient<Channel>, name: &str) -> Vec<u32> {
+    collections
+        .get_collection(GetCollectionRequest { name: name.into() })
+        .await
+        .expect("get collection")
+        .into_inner()
+        .segments
+        .iter()
+        .map(|s| s.id)
+        .collect()
+}
