@@ -117,13 +117,14 @@ impl Committer {
         Committer { tx }
     }
 
-    pub async fn commit(
+    /// Queues a commit; the receiver gets its outcome.
+    fn send_commit(
         &self,
         collection: Arc<Collection>,
         ops: Vec<CommitOp>,
         segments: Vec<Arc<Segment>>,
         value: Option<(String, Vec<u8>)>,
-    ) -> Result<CommitOutcome> {
+    ) -> Result<oneshot::Receiver<Result<CommitOutcome>>> {
         let (reply, rx) = oneshot::channel();
         let req = CommitRequest {
             collection,
@@ -135,6 +136,30 @@ impl Committer {
         self.tx
             .send(Job::Commit(req))
             .map_err(|_| EngineError::ShuttingDown)?;
+        Ok(rx)
+    }
+
+    /// Queues a barrier; the receiver gets `f`'s result.
+    fn send_barrier<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Barrier(Box::new(move || {
+            let _ = reply.send(f());
+        }));
+        self.tx.send(job).map_err(|_| EngineError::ShuttingDown)?;
+        Ok(rx)
+    }
+
+    pub async fn commit(
+        &self,
+        collection: Arc<Collection>,
+        ops: Vec<CommitOp>,
+        segments: Vec<Arc<Segment>>,
+        value: Option<(String, Vec<u8>)>,
+    ) -> Result<CommitOutcome> {
+        let rx = self.send_commit(collection, ops, segments, value)?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?
     }
 
@@ -146,17 +171,7 @@ impl Committer {
         ops: Vec<CommitOp>,
         segments: Vec<Arc<Segment>>,
     ) -> Result<CommitOutcome> {
-        let (reply, rx) = oneshot::channel();
-        let req = CommitRequest {
-            collection,
-            ops,
-            segments,
-            value: None,
-            reply,
-        };
-        self.tx
-            .send(Job::Commit(req))
-            .map_err(|_| EngineError::ShuttingDown)?;
+        let rx = self.send_commit(collection, ops, segments, None)?;
         rx.blocking_recv().map_err(|_| EngineError::ShuttingDown)?
     }
 
@@ -165,11 +180,7 @@ impl Committer {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job::Barrier(Box::new(move || {
-            let _ = reply.send(f());
-        }));
-        self.tx.send(job).map_err(|_| EngineError::ShuttingDown)?;
+        let rx = self.send_barrier(f)?;
         rx.blocking_recv().map_err(|_| EngineError::ShuttingDown)
     }
 
@@ -181,11 +192,7 @@ impl Committer {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job::Barrier(Box::new(move || {
-            let _ = reply.send(f());
-        }));
-        self.tx.send(job).map_err(|_| EngineError::ShuttingDown)?;
+        let rx = self.send_barrier(f)?;
         rx.await.map_err(|_| EngineError::ShuttingDown)
     }
 }
