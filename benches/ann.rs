@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clipdb::bench::inproc::AnnIndex;
 use clipdb::bench::{self, inproc, synth, Dataset, Record};
 use clipdb::index::distance::CosineDistance;
-use clipdb::index::GraphParams;
+use clipdb::index::{GraphParams, Quantization};
 use hnsw_rs::prelude::Hnsw;
 
 /// Counts live heap bytes, so the index's memory is measured exactly rather
@@ -91,8 +91,9 @@ fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltere
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
-       [--unfiltered-baseline] [--hnsw-rs-search]
+       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8]
 --m and --ef-construction take lists too (every pair is built).
+--quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").
 --hnsw-rs-search also measures the graph searched by hnsw_rs with the engine's filter, as growing
 segments are (engine \"clipdb-growing\"); \"clipdb\" is a sealed segment's graph, searched by our loop.";
@@ -115,6 +116,7 @@ struct Args {
     dump: bool,
     unfiltered: bool,
     hnsw_rs_search: bool,
+    quantization: Vec<Quantization>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -136,6 +138,7 @@ fn parse_args() -> Result<Args, String> {
         dump: true,
         unfiltered: false,
         hnsw_rs_search: false,
+        quantization: vec![Quantization::None],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -159,6 +162,16 @@ fn parse_args() -> Result<Args, String> {
             "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
             "--hnsw-rs-search" => a.hnsw_rs_search = true,
+            "--quantization" => {
+                a.quantization = val()?
+                    .split(',')
+                    .map(|q| match q {
+                        "none" => Ok(Quantization::None),
+                        "int8" => Ok(Quantization::Int8),
+                        other => Err(format!("--quantization: unknown {other:?} (none, int8)")),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             // cargo bench passes --bench to harness = false targets
             "--bench" => {}
             "-h" | "--help" => return Err(USAGE.into()),
@@ -220,7 +233,7 @@ fn run(args: &Args) -> Result<(), String> {
                 writeln!(f, "{line}").expect("write --out");
             }
         };
-        records = inproc::run(&data, &settings, Some(&probe), &mut emit)?;
+        records = inproc::run(&data, &settings, &args.quantization, &mut emit)?;
         if args.hnsw_rs_search {
             records.extend(inproc::run_with(
                 &data,

@@ -5,6 +5,7 @@
 mod common;
 
 use clipdb::bench::{inproc, read_records, synth, Dataset, Record};
+use clipdb::index::Quantization;
 use common::TestServer;
 
 #[test]
@@ -18,10 +19,14 @@ fn inproc_records_parse_and_recall_is_sane() {
         threads: 2,
         dump_dir: Some(dir.path().to_path_buf()),
     };
-    let probe = || 0u64;
     let mut seen = 0;
-    let records = inproc::run(&data, &settings, Some(&probe), |_| seen += 1).unwrap();
-    assert_eq!((records.len(), seen), (4, 4), "2 query sets x 2 ef");
+    let quantizations = [Quantization::None, Quantization::Int8];
+    let records = inproc::run(&data, &settings, &quantizations, |_| seen += 1).unwrap();
+    assert_eq!(
+        (records.len(), seen),
+        (8, 8),
+        "2 quantizations x 2 query sets x 2 ef"
+    );
 
     // Through JSON lines and back, as --out and --compare do.
     let path = dir.path().join("ann.jsonl");
@@ -42,27 +47,39 @@ fn inproc_records_parse_and_recall_is_sane() {
     }
 
     for r in &records {
-        assert_eq!((r.engine.as_str(), r.mode.as_str()), ("clipdb", "inproc"));
+        let int8 = r.quantization.as_deref() == Some("int8");
+        let engine = if int8 { "clipdb-int8" } else { "clipdb" };
+        assert_eq!((r.engine.as_str(), r.mode.as_str()), (engine, "inproc"));
+        assert!(r.open_s.unwrap() >= 0.0);
         assert_eq!((r.n, r.dim, r.queries, r.k), (2000, 64, 100, 10));
         assert!(r.qps_1t > 0.0 && r.qps > 0.0 && r.build_vectors_per_s > 0.0);
         assert!(r.p50_ms_1t.unwrap() <= r.p99_ms_1t.unwrap());
         assert!(
             r.disk_bytes.unwrap() > 2000 * 64 * 4,
-            "dump holds the vectors"
+            "the vectors and the graph file"
         );
-        assert_eq!(r.ram_method.as_deref(), Some("heap"));
+        // The walk's resident bytes: f32 vectors plus the graph, or the
+        // graph file with one byte per dimension.
+        let ram = r.index_ram_bytes_per_vector.unwrap();
+        if int8 {
+            assert!((64.0..64.0 * 4.0).contains(&ram), "int8 {ram}");
+        } else {
+            assert!(ram > 64.0 * 4.0, "f32 {ram}");
+        }
         assert!((0.0..=1.0).contains(&r.recall_at_10));
     }
-    let at = |set: &str, ef: usize| {
-        records
-            .iter()
-            .find(|r| r.query_set == set && r.ef == ef)
-            .unwrap()
-            .recall_at_10
-    };
-    assert!(at("image->image", 128) > 0.9, "{records:?}");
-    assert!(at("text->image", 128) > 0.8, "{records:?}");
-    assert!(at("image->image", 128) >= at("image->image", 16) - 0.02);
+    for engine in ["clipdb", "clipdb-int8"] {
+        let at = |set: &str, ef: usize| {
+            records
+                .iter()
+                .find(|r| r.engine == engine && r.query_set == set && r.ef == ef)
+                .unwrap()
+                .recall_at_10
+        };
+        assert!(at("image->image", 128) > 0.9, "{records:?}");
+        assert!(at("text->image", 128) > 0.8, "{records:?}");
+        assert!(at("image->image", 128) >= at("image->image", 16) - 0.02);
+    }
     // The dump is cleaned up again.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -117,9 +117,9 @@ async fn repair_rebuilds_graphs_and_headers_and_names_lost_points() {
     drop(points);
     server.stop();
 
-    // Damage what can be rebuilt: a graph dump and a vector-file header.
+    // Damage what can be rebuilt: a sealed graph file and a vector-file header.
     let seg = |n: u32| data.join(format!("collections/r/seg-{n:06}"));
-    let graph = seg(1).join("graph-0.hnsw.graph");
+    let graph = seg(1).join("graph-0.idx");
     let len = std::fs::metadata(&graph).unwrap().len() as usize;
     flip_byte(&graph, len / 2);
     flip_byte(&seg(2).join("vectors-0.bin"), 2);

@@ -1,14 +1,14 @@
 //! Opening segment files with arbitrary contents, as a collection does at
 //! startup: the vector files (`VectorFile::open` and the record checksums),
-//! the segment manifest (`manifest::from_bytes`) and the hnsw_rs graph dumps
-//! (checked against the manifest, then `Graph::load`).
+//! the segment manifest (`manifest::from_bytes`) and the sealed graph file
+//! (checked against the manifest, then `Graph::open_sealed`'s structure checks).
 //!
 //! A real collection (dimension 4, 16 records a segment, 20 points: segment 1
 //! sealed, segment 2 growing) is built once per process; each input replaces
 //! one of its files, then the segment is opened. Input:
 //! `[file, flags, content...]` where `file % 5` is
 //! 0: seg 1 `vectors-0.bin`, 1: seg 1 `manifest.json`,
-//! 2: seg 1 `graph-0.hnsw.graph`, 3: seg 1 `graph-0.hnsw.data`,
+//! 2: seg 1 `graph-0.idx`, 3: the same with its header CRC recomputed,
 //! 4: seg 2 (growing) `vectors-0.bin`,
 //! and `flags` bit 0 recomputes the checksums the file or manifest carries
 //! for the new content (header CRC, manifest CRC, the manifest's CRC and
@@ -50,7 +50,7 @@ fn fixture() -> &'static Fixture {
         drop(api);
         drop(db);
         let template = data.join("collections").join("c");
-        for f in ["seg-000001/graph-0.hnsw.graph", "seg-000001/manifest.json"] {
+        for f in ["seg-000001/graph-0.idx", "seg-000001/manifest.json"] {
             assert!(template.join(f).exists(), "template lacks {f}");
         }
         let work = tmp.path().join("work");
@@ -69,8 +69,8 @@ fn fixture() -> &'static Fixture {
 const FILES: [(u8, &str); 5] = [
     (0, "seg-000001/vectors-0.bin"),
     (1, "seg-000001/manifest.json"),
-    (2, "seg-000001/graph-0.hnsw.graph"),
-    (3, "seg-000001/graph-0.hnsw.data"),
+    (2, "seg-000001/graph-0.idx"),
+    (3, "seg-000001/graph-0.idx"),
     (4, "seg-000002/vectors-0.bin"),
 ];
 
@@ -151,7 +151,13 @@ fuzz_target!(|data: &[u8]| {
         match which {
             0 | 4 => fix_vectors(&mut content, flags & 2 != 0),
             1 => content = fix_manifest(&content),
-            _ => fix_graph_sum(&seg, name, &content),
+            _ => {
+                if which == 3 && content.len() >= 64 {
+                    let crc = crc32fast::hash(&content[..60]);
+                    content[60..64].copy_from_slice(&crc.to_le_bytes());
+                }
+                fix_graph_sum(&seg, name, &content)
+            }
         }
     }
     std::fs::write(seg.join(name), &content).unwrap();

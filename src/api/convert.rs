@@ -8,8 +8,8 @@ use tonic::Status;
 
 use super::status::invalid;
 use crate::engine::{
-    self, CollectionInfo, Condition, Filter, Fusion, GraphSource, Match, Metric, Payload, Range,
-    Vectorizer,
+    self, CollectionInfo, Condition, Filter, Fusion, GraphSource, Match, Metric, Payload,
+    Quantization, Range, Vectorizer,
 };
 use crate::proto;
 
@@ -38,6 +38,14 @@ pub fn vectorizer_from_proto(v: i32) -> Result<Vectorizer, Status> {
         Ok(proto::Vectorizer::None) => Ok(Vectorizer::None),
         Ok(proto::Vectorizer::Clip) => Ok(Vectorizer::Clip),
         Err(_) => Err(invalid("vectorizer", format!("unknown value {v}"))),
+    }
+}
+
+pub fn quantization_from_proto(v: i32) -> Result<Quantization, Status> {
+    match proto::Quantization::try_from(v) {
+        Ok(proto::Quantization::None) => Ok(Quantization::None),
+        Ok(proto::Quantization::Int8) => Ok(Quantization::Int8),
+        Err(_) => Err(invalid("quantization", format!("unknown value {v}"))),
     }
 }
 
@@ -90,6 +98,10 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
             .map(|m| m.fingerprint.clone())
             .unwrap_or_default(),
         model: info.model.map(|m| m.id).unwrap_or_default(),
+        quantization: match c.quantization {
+            Quantization::None => proto::Quantization::None,
+            Quantization::Int8 => proto::Quantization::Int8,
+        } as i32,
     }
 }
 

@@ -84,6 +84,7 @@ impl proto::collections_server::Collections for Api {
             ef_search: hnsw.ef_search,
             fusion: fusion_from_proto(r.fusion),
             segment_capacity: r.segment_capacity,
+            quantization: quantization_from_proto(r.quantization)?,
         };
         let db = self.db.clone();
         let info = tokio::task::spawn_blocking(move || db.create_collection(spec))

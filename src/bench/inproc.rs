@@ -1,6 +1,7 @@
 //! The index in-process: builds clipdb's own [`Graph`] (the code the server's
-//! segments use) over a data set and measures build time, recall@10, QPS on
-//! one thread and on a pool, latency percentiles, memory and dump size.
+//! segments use) over a data set, seals it into its file as a full segment
+//! does, and measures build time, open time, recall@10, QPS on one thread
+//! and on a pool, latency percentiles, memory and file size.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,10 +9,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::{
-    disk_usage, host_description, percentile_ms, proc_status_bytes, recall_at_10, reset_peak_rss,
-    utc_now, Dataset, Record, K,
+    host_description, percentile_ms, proc_status_bytes, recall_at_10, utc_now, Dataset, Record, K,
 };
-use crate::index::{Graph, GraphParams, Metric};
+use crate::index::{distance, Graph, GraphParams, Metric, Quantization, VectorRows};
 
 /// What to build and how to search it: every (m, ef_construction) pair is
 /// built once and searched at every ef.
@@ -39,43 +39,162 @@ pub trait AnnIndex: Send + Sync {
     fn dump_bytes(&self, dir: &Path) -> Result<Option<u64>, String>;
 }
 
-/// clipdb's [`Graph`], searched exactly as a segment searches it (with the
-/// record filter the engine always passes; here it keeps every record).
+/// A growing segment's graph (hnsw_rs), searched exactly as a segment
+/// searches it (with the record filter the engine always passes; here it
+/// keeps every record).
 impl AnnIndex for Graph {
     fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
         Graph::search(self, query, k, ef, &|_| true)
     }
 
-    fn dump_bytes(&self, dir: &Path) -> Result<Option<u64>, String> {
-        let files = self.dump(dir, "graph").map_err(|e| e.to_string())?;
-        Ok(Some(files.iter().map(|f| disk_usage(f)).sum()))
+    fn dump_bytes(&self, _dir: &Path) -> Result<Option<u64>, String> {
+        Ok(None)
     }
 }
 
-/// Builds clipdb's graph (cosine) from `items` on the current rayon pool
-/// and freezes it, as sealing a segment does: searches run our own loop.
-pub fn build_graph(params: GraphParams, items: &[(&[f32], usize)]) -> Graph {
-    let graph = build_graph_unfrozen(params, items);
-    graph.freeze();
-    graph
+/// A sealed segment's graph, opened from its file, searched as the engine
+/// searches a segment: the walk returns `ef` candidates (by the walk's
+/// distance, approximate when quantized), which are rescored exactly with
+/// the f32 vectors.
+pub struct SealedIndex {
+    graph: Graph,
+    rows: VectorRows,
 }
 
-/// The graph as a growing segment has it: searched by hnsw_rs itself.
+impl AnnIndex for SealedIndex {
+    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
+        let ef = ef.max(k);
+        let mut scored: Vec<(f32, usize)> = self
+            .graph
+            .search(query, ef, ef, &|_| true)
+            .into_iter()
+            .map(|r| (-distance::dot(query, self.rows.row(r as u32)), r))
+            .collect();
+        scored.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        scored.truncate(k);
+        scored.into_iter().map(|(_, r)| r).collect()
+    }
+
+    fn dump_bytes(&self, _dir: &Path) -> Result<Option<u64>, String> {
+        Ok(Some(self.graph.sealed_file_bytes() as u64))
+    }
+}
+
+/// The graph as a growing segment has it: built by hnsw_rs (cosine) from
+/// `items` on the current rayon pool and searched by hnsw_rs.
 pub fn build_graph_unfrozen(params: GraphParams, items: &[(&[f32], usize)]) -> Graph {
     let graph = Graph::new(Metric::Cosine, params, items.len());
     graph.insert(items);
     graph
 }
 
-/// Runs every setting on clipdb's graph; `emit` sees each record as soon
-/// as it is measured.
+/// What one build measured, for the records of every index made from it.
+struct Built<'a> {
+    engine: &'a str,
+    m: usize,
+    ef_construction: usize,
+    build_s: f64,
+    index_ram: Option<f64>,
+    ram_method: Option<&'a str>,
+    disk: Option<u64>,
+    open_s: Option<f64>,
+    quantization: Option<&'a str>,
+}
+
+/// Runs every setting on clipdb's sealed graphs: each (m, ef_construction)
+/// is built once by hnsw_rs, then sealed with each of `quantizations` into
+/// a file under `settings.dump_dir` (the temporary folder without one),
+/// opened (timed: a segment's restart) and searched as the engine searches
+/// a sealed segment. `emit` sees each record as soon as it is measured.
 pub fn run(
     data: &Dataset,
     settings: &Settings,
-    heap: Option<HeapProbe>,
-    emit: impl FnMut(&Record),
+    quantizations: &[Quantization],
+    mut emit: impl FnMut(&Record),
 ) -> Result<Vec<Record>, String> {
-    run_with(data, settings, heap, "clipdb", build_graph, emit)
+    let n = data.n();
+    let pool = pool(settings)?;
+    let rows = VectorRows::from_vec(data.base.clone(), data.dim);
+    let dir = settings.dump_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut out = Vec::new();
+    for &m in &settings.m {
+        for &ef_construction in &settings.ef_construction {
+            let items: Vec<(&[f32], usize)> = (0..n).map(|i| (data.vector(i), i)).collect();
+            let params = GraphParams { m, ef_construction };
+            let started = Instant::now();
+            let growing = pool.install(|| build_graph_unfrozen(params, &items));
+            let build_s = started.elapsed().as_secs_f64();
+            eprintln!(
+                "built m={m} ef_construction={ef_construction}: {n} x {} in {build_s:.2} s \
+                 ({:.0} vectors/s, {} threads)",
+                data.dim,
+                n as f64 / build_s,
+                settings.threads
+            );
+            for &q in quantizations {
+                let path = dir.join(format!(
+                    "clipdb-ann-{}-m{m}-efc{ef_construction}-{q:?}.idx",
+                    std::process::id()
+                ));
+                let started = Instant::now();
+                growing
+                    .write_sealed(&path, &rows, q)
+                    .map_err(|e| e.to_string())?;
+                let seal_s = started.elapsed().as_secs_f64();
+                let started = Instant::now();
+                let graph = Graph::open_sealed(Metric::Cosine, &path, rows.clone(), n)
+                    .map_err(|e| e.to_string())?;
+                let open_s = started.elapsed().as_secs_f64();
+                let _ = std::fs::remove_file(&path);
+                let file = graph.sealed_file_bytes() as f64;
+                // What the walk keeps resident: the mapped graph file, plus
+                // every f32 vector when it walks on them (quantized, only
+                // the candidates it rescores are read).
+                let (ram, method, engine) = match q {
+                    Quantization::None => (
+                        file + (n * data.dim * 4) as f64,
+                        "mapped: graph file + f32 vectors",
+                        "clipdb",
+                    ),
+                    Quantization::Int8 => {
+                        (file, "mapped: graph file with int8 codes", "clipdb-int8")
+                    }
+                };
+                eprintln!(
+                    "  sealed {engine}: written in {seal_s:.2} s, opened in {:.1} ms, {:.0} bytes/vector",
+                    open_s * 1e3,
+                    file / n as f64
+                );
+                let built = Built {
+                    engine,
+                    m,
+                    ef_construction,
+                    build_s,
+                    index_ram: Some(ram / n as f64),
+                    ram_method: Some(method),
+                    disk: Some(file as u64 + (n * (data.dim * 4 + 4)) as u64),
+                    open_s: Some(open_s),
+                    quantization: Some(match q {
+                        Quantization::None => "none",
+                        Quantization::Int8 => "int8",
+                    }),
+                };
+                let index = SealedIndex {
+                    graph,
+                    rows: rows.clone(),
+                };
+                measure(data, settings, &pool, &built, &index, &mut out, &mut emit);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pool(settings: &Settings) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.threads.max(1))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Runs every setting on the index `build` makes (called inside the
@@ -90,16 +209,11 @@ pub fn run_with<I: AnnIndex>(
 ) -> Result<Vec<Record>, String> {
     let n = data.n();
     let dim = data.dim;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(settings.threads.max(1))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let host = host_description();
+    let pool = pool(settings)?;
     let mut out = Vec::new();
     for &m in &settings.m {
         for &ef_construction in &settings.ef_construction {
             let items: Vec<(&[f32], usize)> = (0..n).map(|i| (data.vector(i), i)).collect();
-            let hwm_reset = reset_peak_rss();
             let rss0 = proc_status_bytes("VmRSS");
             let heap0 = heap.map(|h| h());
             let params = GraphParams { m, ef_construction };
@@ -108,9 +222,11 @@ pub fn run_with<I: AnnIndex>(
             let build_s = started.elapsed().as_secs_f64();
             drop(items);
             let (index_ram, ram_method) = match (heap0, heap.map(|h| h())) {
-                (Some(a), Some(b)) => (Some(b.saturating_sub(a) as f64), Some("heap")),
+                (Some(a), Some(b)) => (Some(b.saturating_sub(a) as f64 / n as f64), Some("heap")),
                 _ => match (rss0, proc_status_bytes("VmRSS")) {
-                    (Some(a), Some(b)) => (Some(b.saturating_sub(a) as f64), Some("rss")),
+                    (Some(a), Some(b)) => {
+                        (Some(b.saturating_sub(a) as f64 / n as f64), Some("rss"))
+                    }
                     _ => (None, None),
                 },
             };
@@ -124,77 +240,102 @@ pub fn run_with<I: AnnIndex>(
                 n as f64 / build_s,
                 settings.threads
             );
-            // Warm caches and the pool once, untimed.
-            if let (Some(set), Some(&ef)) = (data.query_sets.first(), settings.ef.first()) {
-                for i in 0..set.len().min(200) {
-                    graph.search(set.query(i, dim), K, ef);
-                }
-            }
-            for set in &data.query_sets {
-                for &ef in &settings.ef {
-                    let search = |i: usize| {
-                        let t = Instant::now();
-                        let hits = graph.search(set.query(i, dim), K, ef);
-                        let hits: Vec<u32> = hits.into_iter().map(|h| h as u32).collect();
-                        (hits, t.elapsed())
-                    };
-                    // One thread, one query after another.
-                    let started = Instant::now();
-                    let (hits, mut lat1): (Vec<Vec<u32>>, Vec<Duration>) =
-                        (0..set.len()).map(search).unzip();
-                    let qps_1t = set.len() as f64 / started.elapsed().as_secs_f64();
-                    // All threads of the pool.
-                    let started = Instant::now();
-                    let mut lat: Vec<Duration> = pool.install(|| {
-                        (0..set.len())
-                            .into_par_iter()
-                            .map(|i| search(i).1)
-                            .collect()
-                    });
-                    let qps = set.len() as f64 / started.elapsed().as_secs_f64();
-                    let record = Record {
-                        engine: engine.into(),
-                        mode: "inproc".into(),
-                        dataset: data.name.clone(),
-                        n,
-                        dim,
-                        metric: "cosine".into(),
-                        m,
-                        ef_construction,
-                        build_s,
-                        build_vectors_per_s: n as f64 / build_s,
-                        build_threads: Some(settings.threads),
-                        query_set: set.name.clone(),
-                        queries: set.len(),
-                        k: K,
-                        ef,
-                        recall_at_10: recall_at_10(&hits, &set.ground_truth),
-                        qps_1t,
-                        p50_ms_1t: percentile_ms(&mut lat1, 0.5),
-                        p99_ms_1t: percentile_ms(&mut lat1, 0.99),
-                        threads: settings.threads,
-                        qps,
-                        p50_ms: percentile_ms(&mut lat, 0.5),
-                        p99_ms: percentile_ms(&mut lat, 0.99),
-                        peak_rss_mib: if hwm_reset || out.is_empty() {
-                            proc_status_bytes("VmHWM").map(|b| b as f64 / (1 << 20) as f64)
-                        } else {
-                            None
-                        },
-                        index_ram_bytes_per_vector: index_ram.map(|b| b / n as f64),
-                        ram_method: ram_method.map(String::from),
-                        disk_bytes: disk,
-                        disk_bytes_per_vector: disk.map(|b| b as f64 / n as f64),
-                        date: utc_now(),
-                        host: host.clone(),
-                    };
-                    emit(&record);
-                    out.push(record);
-                }
-            }
+            let built = Built {
+                engine,
+                m,
+                ef_construction,
+                build_s,
+                index_ram,
+                ram_method,
+                disk,
+                open_s: None,
+                quantization: None,
+            };
+            measure(data, settings, &pool, &built, &graph, &mut out, &mut emit);
         }
     }
     Ok(out)
+}
+
+/// Searches every query set at every ef on one thread and on the pool.
+fn measure(
+    data: &Dataset,
+    settings: &Settings,
+    pool: &rayon::ThreadPool,
+    built: &Built,
+    index: &dyn AnnIndex,
+    out: &mut Vec<Record>,
+    emit: &mut dyn FnMut(&Record),
+) {
+    let n = data.n();
+    let dim = data.dim;
+    let host = host_description();
+    // Warm caches and the pool once, untimed.
+    if let (Some(set), Some(&ef)) = (data.query_sets.first(), settings.ef.first()) {
+        for i in 0..set.len().min(200) {
+            index.search(set.query(i, dim), K, ef);
+        }
+    }
+    for set in &data.query_sets {
+        for &ef in &settings.ef {
+            let search = |i: usize| {
+                let t = Instant::now();
+                let hits = index.search(set.query(i, dim), K, ef);
+                let hits: Vec<u32> = hits.into_iter().map(|h| h as u32).collect();
+                (hits, t.elapsed())
+            };
+            // One thread, one query after another.
+            let started = Instant::now();
+            let (hits, mut lat1): (Vec<Vec<u32>>, Vec<Duration>) =
+                (0..set.len()).map(search).unzip();
+            let qps_1t = set.len() as f64 / started.elapsed().as_secs_f64();
+            // All threads of the pool.
+            let started = Instant::now();
+            let mut lat: Vec<Duration> = pool.install(|| {
+                (0..set.len())
+                    .into_par_iter()
+                    .map(|i| search(i).1)
+                    .collect()
+            });
+            let qps = set.len() as f64 / started.elapsed().as_secs_f64();
+            let record = Record {
+                engine: built.engine.into(),
+                mode: "inproc".into(),
+                dataset: data.name.clone(),
+                n,
+                dim,
+                metric: "cosine".into(),
+                m: built.m,
+                ef_construction: built.ef_construction,
+                build_s: built.build_s,
+                build_vectors_per_s: n as f64 / built.build_s,
+                build_threads: Some(settings.threads),
+                query_set: set.name.clone(),
+                queries: set.len(),
+                k: K,
+                ef,
+                recall_at_10: recall_at_10(&hits, &set.ground_truth),
+                qps_1t,
+                p50_ms_1t: percentile_ms(&mut lat1, 0.5),
+                p99_ms_1t: percentile_ms(&mut lat1, 0.99),
+                threads: settings.threads,
+                qps,
+                p50_ms: percentile_ms(&mut lat, 0.5),
+                p99_ms: percentile_ms(&mut lat, 0.99),
+                peak_rss_mib: proc_status_bytes("VmHWM").map(|b| b as f64 / (1 << 20) as f64),
+                index_ram_bytes_per_vector: built.index_ram,
+                ram_method: built.ram_method.map(String::from),
+                disk_bytes: built.disk,
+                disk_bytes_per_vector: built.disk.map(|b| b as f64 / n as f64),
+                open_s: built.open_s,
+                quantization: built.quantization.map(String::from),
+                date: utc_now(),
+                host: host.clone(),
+            };
+            emit(&record);
+            out.push(record);
+        }
+    }
 }
 
 /// Bytes of the index's dump, written to a fresh folder under `dir` and

@@ -180,6 +180,13 @@ pub struct Record {
     /// server's data directory when given).
     pub disk_bytes: Option<u64>,
     pub disk_bytes_per_vector: Option<f64>,
+    /// Seconds to open the index from its files, ready to search (inproc,
+    /// sealed graphs: what a restart costs per segment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_s: Option<f64>,
+    /// Vector quantization of the searched index, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
     /// UTC, RFC 3339.
     pub date: String,
     pub host: String,

@@ -130,6 +130,8 @@ pub async fn loadgen(
                 ram_method: None,
                 disk_bytes: disk,
                 disk_bytes_per_vector: disk.map(|b| b as f64 / n as f64),
+                open_s: None,
+                quantization: None,
                 date: utc_now(),
                 host: host.clone(),
             };

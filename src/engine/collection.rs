@@ -487,8 +487,17 @@ impl Collection {
         });
         self.meta.apply(&self.config.name, batch)?;
         self.meta.flush()?;
-        // Full, so its graphs never change again: search them with our loop.
-        seg.graphs.iter().for_each(crate::index::Graph::freeze);
+        // Full, so its graphs never change again: serve them from the
+        // sealed files (our loop, memory-mapped; hnsw_rs's copies go).
+        if let Err(e) = seg.switch_to_sealed_graphs(&self.config) {
+            // Still correct, only slower and bigger: hnsw_rs keeps serving.
+            tracing::error!(
+                collection = %self.config.name,
+                segment = seg.id,
+                error = %e,
+                "cannot open the sealed graphs just written; searching the in-memory ones"
+            );
+        }
         seg.sealed.store(true, Ordering::Release);
         Ok(())
     }

@@ -370,6 +370,7 @@ impl Database {
             ef_search: pick(spec.ef_search, o.default_ef_search),
             fusion: spec.fusion.unwrap_or_default(),
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
+            quantization: spec.quantization,
         };
         if config.segment_capacity == 0 || config.segment_capacity > MAX_SEGMENT_CAPACITY {
             return Err(EngineError::invalid(
@@ -807,6 +808,7 @@ mod tests {
             ef_search: 16,
             fusion: None,
             segment_capacity: 64,
+            quantization: crate::engine::Quantization::None,
         }
     }
 

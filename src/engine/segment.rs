@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::{CollectionConfig, GraphSource};
 use super::{payload::Payload, Result};
-use crate::index::{Graph, GraphParams};
+use crate::index::{Graph, GraphParams, VectorRows};
 use crate::storage::{manifest, RecordMeta, StorageError, VectorFile};
 
 /// A live record as searches and reads see it.
@@ -72,24 +72,47 @@ impl SegmentManifest {
     fn read(path: &Path) -> Result<SegmentManifest> {
         let m: SegmentManifest = manifest::read(path)?;
         for (space, g) in m.graphs.iter().enumerate() {
-            let expected: Vec<String> = if g.points == 0 {
-                Vec::new()
-            } else {
-                Graph::dump_files(Path::new(""), &graph_basename(space))
-                    .iter()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .collect()
-            };
             let names: Vec<&str> = g.files.iter().map(|f| f.name.as_str()).collect();
-            if names != expected {
+            if g.points == 0 && names.is_empty() {
+                continue;
+            }
+            if GraphFormat::of(space, &names).is_none() {
                 return Err(StorageError::corrupt(
                     path,
-                    format!("graph {space} lists files {names:?}, expected {expected:?}"),
+                    format!(
+                        "graph {space} lists files {names:?}, expected [\"{}\"]",
+                        sealed_graph_name(space)
+                    ),
                 )
                 .into());
             }
         }
         Ok(m)
+    }
+}
+
+/// How a sealed segment's graph is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GraphFormat {
+    /// Our sealed graph file, memory-mapped (`graph-N.idx`).
+    Sealed,
+    /// An hnsw_rs dump (`graph-N.hnsw.graph` and `.hnsw.data`), as written
+    /// before the sealed format existed; reloaded through hnsw_rs.
+    HnswRsDump,
+}
+
+impl GraphFormat {
+    /// Which format a manifest's file list is, if it is exactly one of them.
+    fn of(space: usize, names: &[&str]) -> Option<GraphFormat> {
+        if names == [sealed_graph_name(space).as_str()] {
+            return Some(GraphFormat::Sealed);
+        }
+        let dump: Vec<String> = Graph::dump_files(Path::new(""), &graph_basename(space))
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        (names == dump.iter().map(String::as_str).collect::<Vec<_>>())
+            .then_some(GraphFormat::HnswRsDump)
     }
 }
 
@@ -103,6 +126,21 @@ pub(crate) fn vectors_path(dir: &Path, space: usize) -> PathBuf {
 
 fn graph_basename(space: usize) -> String {
     format!("graph-{space}")
+}
+
+fn sealed_graph_name(space: usize) -> String {
+    format!("graph-{space}.idx")
+}
+
+/// The f32 records of a vector file, as a sealed graph reads them.
+fn rows_of(file: &VectorFile) -> VectorRows {
+    let (map, first, stride) = file.shared_map();
+    let base = map.as_ptr().wrapping_add(first);
+    // SAFETY: the file holds `capacity` records of `dim` f32 at
+    // `first + i * stride` (4-byte aligned, see VectorFile::get) inside the
+    // shared mapping, which the rows keep alive. Records a sealed graph
+    // reads are never rewritten.
+    unsafe { VectorRows::new(map, base, stride, file.dim(), file.capacity() as usize) }
 }
 
 pub(crate) const MANIFEST: &str = "manifest.json";
@@ -200,8 +238,7 @@ impl Segment {
             allocated = allocated.max(r + 1);
         }
         let (graphs, graph_source) = if sealed {
-            let graphs = Self::load_graphs(&dir, config, capacity)?;
-            graphs.iter().for_each(Graph::freeze);
+            let graphs = Self::load_graphs(&dir, config, capacity, &vectors)?;
             (graphs, GraphSource::Loaded)
         } else {
             let graphs: Vec<Graph> = (0..config.spaces())
@@ -233,9 +270,15 @@ impl Segment {
         })
     }
 
-    /// Reloads the graph dumps a sealed segment's manifest lists; their data
-    /// ids must be record numbers below `capacity` (the vector files').
-    fn load_graphs(dir: &Path, config: &CollectionConfig, capacity: u32) -> Result<Vec<Graph>> {
+    /// Opens the sealed graphs a sealed segment's manifest lists, after
+    /// checking them against their checksums; their node ids must be record
+    /// numbers below `capacity` (the vector files').
+    fn load_graphs(
+        dir: &Path,
+        config: &CollectionConfig,
+        capacity: u32,
+        vectors: &[VectorFile],
+    ) -> Result<Vec<Graph>> {
         let manifest_path = dir.join(MANIFEST);
         let m = SegmentManifest::read(&manifest_path)?;
         if m.graphs.len() != config.spaces()
@@ -265,16 +308,30 @@ impl Segment {
                     .into());
                 }
             }
-            let graph = Graph::load(
-                config.metric,
-                dir,
-                &graph_basename(space),
-                config.dimension as usize,
-                capacity as usize,
-            )?;
+            let names: Vec<&str> = g.files.iter().map(|f| f.name.as_str()).collect();
+            let rows = rows_of(&vectors[space]);
+            let graph = match GraphFormat::of(space, &names) {
+                Some(GraphFormat::Sealed) => Graph::open_sealed(
+                    config.metric,
+                    &dir.join(sealed_graph_name(space)),
+                    rows,
+                    capacity as usize,
+                )?,
+                _ => {
+                    let graph = Graph::load_hnsw_rs_dump(
+                        config.metric,
+                        dir,
+                        &graph_basename(space),
+                        config.dimension as usize,
+                        capacity as usize,
+                    )?;
+                    graph.seal_in_memory(rows, config.quantization)?;
+                    graph
+                }
+            };
             if graph.len() != g.points {
                 return Err(StorageError::corrupt(
-                    &dir.join(graph_basename(space)),
+                    &dir.join(&g.files[0].name),
                     format!(
                         "graph has {} points, manifest says {}",
                         graph.len(),
@@ -288,8 +345,9 @@ impl Segment {
         Ok(graphs)
     }
 
-    /// Dumps the graphs and writes the manifest. The caller then records the
-    /// segment as sealed in metadata; until then restarts rebuild it.
+    /// Writes the sealed graph files and the manifest. The caller then
+    /// records the segment as sealed in metadata (until then restarts
+    /// rebuild it) and switches to them with [`Segment::switch_to_sealed_graphs`].
     pub fn write_sealed_files(&self, config: &CollectionConfig) -> Result<()> {
         for file in &self.vectors {
             file.sync()?;
@@ -298,15 +356,20 @@ impl Segment {
         for (space, graph) in self.graphs.iter().enumerate() {
             let points = graph.len();
             let mut files = Vec::new();
-            if points > 0 {
-                for path in graph.dump(&self.dir, &graph_basename(space))? {
-                    let (crc32, len) = manifest::file_checksum(&path)?;
-                    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                    files.push(FileSum { name, crc32, len });
-                }
+            let path = self.dir.join(sealed_graph_name(space));
+            if points > 0
+                && graph.write_sealed(&path, &rows_of(&self.vectors[space]), config.quantization)?
+            {
+                let (crc32, len) = manifest::file_checksum(&path)?;
+                files.push(FileSum {
+                    name: sealed_graph_name(space),
+                    crc32,
+                    len,
+                });
             }
             graphs.push(GraphManifest { points, files });
         }
+        crate::storage::sync_dir(&self.dir)?;
         let m = SegmentManifest {
             segment: self.id,
             dimension: config.dimension,
@@ -314,6 +377,18 @@ impl Segment {
             graphs,
         };
         manifest::write(&self.dir.join(MANIFEST), &m)?;
+        Ok(())
+    }
+
+    /// Serves searches from the sealed graph files [`Segment::write_sealed_files`]
+    /// wrote, dropping the in-memory graphs they were written from.
+    pub fn switch_to_sealed_graphs(&self, config: &CollectionConfig) -> Result<()> {
+        let sealed = Self::load_graphs(&self.dir, config, self.capacity, &self.vectors)?;
+        for (graph, sealed) in self.graphs.iter().zip(sealed) {
+            if sealed.is_sealed() {
+                graph.switch_to(sealed);
+            }
+        }
         Ok(())
     }
 
@@ -344,7 +419,7 @@ impl Segment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Fusion, Metric, Vectorizer};
+    use crate::engine::{Fusion, Metric, Quantization, Vectorizer};
 
     /// A sealed segment's manifest may only list its own dump files: found
     /// while writing fuzz/open_files, a manifest naming `../../x` made the
@@ -363,6 +438,7 @@ mod tests {
             ef_search: 16,
             fusion: Fusion::default(),
             segment_capacity: 4,
+            quantization: Quantization::Int8,
         };
         let seg = Segment::create(dir.path(), 1, &config).unwrap();
         let vectors: Vec<[f32; 2]> = (0..4).map(|i| [i as f32, 1.0]).collect();
@@ -409,13 +485,49 @@ mod tests {
             if name.is_null() {
                 m["graphs"][0]["files"] = serde_json::json!([]);
             } else {
-                m["graphs"][0]["files"][1]["name"] = name;
+                m["graphs"][0]["files"][0]["name"] = name;
             }
             manifest::write(&path, &m).unwrap();
             let err = open().err().expect(what).to_string();
             assert!(err.contains("lists files"), "{what}: {err}");
         }
         manifest::write(&path, &intact).unwrap();
-        assert_eq!(open().unwrap().live_count(), 4);
+        let seg = open().unwrap();
+        assert_eq!(seg.live_count(), 4);
+        assert_eq!(seg.graphs[0].quantization(), Some(Quantization::Int8));
+        assert_eq!(seg.graphs[0].search(&[3.0, 1.0], 1, 8, &|_| true), vec![3]);
+        drop(seg);
+
+        // A segment sealed before our format (an hnsw_rs dump) still opens,
+        // served by the same loop.
+        let seg_dir = segment_dir(dir.path(), 1);
+        std::fs::remove_file(seg_dir.join("graph-0.idx")).unwrap();
+        let rebuilt = Graph::new(config.metric, params(&config), 4);
+        let items: Vec<(&[f32], usize)> = vectors
+            .iter()
+            .enumerate()
+            .map(|(r, v)| (v.as_slice(), r))
+            .collect();
+        rebuilt.insert(&items);
+        let files: Vec<FileSum> = rebuilt
+            .dump_hnsw_rs(&seg_dir, "graph-0")
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let (crc32, len) = manifest::file_checksum(p).unwrap();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                FileSum { name, crc32, len }
+            })
+            .collect();
+        let legacy = SegmentManifest {
+            segment: 1,
+            dimension: 2,
+            capacity: 4,
+            graphs: vec![GraphManifest { points: 4, files }],
+        };
+        manifest::write(&path, &legacy).unwrap();
+        let seg = open().unwrap();
+        assert!(seg.graphs[0].is_sealed());
+        assert_eq!(seg.graphs[0].search(&[3.0, 1.0], 1, 8, &|_| true), vec![3]);
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::index::Metric;
+pub use crate::index::{Metric, Quantization};
 
 use super::payload::{Filter, Payload};
 
@@ -65,6 +65,10 @@ pub struct CollectionConfig {
     pub ef_search: u32,
     pub fusion: Fusion,
     pub segment_capacity: u32,
+    /// How sealed segments' graph walks read vectors (collections created
+    /// before the option existed have none).
+    #[serde(default)]
+    pub quantization: Quantization,
 }
 
 impl CollectionConfig {
@@ -89,6 +93,7 @@ pub struct CollectionSpec {
     pub ef_search: u32,
     pub fusion: Option<Fusion>,
     pub segment_capacity: u32,
+    pub quantization: Quantization,
 }
 
 /// Where a segment's graphs came from.

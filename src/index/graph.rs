@@ -1,16 +1,15 @@
-//! One HNSW graph (hnsw_rs) over the records of one segment's vector space.
+//! One HNSW graph over the records of one segment's vector space: hnsw_rs
+//! builds it, our sealed format serves it once its segment is full.
 
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use hnsw_rs::prelude::{AnnT, Hnsw, HnswIo, ReloadOptions};
-
-use hnsw_rs::prelude::Distance;
+use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo, ReloadOptions};
+use parking_lot::RwLock;
 
 use super::distance::{CosineDistance, DotDistance, L2Distance};
 use super::dump_check;
-use super::frozen::Frozen;
+use super::sealed::{self, Adjacency, Expected, Quantization, SealedGraph, VectorRows};
 use super::Metric;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +92,17 @@ macro_rules! with_hnsw {
     };
 }
 
+/// A segment's graph for one vector space: built by hnsw_rs while its
+/// segment grows, then sealed into our own file and searched from its
+/// memory map (see [`super::sealed`]); hnsw_rs's structures are dropped then.
 pub struct Graph {
-    inner: Inner,
-    /// Set once the graph stops changing (its segment is sealed): searched
-    /// with our own loop (see [`super::frozen`]).
-    frozen: OnceLock<Frozen>,
+    metric: Metric,
+    state: RwLock<State>,
+}
+
+enum State {
+    Growing(Inner),
+    Sealed(SealedGraph),
 }
 
 impl std::fmt::Debug for Graph {
@@ -106,6 +111,49 @@ impl std::fmt::Debug for Graph {
             .field("points", &self.len())
             .finish()
     }
+}
+
+/// Collects the adjacency of an hnsw_rs graph (data ids below `nodes`).
+fn adjacency_of<D: Distance<f32> + Send + Sync>(
+    hnsw: &Hnsw<'static, f32, D>,
+    nodes: usize,
+) -> Option<Adjacency> {
+    let index = hnsw.get_point_indexation();
+    let top = index.get_max_level_observed() as usize;
+    let entry = index.get_layer_iterator(top).next()?.get_origin_id() as u32;
+    let mut base = vec![Vec::new(); nodes];
+    let mut upper: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); top];
+    let mut inserted = vec![false; nodes];
+    let mut points = 0;
+    for layer in 0..=top {
+        for p in index.get_layer_iterator(layer) {
+            let id = p.get_origin_id();
+            inserted[id] = true;
+            points += 1;
+            for (l, neighbours) in p.get_neighborhood_id().into_iter().enumerate() {
+                if l > layer {
+                    break;
+                }
+                let ids: Vec<u32> = neighbours.iter().map(|n| n.d_id as u32).collect();
+                if l == 0 {
+                    base[id] = ids;
+                } else {
+                    upper[l - 1].push((id as u32, ids));
+                }
+            }
+        }
+    }
+    for layer in &mut upper {
+        layer.sort_unstable_by_key(|(n, _)| *n);
+    }
+    Some(Adjacency {
+        nodes,
+        points,
+        entry,
+        base,
+        upper,
+        inserted,
+    })
 }
 
 fn new_typed<D: hnsw_rs::prelude::Distance<f32> + Send + Sync + Default + 'static>(
@@ -184,16 +232,17 @@ impl Graph {
             Metric::L2 => Inner::L2(new_typed(params, capacity)),
         };
         Graph {
-            inner,
-            frozen: OnceLock::new(),
+            metric,
+            state: RwLock::new(State::Growing(inner)),
         }
     }
 
-    /// Reloads a graph dumped with [`Graph::dump`] under `dir/basename.*`:
-    /// vectors of dimension `dim`, data ids (record numbers) below `id_bound`.
-    /// Files that do not have exactly that structure are refused before
-    /// hnsw_rs reads them.
-    pub fn load(
+    /// Reloads a graph dumped by hnsw_rs (how sealed segments were stored
+    /// before our own format) under `dir/basename.*`: vectors of dimension
+    /// `dim`, data ids (record numbers) below `id_bound`. Files that do not
+    /// have exactly that structure are refused before hnsw_rs reads them.
+    /// Call [`Graph::seal_in_memory`] to search it with our loop.
+    pub fn load_hnsw_rs_dump(
         metric: Metric,
         dir: &Path,
         basename: &str,
@@ -206,12 +255,40 @@ impl Graph {
             Metric::L2 => Inner::L2(load_typed(dir, basename, dim, id_bound)?),
         };
         Ok(Graph {
-            inner,
-            frozen: OnceLock::new(),
+            metric,
+            state: RwLock::new(State::Growing(inner)),
         })
     }
 
-    /// The files a dump under `basename` consists of.
+    /// Opens a sealed graph file written by [`Graph::write_sealed`]: node
+    /// ids below `id_bound`, vectors read from `rows`.
+    pub fn open_sealed(
+        metric: Metric,
+        path: &Path,
+        rows: VectorRows,
+        id_bound: usize,
+    ) -> Result<Graph, IndexError> {
+        let dim = rows.dim();
+        let sealed = SealedGraph::open(
+            path,
+            metric,
+            rows,
+            Expected {
+                dim,
+                nodes: id_bound,
+            },
+        )
+        .map_err(|reason| IndexError::Load {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok(Graph {
+            metric,
+            state: RwLock::new(State::Sealed(sealed)),
+        })
+    }
+
+    /// The files an hnsw_rs dump under `basename` consists of.
     pub fn dump_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
         [
             dir.join(format!("{basename}.hnsw.graph")),
@@ -221,42 +298,134 @@ impl Graph {
 
     /// Number of points inserted.
     pub fn len(&self) -> usize {
-        with_hnsw!(&self.inner, h => h.get_nb_point())
+        match &*self.state.read() {
+            State::Growing(inner) => with_hnsw!(inner, h => h.get_nb_point()),
+            State::Sealed(s) => s.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Inserts points (vector, record number); in parallel when there are several.
+    /// True once the graph is searched from its sealed form.
+    pub fn is_sealed(&self) -> bool {
+        matches!(&*self.state.read(), State::Sealed(_))
+    }
+
+    /// How a sealed graph's walk reads vectors (None while growing).
+    pub fn quantization(&self) -> Option<Quantization> {
+        match &*self.state.read() {
+            State::Growing(_) => None,
+            State::Sealed(s) => Some(s.quantization()),
+        }
+    }
+
+    /// Bytes of the sealed graph's mapped file (0 while growing).
+    pub fn sealed_file_bytes(&self) -> usize {
+        match &*self.state.read() {
+            State::Growing(_) => 0,
+            State::Sealed(s) => s.file_bytes(),
+        }
+    }
+
+    /// Inserts points (vector, record number); in parallel when there are
+    /// several. A sealed graph takes no more points.
     pub fn insert(&self, items: &[(&[f32], usize)]) {
+        let state = self.state.read();
+        let State::Growing(inner) = &*state else {
+            debug_assert!(false, "insert into a sealed graph");
+            return;
+        };
         match items {
             [] => {}
-            [one] => with_hnsw!(&self.inner, h => h.insert_slice(*one)),
+            [one] => with_hnsw!(inner, h => h.insert_slice(*one)),
             _ => {
                 let items = items.to_vec();
-                with_hnsw!(&self.inner, h => h.parallel_insert_slice(&items))
+                with_hnsw!(inner, h => h.parallel_insert_slice(&items))
             }
         }
     }
 
-    /// Declares the graph final (no more inserts) and switches its searches
-    /// to our own loop over a flat copy of its adjacency. Idempotent.
-    pub fn freeze(&self) {
-        if self.frozen.get().is_some() {
-            return;
-        }
-        if let Some(f) = with_hnsw!(&self.inner, h => Frozen::build(h)) {
-            let _ = self.frozen.set(f);
-        }
+    /// Writes the graph in its sealed form to `path` (and fsyncs it): its
+    /// adjacency, node ids below `rows.len()`, plus int8 codes of `rows`
+    /// when quantized. The graph itself is unchanged; see
+    /// [`Graph::switch_to`]. Returns false (writing nothing) when empty.
+    pub fn write_sealed(
+        &self,
+        path: &Path,
+        rows: &VectorRows,
+        quantization: Quantization,
+    ) -> Result<bool, IndexError> {
+        let err = |reason: String| IndexError::Dump {
+            path: path.to_path_buf(),
+            reason,
+        };
+        fail::fail_point!("graph-dump", |arg| Err(err(format!(
+            "injected fault: {}",
+            arg.unwrap_or_default()
+        ))));
+        let bytes = {
+            let state = self.state.read();
+            let State::Growing(inner) = &*state else {
+                return Err(err("the graph is already sealed".into()));
+            };
+            let Some(adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
+                return Ok(false);
+            };
+            sealed::encode(&adj, rows, quantization)
+        };
+        sealed::write_file(path, &bytes).map_err(|e| err(e.to_string()))?;
+        Ok(true)
     }
 
-    /// Memory held by the frozen adjacency copy (0 if not frozen).
-    pub fn frozen_bytes(&self) -> usize {
-        self.frozen.get().map_or(0, |f| f.heap_bytes())
+    /// Turns a growing (or hnsw_rs-reloaded) graph into a sealed one held in
+    /// anonymous memory, for segments whose sealed form is an hnsw_rs dump.
+    pub fn seal_in_memory(
+        &self,
+        rows: VectorRows,
+        quantization: Quantization,
+    ) -> Result<(), IndexError> {
+        let err = |reason: String| IndexError::Load {
+            path: PathBuf::from("(in memory)"),
+            reason,
+        };
+        let sealed = {
+            let state = self.state.read();
+            let State::Growing(inner) = &*state else {
+                return Ok(());
+            };
+            let Some(adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
+                return Ok(());
+            };
+            let bytes = sealed::encode(&adj, &rows, quantization);
+            let dim = rows.dim();
+            let nodes = rows.len();
+            SealedGraph::from_bytes(&bytes, self.metric, rows, Expected { dim, nodes })
+                .map_err(err)?
+        };
+        self.replace_state(State::Sealed(sealed));
+        Ok(())
     }
 
-    /// Up to `k` records accepted by `keep`, closest first.
+    /// Replaces this graph's contents with `other`'s sealed form (the same
+    /// points, now read from the sealed file); hnsw_rs's structures go.
+    pub fn switch_to(&self, other: Graph) {
+        let state = other.state.into_inner();
+        debug_assert!(matches!(state, State::Sealed(_)));
+        self.replace_state(state);
+    }
+
+    fn replace_state(&self, new: State) {
+        let old = std::mem::replace(&mut *self.state.write(), new);
+        // Dropped only after the lock is released: hnsw_rs frees its
+        // points on rayon's pool, whose threads may be searches waiting for
+        // this very lock (a deadlock, found by the soak test).
+        drop(old);
+    }
+
+    /// Up to `k` records accepted by `keep`, closest first (by the walk's
+    /// distance: approximate on a quantized sealed graph, so callers rescore).
     pub fn search(
         &self,
         query: &[f32],
@@ -264,14 +433,12 @@ impl Graph {
         ef: usize,
         keep: &(dyn Fn(usize) -> bool + Sync),
     ) -> Vec<usize> {
-        if let Some(f) = self.frozen.get() {
-            return match &self.inner {
-                Inner::Cosine(_) => f.search(query, k, ef, |a, b| CosineDistance.eval(a, b), keep),
-                Inner::Dot(_) => f.search(query, k, ef, |a, b| DotDistance.eval(a, b), keep),
-                Inner::L2(_) => f.search(query, k, ef, |a, b| L2Distance.eval(a, b), keep),
-            };
-        }
-        if self.is_empty() {
+        let state = self.state.read();
+        let inner = match &*state {
+            State::Sealed(s) => return s.search(query, k, ef, keep),
+            State::Growing(inner) => inner,
+        };
+        if with_hnsw!(inner, h => h.get_nb_point()) == 0 {
             return Vec::new();
         }
         // hnsw_rs stops a walk early only without a filter. Most nodes pass
@@ -279,7 +446,7 @@ impl Graph {
         // mismatches), so walk unfiltered, keep the whole candidate list and
         // filter it; only when too few pass, walk again with the filter.
         let ef = ef.max(k);
-        let found = with_hnsw!(&self.inner, h => h.search_filter(query, ef, ef, None));
+        let found = with_hnsw!(inner, h => h.search_filter(query, ef, ef, None));
         let total = found.len();
         let kept: Vec<usize> = found
             .into_iter()
@@ -291,28 +458,29 @@ impl Graph {
             return kept;
         }
         let filter = |id: &usize| keep(*id);
-        let found =
-            with_hnsw!(&self.inner, h => h.search_filter(query, k, ef.max(k), Some(&filter)));
+        let found = with_hnsw!(inner, h => h.search_filter(query, k, ef.max(k), Some(&filter)));
         found.into_iter().map(|n| n.d_id).collect()
     }
 
-    /// Dumps the graph to `dir/basename.hnsw.{graph,data}` and fsyncs both files.
-    pub fn dump(&self, dir: &Path, basename: &str) -> Result<[PathBuf; 2], IndexError> {
+    /// Dumps the graph in hnsw_rs's format to `dir/basename.hnsw.{graph,data}`
+    /// and fsyncs both files (tests and tools: sealed segments are stored
+    /// with [`Graph::write_sealed`]).
+    pub fn dump_hnsw_rs(&self, dir: &Path, basename: &str) -> Result<[PathBuf; 2], IndexError> {
         let err = |reason: String| IndexError::Dump {
             path: dir.join(basename),
             reason,
         };
-        fail::fail_point!("graph-dump", |arg| Err(err(format!(
-            "injected fault: {}",
-            arg.unwrap_or_default()
-        ))));
+        let state = self.state.read();
+        let State::Growing(inner) = &*state else {
+            return Err(err("a sealed graph has no hnsw_rs form".into()));
+        };
         // hnsw_rs panics when it cannot create the files (a missing
         // directory, no file descriptors left): make that an error.
         if !dir.is_dir() {
             return Err(err("the directory does not exist".into()));
         }
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-            || with_hnsw!(&self.inner, h => h.file_dump(dir, basename)),
+            || with_hnsw!(inner, h => h.file_dump(dir, basename)),
         ))
         .map_err(|_| err("hnsw_rs panicked (cannot create the dump files?)".into()))?
         .map_err(|e| err(e.to_string()))?;
@@ -347,20 +515,29 @@ mod tests {
         v.into_iter().map(|a| a / n).collect()
     }
 
-    #[test]
-    fn build_search_dump_reload() {
+    fn build(metric: Metric, n: usize, dim: usize, seed: u64) -> (Graph, Vec<Vec<f32>>) {
         let params = GraphParams {
             m: 16,
             ef_construction: 100,
         };
-        let g = Graph::new(Metric::Cosine, params, 500);
-        let data: Vec<Vec<f32>> = (0..500).map(|i| unit(i, 32)).collect();
+        let g = Graph::new(metric, params, n);
+        let data: Vec<Vec<f32>> = (0..n as u64).map(|i| unit(i + seed, dim)).collect();
         let items: Vec<(&[f32], usize)> = data
             .iter()
             .enumerate()
             .map(|(i, v)| (v.as_slice(), i))
             .collect();
         g.insert(&items);
+        (g, data)
+    }
+
+    fn rows(data: &[Vec<f32>]) -> VectorRows {
+        VectorRows::from_vec(data.concat(), data[0].len())
+    }
+
+    #[test]
+    fn hnsw_rs_dump_reloads_and_seals_in_memory() {
+        let (g, data) = build(Metric::Cosine, 500, 32, 0);
         assert_eq!(g.len(), 500);
         let hits = g.search(&data[42], 5, 64, &|_| true);
         assert_eq!(hits[0], 42);
@@ -368,64 +545,143 @@ mod tests {
         assert!(!hits.contains(&42));
 
         let dir = tempfile::tempdir().unwrap();
-        g.dump(dir.path(), "graph-0").unwrap();
-        let loaded = Graph::load(Metric::Cosine, dir.path(), "graph-0", 32, 500).unwrap();
+        g.dump_hnsw_rs(dir.path(), "graph-0").unwrap();
+        let loaded =
+            Graph::load_hnsw_rs_dump(Metric::Cosine, dir.path(), "graph-0", 32, 500).unwrap();
+        assert_eq!(loaded.len(), 500);
+        assert_eq!(loaded.search(&data[7], 1, 64, &|_| true), vec![7]);
+        loaded
+            .seal_in_memory(rows(&data), Quantization::None)
+            .unwrap();
+        assert!(loaded.is_sealed());
         assert_eq!(loaded.len(), 500);
         assert_eq!(loaded.search(&data[7], 1, 64, &|_| true), vec![7]);
         assert!(
-            Graph::load(Metric::L2, dir.path(), "graph-0", 32, 500).is_err(),
+            Graph::load_hnsw_rs_dump(Metric::L2, dir.path(), "graph-0", 32, 500).is_err(),
             "distance mismatch is refused"
         );
     }
 
-    /// Our loop over a frozen graph finds what an exact scan finds (high
-    /// recall), honours the filter, and agrees with hnsw_rs's own search.
+    /// Sealed graphs (f32 and int8 walks, every metric) find what an exact
+    /// scan finds once their candidates are rescored, honour the filter,
+    /// and reopen from their file with the same answers.
     #[test]
-    fn frozen_search_matches_exact_and_filters() {
-        let params = GraphParams {
-            m: 16,
-            ef_construction: 100,
-        };
+    fn sealed_search_matches_exact_and_filters() {
         let n = 2000;
-        let data: Vec<Vec<f32>> = (0..n).map(|i| unit(i as u64 + 1, 32)).collect();
-        let items: Vec<(&[f32], usize)> = data
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.as_slice(), i))
-            .collect();
-        let g = Graph::new(Metric::Cosine, params, n);
-        g.insert(&items);
         let queries: Vec<Vec<f32>> = (0..50).map(|i| unit(10_000 + i, 32)).collect();
-        let exact = |q: &[f32], keep: &dyn Fn(usize) -> bool| -> Vec<usize> {
-            let mut all: Vec<(f32, usize)> = (0..n)
-                .filter(|&i| keep(i))
-                .map(|i| (1.0 - crate::index::distance::dot(q, &data[i]), i))
-                .collect();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0));
-            all.into_iter().take(10).map(|x| x.1).collect()
-        };
-        let recall = |g: &Graph, keep: &(dyn Fn(usize) -> bool + Sync)| -> f64 {
-            let mut hit = 0;
-            for q in &queries {
-                let found = g.search(q, 10, 64, keep);
-                assert!(found.iter().all(|&i| keep(i)), "filter honoured");
-                let truth = exact(q, keep);
-                hit += found.iter().filter(|i| truth.contains(i)).count();
+        for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            let (g, data) = build(metric, n, 32, 1);
+            let exact = |q: &[f32], keep: &dyn Fn(usize) -> bool| -> Vec<usize> {
+                let mut all: Vec<(f32, usize)> = (0..n)
+                    .filter(|&i| keep(i))
+                    .map(|i| (metric.score(q, &data[i]), i))
+                    .collect();
+                all.sort_by(|a, b| metric.cmp_scores(a.0, b.0));
+                all.into_iter().take(10).map(|x| x.1).collect()
+            };
+            let recall = |g: &Graph, keep: &(dyn Fn(usize) -> bool + Sync)| -> f64 {
+                let mut hit = 0;
+                for q in &queries {
+                    let found = g.search(q, 64, 64, keep);
+                    assert!(found.iter().all(|&i| keep(i)), "filter honoured");
+                    let mut rescored: Vec<(f32, usize)> = found
+                        .iter()
+                        .map(|&i| (metric.score(q, &data[i]), i))
+                        .collect();
+                    rescored.sort_by(|a, b| metric.cmp_scores(a.0, b.0));
+                    let truth = exact(q, keep);
+                    hit += rescored
+                        .iter()
+                        .take(10)
+                        .filter(|(_, i)| truth.contains(i))
+                        .count();
+                }
+                hit as f64 / (queries.len() * 10) as f64
+            };
+            let dir = tempfile::tempdir().unwrap();
+            for q in [Quantization::None, Quantization::Int8] {
+                let path = dir.path().join(format!("g-{q:?}.idx"));
+                assert!(g.write_sealed(&path, &rows(&data), q).unwrap());
+                let sealed = Graph::open_sealed(metric, &path, rows(&data), n).unwrap();
+                assert_eq!(sealed.len(), n);
+                assert_eq!(sealed.quantization(), Some(q));
+                let all = recall(&sealed, &|_| true);
+                assert!(all >= 0.95, "{metric:?} {q:?}: recall {all}");
+                let even = |i: usize| i % 2 == 0;
+                let filtered = recall(&sealed, &even);
+                assert!(
+                    filtered >= 0.95,
+                    "{metric:?} {q:?}: filtered recall {filtered}"
+                );
+                assert!(sealed.search(&data[42], 64, 64, &|_| true).contains(&42));
+                // The growing graph it came from takes the sealed form in place.
+                if q == Quantization::Int8 && metric == Metric::Cosine {
+                    let before = g.search(&data[3], 10, 64, &|_| true);
+                    assert!(before.contains(&3));
+                }
             }
-            hit as f64 / (queries.len() * 10) as f64
+            let path = dir.path().join("g-None.idx");
+            g.switch_to(Graph::open_sealed(metric, &path, rows(&data), n).unwrap());
+            assert!(g.is_sealed());
+            assert!(g.search(&data[42], 10, 64, &|_| true).contains(&42));
+        }
+    }
+
+    /// A damaged sealed graph file is refused with a reason, never walked.
+    #[test]
+    fn malformed_sealed_files_are_refused() {
+        let (g, data) = build(Metric::Cosine, 300, 16, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.idx");
+        g.write_sealed(&path, &rows(&data), Quantization::Int8)
+            .unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let open = |bytes: &[u8], n: usize| {
+            std::fs::write(&path, bytes).unwrap();
+            Graph::open_sealed(Metric::Cosine, &path, rows(&data), n).map(|g| g.len())
         };
-        let unfrozen = recall(&g, &|_| true);
-        g.freeze();
-        assert!(g.frozen_bytes() > 0);
-        let frozen = recall(&g, &|_| true);
-        assert!(
-            frozen >= 0.95,
-            "frozen recall {frozen} (hnsw_rs: {unfrozen})"
-        );
-        let even = |i: usize| i % 2 == 0;
-        let filtered = recall(&g, &even);
-        assert!(filtered >= 0.95, "filtered recall {filtered}");
-        assert_eq!(g.search(&data[42], 1, 64, &|_| true), vec![42]);
+        assert_eq!(open(&good, 300).unwrap(), 300);
+        assert!(open(&good, 200).is_err(), "node ids past the segment");
+        let section = |i: usize| {
+            let at = 64 + i * 16;
+            u64::from_le_bytes(good[at..at + 8].try_into().unwrap()) as usize
+        };
+        let mut edge = good.clone();
+        let t = section(1);
+        edge[t..t + 4].copy_from_slice(&1_000_000u32.to_le_bytes());
+        let mut offsets = good.clone();
+        let o = section(0) + 4 * 10;
+        offsets[o..o + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut header = good.clone();
+        header[12] ^= 1;
+        let mut table = good.clone();
+        table[64..72].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("edge past the nodes", edge, "past the node ids"),
+            ("offsets", offsets, "not monotone"),
+            ("header bit flip", header, "checksum"),
+            ("section table", table, "out of bounds"),
+            (
+                "truncated",
+                good[..good.len() - 100].to_vec(),
+                "out of bounds",
+            ),
+            ("garbage", vec![0xab; 4096], "bad magic"),
+            ("empty", Vec::new(), "bad magic"),
+        ];
+        for (what, bytes, reason) in cases {
+            let err = open(&bytes, 300).expect_err(what).to_string();
+            assert!(
+                err.contains(reason) && err.contains("cannot load graph"),
+                "{what}: {err}"
+            );
+        }
+        let other_dim = VectorRows::from_vec(vec![0.0; 300 * 8], 8);
+        std::fs::write(&path, &good).unwrap();
+        let err = Graph::open_sealed(Metric::Cosine, &path, other_dim, 300)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dimension"), "{err}");
     }
 
     /// Dumps that carry a valid checksum but are malformed must come back as
@@ -447,10 +703,10 @@ mod tests {
             .collect();
         g.insert(&items);
         let dir = tempfile::tempdir().unwrap();
-        let [graph_path, data_path] = g.dump(dir.path(), "g").unwrap();
+        let [graph_path, data_path] = g.dump_hnsw_rs(dir.path(), "g").unwrap();
         let graph = std::fs::read(&graph_path).unwrap();
         let datab = std::fs::read(&data_path).unwrap();
-        let load = |dim, bound| Graph::load(Metric::L2, dir.path(), "g", dim, bound);
+        let load = |dim, bound| Graph::load_hnsw_rs_dump(Metric::L2, dir.path(), "g", dim, bound);
         assert_eq!(load(8, 50).unwrap().len(), 50);
         assert!(load(4, 50).is_err(), "dimension mismatch");
         assert!(load(8, 10).is_err(), "data ids past the segment");
@@ -537,7 +793,17 @@ mod tests {
         g.insert(&[(&[1.0, 0.0][..], 0), (&[0.0, 1.0][..], 1)]);
         let dir = tempfile::tempdir().unwrap();
         let err = g
-            .dump(&dir.path().join("gone"), "g")
+            .dump_hnsw_rs(&dir.path().join("gone"), "g")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot dump graph"), "{err}");
+        let rows = VectorRows::from_vec(vec![1.0, 0.0, 0.0, 1.0], 2);
+        let err = g
+            .write_sealed(
+                &dir.path().join("gone").join("g.idx"),
+                &rows,
+                Quantization::None,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot dump graph"), "{err}");

@@ -3,10 +3,11 @@
 
 pub mod distance;
 mod dump_check;
-mod frozen;
 pub mod graph;
+pub mod sealed;
 
 pub use graph::{Graph, GraphParams, IndexError};
+pub use sealed::{Quantization, VectorRows};
 
 /// How vectors are compared. Scores are similarities (higher is closer) for
 /// cosine and dot, distances (lower is closer) for L2.

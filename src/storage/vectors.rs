@@ -10,6 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
@@ -22,7 +23,7 @@ const HEADER_LEN: usize = 64;
 pub struct VectorFile {
     path: PathBuf,
     file: File,
-    map: Mmap,
+    map: Arc<Mmap>,
     dim: usize,
     capacity: u32,
 }
@@ -175,7 +176,7 @@ impl VectorFile {
         Ok(VectorFile {
             path,
             file,
-            map,
+            map: Arc::new(map),
             dim,
             capacity,
         })
@@ -234,6 +235,13 @@ impl VectorFile {
         self.file
             .sync_data()
             .map_err(|e| StorageError::io(&self.path, e))
+    }
+
+    /// The mapping shared with readers that outlive a borrow (a sealed
+    /// graph's walk): record `i`'s f32 values start at byte
+    /// `first + i * stride`, 4-byte aligned.
+    pub fn shared_map(&self) -> (Arc<Mmap>, usize, usize) {
+        (self.map.clone(), HEADER_LEN, record_len(self.dim))
     }
 
     /// The stored vector of a record. Only call for records known to be written.

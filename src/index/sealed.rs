@@ -1,0 +1,746 @@
+//! A sealed segment's graph: our own file format, memory-mapped, searched
+//! with our own loop.
+//!
+//! Once a segment is full its hnsw_rs graph never changes, so its adjacency
+//! is written once into one flat file (`graph-N.idx`) and from then on the
+//! graph is only ever read from that file's memory map: a restart maps it
+//! instead of rebuilding or parsing anything (hnsw_rs's own reload parses
+//! every node into heap objects, 4.4 s at 100 000 points, and its dump holds
+//! a second copy of every vector). Vectors are read where the segment keeps
+//! them (its memory-mapped vector file), never copied; with scalar
+//! quantization the walk reads one byte per dimension from the graph file
+//! instead, and the caller rescores the candidates with the f32 vectors.
+//!
+//! The search is the standard HNSW algorithm the way hnswlib runs it: a
+//! generation-stamped visited array, plain `(distance, node)` heaps, software
+//! prefetch of the neighbours' vectors, and a filter applied to the result
+//! set only, so tombstones do not stop the walk from ending early.
+//!
+//! File layout (little-endian; every section starts 64-byte aligned):
+//! a 64-byte header (magic, version, dimension, node bound, points, entry
+//! node, top layer, quantization, section count, CRC-32 of the header), a
+//! table of `(offset, length)` per section, then the sections: layer 0's row
+//! offsets (`nodes + 1` u32) and targets (u32); per upper layer its member
+//! nodes (sorted u32), row offsets and targets; with quantization the
+//! per-dimension minimum and step (f32) and the codes (`nodes x dim` u8).
+//! Everything is checked when the file is opened (bounds, monotone offsets,
+//! targets below the node bound), so a damaged file is refused, not walked.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use super::distance;
+use super::Metric;
+
+const MAGIC: &[u8; 8] = b"CLIPGRPH";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 64;
+const ALIGN: usize = 64;
+
+/// How a sealed graph keeps the vectors its walk reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantization {
+    /// The walk reads the f32 vectors from the segment's vector file.
+    #[default]
+    None,
+    /// Scalar quantization: one byte per dimension (per-dimension minimum
+    /// and step over the segment's vectors), kept in the graph file; 4x less
+    /// memory traffic and RAM for the walk, exact rescoring afterwards.
+    Int8,
+}
+
+/// Fixed-size f32 records in memory owned by someone else (a segment's
+/// memory-mapped vector file): record `i` starts at `base + i * stride`.
+#[derive(Clone)]
+pub struct VectorRows {
+    /// Keeps the memory alive.
+    _owner: Arc<dyn std::any::Any + Send + Sync>,
+    base: *const u8,
+    stride: usize,
+    dim: usize,
+    count: usize,
+}
+
+// SAFETY: the rows are immutable memory kept alive by `_owner`.
+unsafe impl Send for VectorRows {}
+unsafe impl Sync for VectorRows {}
+
+impl VectorRows {
+    /// # Safety
+    /// `base + i * stride` must point to `dim` readable, 4-byte aligned f32
+    /// for every `i < count`, valid (and not written) while `owner` lives.
+    pub unsafe fn new(
+        owner: Arc<dyn std::any::Any + Send + Sync>,
+        base: *const u8,
+        stride: usize,
+        dim: usize,
+        count: usize,
+    ) -> VectorRows {
+        VectorRows {
+            _owner: owner,
+            base,
+            stride,
+            dim,
+            count,
+        }
+    }
+
+    /// Rows of a plain in-memory matrix (`count x dim`, row-major).
+    pub fn from_vec(data: Vec<f32>, dim: usize) -> VectorRows {
+        let count = data.len() / dim.max(1);
+        let data = Arc::new(data);
+        let base = data.as_ptr() as *const u8;
+        // SAFETY: the Vec is owned by the Arc and never written again.
+        unsafe { VectorRows::new(data, base, dim * 4, dim, count) }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    #[inline]
+    fn ptr(&self, row: u32) -> *const u8 {
+        // Callers only pass rows below `count` (node ids are checked
+        // against it when the graph is opened).
+        self.base.wrapping_add(row as usize * self.stride)
+    }
+
+    #[inline]
+    pub fn row(&self, row: u32) -> &[f32] {
+        assert!((row as usize) < self.count);
+        // SAFETY: see `new`.
+        unsafe { std::slice::from_raw_parts(self.ptr(row) as *const f32, self.dim) }
+    }
+}
+
+/// A graph's adjacency as gathered from the builder, ready to be written.
+pub(crate) struct Adjacency {
+    /// Node ids (record numbers) are below this.
+    pub nodes: usize,
+    /// Nodes inserted.
+    pub points: usize,
+    pub entry: u32,
+    /// Layer 0: neighbours per node (`nodes` rows).
+    pub base: Vec<Vec<u32>>,
+    /// Layers 1..: (node, neighbours), sorted by node.
+    pub upper: Vec<Vec<(u32, Vec<u32>)>>,
+    /// Whether each node id was inserted (for quantization's statistics).
+    pub inserted: Vec<bool>,
+}
+
+fn align(buf: &mut Vec<u8>) {
+    while buf.len() % ALIGN != 0 {
+        buf.push(0);
+    }
+}
+
+/// The sealed graph file for `adj` over `rows`.
+pub(crate) fn encode(adj: &Adjacency, rows: &VectorRows, quantization: Quantization) -> Vec<u8> {
+    let dim = rows.dim();
+    let mut sections: Vec<Vec<u8>> = Vec::new();
+    let u32s = |xs: &mut dyn Iterator<Item = u32>| -> Vec<u8> {
+        xs.flat_map(|x| x.to_le_bytes()).collect()
+    };
+    let csr = |rows: &mut dyn Iterator<Item = &Vec<u32>>| -> (Vec<u8>, Vec<u8>) {
+        let mut offsets = vec![0u32];
+        let mut targets = Vec::new();
+        for r in rows {
+            targets.extend_from_slice(r);
+            offsets.push(targets.len() as u32);
+        }
+        (
+            u32s(&mut offsets.into_iter()),
+            u32s(&mut targets.into_iter()),
+        )
+    };
+    let (o, t) = csr(&mut adj.base.iter());
+    sections.push(o);
+    sections.push(t);
+    for layer in &adj.upper {
+        sections.push(u32s(&mut layer.iter().map(|(n, _)| *n)));
+        let (o, t) = csr(&mut layer.iter().map(|(_, r)| r));
+        sections.push(o);
+        sections.push(t);
+    }
+    if quantization == Quantization::Int8 {
+        let (min, step) = int8_ranges(adj, rows);
+        let mut codes = vec![0u8; adj.nodes * dim];
+        for (node, inserted) in adj.inserted.iter().enumerate() {
+            if *inserted {
+                encode_int8(
+                    rows.row(node as u32),
+                    &min,
+                    &step,
+                    &mut codes[node * dim..][..dim],
+                );
+            }
+        }
+        sections.push(min.iter().flat_map(|x| x.to_le_bytes()).collect());
+        sections.push(step.iter().flat_map(|x| x.to_le_bytes()).collect());
+        sections.push(codes);
+    }
+    let mut header = [0u8; HEADER_LEN];
+    header[0..8].copy_from_slice(MAGIC);
+    let fields = [
+        VERSION,
+        dim as u32,
+        adj.nodes as u32,
+        adj.points as u32,
+        adj.entry,
+        adj.upper.len() as u32,
+        match quantization {
+            Quantization::None => 0,
+            Quantization::Int8 => 1,
+        },
+        sections.len() as u32,
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        header[8 + i * 4..12 + i * 4].copy_from_slice(&f.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&header[..60]);
+    header[60..64].copy_from_slice(&crc.to_le_bytes());
+
+    let mut out = header.to_vec();
+    let table_at = out.len();
+    out.resize(table_at + sections.len() * 16, 0);
+    align(&mut out);
+    for (i, s) in sections.iter().enumerate() {
+        let at = out.len() as u64;
+        out[table_at + i * 16..table_at + i * 16 + 8].copy_from_slice(&at.to_le_bytes());
+        out[table_at + i * 16 + 8..table_at + i * 16 + 16]
+            .copy_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s);
+        align(&mut out);
+    }
+    out
+}
+
+/// Writes a file made by [`encode`] and fsyncs it.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Per-dimension minimum and step (range / 255) over the inserted vectors.
+fn int8_ranges(adj: &Adjacency, rows: &VectorRows) -> (Vec<f32>, Vec<f32>) {
+    let dim = rows.dim();
+    let mut min = vec![f32::INFINITY; dim];
+    let mut max = vec![f32::NEG_INFINITY; dim];
+    for (node, _) in adj.inserted.iter().enumerate().filter(|(_, i)| **i) {
+        for (j, &x) in rows.row(node as u32).iter().enumerate() {
+            min[j] = min[j].min(x);
+            max[j] = max[j].max(x);
+        }
+    }
+    let step = min
+        .iter()
+        .zip(&max)
+        .map(|(lo, hi)| {
+            let s = (hi - lo) / 255.0;
+            if s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let min = min
+        .into_iter()
+        .map(|m| if m.is_finite() { m } else { 0.0 })
+        .collect();
+    (min, step)
+}
+
+fn encode_int8(v: &[f32], min: &[f32], step: &[f32], out: &mut [u8]) {
+    for j in 0..v.len() {
+        out[j] = ((v[j] - min[j]) / step[j]).round().clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// A node's distance to the query, ordered by `f32::total_cmp`.
+#[derive(Clone, Copy, PartialEq)]
+struct Near(f32, u32);
+
+impl Eq for Near {}
+
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Near {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// A byte range of the mapped file.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    at: usize,
+    len: usize,
+}
+
+/// One upper layer: its members (sorted) and their rows.
+struct UpperLayer {
+    members: Span,
+    offsets: Span,
+    targets: Span,
+}
+
+struct Int8Codes {
+    min: Vec<f32>,
+    step: Vec<f32>,
+    codes: Span,
+}
+
+/// A sealed graph, read from its memory-mapped file.
+pub struct SealedGraph {
+    map: Mmap,
+    metric: Metric,
+    dim: usize,
+    nodes: usize,
+    points: usize,
+    entry: u32,
+    base_offsets: Span,
+    base_targets: Span,
+    upper: Vec<UpperLayer>,
+    int8: Option<Int8Codes>,
+    rows: VectorRows,
+}
+
+thread_local! {
+    /// Per thread: visit stamps per node and the current stamp.
+    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// What is expected of a sealed graph file.
+pub(crate) struct Expected {
+    pub dim: usize,
+    /// Node ids must be below this (the segment's capacity).
+    pub nodes: usize,
+}
+
+impl SealedGraph {
+    /// Maps and checks a file written by [`write`]; `rows` are the f32
+    /// vectors of its nodes (rescoring, and the walk when not quantized).
+    pub(crate) fn open(
+        path: &Path,
+        metric: Metric,
+        rows: VectorRows,
+        expected: Expected,
+    ) -> Result<SealedGraph, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        // SAFETY: sealed files are written once, before they are opened,
+        // and never modified afterwards.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
+        Self::parse(map, metric, rows, expected)
+    }
+
+    /// Like [`SealedGraph::open`], from the bytes of such a file (held in
+    /// anonymous memory).
+    pub(crate) fn from_bytes(
+        bytes: &[u8],
+        metric: Metric,
+        rows: VectorRows,
+        expected: Expected,
+    ) -> Result<SealedGraph, String> {
+        let mut anon = memmap2::MmapMut::map_anon(bytes.len().max(1)).map_err(|e| e.to_string())?;
+        anon[..bytes.len()].copy_from_slice(bytes);
+        let map = anon.make_read_only().map_err(|e| e.to_string())?;
+        Self::parse(map, metric, rows, expected)
+    }
+
+    fn parse(
+        map: Mmap,
+        metric: Metric,
+        rows: VectorRows,
+        expected: Expected,
+    ) -> Result<SealedGraph, String> {
+        let len = map.len();
+        if len < HEADER_LEN || &map[0..8] != MAGIC {
+            return Err("not a clipdb graph file (bad magic)".into());
+        }
+        let field = |i: usize| u32::from_le_bytes(map[8 + i * 4..12 + i * 4].try_into().unwrap());
+        if u32::from_le_bytes(map[60..64].try_into().unwrap()) != crc32fast::hash(&map[..60]) {
+            return Err("header checksum mismatch".into());
+        }
+        if field(0) != VERSION {
+            return Err(format!(
+                "unsupported format version {} (this build reads {VERSION})",
+                field(0)
+            ));
+        }
+        let (dim, nodes, points, entry, top) = (
+            field(1) as usize,
+            field(2) as usize,
+            field(3) as usize,
+            field(4),
+            field(5) as usize,
+        );
+        let quantization = match field(6) {
+            0 => Quantization::None,
+            1 => Quantization::Int8,
+            q => return Err(format!("unknown quantization {q}")),
+        };
+        let n_sections = field(7) as usize;
+        if dim != expected.dim || dim != rows.dim() {
+            return Err(format!(
+                "dimension {dim} in file, {} expected",
+                expected.dim
+            ));
+        }
+        if nodes > expected.nodes || nodes > rows.len() {
+            return Err(format!(
+                "node ids up to {nodes}, the segment holds {}",
+                expected.nodes
+            ));
+        }
+        if points > nodes || (points > 0) != ((entry as usize) < nodes) || top > 64 {
+            return Err(format!(
+                "inconsistent header (points {points}, entry {entry}, layers {top})"
+            ));
+        }
+        let want_sections = 2
+            + 3 * top
+            + if quantization == Quantization::Int8 {
+                3
+            } else {
+                0
+            };
+        if n_sections != want_sections {
+            return Err(format!("{n_sections} sections, {want_sections} expected"));
+        }
+        let table_end = HEADER_LEN + n_sections * 16;
+        if table_end > len {
+            return Err("section table past the end of the file".into());
+        }
+        let mut spans = Vec::with_capacity(n_sections);
+        for i in 0..n_sections {
+            let at = HEADER_LEN + i * 16;
+            let off = u64::from_le_bytes(map[at..at + 8].try_into().unwrap());
+            let n = u64::from_le_bytes(map[at + 8..at + 16].try_into().unwrap());
+            let end = off.checked_add(n).filter(|&e| e <= len as u64);
+            if end.is_none() || off % ALIGN as u64 != 0 || (off as usize) < table_end {
+                return Err(format!("section {i} out of bounds"));
+            }
+            spans.push(Span {
+                at: off as usize,
+                len: n as usize,
+            });
+        }
+        let mut graph = SealedGraph {
+            map,
+            metric,
+            dim,
+            nodes,
+            points,
+            entry,
+            base_offsets: spans[0],
+            base_targets: spans[1],
+            upper: Vec::new(),
+            int8: None,
+            rows,
+        };
+        graph.check_rows(spans[0], spans[1], nodes, nodes)?;
+        for l in 0..top {
+            let (members, offsets, targets) =
+                (spans[2 + 3 * l], spans[3 + 3 * l], spans[4 + 3 * l]);
+            if members.len % 4 != 0 {
+                return Err(format!("layer {}: bad member list", l + 1));
+            }
+            let m = graph.u32s(members);
+            if m.windows(2).any(|w| w[0] >= w[1]) || m.last().is_some_and(|&x| x as usize >= nodes)
+            {
+                return Err(format!("layer {}: members not sorted node ids", l + 1));
+            }
+            graph.check_rows(offsets, targets, m.len(), nodes)?;
+            graph.upper.push(UpperLayer {
+                members,
+                offsets,
+                targets,
+            });
+        }
+        if let Some(top_layer) = graph.upper.last() {
+            if graph.u32s(top_layer.members).binary_search(&entry).is_err() {
+                return Err("the entry node is not in the top layer".into());
+            }
+        }
+        if quantization == Quantization::Int8 {
+            let s = &spans[2 + 3 * top..];
+            if s[0].len != dim * 4 || s[1].len != dim * 4 || s[2].len != nodes * dim {
+                return Err("quantization sections have the wrong size".into());
+            }
+            let floats = |s: Span| -> Vec<f32> {
+                graph.map[s.at..s.at + s.len]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect()
+            };
+            let (min, step) = (floats(s[0]), floats(s[1]));
+            if min.iter().chain(&step).any(|x| !x.is_finite()) {
+                return Err("quantization ranges are not finite".into());
+            }
+            graph.int8 = Some(Int8Codes {
+                min,
+                step,
+                codes: s[2],
+            });
+        }
+        Ok(graph)
+    }
+
+    /// Checks one CSR table: `rows + 1` monotone offsets ending at the
+    /// number of targets, every target a node id.
+    fn check_rows(
+        &self,
+        offsets: Span,
+        targets: Span,
+        rows: usize,
+        nodes: usize,
+    ) -> Result<(), String> {
+        if offsets.len != (rows + 1) * 4 || targets.len % 4 != 0 {
+            return Err("adjacency table has the wrong size".into());
+        }
+        let o = self.u32s(offsets);
+        let t = self.u32s(targets);
+        if o[0] != 0 || o.windows(2).any(|w| w[0] > w[1]) || o[rows] as usize != t.len() {
+            return Err("adjacency offsets are not monotone".into());
+        }
+        if t.iter().any(|&x| x as usize >= nodes) {
+            return Err("an edge points past the node ids".into());
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn u32s(&self, s: Span) -> &[u32] {
+        // SAFETY: spans are inside the map, 64-byte aligned (checked at
+        // open) and u32 has no invalid bit patterns; little-endian targets.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(s.at) as *const u32, s.len / 4) }
+    }
+
+    /// Nodes inserted.
+    pub fn len(&self) -> usize {
+        self.points
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    pub fn quantization(&self) -> Quantization {
+        if self.int8.is_some() {
+            Quantization::Int8
+        } else {
+            Quantization::None
+        }
+    }
+
+    /// Bytes of the mapped graph file (adjacency, and codes when quantized).
+    pub fn file_bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    #[inline]
+    fn base_row(&self, node: u32) -> &[u32] {
+        let o = self.u32s(self.base_offsets);
+        let n = node as usize;
+        &self.u32s(self.base_targets)[o[n] as usize..o[n + 1] as usize]
+    }
+
+    fn upper_row(&self, layer: &UpperLayer, node: u32) -> &[u32] {
+        match self.u32s(layer.members).binary_search(&node) {
+            Ok(i) => {
+                let o = self.u32s(layer.offsets);
+                &self.u32s(layer.targets)[o[i] as usize..o[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// Up to `k` nodes accepted by `keep`, closest first by the walk's
+    /// distance (approximate when quantized: rescore them exactly).
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        if self.points == 0 {
+            return Vec::new();
+        }
+        match &self.int8 {
+            None => {
+                let rows = &self.rows;
+                match self.metric {
+                    Metric::Cosine | Metric::Dot => self.walk(
+                        k,
+                        ef,
+                        |n| -distance::dot(query, rows.row(n)),
+                        |n| rows.ptr(n),
+                        keep,
+                    ),
+                    Metric::L2 => self.walk(
+                        k,
+                        ef,
+                        |n| distance::l2_squared(query, rows.row(n)),
+                        |n| rows.ptr(n),
+                        keep,
+                    ),
+                }
+            }
+            Some(q) => {
+                let codes = &self.map[q.codes.at..q.codes.at + q.codes.len];
+                let dim = self.dim;
+                let code = |n: u32| &codes[n as usize * dim..][..dim];
+                let addr = |n: u32| codes.as_ptr().wrapping_add(n as usize * dim);
+                match self.metric {
+                    // q . x ~ sum q_j min_j + sum (q_j step_j) c_j; the first
+                    // term is the same for every node.
+                    Metric::Cosine | Metric::Dot => {
+                        let weights: Vec<f32> =
+                            query.iter().zip(&q.step).map(|(a, s)| a * s).collect();
+                        self.walk(k, ef, |n| -distance::dot_u8(&weights, code(n)), addr, keep)
+                    }
+                    // |q - x|^2 ~ sum ((q_j - min_j) - step_j c_j)^2
+                    Metric::L2 => {
+                        let shifted: Vec<f32> =
+                            query.iter().zip(&q.min).map(|(a, m)| a - m).collect();
+                        self.walk(
+                            k,
+                            ef,
+                            |n| distance::l2_squared_u8(&shifted, &q.step, code(n)),
+                            addr,
+                            keep,
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    fn walk(
+        &self,
+        k: usize,
+        ef: usize,
+        distance: impl Fn(u32) -> f32,
+        address: impl Fn(u32) -> *const u8,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let ef = ef.max(k).max(1);
+        // Greedy descent through the upper layers.
+        let mut ep = self.entry;
+        let mut ep_dist = distance(ep);
+        for layer in self.upper.iter().rev() {
+            loop {
+                let mut moved = false;
+                for &n in self.upper_row(layer, ep) {
+                    let d = distance(n);
+                    if d < ep_dist {
+                        ep = n;
+                        ep_dist = d;
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        // Beam search on layer 0 (hnswlib's searchBaseLayerST).
+        VISITED.with(|cell| {
+            let (stamps, stamp) = &mut *cell.borrow_mut();
+            if stamps.len() < self.nodes {
+                stamps.resize(self.nodes, 0);
+            }
+            *stamp = stamp.wrapping_add(1);
+            if *stamp == 0 {
+                stamps.fill(0);
+                *stamp = 1;
+            }
+            let stamp = *stamp;
+            let mut candidates: BinaryHeap<Reverse<Near>> = BinaryHeap::with_capacity(ef * 4);
+            let mut results: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+            stamps[ep as usize] = stamp;
+            candidates.push(Reverse(Near(ep_dist, ep)));
+            if keep(ep as usize) {
+                results.push(Near(ep_dist, ep));
+            }
+            let mut bound = if results.len() >= ef {
+                ep_dist
+            } else {
+                f32::INFINITY
+            };
+            while let Some(Reverse(Near(d, node))) = candidates.pop() {
+                if d > bound {
+                    break;
+                }
+                let neighbours = self.base_row(node);
+                // Start fetching the unvisited neighbours' vectors before
+                // the first distance needs one (hnswlib does the same): at
+                // 200k vectors they are far out of cache.
+                for &n in neighbours {
+                    if stamps[n as usize] != stamp {
+                        prefetch(address(n));
+                    }
+                }
+                for &n in neighbours {
+                    let seen = &mut stamps[n as usize];
+                    if *seen == stamp {
+                        continue;
+                    }
+                    *seen = stamp;
+                    let nd = distance(n);
+                    if results.len() < ef || nd < bound {
+                        candidates.push(Reverse(Near(nd, n)));
+                        if keep(n as usize) {
+                            results.push(Near(nd, n));
+                            if results.len() > ef {
+                                results.pop();
+                            }
+                            if results.len() >= ef {
+                                bound = results.peek().map_or(f32::INFINITY, |w| w.0);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut out = results.into_sorted_vec();
+            out.truncate(k);
+            out.into_iter().map(|n| n.1 as usize).collect()
+        })
+    }
+}
+
+/// Asks the CPU to start loading the first cache lines of a vector.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, even on a bad address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch(p as *const i8, _MM_HINT_T0);
+        _mm_prefetch(p.wrapping_add(64) as *const i8, _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
