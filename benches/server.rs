@@ -2,6 +2,10 @@
 //! recall@10 through gRPC on loopback, and restart time.
 //!
 //!   cargo bench --bench server -- [--n 100000] [--dim 512] [--queries 500] [--data DIR]
+//!       [--segment-capacity 100000] [--quantization none|int8] [--ef 64,128] [--clients 1,8]
+//!
+//! Searches start once every full segment is sealed (as a collection that
+//! has finished loading is searched), so they measure sealed segments.
 //!
 //! With `--data DIR` it reads TEXMEX files written by
 //! `../shared/tools/gen_ann_data.py DIR N` (base.fvecs, queries_txt.fvecs,
@@ -27,6 +31,10 @@ struct Args {
     dim: usize,
     queries: usize,
     data: Option<PathBuf>,
+    segment_capacity: u32,
+    quantization: Quantization,
+    ef: Vec<u32>,
+    clients: Vec<usize>,
 }
 
 fn parse_args() -> Args {
@@ -35,7 +43,12 @@ fn parse_args() -> Args {
         dim: 512,
         queries: 500,
         data: None,
+        segment_capacity: 100_000,
+        quantization: Quantization::None,
+        ef: vec![64, 128],
+        clients: vec![1, 8],
     };
+    let list = |v: String| -> Vec<String> { v.split(',').map(String::from).collect() };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -45,6 +58,16 @@ fn parse_args() -> Args {
             "--dim" => a.dim = val().parse().unwrap(),
             "--queries" => a.queries = val().parse().unwrap(),
             "--data" => a.data = Some(PathBuf::from(val())),
+            "--segment-capacity" => a.segment_capacity = val().parse().unwrap(),
+            "--quantization" => {
+                a.quantization = match val().as_str() {
+                    "none" => Quantization::None,
+                    "int8" => Quantization::Int8,
+                    other => panic!("--quantization: unknown {other:?} (none, int8)"),
+                }
+            }
+            "--ef" => a.ef = list(val()).iter().map(|x| x.parse().unwrap()).collect(),
+            "--clients" => a.clients = list(val()).iter().map(|x| x.parse().unwrap()).collect(),
             _ => {
                 i += 1;
                 continue;
@@ -293,6 +316,8 @@ async fn main() {
         .create_collection(CreateCollectionRequest {
             name: "bench".into(),
             dimension: dim as u32,
+            segment_capacity: args.segment_capacity,
+            quantization: args.quantization as i32,
             ..Default::default()
         })
         .await
@@ -327,9 +352,30 @@ async fn main() {
         n as f64 / load_secs
     );
 
+    // Wait until every full segment is sealed.
+    let started = Instant::now();
+    let full = n as u64 / args.segment_capacity as u64;
+    loop {
+        let info = collections
+            .get_collection(GetCollectionRequest {
+                name: "bench".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if info.segments.iter().filter(|s| s.sealed).count() as u64 >= full {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "sealed {full} full segments {:.1} s after the last ack",
+        started.elapsed().as_secs_f64()
+    );
+
     for (name, queries, gt) in &query_sets {
-        for ef in [64u32, 128] {
-            for clients in [1usize, 8] {
+        for &ef in &args.ef {
+            for &clients in &args.clients {
                 let (hits, qps, lat) = run_queries(&url, queries, ef, clients).await;
                 println!(
                     "search {name} ef={ef} clients={clients}: recall@10 {:.3}, {qps:.0} QPS, p50 {:.2} ms, p99 {:.2} ms",
@@ -341,22 +387,7 @@ async fn main() {
         }
     }
 
-    // Restart: wait for sealing, stop gracefully, reopen, time to first answer.
-    for _ in 0..6000 {
-        let info = collections
-            .get_collection(GetCollectionRequest {
-                name: "bench".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if info.segments.iter().filter(|s| s.sealed).count() as u64 * 100_000
-            >= (n as u64 / 100_000) * 100_000
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Restart: stop gracefully, reopen, time to the first answered search.
     let _ = stop.send(());
     handle.await.unwrap();
     let started = Instant::now();
