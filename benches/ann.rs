@@ -91,8 +91,9 @@ fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltere
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
-       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8]
+       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8] [--unrefined]
 --m and --ef-construction take lists too (every pair is built).
+--unrefined also measures the sealed graph with hnsw_rs's layer-0 edges as built (\"clipdb-unrefined\").
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").
 --hnsw-rs-search also measures the graph searched by hnsw_rs with the engine's filter, as growing
@@ -116,6 +117,7 @@ struct Args {
     dump: bool,
     unfiltered: bool,
     hnsw_rs_search: bool,
+    unrefined: bool,
     quantization: Vec<Quantization>,
 }
 
@@ -138,6 +140,7 @@ fn parse_args() -> Result<Args, String> {
         dump: true,
         unfiltered: false,
         hnsw_rs_search: false,
+        unrefined: false,
         quantization: vec![Quantization::None],
     };
     let mut it = std::env::args().skip(1);
@@ -162,6 +165,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
             "--hnsw-rs-search" => a.hnsw_rs_search = true,
+            "--unrefined" => a.unrefined = true,
             "--quantization" => {
                 a.quantization = val()?
                     .split(',')
@@ -212,6 +216,7 @@ fn run(args: &Args) -> Result<(), String> {
             ef: args.ef.clone(),
             threads: args.threads,
             dump_dir: args.dump.then(std::env::temp_dir),
+            unrefined: args.unrefined,
         };
         let probe = || LIVE.load(Ordering::Relaxed);
         let mut emit = |r: &Record| {

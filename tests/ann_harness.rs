@@ -18,6 +18,7 @@ fn inproc_records_parse_and_recall_is_sane() {
         ef: vec![16, 128],
         threads: 2,
         dump_dir: Some(dir.path().to_path_buf()),
+        unrefined: false,
     };
     let mut seen = 0;
     let quantizations = [Quantization::None, Quantization::Int8];

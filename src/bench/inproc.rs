@@ -22,6 +22,9 @@ pub struct Settings {
     pub ef: Vec<usize>,
     /// Threads for the build and the concurrent search run.
     pub threads: usize,
+    /// Also measure the sealed graph with hnsw_rs's layer-0 edges as built
+    /// (engine "clipdb-unrefined"), beside the re-selected ones.
+    pub unrefined: bool,
     /// Dump each graph under this folder to measure its size on disk (and
     /// delete it again); None skips the dump.
     pub dump_dir: Option<PathBuf>,
@@ -131,14 +134,18 @@ pub fn run(
                 n as f64 / build_s,
                 settings.threads
             );
-            for &q in quantizations {
+            let variants = quantizations
+                .iter()
+                .map(|&q| (q, true))
+                .chain(settings.unrefined.then_some((Quantization::None, false)));
+            for (q, refine) in variants {
                 let path = dir.join(format!(
-                    "clipdb-ann-{}-m{m}-efc{ef_construction}-{q:?}.idx",
+                    "clipdb-ann-{}-m{m}-efc{ef_construction}-{q:?}-{refine}.idx",
                     std::process::id()
                 ));
                 let started = Instant::now();
                 growing
-                    .write_sealed(&path, &rows, q)
+                    .write_sealed_with(&path, &rows, q, refine)
                     .map_err(|e| e.to_string())?;
                 let seal_s = started.elapsed().as_secs_f64();
                 let started = Instant::now();
@@ -151,6 +158,11 @@ pub fn run(
                 // every f32 vector when it walks on them (quantized, only
                 // the candidates it rescores are read).
                 let (ram, method, engine) = match q {
+                    Quantization::None if !refine => (
+                        file + (n * data.dim * 4) as f64,
+                        "mapped: graph file + f32 vectors",
+                        "clipdb-unrefined",
+                    ),
                     Quantization::None => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",

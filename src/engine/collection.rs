@@ -786,15 +786,26 @@ impl Collection {
             filter: params.filter.as_ref().filter(|f| !f.is_empty()),
             exclude,
         };
-        let segments = self.segments.read().clone();
-        let mut found: Vec<(f32, Arc<Segment>, u32)> = segments
-            .par_iter()
-            .flat_map_iter(|seg| {
-                ctx.search_segment(seg)
-                    .into_iter()
-                    .map(move |(s, r)| (s, seg.clone(), r))
-            })
+        let segments: Vec<Arc<Segment>> = self
+            .segments
+            .read()
+            .iter()
+            .filter(|s| s.allocated.load(Ordering::Acquire) > 0)
+            .cloned()
             .collect();
+        let search = |seg: &Arc<Segment>| -> Vec<(f32, Arc<Segment>, u32)> {
+            ctx.search_segment(seg)
+                .into_iter()
+                .map(|(s, r)| (s, seg.clone(), r))
+                .collect()
+        };
+        // Segments in parallel only when there are several: handing a lone
+        // segment to rayon's pool costs two thread wake-ups per request.
+        let mut found: Vec<(f32, Arc<Segment>, u32)> = if segments.len() > 1 {
+            segments.par_iter().flat_map_iter(search).collect()
+        } else {
+            segments.iter().flat_map(search).collect()
+        };
         found.sort_by(|a, b| ctx.metric.cmp_scores(a.0, b.0));
         found.truncate(params.limit);
         found

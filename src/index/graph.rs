@@ -357,6 +357,18 @@ impl Graph {
         rows: &VectorRows,
         quantization: Quantization,
     ) -> Result<bool, IndexError> {
+        self.write_sealed_with(path, rows, quantization, true)
+    }
+
+    /// [`Graph::write_sealed`], optionally without re-selecting layer 0's
+    /// edges (benchmarks compare the two on one build).
+    pub fn write_sealed_with(
+        &self,
+        path: &Path,
+        rows: &VectorRows,
+        quantization: Quantization,
+        refine: bool,
+    ) -> Result<bool, IndexError> {
         let err = |reason: String| IndexError::Dump {
             path: path.to_path_buf(),
             reason,
@@ -370,9 +382,13 @@ impl Graph {
             let State::Growing(inner) = &*state else {
                 return Err(err("the graph is already sealed".into()));
             };
-            let Some(adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
+            let Some(mut adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
                 return Ok(false);
             };
+            if refine {
+                let max_degree = 2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize;
+                sealed::refine_base_layer(&mut adj, rows, self.metric, max_degree);
+            }
             sealed::encode(&adj, rows, quantization)
         };
         sealed::write_file(path, &bytes).map_err(|e| err(e.to_string()))?;
@@ -395,9 +411,11 @@ impl Graph {
             let State::Growing(inner) = &*state else {
                 return Ok(());
             };
-            let Some(adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
+            let Some(mut adj) = with_hnsw!(inner, h => adjacency_of(h, rows.len())) else {
                 return Ok(());
             };
+            let max_degree = 2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize;
+            sealed::refine_base_layer(&mut adj, &rows, self.metric, max_degree);
             let bytes = sealed::encode(&adj, &rows, quantization);
             let dim = rows.dim();
             let nodes = rows.len();

@@ -143,6 +143,78 @@ pub(crate) struct Adjacency {
     pub inserted: Vec<bool>,
 }
 
+/// Re-selects every inserted node's layer-0 neighbours, once, when its
+/// segment is sealed: from its own edges and its reverse edges (nodes that
+/// link to it), with HNSW's diversity heuristic (a candidate is kept when it
+/// is closer to the node than to every neighbour kept before it), then
+/// filled up to `max_degree` with the closest of the rest.
+///
+/// Why: hnsw_rs adds reverse edges by keeping the closest `2M` only, which
+/// on clustered data leaves nodes that nothing links to and clusters joined
+/// by few edges; how many depends on the parallel insert's interleaving (at
+/// 200 000 CLIP-like vectors, builds of the same data reached text->image
+/// recall@10 of 0.977 and 0.948 at ef 256). Considering
+/// the reverse edges gives every node that has neighbours a way back in,
+/// and the heuristic keeps the long edges between clusters.
+pub(crate) fn refine_base_layer(
+    adj: &mut Adjacency,
+    rows: &VectorRows,
+    metric: Metric,
+    max_degree: usize,
+) {
+    use rayon::prelude::*;
+    let d = |a: u32, b: u32| -> f32 {
+        match metric {
+            Metric::Cosine | Metric::Dot => -distance::dot(rows.row(a), rows.row(b)),
+            Metric::L2 => distance::l2_squared(rows.row(a), rows.row(b)),
+        }
+    };
+    let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); adj.nodes];
+    for (u, row) in adj.base.iter().enumerate() {
+        for &v in row {
+            reverse[v as usize].push(u as u32);
+        }
+    }
+    let refined: Vec<Vec<u32>> = (0..adj.nodes)
+        .into_par_iter()
+        .map(|u| {
+            let own = &adj.base[u];
+            if !adj.inserted[u] {
+                return own.clone();
+            }
+            let mut candidates: Vec<u32> = own.iter().chain(&reverse[u]).copied().collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            candidates.retain(|&c| c as usize != u);
+            let mut scored: Vec<(f32, u32)> = candidates
+                .into_iter()
+                .map(|c| (d(u as u32, c), c))
+                .collect();
+            scored.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut kept: Vec<u32> = Vec::with_capacity(max_degree);
+            let mut pruned: Vec<u32> = Vec::new();
+            for &(du, c) in &scored {
+                if kept.len() >= max_degree {
+                    break;
+                }
+                if kept.iter().all(|&s| d(c, s) >= du) {
+                    kept.push(c);
+                } else {
+                    pruned.push(c);
+                }
+            }
+            for c in pruned {
+                if kept.len() >= max_degree {
+                    break;
+                }
+                kept.push(c);
+            }
+            kept
+        })
+        .collect();
+    adj.base = refined;
+}
+
 fn align(buf: &mut Vec<u8>) {
     while buf.len() % ALIGN != 0 {
         buf.push(0);
