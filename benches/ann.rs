@@ -91,8 +91,9 @@ fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltere
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
-       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8] [--unrefined]
+       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8] [--unrefined] [--insert-batch N]
 --m and --ef-construction take lists too (every pair is built).
+--insert-batch N builds with one parallel insert per N points, as the server does per request.
 --unrefined also measures the sealed graph with hnsw_rs's layer-0 edges as built (\"clipdb-unrefined\").
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").
@@ -118,6 +119,7 @@ struct Args {
     unfiltered: bool,
     hnsw_rs_search: bool,
     unrefined: bool,
+    insert_batch: Option<usize>,
     quantization: Vec<Quantization>,
 }
 
@@ -141,6 +143,7 @@ fn parse_args() -> Result<Args, String> {
         unfiltered: false,
         hnsw_rs_search: false,
         unrefined: false,
+        insert_batch: None,
         quantization: vec![Quantization::None],
     };
     let mut it = std::env::args().skip(1);
@@ -166,6 +169,7 @@ fn parse_args() -> Result<Args, String> {
             "--unfiltered-baseline" => a.unfiltered = true,
             "--hnsw-rs-search" => a.hnsw_rs_search = true,
             "--unrefined" => a.unrefined = true,
+            "--insert-batch" => a.insert_batch = Some(num(val()?)?),
             "--quantization" => {
                 a.quantization = val()?
                     .split(',')
@@ -217,6 +221,7 @@ fn run(args: &Args) -> Result<(), String> {
             threads: args.threads,
             dump_dir: args.dump.then(std::env::temp_dir),
             unrefined: args.unrefined,
+            insert_batch: args.insert_batch,
         };
         let probe = || LIVE.load(Ordering::Relaxed);
         let mut emit = |r: &Record| {

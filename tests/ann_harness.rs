@@ -19,6 +19,7 @@ fn inproc_records_parse_and_recall_is_sane() {
         threads: 2,
         dump_dir: Some(dir.path().to_path_buf()),
         unrefined: false,
+        insert_batch: None,
     };
     let mut seen = 0;
     let quantizations = [Quantization::None, Quantization::Int8];

@@ -25,6 +25,9 @@ pub struct Settings {
     /// Also measure the sealed graph with hnsw_rs's layer-0 edges as built
     /// (engine "clipdb-unrefined"), beside the re-selected ones.
     pub unrefined: bool,
+    /// Insert in parallel batches of this many points, as the server does
+    /// per write request, instead of all at once.
+    pub insert_batch: Option<usize>,
     /// Dump each graph under this folder to measure its size on disk (and
     /// delete it again); None skips the dump.
     pub dump_dir: Option<PathBuf>,
@@ -125,7 +128,16 @@ pub fn run(
             let items: Vec<(&[f32], usize)> = (0..n).map(|i| (data.vector(i), i)).collect();
             let params = GraphParams { m, ef_construction };
             let started = Instant::now();
-            let growing = pool.install(|| build_graph_unfrozen(params, &items));
+            let growing = pool.install(|| match settings.insert_batch {
+                // As the server builds a growing segment: one parallel
+                // insert per write request.
+                Some(batch) => {
+                    let graph = Graph::new(Metric::Cosine, params, items.len());
+                    items.chunks(batch.max(1)).for_each(|c| graph.insert(c));
+                    graph
+                }
+                None => build_graph_unfrozen(params, &items),
+            });
             let build_s = started.elapsed().as_secs_f64();
             eprintln!(
                 "built m={m} ef_construction={ef_construction}: {n} x {} in {build_s:.2} s \

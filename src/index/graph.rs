@@ -645,6 +645,64 @@ mod tests {
         }
     }
 
+    /// Re-selecting layer 0 keeps rows well-formed (at most 2M distinct
+    /// neighbours, none the node itself), never moves a node's nearest
+    /// neighbour farther away, and leaves no more nodes that nothing links
+    /// to than before.
+    #[test]
+    fn layer_zero_reselection_keeps_rows_well_formed() {
+        let (g, data) = build(Metric::Cosine, 1500, 16, 3);
+        let rows = rows(&data);
+        let state = g.state.read();
+        let State::Growing(inner) = &*state else {
+            panic!("growing")
+        };
+        let mut adj = with_hnsw!(inner, h => adjacency_of(h, rows.len())).unwrap();
+        let max_degree = 2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize;
+        let nearest = |u: usize, row: &[u32]| {
+            row.iter()
+                .copied()
+                .max_by(|&a, &b| {
+                    let da = crate::index::distance::dot(&data[u], &data[a as usize]);
+                    let db = crate::index::distance::dot(&data[u], &data[b as usize]);
+                    da.total_cmp(&db)
+                })
+                .unwrap()
+        };
+        let before: Vec<u32> = (0..1500).map(|u| nearest(u, &adj.base[u])).collect();
+        let unreachable = |adj: &Adjacency| {
+            let mut linked = vec![false; 1500];
+            adj.base
+                .iter()
+                .flatten()
+                .for_each(|&v| linked[v as usize] = true);
+            linked.iter().filter(|l| !**l).count()
+        };
+        let unreachable_before = unreachable(&adj);
+        sealed::refine_base_layer(&mut adj, &rows, Metric::Cosine, max_degree);
+        for (u, row) in adj.base.iter().enumerate() {
+            assert!(
+                !row.is_empty() && row.len() <= max_degree,
+                "node {u}: {row:?}"
+            );
+            assert!(!row.contains(&(u as u32)), "node {u} links to itself");
+            let mut sorted = row.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), row.len(), "node {u}: duplicate edges");
+            let sim = |v: u32| crate::index::distance::dot(&data[u], &data[v as usize]);
+            assert!(
+                sim(nearest(u, row)) >= sim(before[u]),
+                "node {u}: its nearest neighbour got farther"
+            );
+        }
+        assert!(
+            unreachable(&adj) <= unreachable_before,
+            "more nodes nothing links to: {} (before {unreachable_before})",
+            unreachable(&adj)
+        );
+    }
+
     /// A damaged sealed graph file is refused with a reason, never walked.
     #[test]
     fn malformed_sealed_files_are_refused() {
