@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use clipdb::proto::*;
 use common::{
     brute_force_top_k, code, random_unit_vectors, search_vector, vector_point, TestServer,
@@ -79,18 +77,7 @@ async fn int8_collection_searches_exactly_scored_and_survives_restart() {
             .unwrap();
     }
     // Two full segments seal (in the background).
-    for attempt in 0.. {
-        let info = collections
-            .get_collection(GetCollectionRequest { name: "q".into() })
-            .await
-            .unwrap()
-            .into_inner();
-        if info.segments.iter().filter(|s| s.sealed).count() == 2 {
-            break;
-        }
-        assert!(attempt < 200, "segments sealed: {info:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_sealed(&mut collections, "q", 2).await;
     let seg1 = data.join("collections/q/seg-000001");
     assert!(seg1.join("graph-0.idx").exists());
     assert!(

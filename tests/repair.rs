@@ -6,7 +6,6 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use clipdb::proto::*;
 use common::{random_unit_vectors, search_vector, vector_point, TestServer};
@@ -100,20 +99,7 @@ async fn repair_rebuilds_graphs_and_headers_and_names_lost_points() {
             .await
             .unwrap();
     }
-    for attempt in 0.. {
-        let info = server
-            .collections()
-            .await
-            .get_collection(GetCollectionRequest { name: "r".into() })
-            .await
-            .unwrap()
-            .into_inner();
-        if info.segments.iter().filter(|s| s.sealed).count() == 2 {
-            break;
-        }
-        assert!(attempt < 100, "segments 1 and 2 sealed: {info:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_sealed(&mut server.collections().await, "r", 2).await;
     drop(points);
     server.stop();
 

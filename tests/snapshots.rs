@@ -11,12 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clipdb::proto::collections_client::CollectionsClient;
 use clipdb::proto::*;
 use common::*;
 use serde_json::json;
 use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 use tonic::Code;
 
 const DIM: usize = 8;
@@ -57,21 +55,6 @@ async fn get_all(
     .into_iter()
     .map(|pt| (pt.id, (pt.vector, pt.payload)))
     .collect()
-}
-
-async fn wait_sealed(c: &mut CollectionsClient<Channel>, name: &str, sealed: usize) {
-    for _ in 0..300 {
-        let info = c
-            .get_collection(GetCollectionRequest { name: name.into() })
-            .await
-            .unwrap()
-            .into_inner();
-        if info.segments.iter().filter(|s| s.sealed).count() >= sealed {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("segments of {name} were not sealed in time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -356,3 +356,19 @@ pub async fn segment_ids(collections: &mut CollectionsClient<Channel>, name: &st
         .map(|s| s.id)
         .collect()
 }
+
+/// Waits (up to 15 s) until at least `sealed` segments of `name` are sealed.
+pub async fn wait_sealed(c: &mut CollectionsClient<Channel>, name: &str, sealed: usize) {
+    for _ in 0..300 {
+        let info = c
+            .get_collection(GetCollectionRequest { name: name.into() })
+            .await
+            .unwrap()
+            .into_inner();
+        if info.segments.iter().filter(|s| s.sealed).count() >= sealed {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("segments of {name} were not sealed in time");
+}
