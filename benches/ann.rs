@@ -54,12 +54,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// hnsw_rs searched without a filter (`--unfiltered-baseline`): the same
-/// graph construction and distance as clipdb's index, but the search may stop
-/// early. hnsw_rs 0.3 only stops a layer search at the first candidate
-/// farther than the current worst result when no filter is given; clipdb
-/// always passes one (the tombstone/payload filter), so this shows what that
-/// costs.
+/// hnsw_rs as it is (`--unfiltered-baseline`): its own parallel build
+/// (which built clipdb's graphs until our own insertion replaced it) and its
+/// search without a filter, the fastest way it can be searched (hnsw_rs 0.3
+/// only stops a layer search early when no filter is given).
 struct Unfiltered(Hnsw<'static, f32, CosineDistance>);
 
 impl AnnIndex for Unfiltered {
@@ -91,14 +89,15 @@ fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltere
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
-       [--unfiltered-baseline] [--hnsw-rs-search] [--quantization none,int8] [--unrefined] [--insert-batch N]
+       [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
---unrefined also measures the sealed graph with hnsw_rs's layer-0 edges as built (\"clipdb-unrefined\").
+--unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
---unfiltered-baseline also measures hnsw_rs searched without a filter (engine \"hnsw_rs-unfiltered\").
---hnsw-rs-search also measures the graph searched by hnsw_rs with the engine's filter, as growing
-segments are (engine \"clipdb-growing\"); \"clipdb\" is a sealed segment's graph, searched by our loop.";
+--unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
+without a filter (engine \"hnsw_rs-unfiltered\").
+--growing also measures the graph as a growing segment searches it (engine \"clipdb-growing\");
+\"clipdb\" is a sealed segment's graph.";
 
 struct Args {
     data: Option<PathBuf>,
@@ -117,7 +116,7 @@ struct Args {
     plot_only: bool,
     dump: bool,
     unfiltered: bool,
-    hnsw_rs_search: bool,
+    growing: bool,
     unrefined: bool,
     insert_batch: Option<usize>,
     quantization: Vec<Quantization>,
@@ -141,7 +140,7 @@ fn parse_args() -> Result<Args, String> {
         plot_only: false,
         dump: true,
         unfiltered: false,
-        hnsw_rs_search: false,
+        growing: false,
         unrefined: false,
         insert_batch: None,
         quantization: vec![Quantization::None],
@@ -167,7 +166,7 @@ fn parse_args() -> Result<Args, String> {
             "--plot-only" => a.plot_only = true,
             "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
-            "--hnsw-rs-search" => a.hnsw_rs_search = true,
+            "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
             "--insert-batch" => a.insert_batch = Some(num(val()?)?),
             "--quantization" => {
@@ -244,7 +243,7 @@ fn run(args: &Args) -> Result<(), String> {
             }
         };
         records = inproc::run(&data, &settings, &args.quantization, &mut emit)?;
-        if args.hnsw_rs_search {
+        if args.growing {
             records.extend(inproc::run_with(
                 &data,
                 &settings,

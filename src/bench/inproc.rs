@@ -22,7 +22,7 @@ pub struct Settings {
     pub ef: Vec<usize>,
     /// Threads for the build and the concurrent search run.
     pub threads: usize,
-    /// Also measure the sealed graph with hnsw_rs's layer-0 edges as built
+    /// Also measure the sealed graph with its layer-0 edges as built
     /// (engine "clipdb-unrefined"), beside the re-selected ones.
     pub unrefined: bool,
     /// Insert in parallel batches of this many points, as the server does
@@ -45,7 +45,7 @@ pub trait AnnIndex: Send + Sync {
     fn dump_bytes(&self, dir: &Path) -> Result<Option<u64>, String>;
 }
 
-/// A growing segment's graph (hnsw_rs), searched exactly as a segment
+/// A growing segment's graph, searched exactly as a segment
 /// searches it (with the record filter the engine always passes; here it
 /// keeps every record).
 impl AnnIndex for Graph {
@@ -86,10 +86,11 @@ impl AnnIndex for SealedIndex {
     }
 }
 
-/// The graph as a growing segment has it: built by hnsw_rs (cosine) from
-/// `items` on the current rayon pool and searched by hnsw_rs.
+/// The graph as a growing segment has it (cosine), built from `items` on
+/// the current rayon pool.
 pub fn build_graph_unfrozen(params: GraphParams, items: &[(&[f32], usize)]) -> Graph {
-    let graph = Graph::new(Metric::Cosine, params, items.len());
+    let dim = items.first().map_or(1, |(v, _)| v.len());
+    let graph = Graph::new(Metric::Cosine, params, dim, items.len());
     graph.insert(items);
     graph
 }
@@ -108,7 +109,7 @@ struct Built<'a> {
 }
 
 /// Runs every setting on clipdb's sealed graphs: each (m, ef_construction)
-/// is built once by hnsw_rs, then sealed with each of `quantizations` into
+/// is built once as a growing segment builds it, then sealed with each of `quantizations` into
 /// a file under `settings.dump_dir` (the temporary folder without one),
 /// opened (timed: a segment's restart) and searched as the engine searches
 /// a sealed segment. `emit` sees each record as soon as it is measured.
@@ -132,7 +133,7 @@ pub fn run(
                 // As the server builds a growing segment: one parallel
                 // insert per write request.
                 Some(batch) => {
-                    let graph = Graph::new(Metric::Cosine, params, items.len());
+                    let graph = Graph::new(Metric::Cosine, params, data.dim, items.len());
                     items.chunks(batch.max(1)).for_each(|c| graph.insert(c));
                     graph
                 }

@@ -174,7 +174,14 @@ impl Segment {
         crate::storage::sync_dir(&dir)?;
         crate::storage::sync_dir(collection_dir)?;
         let graphs = (0..config.spaces())
-            .map(|_| Graph::new(config.metric, params(config), capacity as usize))
+            .map(|_| {
+                Graph::new(
+                    config.metric,
+                    params(config),
+                    config.dimension as usize,
+                    capacity as usize,
+                )
+            })
             .collect();
         Ok(Segment {
             id,
@@ -243,7 +250,12 @@ impl Segment {
         } else {
             let graphs: Vec<Graph> = (0..config.spaces())
                 .map(|space| {
-                    let graph = Graph::new(config.metric, params(config), capacity as usize);
+                    let graph = Graph::new(
+                        config.metric,
+                        params(config),
+                        config.dimension as usize,
+                        capacity as usize,
+                    );
                     let items: Vec<(&[f32], usize)> = records
                         .iter()
                         .filter(|(_, m, _)| m.spaces & (1 << space) != 0)
@@ -294,7 +306,12 @@ impl Segment {
         let mut graphs = Vec::new();
         for (space, g) in m.graphs.iter().enumerate() {
             if g.points == 0 {
-                graphs.push(Graph::new(config.metric, params(config), 1));
+                graphs.push(Graph::new(
+                    config.metric,
+                    params(config),
+                    config.dimension as usize,
+                    1,
+                ));
                 continue;
             }
             for f in &g.files {
@@ -511,7 +528,7 @@ mod tests {
         // served by the same loop.
         let seg_dir = segment_dir(dir.path(), 1);
         std::fs::remove_file(seg_dir.join("graph-0.idx")).unwrap();
-        let rebuilt = Graph::new(config.metric, params(&config), 4);
+        let rebuilt = Graph::new_hnsw_rs(config.metric, params(&config), 4);
         let items: Vec<(&[f32], usize)> = vectors
             .iter()
             .enumerate()

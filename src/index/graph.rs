@@ -1,5 +1,9 @@
-//! One HNSW graph over the records of one segment's vector space: hnsw_rs
-//! builds it, our sealed format serves it once its segment is full.
+//! One HNSW graph over the records of one segment's vector space: built by
+//! concurrent insertion while its segment grows ([`super::growing`]), then
+//! served from our sealed file format once the segment is full
+//! ([`super::sealed`]). hnsw_rs reads the graphs that earlier versions
+//! sealed as hnsw_rs dumps (converted to the sealed form when opened), and
+//! still writes such dumps for the tests of that path.
 
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
@@ -9,6 +13,7 @@ use parking_lot::RwLock;
 
 use super::distance::{CosineDistance, DotDistance, L2Distance};
 use super::dump_check;
+use super::growing::GrowingGraph;
 use super::sealed::{self, Adjacency, Expected, Quantization, SealedGraph, VectorRows};
 use super::Metric;
 
@@ -92,16 +97,18 @@ macro_rules! with_hnsw {
     };
 }
 
-/// A segment's graph for one vector space: built by hnsw_rs while its
-/// segment grows, then sealed into our own file and searched from its
-/// memory map (see [`super::sealed`]); hnsw_rs's structures are dropped then.
+/// A segment's graph for one vector space: built while its segment grows,
+/// then sealed into our own file and searched from its memory map (see
+/// [`super::sealed`]); the growing structures are dropped then.
 pub struct Graph {
     metric: Metric,
     state: RwLock<State>,
 }
 
 enum State {
-    Growing(Inner),
+    Growing(GrowingGraph),
+    /// Built or reloaded by hnsw_rs: dumps sealed by earlier versions.
+    HnswRs(Inner),
     Sealed(SealedGraph),
 }
 
@@ -223,9 +230,35 @@ where
     }
 }
 
+/// A growing or hnsw_rs graph's edges (node ids below `nodes`) and its
+/// layer-0 degree bound; None when empty or sealed.
+fn adjacency(state: &State, nodes: usize) -> Option<(Adjacency, usize)> {
+    match state {
+        State::Growing(g) => Some((g.adjacency(nodes)?, g.max_degree())),
+        State::HnswRs(inner) => Some((
+            with_hnsw!(inner, h => adjacency_of(h, nodes))?,
+            2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize,
+        )),
+        State::Sealed(_) => None,
+    }
+}
+
 impl Graph {
-    /// An empty graph sized for `capacity` points.
-    pub fn new(metric: Metric, params: GraphParams, capacity: usize) -> Graph {
+    /// An empty graph for `capacity` points (node ids below it) of
+    /// dimension `dim`.
+    pub fn new(metric: Metric, params: GraphParams, dim: usize, capacity: usize) -> Graph {
+        Graph {
+            metric,
+            state: RwLock::new(State::Growing(GrowingGraph::new(
+                metric, params, dim, capacity,
+            ))),
+        }
+    }
+
+    /// An empty graph built by hnsw_rs, as earlier versions built every
+    /// graph: only to write hnsw_rs dumps ([`Graph::dump_hnsw_rs`]) for
+    /// testing how such segments are read.
+    pub fn new_hnsw_rs(metric: Metric, params: GraphParams, capacity: usize) -> Graph {
         let inner = match metric {
             Metric::Cosine => Inner::Cosine(new_typed(params, capacity)),
             Metric::Dot => Inner::Dot(new_typed(params, capacity)),
@@ -233,7 +266,7 @@ impl Graph {
         };
         Graph {
             metric,
-            state: RwLock::new(State::Growing(inner)),
+            state: RwLock::new(State::HnswRs(inner)),
         }
     }
 
@@ -256,7 +289,7 @@ impl Graph {
         };
         Ok(Graph {
             metric,
-            state: RwLock::new(State::Growing(inner)),
+            state: RwLock::new(State::HnswRs(inner)),
         })
     }
 
@@ -299,7 +332,8 @@ impl Graph {
     /// Number of points inserted.
     pub fn len(&self) -> usize {
         match &*self.state.read() {
-            State::Growing(inner) => with_hnsw!(inner, h => h.get_nb_point()),
+            State::Growing(g) => g.len(),
+            State::HnswRs(inner) => with_hnsw!(inner, h => h.get_nb_point()),
             State::Sealed(s) => s.len(),
         }
     }
@@ -316,7 +350,7 @@ impl Graph {
     /// How a sealed graph's walk reads vectors (None while growing).
     pub fn quantization(&self) -> Option<Quantization> {
         match &*self.state.read() {
-            State::Growing(_) => None,
+            State::Growing(_) | State::HnswRs(_) => None,
             State::Sealed(s) => Some(s.quantization()),
         }
     }
@@ -324,7 +358,7 @@ impl Graph {
     /// Bytes of the sealed graph's mapped file (0 while growing).
     pub fn sealed_file_bytes(&self) -> usize {
         match &*self.state.read() {
-            State::Growing(_) => 0,
+            State::Growing(_) | State::HnswRs(_) => 0,
             State::Sealed(s) => s.file_bytes(),
         }
     }
@@ -333,9 +367,13 @@ impl Graph {
     /// several. A sealed graph takes no more points.
     pub fn insert(&self, items: &[(&[f32], usize)]) {
         let state = self.state.read();
-        let State::Growing(inner) = &*state else {
-            debug_assert!(false, "insert into a sealed graph");
-            return;
+        let inner = match &*state {
+            State::Growing(g) => return g.insert(items),
+            State::HnswRs(inner) => inner,
+            State::Sealed(_) => {
+                debug_assert!(false, "insert into a sealed graph");
+                return;
+            }
         };
         match items {
             [] => {}
@@ -379,10 +417,10 @@ impl Graph {
         ))));
         let bytes = {
             let state = self.state.read();
-            let State::Growing(inner) = &*state else {
+            if let State::Sealed(_) = &*state {
                 return Err(err("the graph is already sealed".into()));
-            };
-            match self.sealed_bytes(inner, rows, quantization, refine) {
+            }
+            match self.sealed_bytes(&state, rows, quantization, refine) {
                 Some(bytes) => bytes,
                 None => return Ok(false),
             }
@@ -391,18 +429,17 @@ impl Graph {
         Ok(true)
     }
 
-    /// The sealed file's bytes for `inner`'s adjacency (layer 0 re-selected
-    /// when `refine`); None for an empty graph.
+    /// The sealed file's bytes for a growing or hnsw_rs graph's adjacency
+    /// (layer 0 re-selected when `refine`); None for an empty graph.
     fn sealed_bytes(
         &self,
-        inner: &Inner,
+        state: &State,
         rows: &VectorRows,
         quantization: Quantization,
         refine: bool,
     ) -> Option<Vec<u8>> {
-        let mut adj = with_hnsw!(inner, h => adjacency_of(h, rows.len()))?;
+        let (mut adj, max_degree) = adjacency(state, rows.len())?;
         if refine {
-            let max_degree = 2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize;
             sealed::refine_base_layer(&mut adj, rows, self.metric, max_degree);
         }
         Some(sealed::encode(&adj, rows, quantization))
@@ -421,10 +458,10 @@ impl Graph {
         };
         let sealed = {
             let state = self.state.read();
-            let State::Growing(inner) = &*state else {
+            if let State::Sealed(_) = &*state {
                 return Ok(());
-            };
-            let Some(bytes) = self.sealed_bytes(inner, &rows, quantization, true) else {
+            }
+            let Some(bytes) = self.sealed_bytes(&state, &rows, quantization, true) else {
                 return Ok(());
             };
             let dim = rows.dim();
@@ -437,7 +474,7 @@ impl Graph {
     }
 
     /// Replaces this graph's contents with `other`'s sealed form (the same
-    /// points, now read from the sealed file); hnsw_rs's structures go.
+    /// points, now read from the sealed file); the growing structures go.
     pub fn switch_to(&self, other: Graph) {
         let state = other.state.into_inner();
         debug_assert!(matches!(state, State::Sealed(_)));
@@ -464,7 +501,8 @@ impl Graph {
         let state = self.state.read();
         let inner = match &*state {
             State::Sealed(s) => return s.search(query, k, ef, keep),
-            State::Growing(inner) => inner,
+            State::Growing(g) => return g.search(query, k, ef, keep),
+            State::HnswRs(inner) => inner,
         };
         if with_hnsw!(inner, h => h.get_nb_point()) == 0 {
             return Vec::new();
@@ -499,8 +537,10 @@ impl Graph {
             reason,
         };
         let state = self.state.read();
-        let State::Growing(inner) = &*state else {
-            return Err(err("a sealed graph has no hnsw_rs form".into()));
+        let State::HnswRs(inner) = &*state else {
+            return Err(err(
+                "only a graph built by hnsw_rs has an hnsw_rs form".into()
+            ));
         };
         // hnsw_rs panics when it cannot create the files (a missing
         // directory, no file descriptors left): make that an error.
@@ -544,11 +584,27 @@ mod tests {
     }
 
     fn build(metric: Metric, n: usize, dim: usize, seed: u64) -> (Graph, Vec<Vec<f32>>) {
+        build_with(metric, n, dim, seed, false)
+    }
+
+    /// `n` unit vectors inserted into a graph built by us, or by hnsw_rs
+    /// (`hnsw_rs`) as earlier versions did.
+    fn build_with(
+        metric: Metric,
+        n: usize,
+        dim: usize,
+        seed: u64,
+        hnsw_rs: bool,
+    ) -> (Graph, Vec<Vec<f32>>) {
         let params = GraphParams {
             m: 16,
             ef_construction: 100,
         };
-        let g = Graph::new(metric, params, n);
+        let g = if hnsw_rs {
+            Graph::new_hnsw_rs(metric, params, n)
+        } else {
+            Graph::new(metric, params, dim, n)
+        };
         let data: Vec<Vec<f32>> = (0..n as u64).map(|i| unit(i + seed, dim)).collect();
         let items: Vec<(&[f32], usize)> = data
             .iter()
@@ -565,7 +621,7 @@ mod tests {
 
     #[test]
     fn hnsw_rs_dump_reloads_and_seals_in_memory() {
-        let (g, data) = build(Metric::Cosine, 500, 32, 0);
+        let (g, data) = build_with(Metric::Cosine, 500, 32, 0, true);
         assert_eq!(g.len(), 500);
         let hits = g.search(&data[42], 5, 64, &|_| true);
         assert_eq!(hits[0], 42);
@@ -657,14 +713,15 @@ mod tests {
     /// to than before.
     #[test]
     fn layer_zero_reselection_keeps_rows_well_formed() {
-        let (g, data) = build(Metric::Cosine, 1500, 16, 3);
+        for hnsw_rs in [false, true] {
+            reselection_keeps_rows_well_formed(hnsw_rs);
+        }
+    }
+
+    fn reselection_keeps_rows_well_formed(hnsw_rs: bool) {
+        let (g, data) = build_with(Metric::Cosine, 1500, 16, 3, hnsw_rs);
         let rows = rows(&data);
-        let state = g.state.read();
-        let State::Growing(inner) = &*state else {
-            panic!("growing")
-        };
-        let mut adj = with_hnsw!(inner, h => adjacency_of(h, rows.len())).unwrap();
-        let max_degree = 2 * with_hnsw!(inner, h => h.get_max_nb_connection()) as usize;
+        let (mut adj, max_degree) = adjacency(&g.state.read(), rows.len()).unwrap();
         let nearest = |u: usize, row: &[u32]| {
             row.iter()
                 .copied()
@@ -776,7 +833,7 @@ mod tests {
             m: 8,
             ef_construction: 32,
         };
-        let g = Graph::new(Metric::L2, params, 50);
+        let g = Graph::new_hnsw_rs(Metric::L2, params, 50);
         let data: Vec<Vec<f32>> = (0..50).map(|i| unit(i, 8)).collect();
         let items: Vec<(&[f32], usize)> = data
             .iter()
@@ -871,7 +928,7 @@ mod tests {
             m: 8,
             ef_construction: 32,
         };
-        let g = Graph::new(Metric::Dot, params, 4);
+        let g = Graph::new_hnsw_rs(Metric::Dot, params, 4);
         g.insert(&[(&[1.0, 0.0][..], 0), (&[0.0, 1.0][..], 1)]);
         let dir = tempfile::tempdir().unwrap();
         let err = g

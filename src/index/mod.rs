@@ -1,10 +1,14 @@
-//! Approximate nearest-neighbour index: one hnsw_rs graph per segment and
-//! vector space, our SIMD distance kernels, graph dump and reload.
+//! Approximate nearest-neighbour index: one HNSW graph per segment and
+//! vector space (built concurrently while the segment grows, then sealed
+//! into a memory-mapped file), our SIMD distance kernels, and the reader of
+//! hnsw_rs dumps that earlier versions sealed segments as.
 
 pub mod distance;
 mod dump_check;
 pub mod graph;
+mod growing;
 pub mod sealed;
+mod walk;
 
 pub use graph::{Graph, GraphParams, IndexError};
 pub use sealed::{Quantization, VectorRows};

@@ -26,9 +26,6 @@
 //! Everything is checked when the file is opened (bounds, monotone offsets,
 //! targets below the node bound), so a damaged file is refused, not walked.
 
-use std::cell::RefCell;
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +33,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use super::distance;
+use super::walk::{self, Near};
 use super::Metric;
 
 const MAGIC: &[u8; 8] = b"CLIPGRPH";
@@ -186,30 +184,12 @@ pub(crate) fn refine_base_layer(
             candidates.sort_unstable();
             candidates.dedup();
             candidates.retain(|&c| c as usize != u);
-            let mut scored: Vec<(f32, u32)> = candidates
+            let mut scored: Vec<Near> = candidates
                 .into_iter()
-                .map(|c| (d(u as u32, c), c))
+                .map(|c| Near(d(u as u32, c), c))
                 .collect();
-            scored.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let mut kept: Vec<u32> = Vec::with_capacity(max_degree);
-            let mut pruned: Vec<u32> = Vec::new();
-            for &(du, c) in &scored {
-                if kept.len() >= max_degree {
-                    break;
-                }
-                if kept.iter().all(|&s| d(c, s) >= du) {
-                    kept.push(c);
-                } else {
-                    pruned.push(c);
-                }
-            }
-            for c in pruned {
-                if kept.len() >= max_degree {
-                    break;
-                }
-                kept.push(c);
-            }
-            kept
+            scored.sort_unstable();
+            walk::select_diverse(&scored, max_degree, true, d)
         })
         .collect();
     adj.base = refined;
@@ -345,24 +325,6 @@ fn encode_int8(v: &[f32], min: &[f32], step: &[f32], out: &mut [u8]) {
     }
 }
 
-/// A node's distance to the query, ordered by `f32::total_cmp`.
-#[derive(Clone, Copy, PartialEq)]
-struct Near(f32, u32);
-
-impl Eq for Near {}
-
-impl PartialOrd for Near {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Near {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-    }
-}
-
 /// A byte range of the mapped file.
 #[derive(Clone, Copy, Default)]
 struct Span {
@@ -396,11 +358,6 @@ pub struct SealedGraph {
     upper: Vec<UpperLayer>,
     int8: Option<Int8Codes>,
     rows: VectorRows,
-}
-
-thread_local! {
-    /// Per thread: visit stamps per node and the current stamp.
-    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
 /// What is expected of a sealed graph file.
@@ -718,101 +675,31 @@ impl SealedGraph {
         address: impl Fn(u32) -> *const u8,
         keep: &dyn Fn(usize) -> bool,
     ) -> Vec<usize> {
-        let ef = ef.max(k).max(1);
-        // Greedy descent through the upper layers.
-        let mut ep = self.entry;
-        let mut ep_dist = distance(ep);
+        let mut ep = Near(distance(self.entry), self.entry);
         for layer in self.upper.iter().rev() {
-            loop {
-                let mut moved = false;
-                for &n in self.upper_row(layer, ep) {
-                    let d = distance(n);
-                    if d < ep_dist {
-                        ep = n;
-                        ep_dist = d;
-                        moved = true;
-                    }
-                }
-                if !moved {
-                    break;
-                }
-            }
+            ep = walk::greedy(
+                ep,
+                |n, out| {
+                    out.clear();
+                    out.extend_from_slice(self.upper_row(layer, n));
+                },
+                &distance,
+            );
         }
-        // Beam search on layer 0 (hnswlib's searchBaseLayerST).
-        VISITED.with(|cell| {
-            let (stamps, stamp) = &mut *cell.borrow_mut();
-            if stamps.len() < self.nodes {
-                stamps.resize(self.nodes, 0);
-            }
-            *stamp = stamp.wrapping_add(1);
-            if *stamp == 0 {
-                stamps.fill(0);
-                *stamp = 1;
-            }
-            let stamp = *stamp;
-            let mut candidates: BinaryHeap<Reverse<Near>> = BinaryHeap::with_capacity(ef * 4);
-            let mut results: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
-            stamps[ep as usize] = stamp;
-            candidates.push(Reverse(Near(ep_dist, ep)));
-            if keep(ep as usize) {
-                results.push(Near(ep_dist, ep));
-            }
-            let mut bound = if results.len() >= ef {
-                ep_dist
-            } else {
-                f32::INFINITY
-            };
-            while let Some(Reverse(Near(d, node))) = candidates.pop() {
-                if d > bound {
-                    break;
-                }
-                let neighbours = self.base_row(node);
-                // Start fetching the unvisited neighbours' vectors before
-                // the first distance needs one (hnswlib does the same): at
-                // 200k vectors they are far out of cache.
-                for &n in neighbours {
-                    if stamps[n as usize] != stamp {
-                        prefetch(address(n));
-                    }
-                }
-                for &n in neighbours {
-                    let seen = &mut stamps[n as usize];
-                    if *seen == stamp {
-                        continue;
-                    }
-                    *seen = stamp;
-                    let nd = distance(n);
-                    if results.len() < ef || nd < bound {
-                        candidates.push(Reverse(Near(nd, n)));
-                        if keep(n as usize) {
-                            results.push(Near(nd, n));
-                            if results.len() > ef {
-                                results.pop();
-                            }
-                            if results.len() >= ef {
-                                bound = results.peek().map_or(f32::INFINITY, |w| w.0);
-                            }
-                        }
-                    }
-                }
-            }
-            let mut out = results.into_sorted_vec();
-            out.truncate(k);
-            out.into_iter().map(|n| n.1 as usize).collect()
-        })
+        let found = walk::beam(
+            self.nodes,
+            ep,
+            ef.max(k),
+            |n, out| {
+                out.clear();
+                out.extend_from_slice(self.base_row(n));
+            },
+            &distance,
+            address,
+            Some(keep),
+        );
+        let mut out = found.into_sorted_vec();
+        out.truncate(k);
+        out.into_iter().map(|n| n.1 as usize).collect()
     }
-}
-
-/// Asks the CPU to start loading the first cache lines of a vector.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults, even on a bad address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch(p as *const i8, _MM_HINT_T0);
-        _mm_prefetch(p.wrapping_add(64) as *const i8, _MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }

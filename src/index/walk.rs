@@ -1,0 +1,178 @@
+//! The HNSW search loop both graph forms share (growing and sealed): greedy
+//! descent through the upper layers, a beam search on a layer (hnswlib's
+//! `searchBaseLayer`), and the diversity heuristic that chooses edges.
+//!
+//! Distances are "lower is closer" (`-dot` for cosine and dot, squared L2).
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// A node's distance to the query, ordered by `f32::total_cmp`.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) struct Near(pub f32, pub u32);
+
+impl Eq for Near {}
+
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Near {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+thread_local! {
+    /// Per thread: visit stamps per node and the current stamp.
+    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// Moves from `ep` to ever closer neighbours until none is closer.
+pub(crate) fn greedy(
+    mut ep: Near,
+    mut neighbours: impl FnMut(u32, &mut Vec<u32>),
+    distance: impl Fn(u32) -> f32,
+) -> Near {
+    let mut buf = Vec::with_capacity(64);
+    loop {
+        let mut moved = false;
+        neighbours(ep.1, &mut buf);
+        for &n in &buf {
+            let d = distance(n);
+            if d < ep.0 {
+                ep = Near(d, n);
+                moved = true;
+            }
+        }
+        if !moved {
+            return ep;
+        }
+    }
+}
+
+/// Beam search from `entry` over nodes below `nodes`: up to `ef` nodes
+/// accepted by `keep` (all when None), worst on top of the heap. Rejected
+/// nodes are still walked through, so a filter narrows the answer, not the
+/// paths to it.
+pub(crate) fn beam(
+    nodes: usize,
+    entry: Near,
+    ef: usize,
+    mut neighbours: impl FnMut(u32, &mut Vec<u32>),
+    distance: impl Fn(u32) -> f32,
+    address: impl Fn(u32) -> *const u8,
+    keep: Option<&dyn Fn(usize) -> bool>,
+) -> BinaryHeap<Near> {
+    let ef = ef.max(1);
+    let kept = |n: u32| keep.is_none_or(|k| k(n as usize));
+    VISITED.with(|cell| {
+        let (stamps, stamp) = &mut *cell.borrow_mut();
+        if stamps.len() < nodes {
+            stamps.resize(nodes, 0);
+        }
+        *stamp = stamp.wrapping_add(1);
+        if *stamp == 0 {
+            stamps.fill(0);
+            *stamp = 1;
+        }
+        let stamp = *stamp;
+        let mut buf = Vec::with_capacity(64);
+        let mut candidates: BinaryHeap<Reverse<Near>> = BinaryHeap::with_capacity(ef * 4);
+        let mut results: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+        stamps[entry.1 as usize] = stamp;
+        candidates.push(Reverse(entry));
+        if kept(entry.1) {
+            results.push(entry);
+        }
+        let mut bound = if results.len() >= ef {
+            entry.0
+        } else {
+            f32::INFINITY
+        };
+        while let Some(Reverse(Near(d, node))) = candidates.pop() {
+            if d > bound {
+                break;
+            }
+            neighbours(node, &mut buf);
+            // Start fetching the unvisited neighbours' vectors before the
+            // first distance needs one (hnswlib does the same): at 200k
+            // vectors they are far out of cache.
+            for &n in &buf {
+                if stamps[n as usize] != stamp {
+                    prefetch(address(n));
+                }
+            }
+            for &n in &buf {
+                let seen = &mut stamps[n as usize];
+                if *seen == stamp {
+                    continue;
+                }
+                *seen = stamp;
+                let nd = distance(n);
+                if results.len() < ef || nd < bound {
+                    candidates.push(Reverse(Near(nd, n)));
+                    if kept(n) {
+                        results.push(Near(nd, n));
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                        if results.len() >= ef {
+                            bound = results.peek().map_or(f32::INFINITY, |w| w.0);
+                        }
+                    }
+                }
+            }
+        }
+        results
+    })
+}
+
+/// hnswlib's neighbour heuristic: from `scored` (distance to the base node,
+/// closest first) keep a candidate only when it is closer to the base than
+/// to every candidate kept before it, up to `max`; the kept edges point in
+/// different directions, which keeps clusters linked. With `fill`, the
+/// closest of the pruned ones top the list up to `max`.
+pub(crate) fn select_diverse(
+    scored: &[Near],
+    max: usize,
+    fill: bool,
+    between: impl Fn(u32, u32) -> f32,
+) -> Vec<u32> {
+    let mut kept: Vec<u32> = Vec::with_capacity(max);
+    let mut pruned: Vec<u32> = Vec::new();
+    for &Near(d, c) in scored {
+        if kept.len() >= max {
+            break;
+        }
+        if kept.iter().all(|&s| between(c, s) >= d) {
+            kept.push(c);
+        } else if fill {
+            pruned.push(c);
+        }
+    }
+    for c in pruned {
+        if kept.len() >= max {
+            break;
+        }
+        kept.push(c);
+    }
+    kept
+}
+
+/// Asks the CPU to start loading the first cache lines of a vector.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, even on a bad address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch(p as *const i8, _MM_HINT_T0);
+        _mm_prefetch(p.wrapping_add(64) as *const i8, _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
