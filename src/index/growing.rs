@@ -15,8 +15,7 @@
 //! being re-chosen, a mix of both), always of nodes whose vectors were
 //! written before their id was stored anywhere.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -29,6 +28,10 @@ use super::{GraphParams, Metric};
 const MAX_LEVEL: usize = 15;
 /// Vector rows start on 64-byte cache lines: 16 floats.
 const ROW_ALIGN: usize = 16;
+/// Edge-list writes lock one of these, by node id: a writer holds one lock
+/// at a time, so sharing them cannot deadlock, and their memory does not
+/// grow with the capacity.
+const LOCK_STRIPES: usize = 4096;
 
 pub(crate) struct GrowingGraph {
     metric: Metric,
@@ -47,9 +50,11 @@ pub(crate) struct GrowingGraph {
     levels: Box<[AtomicU8]>,
     /// Layer 0: per node `[count, up to 2m ids]`.
     base: Box<[AtomicU32]>,
-    /// Layers 1..=level of nodes above layer 0: `[count, up to m ids]` each.
-    upper: Box<[OnceLock<Box<[AtomicU32]>>]>,
-    /// Guards writes to a node's edge lists.
+    /// Per node above layer 0: its layers 1..=level, `[count, up to m ids]`
+    /// each (`upper_len` u32s, allocated by `zeroed_u32s`); null for nodes
+    /// on layer 0 only. Set once, after the node's level; freed on drop.
+    upper: Box<[AtomicPtr<AtomicU32>]>,
+    /// Guard writes to edge lists (striped by node id).
     locks: Box<[Mutex<()>]>,
     /// Entry node and the top layer.
     entry: RwLock<Option<(u32, usize)>>,
@@ -61,11 +66,25 @@ pub(crate) struct GrowingGraph {
 }
 
 /// `n` zeroed atomics; large ones come from the allocator's zeroed pages,
-/// so memory is only committed as nodes are written.
+/// so memory is only committed as nodes are written (an empty collection
+/// costs next to nothing whatever its segment capacity).
 fn zeroed_u32s(n: usize) -> Box<[AtomicU32]> {
     let v: Box<[u32]> = vec![0u32; n].into_boxed_slice();
     // SAFETY: AtomicU32 has u32's size, alignment and bit validity.
     unsafe { Box::from_raw(Box::into_raw(v) as *mut [AtomicU32]) }
+}
+
+fn zeroed_u8s(n: usize) -> Box<[AtomicU8]> {
+    let v: Box<[u8]> = vec![0u8; n].into_boxed_slice();
+    // SAFETY: AtomicU8 has u8's size, alignment and bit validity.
+    unsafe { Box::from_raw(Box::into_raw(v) as *mut [AtomicU8]) }
+}
+
+fn null_ptrs(n: usize) -> Box<[AtomicPtr<AtomicU32>]> {
+    let v: Box<[usize]> = vec![0usize; n].into_boxed_slice();
+    // SAFETY: AtomicPtr has a pointer's size and alignment (usize's), and
+    // all-zero bits are the null pointer on every target we build for.
+    unsafe { Box::from_raw(Box::into_raw(v) as *mut [AtomicPtr<AtomicU32>]) }
 }
 
 impl GrowingGraph {
@@ -85,10 +104,12 @@ impl GrowingGraph {
             level_mult: 1.0 / (m as f64).ln(),
             vectors,
             first_row,
-            levels: (0..capacity).map(|_| AtomicU8::new(0)).collect(),
+            levels: zeroed_u8s(capacity),
             base: zeroed_u32s(capacity * (1 + 2 * m)),
-            upper: (0..capacity).map(|_| OnceLock::new()).collect(),
-            locks: (0..capacity).map(|_| Mutex::new(())).collect(),
+            upper: null_ptrs(capacity),
+            locks: (0..LOCK_STRIPES.min(capacity.max(1)))
+                .map(|_| Mutex::new(()))
+                .collect(),
             entry: RwLock::new(None),
             new_top: Mutex::new(()),
             points: AtomicUsize::new(0),
@@ -130,10 +151,26 @@ impl GrowingGraph {
             return &self.base[node as usize * width..][..width];
         }
         let width = 1 + self.m;
-        self.upper[node as usize]
-            .get()
-            .and_then(|u| u.get((layer - 1) * width..layer * width))
+        self.upper_lists(node)
+            .get((layer - 1) * width..layer * width)
             .unwrap_or(&[])
+    }
+
+    /// u32s of a node's upper-layer lists.
+    fn upper_len(&self, level: u8) -> usize {
+        (level as usize).saturating_sub(1) * (1 + self.m)
+    }
+
+    fn upper_lists(&self, node: u32) -> &[AtomicU32] {
+        let p = self.upper[node as usize].load(Ordering::Acquire);
+        if p.is_null() {
+            return &[];
+        }
+        // Stored before `upper` (see insert_one), so the acquire above sees it.
+        let len = self.upper_len(self.levels[node as usize].load(Ordering::Relaxed));
+        // SAFETY: `p` came from `zeroed_u32s(len)` for this level and lives
+        // until drop.
+        unsafe { std::slice::from_raw_parts(p, len) }
     }
 
     fn read_edges(&self, node: u32, layer: usize, out: &mut Vec<u32>) {
@@ -196,10 +233,12 @@ impl GrowingGraph {
         unsafe {
             std::ptr::copy_nonoverlapping(vector.as_ptr(), self.row_ptr(id) as *mut f32, self.dim)
         };
-        if level > 0 {
-            let _ = self.upper[node].set(zeroed_u32s(level * (1 + self.m)));
-        }
         self.levels[node].store(level as u8 + 1, Ordering::Release);
+        if level > 0 {
+            let lists = zeroed_u32s(self.upper_len(level as u8 + 1));
+            let p = Box::into_raw(lists) as *mut AtomicU32;
+            self.upper[node].store(p, Ordering::Release);
+        }
 
         let mut entry = *self.entry.read();
         let _top = if entry.is_none_or(|(_, top)| level > top) {
@@ -260,7 +299,7 @@ impl GrowingGraph {
             debug_assert!(false, "node {node} has no layer {layer}");
             return;
         }
-        let _lock = self.locks[node as usize].lock();
+        let _lock = self.locks[node as usize % self.locks.len()].lock();
         let mut ids = Vec::with_capacity(max + new.len());
         self.read_edges(node, layer, &mut ids);
         let before = ids.len();
@@ -346,6 +385,19 @@ impl GrowingGraph {
             upper,
             inserted,
         })
+    }
+}
+
+impl Drop for GrowingGraph {
+    fn drop(&mut self) {
+        for (node, p) in self.upper.iter().enumerate() {
+            let p = p.load(Ordering::Acquire);
+            if !p.is_null() {
+                let len = self.upper_len(self.levels[node].load(Ordering::Acquire));
+                // SAFETY: allocated in insert_one as a boxed slice of `len`.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });
+            }
+        }
     }
 }
 
