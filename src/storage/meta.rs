@@ -171,14 +171,30 @@ fn segment_key(id: u32) -> [u8; 5] {
 
 impl SledMetaStore {
     pub fn open(dir: &Path) -> Result<SledMetaStore> {
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) => StorageError::io(dir, io),
-                other => StorageError::corrupt(dir, other.to_string()),
-            })?;
+        // sled releases its file lock only once its background threads
+        // have let go of the database, a moment after the last handle is
+        // dropped: reopening in the same process (`clipdb snapshot restore`
+        // checks what it restored this way) can find it still held. Wait a
+        // little before reporting the directory as in use.
+        let mut waited = std::time::Duration::ZERO;
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .flush_every_ms(Some(1000))
+                .open()
+            {
+                Err(sled::Error::Io(io)) if is_lock_held(&io) && waited < LOCK_WAIT => {
+                    std::thread::sleep(LOCK_RETRY);
+                    waited += LOCK_RETRY;
+                }
+                other => {
+                    break other.map_err(|e| match e {
+                        sled::Error::Io(io) => StorageError::io(dir, io),
+                        other => StorageError::corrupt(dir, other.to_string()),
+                    })?
+                }
+            }
+        };
         let collections = db.open_tree("collections").map_err(sled_err)?;
         Ok(SledMetaStore { db, collections })
     }
@@ -187,6 +203,17 @@ impl SledMetaStore {
         self.db.open_tree(tree_name(name)).map_err(sled_err)
     }
 }
+
+/// sled 0.34 reports a held lock as an `Other` error whose message wraps
+/// the `WouldBlock` from `flock`.
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
+/// How long [`SledMetaStore::open`] waits for a lock its own process may
+/// still hold, and how often it tries again.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl MetaStore for SledMetaStore {
     fn put_collection(&self, name: &str, config: &[u8]) -> Result<()> {
@@ -314,6 +341,25 @@ impl MetaStore for SledMetaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A handle released while another open waits is not reported as a
+    /// directory in use (`clipdb snapshot restore` failed this way under
+    /// load); one that stays open still is, after the wait.
+    #[test]
+    fn reopening_waits_for_the_lock_then_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledMetaStore::open(dir.path()).unwrap();
+        let held = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = SledMetaStore::open(dir.path());
+        held.join().unwrap();
+        let second = second.expect("opens once the first handle is gone");
+        let err = SledMetaStore::open(dir.path()).err().expect("still held");
+        assert!(err.to_string().contains("lock"), "{err}");
+        drop(second);
+    }
 
     #[test]
     fn batches_persist_across_reopen() {
