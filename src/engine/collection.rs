@@ -865,8 +865,9 @@ struct SearchContext<'a> {
     exclude: Option<&'a str>,
 }
 
-/// A filter matching at most this many candidates per `ef` is answered by an
-/// exact scan: scoring that few vectors costs less than a graph walk, and a
+/// A filter matching at most this many candidates per `ef` (or a growing
+/// segment with at most this many records per `ef`) is answered by an exact
+/// scan: scoring that few vectors costs less than a graph walk, and a
 /// filtered graph walk loses recall when few nodes pass.
 const EXACT_SCAN_FACTOR: usize = 16;
 
@@ -922,6 +923,13 @@ impl SearchContext<'_> {
                 .and_then(|p| p.as_ref())
                 .is_some_and(|e| self.keep(e))
         };
+        // A growing segment this small is scanned exactly: it costs about
+        // what a walk does, and its answers stay the same across a restart,
+        // which rebuilds its graph (a parallel build, never the same graph).
+        if !seg.sealed.load(Ordering::Acquire) && allocated <= self.ef * EXACT_SCAN_FACTOR {
+            let all = (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
+            return self.exact(seg, &points, all);
+        }
         if self.filter.is_some() {
             let matching: Vec<u32> = (0..allocated)
                 .filter(|&r| keep_record(r))
