@@ -404,20 +404,7 @@ impl Drop for GrowingGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unit(seed: u64, dim: usize) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        let v: Vec<f32> = (0..dim)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect();
-        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-        v.into_iter().map(|a| a / n).collect()
-    }
+    use crate::index::test_vectors::unit;
 
     fn exact(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<usize> {
         let mut all: Vec<(f32, usize)> = data

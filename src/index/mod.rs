@@ -10,6 +10,24 @@ mod growing;
 pub mod sealed;
 mod walk;
 
+#[cfg(test)]
+mod test_vectors {
+    /// A deterministic pseudo-random unit vector (xorshift; no rand in tests).
+    pub fn unit(seed: u64, dim: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        let v: Vec<f32> = (0..dim)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.into_iter().map(|a| a / n).collect()
+    }
+}
+
 pub use graph::{Graph, GraphParams, IndexError};
 pub use sealed::{Quantization, VectorRows};
 
