@@ -923,18 +923,15 @@ impl SearchContext<'_> {
                 .and_then(|p| p.as_ref())
                 .is_some_and(|e| self.keep(e))
         };
+        let kept_records = || (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
         // A growing segment this small is scanned exactly: it costs about
         // what a walk does, and its answers stay the same across a restart,
         // which rebuilds its graph (a parallel build, never the same graph).
         if !seg.sealed.load(Ordering::Acquire) && allocated <= self.ef * EXACT_SCAN_FACTOR {
-            let all = (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
-            return self.exact(seg, &points, all);
+            return self.exact(seg, &points, kept_records());
         }
         if self.filter.is_some() {
-            let matching: Vec<u32> = (0..allocated)
-                .filter(|&r| keep_record(r))
-                .map(|r| r as u32)
-                .collect();
+            let matching: Vec<u32> = kept_records().collect();
             if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
                 return self.exact(seg, &points, matching.into_iter());
             }
@@ -956,8 +953,7 @@ impl SearchContext<'_> {
         if result.len() < self.limit {
             // The graph walk came back short (many deleted or filtered-out
             // nodes): fall back to an exact scan so matches are never missed.
-            let all = (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
-            let exact = self.exact(seg, &points, all);
+            let exact = self.exact(seg, &points, kept_records());
             if exact.len() > result.len() {
                 return exact;
             }

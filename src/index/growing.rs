@@ -10,8 +10,8 @@
 //! new and reverse edges are chosen with hnswlib's diversity heuristic.
 //!
 //! Concurrency: readers never lock. Every edge list is `[count, ids..]` of
-//! atomics, written under its node's lock with release stores and read with
-//! acquire loads, so a reader sees either list (or, while a full list is
+//! atomics, written under a lock (striped by node) with release stores and
+//! read with acquire loads, so a reader sees either list (or, while a full list is
 //! being re-chosen, a mix of both), always of nodes whose vectors were
 //! written before their id was stored anywhere.
 
@@ -182,7 +182,7 @@ impl GrowingGraph {
         }
     }
 
-    /// Replaces a node's list; the caller holds the node's lock.
+    /// Replaces a node's list; the caller holds the node's stripe lock.
     fn write_edges(&self, node: u32, layer: usize, ids: &[u32]) {
         let e = self.edges(node, layer);
         for (slot, &id) in e[1..].iter().zip(ids) {
