@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Defaults: `models/demo`, 1000 images, `clipdb::demo::eval::HELDOUT_SEED`
-//! (the set `tests/demo_model.rs` uses). Definitions in `src/demo/eval.rs`.
+//! (the set `tests/integration/demo_model.rs` uses). Definitions in `src/demo/eval.rs`.
 
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! Retrieval quality of a CLIP model on held-out synthetic images.
 //!
 //! Used by the demo trainer (`examples/train_demo_model.rs`) at the end of
-//! training and by `tests/demo_model.rs`, so both report the same numbers.
+//! training and by `tests/integration/demo_model.rs`, so both report the same numbers.
 //!
 //! The held-out set is `n` scenes `Scene::nth(seed, i, ..)` of a seed the
 //! trainer never uses, each rendered once at a random size (64 to 224 px) with
@@ -40,7 +40,7 @@ use super::synth::{
 };
 use crate::embed::{EmbedError, Embedder};
 
-/// Seed of the held-out set used by `tests/demo_model.rs` and the trainer's
+/// Seed of the held-out set used by `tests/integration/demo_model.rs` and the trainer's
 /// final report (the trainer's own data uses `--seed`, 1 by default).
 pub const HELDOUT_SEED: u64 = 0x00C0_FFEE_D15C_0DE5;
 

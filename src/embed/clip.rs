@@ -15,7 +15,7 @@
 //! addition, for speed) with analytic gradients (`super::autograd`) to train
 //! the model (the demo model,
 //! `examples/train_demo_model.rs`). The forward pass still runs the same fused
-//! kernels: outputs are bit-identical in both modes (`tests/embed_model.rs`).
+//! kernels: outputs are bit-identical in both modes (`tests/integration/embed_model.rs`).
 
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Conv2dConfig, VarBuilder};

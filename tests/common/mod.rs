@@ -24,6 +24,16 @@ impl TestServer {
     /// `--model` in `extra_args` it serves raw vectors only (`--model none`),
     /// not the bundled demo model.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> TestServer {
+        TestServer::start_with_env(data_dir, extra_args, &[])
+    }
+
+    /// As [`TestServer::start`], with extra environment variables for the
+    /// server process only (the tests share one process: never `set_var`).
+    pub fn start_with_env(
+        data_dir: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> TestServer {
         let model_none: &[&str] = if extra_args.contains(&"--model") {
             &[]
         } else {
@@ -45,6 +55,7 @@ impl TestServer {
             // client's connection tasks from answering the server's GOAWAY,
             // so the server would wait out the whole grace period.
             .env("CLIPDB_SHUTDOWN_GRACE_SECS", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

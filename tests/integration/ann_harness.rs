@@ -2,7 +2,7 @@
 //! --bench ann` drives) and `clipdb loadgen` against a real server. Checks
 //! that the JSON lines parse and recall is sane, not speed.
 
-mod common;
+use crate::common;
 
 use clipdb::bench::{inproc, read_records, synth, Dataset, Record};
 use clipdb::index::Quantization;

@@ -10,7 +10,7 @@
 //! `cargo test` runs 20 trials; `CLIPDB_CRASH_TRIALS=200 cargo test --test
 //! crash_harness -- --nocapture` runs more and prints the tally.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

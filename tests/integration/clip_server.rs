@@ -3,7 +3,7 @@
 //! Embeddings API against Hugging Face's reference vectors, bad media input,
 //! and the model fingerprint check across restarts.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Recall across segments, restart with reloaded graphs, and kill -9 safety,
 //! all against the real server binary.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

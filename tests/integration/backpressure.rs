@@ -2,7 +2,7 @@
 //! RESOURCE_EXHAUSTED at once past the bound (never loses what it
 //! acknowledged), and client deadlines are honoured.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! UNAUTHENTICATED, a read-only key cannot write, health needs no key, and
 //! keys never reach the log.
 
-mod common;
+use crate::common;
 
 use clipdb::proto::collections_client::CollectionsClient;
 use clipdb::proto::points_client::PointsClient;

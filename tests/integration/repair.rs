@@ -2,7 +2,7 @@
 //! rebuilt and the collection serves every point again; vectors that are
 //! really lost are named, and `--discard-lost-points` drops just those.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The client commands against a real server: `clipdb import coco`,
 //! `clipdb import folder`, `clipdb search` and its HTML gallery.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

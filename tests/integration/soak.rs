@@ -6,7 +6,7 @@
 //! CI runs 10 seconds; `CLIPDB_SOAK_SECS=180 cargo test --release --test soak
 //! -- --nocapture` is the measured run (docs/reliability.md).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! brings it back into a fresh data directory point for point, and the
 //! snapshot RPCs check names, collections and API key roles.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

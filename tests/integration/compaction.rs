@@ -2,7 +2,7 @@
 //! points) are emptied into the growing segment and deleted, while the
 //! collection keeps answering with exactly the acknowledged points.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! TLS and mutual TLS through a real server on 127.0.0.1, with certificates
 //! generated at test time.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

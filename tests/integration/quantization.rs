@@ -4,7 +4,7 @@
 //! deletes, keeps its sealed graphs in our own file format across a
 //! restart, and refuses an unknown quantization value by name.
 
-mod common;
+use crate::common;
 
 use clipdb::proto::*;
 use common::{

@@ -1,7 +1,7 @@
 //! The v1 API surface through a real server on 127.0.0.1: happy paths and
 //! every documented error.
 
-mod common;
+use crate::common;
 
 use clipdb::proto::*;
 use common::*;

@@ -3,7 +3,7 @@
 //! `clipdb demo-data`, `clipdb import coco`, `clipdb search --gallery`, and
 //! the top hits checked against the generated ground truth.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
