@@ -78,6 +78,11 @@ pub enum ServerError {
     },
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot load the embedding model: {0}")]
     Model(#[from] EmbedError),
     #[error("cannot open the database: {0}")]
@@ -111,6 +116,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
+    // Absolute, so that error messages can show clients paths relative to it
+    // (api::status) and the log names files unambiguously.
+    let mut options = options;
+    options.data_dir = std::path::absolute(&options.data_dir).map_err(|source| {
+        ServerError::DataDir {
+            path: options.data_dir.clone(),
+            source,
+        }
+    })?;
     let embedder = match options.model.clone() {
         Some(m) => Some(load_model(m, &options.data_dir).await?),
         None => {
@@ -152,10 +166,15 @@ pub async fn serve(
     health_reporter
         .set_serving::<proto::embeddings_server::EmbeddingsServer<Api>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both reflection versions: grpcurl and grpcui speak v1, but older
+    // tools (Postman, Python's grpc_requests, older grpcurl) only v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let api = Api::new(db.clone());
     let max = options.max_message_bytes;
@@ -171,7 +190,8 @@ pub async fn serve(
         ))
         .layer(AuthLayer::new(options.api_keys.clone()))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(
             proto::collections_server::CollectionsServer::new(api.clone())
                 .max_decoding_message_size(max)

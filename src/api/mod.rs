@@ -2,6 +2,7 @@
 //! engine, map errors to statuses. No state or business logic lives here.
 
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod status;
 
@@ -42,7 +43,7 @@ async fn run_search(
     let hits = db
         .search(&r.collection, query, params)
         .await
-        .map_err(to_status)?;
+        .map_err(|e| to_status(e, db.dir()))?;
     let hits = hits
         .into_iter()
         .map(|h| proto::ScoredPoint {
@@ -90,7 +91,7 @@ impl proto::collections_server::Collections for Api {
         let info = tokio::task::spawn_blocking(move || db.create_collection(spec))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(collection_info_to_proto(info)))
     }
 
@@ -101,7 +102,7 @@ impl proto::collections_server::Collections for Api {
         let c = self
             .db
             .collection(&request.into_inner().name)
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(collection_info_to_proto(c.info())))
     }
 
@@ -129,7 +130,7 @@ impl proto::collections_server::Collections for Api {
         tokio::task::spawn_blocking(move || db.drop_collection(&name))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(proto::DeleteCollectionResponse {}))
     }
 
@@ -141,7 +142,7 @@ impl proto::collections_server::Collections for Api {
             .db
             .create_snapshot(&request.into_inner().collection)
             .await
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(snapshot_info_to_proto(info)))
     }
 
@@ -154,7 +155,7 @@ impl proto::collections_server::Collections for Api {
         let snapshots = tokio::task::spawn_blocking(move || db.list_snapshots(&collection))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(to_status)?
+            .map_err(|e| to_status(e, self.db.dir()))?
             .into_iter()
             .map(snapshot_info_to_proto)
             .collect();
@@ -170,7 +171,7 @@ impl proto::collections_server::Collections for Api {
         tokio::task::spawn_blocking(move || db.delete_snapshot(&r.collection, &r.name))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(proto::DeleteSnapshotResponse {}))
     }
 }
@@ -186,7 +187,7 @@ impl Api {
         self.db
             .upsert(&r.collection, points)
             .await
-            .map_err(to_status)
+            .map_err(|e| to_status(e, self.db.dir()))
     }
 }
 
@@ -236,7 +237,7 @@ impl proto::points_server::Points for Api {
         let points = self
             .db
             .get(&r.collection, &r.ids, r.with_vector)
-            .map_err(to_status)?
+            .map_err(|e| to_status(e, self.db.dir()))?
             .into_iter()
             .map(|p| {
                 let (vector, text_vector) = vectors_to_proto(p.vectors);
@@ -261,7 +262,7 @@ impl proto::points_server::Points for Api {
             .db
             .delete(&r.collection, r.ids)
             .await
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(proto::DeleteResponse { deleted }))
     }
 
@@ -317,7 +318,7 @@ impl proto::points_server::Points for Api {
         let c = self
             .db
             .collection(&request.into_inner().collection)
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(proto::CountResponse { count: c.count() }))
     }
 }
@@ -332,7 +333,7 @@ impl proto::embeddings_server::Embeddings for Api {
             .db
             .embed_texts(request.into_inner().texts)
             .await
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(embed_response(vectors)))
     }
 
@@ -344,7 +345,7 @@ impl proto::embeddings_server::Embeddings for Api {
             .db
             .embed_images(request.into_inner().images)
             .await
-            .map_err(to_status)?;
+            .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(embed_response(vectors)))
     }
 }

@@ -1,22 +1,43 @@
 //! The one place where internal errors become gRPC statuses.
 
+use std::path::Path;
+
 use tonic::{Code, Status};
 
 use crate::embed::EmbedError;
 use crate::engine::EngineError;
+use crate::storage::StorageError;
 
-pub fn to_status(err: EngineError) -> Status {
-    let code = match &err {
+/// The status a client gets for `err`. File paths in the message are shown
+/// relative to `data_dir` (clients learn which collection and file, not the
+/// server's layout); the full error goes to the server log.
+pub fn to_status(err: EngineError, data_dir: &Path) -> Status {
+    let code = status_code(&err);
+    if matches!(code, Code::Unavailable | Code::Internal | Code::DataLoss) {
+        tracing::error!(error = %err, "request failed");
+    }
+    Status::new(code, relative_paths(&err.to_string(), data_dir))
+}
+
+fn status_code(err: &EngineError) -> Code {
+    match err {
         EngineError::CollectionNotFound(_) | EngineError::SnapshotNotFound { .. } => Code::NotFound,
         EngineError::CollectionExists(_) => Code::AlreadyExists,
         EngineError::InvalidArgument { .. } => Code::InvalidArgument,
         EngineError::FailedPrecondition(_) => Code::FailedPrecondition,
-        // Corrupt data on disk: refuse rather than answer wrongly.
-        EngineError::CollectionUnavailable { .. } => Code::DataLoss,
         EngineError::ResourceExhausted(_) => Code::ResourceExhausted,
+        // Damaged data on disk: refuse rather than answer wrongly; a retry
+        // cannot help.
+        EngineError::CollectionUnavailable { .. }
+        | EngineError::Storage(StorageError::Corrupt { .. })
+        | EngineError::Storage(StorageError::CorruptMetadata(_)) => Code::DataLoss,
         EngineError::Storage(s) if s.is_disk_full() => Code::ResourceExhausted,
-        EngineError::Storage(_) | EngineError::Index(_) | EngineError::ShuttingDown => {
-            Code::Unavailable
+        // Transient: the disk or the process is in trouble, a retry may pass.
+        EngineError::Storage(StorageError::Io { .. } | StorageError::InUse { .. })
+        | EngineError::Index(_)
+        | EngineError::ShuttingDown => Code::Unavailable,
+        EngineError::Storage(StorageError::MetaStore(_)) | EngineError::Internal(_) => {
+            Code::Internal
         }
         EngineError::Embedding(e) => match e {
             EmbedError::QueueFull { .. } => Code::ResourceExhausted,
@@ -28,11 +49,17 @@ pub fn to_status(err: EngineError) -> Status {
             }
             _ => Code::Internal,
         },
-    };
-    if matches!(code, Code::Unavailable | Code::Internal | Code::DataLoss) {
-        tracing::error!(error = %err, "request failed");
     }
-    Status::new(code, err.to_string())
+}
+
+/// `message` with every path under `data_dir` written relative to it.
+fn relative_paths(message: &str, data_dir: &Path) -> String {
+    let root = data_dir.display().to_string();
+    if root.is_empty() {
+        return message.to_string();
+    }
+    let root = root.trim_end_matches('/');
+    message.replace(&format!("{root}/"), "")
 }
 
 pub fn invalid(field: &str, message: impl std::fmt::Display) -> Status {
@@ -43,4 +70,102 @@ pub fn invalid(field: &str, message: impl std::fmt::Display) -> Status {
 /// RESOURCE_EXHAUSTED for oversized requests.
 pub fn is_oversized_message(status: &Status) -> bool {
     status.code() == Code::OutOfRange && status.message().contains("message length too large")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::index::IndexError;
+
+    fn io(code: i32) -> StorageError {
+        StorageError::Io {
+            path: PathBuf::from("/srv/clipdb/collections/c/seg-000001/vectors-0.bin"),
+            source: std::io::Error::from_raw_os_error(code),
+        }
+    }
+
+    #[test]
+    fn every_engine_error_maps_to_its_status() {
+        let cases: Vec<(EngineError, Code)> = vec![
+            (EngineError::CollectionNotFound("c".into()), Code::NotFound),
+            (
+                EngineError::SnapshotNotFound {
+                    collection: "c".into(),
+                    name: "s".into(),
+                },
+                Code::NotFound,
+            ),
+            (EngineError::CollectionExists("c".into()), Code::AlreadyExists),
+            (EngineError::invalid("points[0]", "bad"), Code::InvalidArgument),
+            (EngineError::FailedPrecondition("no model".into()), Code::FailedPrecondition),
+            (EngineError::ResourceExhausted("queue".into()), Code::ResourceExhausted),
+            (
+                EngineError::CollectionUnavailable {
+                    name: "c".into(),
+                    reason: "damaged".into(),
+                },
+                Code::DataLoss,
+            ),
+            (
+                EngineError::Storage(StorageError::Corrupt {
+                    path: "graph-0.idx".into(),
+                    reason: "bad checksum".into(),
+                }),
+                Code::DataLoss,
+            ),
+            (
+                EngineError::Storage(StorageError::CorruptMetadata("bad entry".into())),
+                Code::DataLoss,
+            ),
+            (EngineError::Storage(io(28)), Code::ResourceExhausted),
+            (EngineError::Storage(io(5)), Code::Unavailable),
+            (
+                EngineError::Storage(StorageError::MetaStore("reportable bug".into())),
+                Code::Internal,
+            ),
+            (EngineError::Internal("a search panicked".into()), Code::Internal),
+            (
+                EngineError::Index(IndexError::Load {
+                    path: "graph-0.idx".into(),
+                    reason: "short".into(),
+                }),
+                Code::Unavailable,
+            ),
+            (EngineError::ShuttingDown, Code::Unavailable),
+            (
+                EngineError::Embedding(EmbedError::QueueFull { capacity: 1 }),
+                Code::ResourceExhausted,
+            ),
+            (EngineError::Embedding(EmbedError::WorkerStopped), Code::Unavailable),
+            (
+                EngineError::Embedding(EmbedError::InvalidImage {
+                    index: 0,
+                    reason: "not an image".into(),
+                }),
+                Code::InvalidArgument,
+            ),
+        ];
+        for (err, code) in cases {
+            let shown = format!("{err:?}");
+            assert_eq!(to_status(err, Path::new("/srv/clipdb")).code(), code, "{shown}");
+        }
+    }
+
+    #[test]
+    fn clients_see_paths_relative_to_the_data_directory() {
+        let err = EngineError::CollectionUnavailable {
+            name: "c".into(),
+            reason: "corrupt or foreign file /srv/clipdb/collections/c/seg-000003/graph-0.idx: bad magic".into(),
+        };
+        let status = to_status(err, Path::new("/srv/clipdb/"));
+        assert_eq!(
+            status.message(),
+            "collection `c` is unavailable: corrupt or foreign file collections/c/seg-000003/graph-0.idx: bad magic"
+        );
+        let status = to_status(EngineError::Storage(io(5)), Path::new("/srv/clipdb"));
+        assert!(!status.message().contains("/srv/clipdb"), "{}", status.message());
+        assert!(status.message().contains("collections/c/seg-000001/vectors-0.bin"));
+    }
 }

@@ -13,7 +13,7 @@ use super::payload::{Filter, Payload};
 use super::segment::{PointEntry, Segment};
 use super::types::*;
 use super::{EngineError, Result};
-use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta};
+use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta, StorageError};
 
 /// Metadata key of the fingerprint of the model that embedded the collection.
 /// Key of the collection value holding its [`ModelRecord`] (JSON).
@@ -149,7 +149,7 @@ impl Collection {
             let payload = match &rec.payload {
                 Some(bytes) => Some(Arc::new(serde_json::from_slice::<Payload>(bytes).map_err(
                     |e| {
-                        EngineError::Storage(crate::storage::StorageError::Meta(format!(
+                        EngineError::Storage(StorageError::CorruptMetadata(format!(
                             "collection {}: payload of point {} is unreadable: {e}",
                             config.name, rec.id
                         )))
@@ -158,7 +158,7 @@ impl Collection {
                 None => None,
             };
             if ids.insert(Arc::<str>::from(rec.id.as_str()), loc).is_some() {
-                return Err(EngineError::Storage(crate::storage::StorageError::Meta(
+                return Err(EngineError::Storage(StorageError::CorruptMetadata(
                     format!(
                         "collection {}: point {} is recorded twice",
                         config.name, rec.id
@@ -189,7 +189,7 @@ impl Collection {
         }
         remove_orphan_segment_dirs(&dir, &stored.segments);
         if let Some(seg) = by_segment.keys().next() {
-            return Err(EngineError::Storage(crate::storage::StorageError::Meta(
+            return Err(EngineError::Storage(StorageError::CorruptMetadata(
                 format!(
                     "collection {}: records refer to unknown segment {seg}",
                     config.name
@@ -291,11 +291,9 @@ impl Collection {
         let point_count = segments.iter().map(|s| s.points.len() as u64).sum();
         let ids = self.ids.read().len() as u64;
         if point_count != ids {
-            return Err(EngineError::Storage(crate::storage::StorageError::Meta(
-                format!(
-                    "collection {}: {ids} ids but {point_count} live records",
-                    self.config.name
-                ),
+            return Err(EngineError::Internal(format!(
+                "collection {}: {ids} ids but {point_count} live records",
+                self.config.name
             )));
         }
         Ok(Capture {
@@ -679,9 +677,7 @@ impl Collection {
             tokio::task::spawn_blocking(move || this.write_records(points, None))
                 .await
                 .map_err(|e| {
-                    EngineError::Storage(crate::storage::StorageError::Meta(format!(
-                        "write task failed: {e}"
-                    )))
+                    EngineError::Internal(format!("write task failed: {e}"))
                 })??;
         let _guard = InFlight {
             collection: self,

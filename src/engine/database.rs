@@ -164,7 +164,7 @@ impl Database {
             let started = std::time::Instant::now();
             let opened = serde_json::from_slice::<CollectionConfig>(&raw)
                 .map_err(|e| {
-                    EngineError::Storage(StorageError::Meta(format!(
+                    EngineError::Storage(StorageError::CorruptMetadata(format!(
                         "config of `{name}` is unreadable: {e}"
                     )))
                 })
@@ -698,9 +698,7 @@ impl Database {
         });
         // A search that panicked dropped its sender (the pool logs it).
         result.await.map_err(|_| {
-            EngineError::Storage(StorageError::Meta(
-                "search failed internally (see the server log)".into(),
-            ))
+            EngineError::Internal("search failed (see the server log)".into())
         })
     }
 
@@ -726,7 +724,7 @@ fn search_pool() -> Result<rayon::ThreadPool> {
             tracing::error!(panic = %what, "a search panicked");
         })
         .build()
-        .map_err(|e| EngineError::Storage(StorageError::Meta(format!("search threads: {e}"))))
+        .map_err(|e| EngineError::Internal(format!("search threads: {e}")))
 }
 
 /// A request's item count against its configured limit.

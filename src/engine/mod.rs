@@ -51,6 +51,11 @@ pub enum EngineError {
     Embedding(#[from] EmbedError),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A bug or a failed internal task (a panicked search, a lost worker
+    /// thread, a broken invariant): neither the client's fault nor worth a
+    /// retry.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl EngineError {

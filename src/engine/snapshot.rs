@@ -214,7 +214,7 @@ impl Database {
         let info = tokio::task::spawn_blocking(move || write_snapshot(&dir, &c, capture))
             .await
             .map_err(|e| {
-                EngineError::Storage(StorageError::Meta(format!("snapshot task failed: {e}")))
+                EngineError::Internal(format!("snapshot task failed: {e}"))
             })??;
         tracing::info!(
             collection = %info.collection,
@@ -542,11 +542,13 @@ pub fn restore_snapshot(
     let collections_dir = data_dir.join("collections");
     std::fs::create_dir_all(&collections_dir).map_err(|e| StorageError::io(&collections_dir, e))?;
     let meta_dir = data_dir.join("meta");
-    let meta = SledMetaStore::open(&meta_dir).map_err(|e| {
-        EngineError::FailedPrecondition(format!(
-            "cannot open the metadata in {} (is a server running on this data directory? stop it first): {e}",
+    let meta = SledMetaStore::open(&meta_dir).map_err(|e| match e {
+        // Says itself which server holds the directory and what to do.
+        in_use @ StorageError::InUse { .. } => EngineError::FailedPrecondition(in_use.to_string()),
+        other => EngineError::FailedPrecondition(format!(
+            "cannot open the metadata in {}: {other}",
             meta_dir.display()
-        ))
+        )),
     })?;
     let exists = meta.collections()?.iter().any(|(n, _)| *n == target);
     if exists && !force {
@@ -659,10 +661,10 @@ pub fn restore_snapshot(
     let restored = db.collection(&target)?;
     let info = restored.info();
     if info.point_count != header.point_count {
-        return Err(EngineError::Storage(StorageError::Meta(format!(
+        return Err(EngineError::Internal(format!(
             "restored collection {target} has {} points, the snapshot {}",
             info.point_count, header.point_count
-        ))));
+        )));
     }
     Ok(RestoreReport {
         source_collection: header.collection.clone(),

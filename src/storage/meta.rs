@@ -146,7 +146,8 @@ fn sled_err(e: sled::Error) -> StorageError {
             path: "meta".into(),
             source: io,
         },
-        other => StorageError::Meta(other.to_string()),
+        sled::Error::Corruption { .. } => StorageError::CorruptMetadata(e.to_string()),
+        other => StorageError::MetaStore(other.to_string()),
     }
 }
 
@@ -183,7 +184,13 @@ impl SledMetaStore {
                 .flush_every_ms(Some(1000))
                 .open()
             {
-                Err(sled::Error::Io(io)) if is_lock_held(&io) && waited < LOCK_WAIT => {
+                Err(sled::Error::Io(io)) if is_lock_held(&io) => {
+                    if waited >= LOCK_WAIT {
+                        return Err(StorageError::InUse {
+                            data_dir: dir.parent().unwrap_or(dir).to_path_buf(),
+                            holder: lock_holder(&dir.join("db")),
+                        });
+                    }
                     std::thread::sleep(LOCK_RETRY);
                     waited += LOCK_RETRY;
                 }
@@ -210,6 +217,21 @@ fn is_lock_held(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
+/// The process holding the lock sled takes on `file` (its `db` file), read
+/// from `/proc/locks` (Linux; None elsewhere or when it cannot be told).
+fn lock_holder(file: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(file).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 2584 fe:00:5310021 0 EOF"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (pid, device_inode) = (fields.get(4)?, fields.get(5)?);
+        let holder_inode: u64 = device_inode.rsplit(':').next()?.parse().ok()?;
+        (holder_inode == inode).then(|| pid.parse().ok())?
+    })
+}
+
 /// How long [`SledMetaStore::open`] waits for a lock its own process may
 /// still hold, and how often it tries again.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -233,7 +255,7 @@ impl MetaStore for SledMetaStore {
             .map(|kv| {
                 let (k, v) = kv.map_err(sled_err)?;
                 let name = String::from_utf8(k.to_vec())
-                    .map_err(|_| StorageError::Meta("collection name is not UTF-8".into()))?;
+                    .map_err(|_| StorageError::CorruptMetadata("collection name is not UTF-8".into()))?;
                 Ok((name, v.to_vec()))
             })
             .collect()
@@ -245,7 +267,7 @@ impl MetaStore for SledMetaStore {
         for kv in tree.iter() {
             let (k, v) = kv.map_err(sled_err)?;
             let bad = |what: &str| {
-                StorageError::Meta(format!("collection {name}: malformed {what} entry"))
+                StorageError::CorruptMetadata(format!("collection {name}: malformed {what} entry"))
             };
             match k.first() {
                 Some(b'r') if k.len() == 9 => {
@@ -357,7 +379,9 @@ mod tests {
         held.join().unwrap();
         let second = second.expect("opens once the first handle is gone");
         let err = SledMetaStore::open(dir.path()).err().expect("still held");
-        assert!(err.to_string().contains("lock"), "{err}");
+        let pid = format!("pid {}", std::process::id());
+        assert!(matches!(err, StorageError::InUse { .. }), "{err}");
+        assert!(err.to_string().contains(&pid), "{err}");
         drop(second);
     }
 

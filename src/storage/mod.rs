@@ -32,8 +32,20 @@ pub enum StorageError {
     },
     #[error("corrupt or foreign file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("metadata store error: {0}")]
-    Meta(String),
+    /// Another process holds the metadata store: a server is running on
+    /// this data directory.
+    #[error("the data directory {} is in use by a running clipdb server{}; stop it first", data_dir.display(), holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default())]
+    InUse {
+        data_dir: PathBuf,
+        holder: Option<u32>,
+    },
+    /// A metadata entry that cannot be read back: damaged or foreign data.
+    #[error("corrupt metadata: {0}")]
+    CorruptMetadata(String),
+    /// The metadata store failed for a reason that is neither I/O nor
+    /// damaged data (sled reports a bug or an unsupported operation).
+    #[error("metadata store failed: {0}")]
+    MetaStore(String),
 }
 
 impl StorageError {
@@ -65,7 +77,12 @@ impl StorageError {
                 path: path.clone(),
                 reason: reason.clone(),
             },
-            StorageError::Meta(m) => StorageError::Meta(m.clone()),
+            StorageError::CorruptMetadata(m) => StorageError::CorruptMetadata(m.clone()),
+            StorageError::InUse { data_dir, holder } => StorageError::InUse {
+                data_dir: data_dir.clone(),
+                holder: *holder,
+            },
+            StorageError::MetaStore(m) => StorageError::MetaStore(m.clone()),
         }
     }
 

@@ -921,3 +921,87 @@ async fn search_batch_equals_single_searches() {
         .into_inner();
     assert!(empty.results.is_empty());
 }
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_the_services_for_older_tools() {
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &[]);
+    let mut refl = ServerReflectionClient::new(server.channel().await);
+    let requests = vec![
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        },
+        ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                "clipdb.v1.Points".into(),
+            )),
+        },
+    ];
+    let mut replies = refl
+        .server_reflection_info(tokio_stream::iter(requests))
+        .await
+        .expect("v1alpha reflection is served")
+        .into_inner();
+    let listed = replies.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = listed.message_response else {
+        panic!("unexpected reflection reply: {listed:?}")
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for want in [
+        "clipdb.v1.Collections",
+        "clipdb.v1.Points",
+        "clipdb.v1.Embeddings",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    let described = replies.message().await.unwrap().unwrap();
+    let Some(MessageResponse::FileDescriptorResponse(files)) = described.message_response else {
+        panic!("unexpected reflection reply: {described:?}")
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
+}
+
+/// The server's log, as `clipdb serve` writes it to stderr when stderr is a
+/// terminal (a pseudo-terminal from `script`), with `extra_env` set. The
+/// server stops at once: its listen address cannot be bound.
+fn log_on_a_terminal(extra_env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} serve --listen 127.0.0.1:99999 --model none --data-dir {}",
+        env!("CARGO_BIN_EXE_clipdb"),
+        dir.path().join("data").display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(extra_env.iter().copied())
+        .output()
+        .expect("run `script` (util-linux; apt-get install bsdutils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn log_colours_only_on_a_terminal_and_never_with_no_color() {
+    const ESC: &str = "\x1b[";
+    // Written to a file (TestServer sends stderr to one): no escape codes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start(&dir.path().join("data"), &[]);
+    server.stop();
+    let log = server.log();
+    assert!(log.contains("clipdb listening"), "{log}");
+    assert!(!log.contains(ESC), "colour codes in a log file:\n{log:?}");
+
+    let terminal = log_on_a_terminal(&[]);
+    assert!(terminal.contains("database open"), "{terminal}");
+    assert!(terminal.contains(ESC), "a terminal gets colours: {terminal:?}");
+    let no_color = log_on_a_terminal(&[("NO_COLOR", "1")]);
+    assert!(no_color.contains("database open"), "{no_color}");
+    assert!(!no_color.contains(ESC), "NO_COLOR is honoured: {no_color:?}");
+}

@@ -377,7 +377,17 @@ async fn corrupted_vector_file_is_detected_and_named() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::DataLoss);
-    assert!(err.message().contains("vectors-0.bin"), "{}", err.message());
+    // Clients learn which file, relative to the data directory; the server's
+    // own paths stay in its log.
+    assert!(
+        err.message()
+            .contains("collections/bad/seg-000001/vectors-0.bin"),
+        "{}",
+        err.message()
+    );
+    let root = dir.path().to_str().unwrap();
+    assert!(!err.message().contains(root), "{}", err.message());
+    assert!(server.log().contains(root), "the log names the full path");
     let hits = p
         .search(search_vector("good", vec![1.0; 8], 3))
         .await

@@ -27,6 +27,7 @@ mod embed_preprocess;
 mod embed_queue;
 mod embed_tokenizer;
 mod import_search;
+mod payload_fidelity;
 mod quantization;
 mod repair;
 mod snapshots;

@@ -518,7 +518,12 @@ async fn snapshot_rpcs_names_roles_delete_and_restore_refusals() {
     let out = restore(&s2.path, &a_dir, &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("server running"), "{err}");
+    let expected = format!(
+        "is in use by a running clipdb server (pid {}); stop it first",
+        a.pid()
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert!(!err.contains("WouldBlock"), "{err}");
     a.stop();
 
     // Into a fresh directory: once, then refused without --force, then
