@@ -25,8 +25,7 @@ fn named_paths(markdown: &str) -> Vec<String> {
         // Odd pieces between backquotes are code spans.
         for span in line.split('`').skip(1).step_by(2) {
             let span = span.trim();
-            if PREFIXES.iter().any(|p| span.starts_with(p)) && !span.contains(char::is_whitespace)
-            {
+            if PREFIXES.iter().any(|p| span.starts_with(p)) && !span.contains(char::is_whitespace) {
                 paths.push(span.to_string());
             }
         }
