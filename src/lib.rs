@@ -11,8 +11,6 @@ pub mod proto {
 
 pub mod api;
 pub mod bench;
-pub mod client;
-pub mod config;
 pub mod demo;
 pub mod embed;
 pub mod engine;

@@ -119,12 +119,11 @@ pub async fn serve(
     // Absolute, so that error messages can show clients paths relative to it
     // (api::status) and the log names files unambiguously.
     let mut options = options;
-    options.data_dir = std::path::absolute(&options.data_dir).map_err(|source| {
-        ServerError::DataDir {
+    options.data_dir =
+        std::path::absolute(&options.data_dir).map_err(|source| ServerError::DataDir {
             path: options.data_dir.clone(),
             source,
-        }
-    })?;
+        })?;
     let embedder = match options.model.clone() {
         Some(m) => Some(load_model(m, &options.data_dir).await?),
         None => {

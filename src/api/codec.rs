@@ -77,9 +77,18 @@ mod tests {
             "failed to decode Protobuf message: Value.kind: Struct.fields: recursion limit reached",
         );
         assert_eq!(deep.code(), tonic::Code::InvalidArgument);
-        assert!(deep.message().contains("at most 32 levels"), "{}", deep.message());
-        let garbage = refused_message("failed to decode Protobuf message: invalid wire type value: 7");
+        assert!(
+            deep.message().contains("at most 32 levels"),
+            "{}",
+            deep.message()
+        );
+        let garbage =
+            refused_message("failed to decode Protobuf message: invalid wire type value: 7");
         assert_eq!(garbage.code(), tonic::Code::InvalidArgument);
-        assert!(garbage.message().contains("invalid wire type"), "{}", garbage.message());
+        assert!(
+            garbage.message().contains("invalid wire type"),
+            "{}",
+            garbage.message()
+        );
     }
 }

@@ -97,10 +97,22 @@ mod tests {
                 },
                 Code::NotFound,
             ),
-            (EngineError::CollectionExists("c".into()), Code::AlreadyExists),
-            (EngineError::invalid("points[0]", "bad"), Code::InvalidArgument),
-            (EngineError::FailedPrecondition("no model".into()), Code::FailedPrecondition),
-            (EngineError::ResourceExhausted("queue".into()), Code::ResourceExhausted),
+            (
+                EngineError::CollectionExists("c".into()),
+                Code::AlreadyExists,
+            ),
+            (
+                EngineError::invalid("points[0]", "bad"),
+                Code::InvalidArgument,
+            ),
+            (
+                EngineError::FailedPrecondition("no model".into()),
+                Code::FailedPrecondition,
+            ),
+            (
+                EngineError::ResourceExhausted("queue".into()),
+                Code::ResourceExhausted,
+            ),
             (
                 EngineError::CollectionUnavailable {
                     name: "c".into(),
@@ -125,7 +137,10 @@ mod tests {
                 EngineError::Storage(StorageError::MetaStore("reportable bug".into())),
                 Code::Internal,
             ),
-            (EngineError::Internal("a search panicked".into()), Code::Internal),
+            (
+                EngineError::Internal("a search panicked".into()),
+                Code::Internal,
+            ),
             (
                 EngineError::Index(IndexError::Load {
                     path: "graph-0.idx".into(),
@@ -138,7 +153,10 @@ mod tests {
                 EngineError::Embedding(EmbedError::QueueFull { capacity: 1 }),
                 Code::ResourceExhausted,
             ),
-            (EngineError::Embedding(EmbedError::WorkerStopped), Code::Unavailable),
+            (
+                EngineError::Embedding(EmbedError::WorkerStopped),
+                Code::Unavailable,
+            ),
             (
                 EngineError::Embedding(EmbedError::InvalidImage {
                     index: 0,
@@ -149,7 +167,11 @@ mod tests {
         ];
         for (err, code) in cases {
             let shown = format!("{err:?}");
-            assert_eq!(to_status(err, Path::new("/srv/clipdb")).code(), code, "{shown}");
+            assert_eq!(
+                to_status(err, Path::new("/srv/clipdb")).code(),
+                code,
+                "{shown}"
+            );
         }
     }
 
@@ -165,7 +187,13 @@ mod tests {
             "collection `c` is unavailable: corrupt or foreign file collections/c/seg-000003/graph-0.idx: bad magic"
         );
         let status = to_status(EngineError::Storage(io(5)), Path::new("/srv/clipdb"));
-        assert!(!status.message().contains("/srv/clipdb"), "{}", status.message());
-        assert!(status.message().contains("collections/c/seg-000001/vectors-0.bin"));
+        assert!(
+            !status.message().contains("/srv/clipdb"),
+            "{}",
+            status.message()
+        );
+        assert!(status
+            .message()
+            .contains("collections/c/seg-000001/vectors-0.bin"));
     }
 }

@@ -676,9 +676,7 @@ impl Collection {
         let (ops, segments, guard_segments) =
             tokio::task::spawn_blocking(move || this.write_records(points, None))
                 .await
-                .map_err(|e| {
-                    EngineError::Internal(format!("write task failed: {e}"))
-                })??;
+                .map_err(|e| EngineError::Internal(format!("write task failed: {e}")))??;
         let _guard = InFlight {
             collection: self,
             segments: guard_segments,

@@ -697,9 +697,9 @@ impl Database {
             let _ = done.send(collection.search(&vector, &params, exclude.as_deref()));
         });
         // A search that panicked dropped its sender (the pool logs it).
-        result.await.map_err(|_| {
-            EngineError::Internal("search failed (see the server log)".into())
-        })
+        result
+            .await
+            .map_err(|_| EngineError::Internal("search failed (see the server log)".into()))
     }
 
     /// Makes everything durable; called on shutdown.

@@ -213,9 +213,7 @@ impl Database {
         let dir = self.snapshots_root().join(collection);
         let info = tokio::task::spawn_blocking(move || write_snapshot(&dir, &c, capture))
             .await
-            .map_err(|e| {
-                EngineError::Internal(format!("snapshot task failed: {e}"))
-            })??;
+            .map_err(|e| EngineError::Internal(format!("snapshot task failed: {e}")))??;
         tracing::info!(
             collection = %info.collection,
             snapshot = %info.name,

@@ -254,8 +254,9 @@ impl MetaStore for SledMetaStore {
             .iter()
             .map(|kv| {
                 let (k, v) = kv.map_err(sled_err)?;
-                let name = String::from_utf8(k.to_vec())
-                    .map_err(|_| StorageError::CorruptMetadata("collection name is not UTF-8".into()))?;
+                let name = String::from_utf8(k.to_vec()).map_err(|_| {
+                    StorageError::CorruptMetadata("collection name is not UTF-8".into())
+                })?;
                 Ok((name, v.to_vec()))
             })
             .collect()

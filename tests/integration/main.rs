@@ -13,6 +13,7 @@ mod common;
 
 mod ann_harness;
 mod api;
+mod architecture;
 mod auth;
 mod backpressure;
 mod clip_server;

@@ -18,8 +18,8 @@ use tokio::task::JoinSet;
 use tonic::Code;
 
 use super::{is_image_file, ClientError, Clients};
-use crate::api::convert::payload_to_proto;
-use crate::proto;
+use clipdb::api::convert::payload_to_proto;
+use clipdb::proto;
 
 /// One image to import.
 #[derive(Debug, Clone)]

@@ -14,9 +14,9 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::config::ServerAddress;
 
-use crate::proto::collections_client::CollectionsClient;
-use crate::proto::embeddings_client::EmbeddingsClient;
-use crate::proto::points_client::PointsClient;
+use clipdb::proto::collections_client::CollectionsClient;
+use clipdb::proto::embeddings_client::EmbeddingsClient;
+use clipdb::proto::points_client::PointsClient;
 
 /// Errors of the client commands, reported to the user as one line.
 #[derive(Debug, thiserror::Error)]

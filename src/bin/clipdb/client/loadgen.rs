@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{ClientError, Clients};
-use crate::bench::{
+use crate::config::ServerAddress;
+use clipdb::bench::{
     disk_usage, host_description, percentile_ms, pid_status_bytes, recall_at_10, utc_now, Dataset,
     Record, K,
 };
-use crate::config::ServerAddress;
-use crate::proto;
+use clipdb::proto;
 
 #[derive(Debug, Clone)]
 pub struct LoadgenOptions {
@@ -231,7 +231,7 @@ async fn load(
 async fn run_searches(
     conns: &[Clients],
     collection: &str,
-    set: &Arc<crate::bench::QuerySet>,
+    set: &Arc<clipdb::bench::QuerySet>,
     dim: usize,
     ef: usize,
     count: usize,

@@ -1,7 +1,7 @@
 //! `clipdb demo-data`: a synthetic captioned image set in COCO captions
 //! layout, so the whole recipe (import, search, gallery) can be tried without
 //! downloading COCO. Images come from the generator the demo model was
-//! trained on (`crate::demo`), with a seed of their own.
+//! trained on (`clipdb::demo`), with a seed of their own.
 
 use std::path::Path;
 
@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::ClientError;
-use crate::demo::synth::{encode_jpeg, RenderOptions, Scene, SceneOptions};
-use crate::demo::Rng;
+use clipdb::demo::synth::{encode_jpeg, RenderOptions, Scene, SceneOptions};
+use clipdb::demo::Rng;
 
 /// Side of the written images in pixels.
 pub const IMAGE_SIDE: u32 = 256;

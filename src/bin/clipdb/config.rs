@@ -349,7 +349,7 @@ pub struct ServeArgs {
     /// (config.json, model.safetensors, tokenizer.json, preprocessor_config.json),
     /// a hub id such as openai/clip-vit-base-patch32 (from the Hugging Face
     /// cache; downloaded once when online), or `none` (raw vectors only).
-    #[arg(long, env = "CLIPDB_MODEL", default_value = crate::embed::bundled::DEMO_MODEL)]
+    #[arg(long, env = "CLIPDB_MODEL", default_value = clipdb::embed::bundled::DEMO_MODEL)]
     pub model: String,
     /// Where the model runs: cpu, or cuda / cuda:N (needs a build with `--features cuda`).
     #[arg(long, env = "CLIPDB_DEVICE", default_value = "cpu")]

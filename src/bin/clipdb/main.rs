@@ -1,18 +1,25 @@
+//! The `clipdb` binary: `serve` runs the database server (the `clipdb`
+//! library); the other subcommands are clients of a running server
+//! (`client/`) or offline tools over a data directory.
+
+mod client;
+mod config;
+
 use std::io::Write;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use clipdb::api::auth::ApiKeys;
-use clipdb::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
-use clipdb::client::loadgen::{loadgen, LoadgenOptions};
-use clipdb::client::search::{format_table, search, QueryInput, SearchOptions};
-use clipdb::client::{gallery, ClientError, Clients};
-use clipdb::config::{
+use crate::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
+use crate::client::loadgen::{loadgen, LoadgenOptions};
+use crate::client::search::{format_table, search, QueryInput, SearchOptions};
+use crate::client::{gallery, ClientError, Clients};
+use crate::config::{
     CheckArgs, Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat,
     RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
 };
+use clap::Parser;
+use clipdb::api::auth::ApiKeys;
 use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions, RepairOptions};
 use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions, TlsOptions};
@@ -62,7 +69,7 @@ fn main() -> ExitCode {
 
 fn demo_data_command(args: &DemoDataArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    match clipdb::client::demo_data::write_demo_data(&args.out, args.count, args.seed) {
+    match crate::client::demo_data::write_demo_data(&args.out, args.count, args.seed) {
         Ok(n) => {
             println!(
                 "wrote {n} images and their captions to {} in {:.1} s; import them with\n  clipdb import coco --annotations {} --images {} --collection shapes",

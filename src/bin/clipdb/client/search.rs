@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{ClientError, Clients};
-use crate::api::convert::payload_from_proto;
-use crate::proto;
+use clipdb::api::convert::payload_from_proto;
+use clipdb::proto;
 
 /// A search as the command line gives it.
 #[derive(Debug, Clone)]
