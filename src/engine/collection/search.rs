@@ -1,0 +1,248 @@
+//! Reads and search: points by id, nearest neighbours per segment (graph
+//! walks, exact scans, rescoring) and the merge across segments.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::Collection;
+use crate::engine::payload::Filter;
+use crate::engine::segment::{PointEntry, Segment};
+use crate::engine::types::*;
+use crate::engine::{EngineError, Result};
+
+impl Collection {
+    pub(super) fn vectors_of(
+        &self,
+        seg: &Segment,
+        record: u32,
+        spaces: u8,
+    ) -> [Option<Vec<f32>>; 2] {
+        let mut out = [None, None];
+        for (space, file) in seg.vectors.iter().enumerate() {
+            if spaces & (1 << space) != 0 {
+                out[space] = Some(file.get(record).to_vec());
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, ids: &[String], with_vector: bool) -> Vec<StoredPoint> {
+        let map = self.ids.read();
+        ids.iter()
+            .filter_map(|id| {
+                let loc = *map.get(id.as_str())?;
+                let seg = self.segment(loc.segment)?;
+                let entry = seg.points.read()[loc.record as usize].clone()?;
+                Some(StoredPoint {
+                    vectors: with_vector.then(|| self.vectors_of(&seg, loc.record, entry.spaces)),
+                    id: entry.id,
+                    payload: entry.payload,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored vector of a point, for "more like this" queries.
+    pub fn query_vector_of(&self, id: &str) -> Result<Vec<f32>> {
+        let not_found = || {
+            EngineError::invalid(
+                "query.id",
+                format!(
+                    "point `{id}` not found in collection `{}`",
+                    self.config.name
+                ),
+            )
+        };
+        let loc = *self.ids.read().get(id).ok_or_else(not_found)?;
+        let seg = self.segment(loc.segment).ok_or_else(not_found)?;
+        let entry = seg.points.read()[loc.record as usize]
+            .clone()
+            .ok_or_else(not_found)?;
+        let space = if entry.spaces & 1 != 0 {
+            IMAGE_SPACE
+        } else {
+            TEXT_SPACE
+        };
+        Ok(seg.vectors[space].get(loc.record).to_vec())
+    }
+
+    /// Nearest neighbours of a (validated, normalised) query vector, best
+    /// first. Blocking: run off the async runtime.
+    pub fn search(&self, query: &[f32], params: &SearchParams, exclude: Option<&str>) -> Vec<Hit> {
+        let spaces = self.config.spaces();
+        let weights = if spaces == 1 {
+            [1.0, 0.0]
+        } else {
+            params.fusion.unwrap_or(self.config.fusion).weights()
+        };
+        let active_mask: u8 = (0..spaces)
+            .filter(|&s| weights[s] > 0.0)
+            .fold(0, |m, s| m | (1 << s));
+        let ef = if params.ef == 0 {
+            self.config.ef_search as usize
+        } else {
+            params.ef
+        }
+        .max(params.limit);
+        let ctx = SearchContext {
+            metric: self.config.metric,
+            query,
+            weights,
+            active_mask,
+            limit: params.limit,
+            ef,
+            filter: params.filter.as_ref().filter(|f| !f.is_empty()),
+            exclude,
+        };
+        let segments: Vec<Arc<Segment>> = self
+            .segments
+            .read()
+            .iter()
+            .filter(|s| s.allocated.load(Ordering::Acquire) > 0)
+            .cloned()
+            .collect();
+        let search = |seg: &Arc<Segment>| -> Vec<(f32, Arc<Segment>, u32)> {
+            ctx.search_segment(seg)
+                .into_iter()
+                .map(|(s, r)| (s, seg.clone(), r))
+                .collect()
+        };
+        // Segments in parallel only when there are several: handing a lone
+        // segment to rayon's pool costs two thread wake-ups per request.
+        let mut found: Vec<(f32, Arc<Segment>, u32)> = if segments.len() > 1 {
+            segments.par_iter().flat_map_iter(search).collect()
+        } else {
+            segments.iter().flat_map(search).collect()
+        };
+        found.sort_by(|a, b| ctx.metric.cmp_scores(a.0, b.0));
+        found.truncate(params.limit);
+        found
+            .into_iter()
+            .filter_map(|(score, seg, record)| {
+                let entry = seg.points.read()[record as usize].clone()?;
+                Some(Hit {
+                    score,
+                    vectors: params
+                        .with_vector
+                        .then(|| self.vectors_of(&seg, record, entry.spaces)),
+                    payload: if params.with_payload {
+                        entry.payload
+                    } else {
+                        None
+                    },
+                    id: entry.id,
+                })
+            })
+            .collect()
+    }
+}
+
+struct SearchContext<'a> {
+    metric: Metric,
+    query: &'a [f32],
+    weights: [f32; 2],
+    active_mask: u8,
+    limit: usize,
+    ef: usize,
+    filter: Option<&'a Filter>,
+    exclude: Option<&'a str>,
+}
+
+/// A filter matching at most this many candidates per `ef` (or a growing
+/// segment with at most this many records per `ef`) is answered by an exact
+/// scan: scoring that few vectors costs less than a graph walk, and a
+/// filtered graph walk loses recall when few nodes pass.
+const EXACT_SCAN_FACTOR: usize = 16;
+
+impl SearchContext<'_> {
+    fn keep(&self, entry: &PointEntry) -> bool {
+        entry.spaces & self.active_mask != 0
+            && self.exclude.is_none_or(|x| &*entry.id != x)
+            && self
+                .filter
+                .is_none_or(|f| f.matches(entry.payload.as_deref()))
+    }
+
+    /// Exact fused score: the weighted mean of per-space scores over the
+    /// active spaces the point has.
+    fn score(&self, seg: &Segment, record: u32, spaces: u8) -> f32 {
+        let (mut num, mut den) = (0.0f32, 0.0f32);
+        for (space, file) in seg.vectors.iter().enumerate() {
+            if spaces & self.active_mask & (1 << space) != 0 {
+                num += self.weights[space] * self.metric.score(self.query, file.get(record));
+                den += self.weights[space];
+            }
+        }
+        num / den
+    }
+
+    fn top(&self, mut scored: Vec<(f32, u32)>) -> Vec<(f32, u32)> {
+        scored.sort_by(|a, b| self.metric.cmp_scores(a.0, b.0));
+        scored.truncate(self.limit);
+        scored
+    }
+
+    fn exact(
+        &self,
+        seg: &Segment,
+        points: &[Option<PointEntry>],
+        candidates: impl Iterator<Item = u32>,
+    ) -> Vec<(f32, u32)> {
+        let scored = candidates
+            .filter_map(|r| {
+                let e = points[r as usize].as_ref()?;
+                Some((self.score(seg, r, e.spaces), r))
+            })
+            .collect();
+        self.top(scored)
+    }
+
+    fn search_segment(&self, seg: &Segment) -> Vec<(f32, u32)> {
+        let points = seg.points.read();
+        let allocated = (seg.allocated.load(Ordering::Acquire).min(seg.capacity)) as usize;
+        let keep_record = |r: usize| {
+            points
+                .get(r)
+                .and_then(|p| p.as_ref())
+                .is_some_and(|e| self.keep(e))
+        };
+        let kept_records = || (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
+        // A growing segment this small is scanned exactly: it costs about
+        // what a walk does, and its answers stay the same across a restart,
+        // which rebuilds its graph (a parallel build, never the same graph).
+        if !seg.sealed.load(Ordering::Acquire) && allocated <= self.ef * EXACT_SCAN_FACTOR {
+            return self.exact(seg, &points, kept_records());
+        }
+        if self.filter.is_some() {
+            let matching: Vec<u32> = kept_records().collect();
+            if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
+                return self.exact(seg, &points, matching.into_iter());
+            }
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        for (space, graph) in seg.graphs.iter().enumerate() {
+            if self.active_mask & (1 << space) != 0 {
+                candidates.extend(
+                    graph
+                        .search(self.query, self.ef, self.ef, &keep_record)
+                        .into_iter()
+                        .map(|r| r as u32),
+                );
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let result = self.exact(seg, &points, candidates.into_iter());
+        if result.len() < self.limit {
+            // The graph walk came back short (many deleted or filtered-out
+            // nodes): fall back to an exact scan so matches are never missed.
+            let exact = self.exact(seg, &points, kept_records());
+            if exact.len() > result.len() {
+                return exact;
+            }
+        }
+        result
+    }
+}
