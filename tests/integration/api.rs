@@ -1000,8 +1000,14 @@ async fn log_colours_only_on_a_terminal_and_never_with_no_color() {
 
     let terminal = log_on_a_terminal(&[]);
     assert!(terminal.contains("database open"), "{terminal}");
-    assert!(terminal.contains(ESC), "a terminal gets colours: {terminal:?}");
+    assert!(
+        terminal.contains(ESC),
+        "a terminal gets colours: {terminal:?}"
+    );
     let no_color = log_on_a_terminal(&[("NO_COLOR", "1")]);
     assert!(no_color.contains("database open"), "{no_color}");
-    assert!(!no_color.contains(ESC), "NO_COLOR is honoured: {no_color:?}");
+    assert!(
+        !no_color.contains(ESC),
+        "NO_COLOR is honoured: {no_color:?}"
+    );
 }

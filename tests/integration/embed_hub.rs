@@ -24,7 +24,10 @@ fn hub_id_offline_and_not_cached_stops_the_server_with_a_clear_message() {
         .env("HF_HUB_OFFLINE", "1")
         .output()
         .expect("run clipdb");
-    assert!(!out.status.success(), "a missing model must stop the server");
+    assert!(
+        !out.status.success(),
+        "a missing model must stop the server"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for expected in [
         "clipdb-test/no-such-clip-model",
@@ -57,10 +60,7 @@ async fn hub_id_placed_in_the_cache_layout_loads_offline() {
     let server = TestServer::start_with_env(
         &home.path().join("data"),
         &["--model", "clipdb-test/tiny-clip"],
-        &[
-            ("HF_HOME", home.path()),
-            ("HF_HUB_OFFLINE", Path::new("1")),
-        ],
+        &[("HF_HOME", home.path()), ("HF_HUB_OFFLINE", Path::new("1"))],
     );
     let mut embeddings = EmbeddingsClient::new(server.channel().await);
     let embedded = embeddings

@@ -50,8 +50,8 @@ fn tricky_numbers() -> Vec<f64> {
     vec![
         0.9452706955539223, // came back as ...224 after a restart
         -0.0,
-        5e-324,                  // smallest subnormal
-        2.225073858507201e-308,  // largest subnormal
+        5e-324,                 // smallest subnormal
+        2.225073858507201e-308, // largest subnormal
         f64::MIN_POSITIVE,
         1.7976931348623157e308,
         -1.7976931348623157e308,
@@ -105,10 +105,7 @@ fn workload() -> BTreeMap<String, Point> {
                         })),
                     },
                 ),
-                (
-                    "deep",
-                    nested(MAX_DEPTH, number(random_double(&mut rng))),
-                ),
+                ("deep", nested(MAX_DEPTH, number(random_double(&mut rng)))),
             ];
             if let Some(t) = tricky.get(i) {
                 fields.push(("tricky", number(*t)));
@@ -188,8 +185,13 @@ async fn payload_numbers_survive_restart_kill_compaction_and_snapshot_restore_bi
     let data = dir.path().join("data");
     let mut expected = workload();
     let mut server = start(&data).await;
-    create_with_segment_capacity(&mut server.collections().await, "c", DIM as u32, SEGMENT_CAPACITY)
-        .await;
+    create_with_segment_capacity(
+        &mut server.collections().await,
+        "c",
+        DIM as u32,
+        SEGMENT_CAPACITY,
+    )
+    .await;
     let points: Vec<Point> = expected.values().cloned().collect();
     for batch in points.chunks(50) {
         server
@@ -299,7 +301,11 @@ async fn payload_nesting_is_limited_where_documented_with_invalid_argument() {
             .upsert_stream(tokio_stream::iter(vec![upsert(levels)]))
             .await;
         let (status, message) = code(streamed);
-        assert_eq!(status, Code::InvalidArgument, "stream, {levels} levels: {message}");
+        assert_eq!(
+            status,
+            Code::InvalidArgument,
+            "stream, {levels} levels: {message}"
+        );
     }
     // Nothing of the refused requests was stored; the accepted one is intact.
     assert_eq!(server.count("c").await, 1);
