@@ -12,6 +12,12 @@
 //! Replacements are resolved here, by id, in commit order: the committer is
 //! the only place that knows which record currently holds an id, so a write
 //! that fails can never leave a stale mapping for a later one.
+//!
+//! The committer sees a collection only through [`CommitTarget`] (its name,
+//! whether it was dropped, its [`IdMap`], and where to apply committed
+//! changes) and the files a request wrote only through [`SyncTarget`]. It
+//! alone makes the [`CommitPermit`] that changing an id map requires, and
+//! lends it to [`CommitTarget::apply`] once a group is durable.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -19,11 +25,54 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::collection::Collection;
 use super::payload::Payload;
-use super::segment::{PointEntry, Segment};
+use super::segment::PointEntry;
 use super::{EngineError, Result};
-use crate::storage::{Loc, MetaBatch, MetaStore, RecordMeta};
+use crate::storage::{Loc, MetaBatch, MetaStore, RecordMeta, StorageError};
+
+mod id_map;
+pub(crate) use id_map::IdMap;
+
+/// What the committer needs of a collection: a name for its metadata, the
+/// id map that replacements are resolved against, and a place to make
+/// durable changes visible.
+pub(crate) trait CommitTarget: Send + Sync {
+    /// The name its metadata is stored under.
+    fn name(&self) -> &str;
+    /// A dropped target's requests fail with `CollectionNotFound`.
+    fn is_dropped(&self) -> bool;
+    /// Which record holds each id, as the commits applied so far left it.
+    fn ids(&self) -> &IdMap;
+    /// Makes durable changes visible, in order: the id map (through
+    /// `permit`), the record tables, and the value recorded with them.
+    /// Called by the committer only, on its thread, after the group's flush.
+    fn apply(&self, permit: &CommitPermit, changes: &[Change], value: Option<&(String, Vec<u8>)>);
+}
+
+/// Files a request wrote records to (a segment's vector files), which the
+/// committer makes durable before any metadata refers to them.
+pub(crate) trait SyncTarget: Send + Sync {
+    /// Fsyncs every file; on failure, still tries the others and returns
+    /// the first error.
+    fn sync(&self) -> std::result::Result<(), StorageError>;
+}
+
+/// Leave to change an [`IdMap`] ([`IdMap::write`]). Only the committer can
+/// make one (its field is private to this module): the commit thread does,
+/// once a group is durable, and lends it to [`CommitTarget::apply`].
+pub(crate) struct CommitPermit {
+    _private: (),
+}
+
+/// One point's committed change.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub id: Arc<str>,
+    /// Its new record and entry; None: deleted.
+    pub new: Option<(Loc, PointEntry)>,
+    /// The record it leaves, if it had one.
+    pub previous: Option<Loc>,
+}
 
 pub(crate) enum CommitOp {
     Upsert {
@@ -42,10 +91,10 @@ pub(crate) enum CommitOp {
 }
 
 pub(crate) struct CommitRequest {
-    pub collection: Arc<Collection>,
+    pub collection: Arc<dyn CommitTarget>,
     pub ops: Vec<CommitOp>,
     /// Segments whose vector files received records for this request.
-    pub segments: Vec<Arc<Segment>>,
+    pub segments: Vec<Arc<dyn SyncTarget>>,
     /// A metadata value to record with the batch (e.g. the model fingerprint).
     pub value: Option<(String, Vec<u8>)>,
     pub reply: oneshot::Sender<Result<CommitOutcome>>,
@@ -120,9 +169,9 @@ impl Committer {
     /// Queues a commit; the receiver gets its outcome.
     fn send_commit(
         &self,
-        collection: Arc<Collection>,
+        collection: Arc<dyn CommitTarget>,
         ops: Vec<CommitOp>,
-        segments: Vec<Arc<Segment>>,
+        segments: Vec<Arc<dyn SyncTarget>>,
         value: Option<(String, Vec<u8>)>,
     ) -> Result<oneshot::Receiver<Result<CommitOutcome>>> {
         let (reply, rx) = oneshot::channel();
@@ -154,9 +203,9 @@ impl Committer {
 
     pub async fn commit(
         &self,
-        collection: Arc<Collection>,
+        collection: Arc<dyn CommitTarget>,
         ops: Vec<CommitOp>,
-        segments: Vec<Arc<Segment>>,
+        segments: Vec<Arc<dyn SyncTarget>>,
         value: Option<(String, Vec<u8>)>,
     ) -> Result<CommitOutcome> {
         let rx = self.send_commit(collection, ops, segments, value)?;
@@ -167,9 +216,9 @@ impl Committer {
     /// (compaction).
     pub fn commit_blocking(
         &self,
-        collection: Arc<Collection>,
+        collection: Arc<dyn CommitTarget>,
         ops: Vec<CommitOp>,
-        segments: Vec<Arc<Segment>>,
+        segments: Vec<Arc<dyn SyncTarget>>,
     ) -> Result<CommitOutcome> {
         let rx = self.send_commit(collection, ops, segments, None)?;
         rx.blocking_recv().map_err(|_| EngineError::ShuttingDown)?
@@ -197,9 +246,6 @@ impl Committer {
     }
 }
 
-/// One point's change: (id, new location or None for deleted, previous location).
-type Change = (Arc<str>, Option<(Loc, PointEntry)>, Option<Loc>);
-
 /// What one request will change in memory once durable.
 struct Planned {
     req: CommitRequest,
@@ -209,19 +255,17 @@ struct Planned {
 
 fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
     // 1. Vector bytes first: metadata must never point at records not on disk.
-    let mut synced: Vec<*const Segment> = Vec::new();
+    let mut synced: Vec<*const ()> = Vec::new();
     let mut sync_error = None;
     for req in &group {
         for seg in &req.segments {
-            let ptr = Arc::as_ptr(seg);
+            let ptr = Arc::as_ptr(seg) as *const ();
             if synced.contains(&ptr) {
                 continue;
             }
             synced.push(ptr);
-            for f in &seg.vectors {
-                if let Err(e) = f.sync() {
-                    sync_error.get_or_insert(e);
-                }
+            if let Err(e) = seg.sync() {
+                sync_error.get_or_insert(e);
             }
         }
     }
@@ -236,7 +280,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
 
     // 2. Resolve replacements and apply each request's batch, in order. The
     // overlay holds this group's not-yet-visible id changes.
-    let mut overlay: HashMap<(*const Collection, Arc<str>), Option<Loc>> = HashMap::new();
+    let mut overlay: HashMap<(*const (), Arc<str>), Option<Loc>> = HashMap::new();
     let mut planned = Vec::with_capacity(group.len());
     let mut undos = Vec::with_capacity(group.len());
     for req in group {
@@ -246,13 +290,13 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
             )));
             continue;
         }
-        let cptr = Arc::as_ptr(&req.collection);
+        let cptr = Arc::as_ptr(&req.collection) as *const ();
         let mut batch = MetaBatch::default();
         let mut changes = Vec::with_capacity(req.ops.len());
         let mut outcome = CommitOutcome::default();
         let mut local: HashMap<Arc<str>, Option<Loc>> = HashMap::new();
         {
-            let ids = req.collection.ids.read();
+            let ids = req.collection.ids().read();
             let current = |id: &Arc<str>, local: &HashMap<Arc<str>, Option<Loc>>| -> Option<Loc> {
                 if let Some(l) = local.get(id) {
                     return *l;
@@ -292,7 +336,11 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                             spaces: *spaces,
                             payload: payload.clone(),
                         };
-                        changes.push((id.clone(), Some((*loc, entry)), previous));
+                        changes.push(Change {
+                            id: id.clone(),
+                            new: Some((*loc, entry)),
+                            previous,
+                        });
                         local.insert(id.clone(), Some(*loc));
                         outcome.upserted += 1;
                     }
@@ -300,7 +348,11 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                         let previous = current(id, &local);
                         if let Some(prev) = previous {
                             batch.remove_record(prev);
-                            changes.push((id.clone(), None, Some(prev)));
+                            changes.push(Change {
+                                id: id.clone(),
+                                new: None,
+                                previous: Some(prev),
+                            });
                             local.insert(id.clone(), None);
                             outcome.deleted += 1;
                         }
@@ -356,38 +408,11 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
     }
 
     // 4. Make visible, in order, then acknowledge.
+    let permit = CommitPermit { _private: () };
     for p in planned {
         p.req
             .collection
-            .apply_committed(&p.changes, p.req.value.as_ref());
+            .apply(&permit, &p.changes, p.req.value.as_ref());
         let _ = p.req.reply.send(Ok(p.outcome));
-    }
-}
-
-impl Collection {
-    /// Applies durable changes to the in-memory view (ids and record tables).
-    fn apply_committed(&self, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
-        let mut ids = self.ids.write();
-        for (id, new, previous) in changes {
-            if let Some(prev) = previous {
-                if let Some(seg) = self.segment(prev.segment) {
-                    seg.points.write()[prev.record as usize] = None;
-                }
-            }
-            match new {
-                Some((loc, entry)) => {
-                    if let Some(seg) = self.segment(loc.segment) {
-                        seg.points.write()[loc.record as usize] = Some(entry.clone());
-                    }
-                    ids.insert(id.clone(), *loc);
-                }
-                None => {
-                    ids.remove(id);
-                }
-            }
-        }
-        if let Some((k, v)) = value {
-            self.set_value(k, v);
-        }
     }
 }

@@ -61,7 +61,7 @@ impl Collection {
             })
             .collect();
         let point_count = segments.iter().map(|s| s.points.len() as u64).sum();
-        let ids = self.ids.read().len() as u64;
+        let ids = self.ids.len() as u64;
         if point_count != ids {
             return Err(EngineError::Internal(format!(
                 "collection {}: {ids} ids but {point_count} live records",

@@ -16,12 +16,12 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::commit::Committer;
+use super::commit::{Committer, IdMap};
 use super::payload::Payload;
 use super::segment::Segment;
 use super::types::*;
 use super::{EngineError, Result};
-use crate::storage::{Loc, MetaBatch, MetaStore, SegmentMeta, StorageError};
+use crate::storage::{MetaBatch, MetaStore, SegmentMeta, StorageError};
 
 pub(crate) use maintenance::Capture;
 pub(crate) use write::PreparedPoint;
@@ -35,8 +35,9 @@ pub struct Collection {
     dir: PathBuf,
     meta: Arc<dyn MetaStore>,
     committer: Committer,
-    /// Visible id -> record map; changed only by the committer.
-    pub(crate) ids: RwLock<HashMap<Arc<str>, Loc>>,
+    /// Visible id -> record map; changed only by the committer (it takes a
+    /// `CommitPermit`, see `CommitTarget::apply` in `write.rs`).
+    ids: IdMap,
     /// All segments, oldest first.
     segments: RwLock<Vec<Arc<Segment>>>,
     /// The segment taking writes; its lock serialises record allocation.
@@ -77,7 +78,7 @@ impl Collection {
             dir,
             meta,
             committer,
-            ids: RwLock::new(HashMap::new()),
+            ids: IdMap::default(),
             segments: RwLock::new(vec![first.clone()]),
             growing: Mutex::new(first),
             values: RwLock::new(HashMap::new()),
@@ -173,7 +174,7 @@ impl Collection {
             dir,
             meta,
             committer,
-            ids: RwLock::new(ids),
+            ids: IdMap::loaded(ids),
             segments: RwLock::new(segments),
             growing: Mutex::new(growing),
             values: RwLock::new(stored.values),
@@ -214,9 +215,6 @@ impl Collection {
             .ok()
             .map(|i| segs[i].clone())
     }
-    pub(crate) fn set_value(&self, key: &str, value: &[u8]) {
-        self.values.write().insert(key.to_string(), value.to_vec());
-    }
 
     /// The model that embedded this collection's text and images, if any.
     pub fn model(&self) -> Option<ModelRecord> {
@@ -237,7 +235,7 @@ impl Collection {
     }
 
     pub fn count(&self) -> u64 {
-        self.ids.read().len() as u64
+        self.ids.len() as u64
     }
 
     pub fn info(&self) -> CollectionInfo {

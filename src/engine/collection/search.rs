@@ -55,7 +55,7 @@ impl Collection {
                 ),
             )
         };
-        let loc = *self.ids.read().get(id).ok_or_else(not_found)?;
+        let loc = self.ids.get(id).ok_or_else(not_found)?;
         let seg = self.segment(loc.segment).ok_or_else(not_found)?;
         let entry = seg.points.read()[loc.record as usize]
             .clone()

@@ -6,18 +6,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Collection;
-use crate::engine::commit::CommitOp;
+use crate::engine::commit::{Change, CommitOp, CommitPermit, CommitTarget, IdMap, SyncTarget};
 use crate::engine::payload::Payload;
 use crate::engine::segment::Segment;
 use crate::engine::{EngineError, Result};
-use crate::storage::{Loc, MetaBatch, SegmentMeta};
+use crate::storage::{Loc, MetaBatch, SegmentMeta, StorageError};
 
 /// A record handed out for a new point: its segment and record number.
 type Allocation = (Arc<Segment>, u32);
 
 /// Written records awaiting commit: their operations, the segments written,
 /// and the allocations to release once the commit is decided.
-type WrittenRecords = (Vec<CommitOp>, Vec<Arc<Segment>>, Vec<Arc<Segment>>);
+type WrittenRecords = (Vec<CommitOp>, Vec<Arc<dyn SyncTarget>>, Vec<Arc<Segment>>);
 
 /// A validated point ready to store: vectors per space (normalised for cosine).
 pub(crate) struct PreparedPoint {
@@ -147,7 +147,11 @@ impl Collection {
             });
         }
         let guard_segments = std::mem::take(&mut guard.segments);
-        Ok((ops, segments, guard_segments))
+        let written = segments
+            .into_iter()
+            .map(|s| s as Arc<dyn SyncTarget>)
+            .collect();
+        Ok((ops, written, guard_segments))
     }
 
     /// Stores validated points (blocking: writes files and builds graphs),
@@ -189,5 +193,62 @@ impl Collection {
             .commit(self.clone(), ops, Vec::new(), None)
             .await?;
         Ok(outcome.deleted)
+    }
+}
+
+/// The committer's view of a collection: it resolves replacements against
+/// the id map and, once a group is durable, applies its changes here.
+impl CommitTarget for Collection {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Acquire)
+    }
+
+    fn ids(&self) -> &IdMap {
+        &self.ids
+    }
+
+    /// Updates the id map and the record tables (searches see a record once
+    /// its table entry is set), then the value recorded with the changes.
+    fn apply(&self, permit: &CommitPermit, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
+        let mut ids = self.ids.write(permit);
+        for Change { id, new, previous } in changes {
+            if let Some(prev) = previous {
+                if let Some(seg) = self.segment(prev.segment) {
+                    seg.points.write()[prev.record as usize] = None;
+                }
+            }
+            match new {
+                Some((loc, entry)) => {
+                    if let Some(seg) = self.segment(loc.segment) {
+                        seg.points.write()[loc.record as usize] = Some(entry.clone());
+                    }
+                    ids.insert(id.clone(), *loc);
+                }
+                None => {
+                    ids.remove(id);
+                }
+            }
+        }
+        if let Some((k, v)) = value {
+            self.values.write().insert(k.to_string(), v.to_vec());
+        }
+    }
+}
+
+/// A request's written records are durable once its segments' vector files
+/// are.
+impl SyncTarget for Segment {
+    fn sync(&self) -> std::result::Result<(), StorageError> {
+        let mut first = None;
+        for f in &self.vectors {
+            if let Err(e) = f.sync() {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
     }
 }
