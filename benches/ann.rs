@@ -19,11 +19,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use clipdb::bench::inproc::AnnIndex;
 use clipdb::bench::{self, inproc, synth, Dataset, Record};
-use clipdb::index::distance::CosineDistance;
-use clipdb::index::{GraphParams, Quantization};
-use hnsw_rs::prelude::Hnsw;
+use clipdb::index::Quantization;
 
 /// Counts live heap bytes, so the index's memory is measured exactly rather
 /// than from resident memory (which keeps freed pages).
@@ -54,36 +51,54 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// hnsw_rs as it is (`--unfiltered-baseline`): its own parallel build
-/// (which built clipdb's graphs until our own insertion replaced it) and its
-/// search without a filter, the fastest way it can be searched (hnsw_rs 0.3
-/// only stops a layer search early when no filter is given).
-struct Unfiltered(Hnsw<'static, f32, CosineDistance>);
+/// hnsw_rs as it is (`--unfiltered-baseline`, with the `hnsw-baseline`
+/// feature): its own parallel build (which built clipdb's graphs until our
+/// own insertion replaced it) and its search without a filter, the fastest
+/// way it can be searched (hnsw_rs 0.3 only stops a layer search early when
+/// no filter is given).
+#[cfg(feature = "hnsw-baseline")]
+mod baseline {
+    use clipdb::bench::inproc::AnnIndex;
+    use clipdb::index::{distance, GraphParams};
+    use hnsw_rs::prelude::{Distance, Hnsw};
 
-impl AnnIndex for Unfiltered {
-    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
-        self.0
-            .search_filter(query, k, ef.max(k), None)
-            .into_iter()
-            .map(|n| n.d_id)
-            .collect()
+    /// `1 - cos` on L2-normalised vectors: non-negative, as hnsw_rs asserts.
+    #[derive(Default, Clone, Copy)]
+    pub struct CosineDistance;
+
+    impl Distance<f32> for CosineDistance {
+        fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+            (1.0 - distance::dot(a, b)).max(0.0)
+        }
     }
 
-    fn dump_bytes(&self, _dir: &std::path::Path) -> Result<Option<u64>, String> {
-        Ok(None)
-    }
-}
+    pub struct Unfiltered(Hnsw<'static, f32, CosineDistance>);
 
-fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltered {
-    let hnsw = Hnsw::new(
-        params.m,
-        items.len().max(1),
-        16,
-        params.ef_construction,
-        CosineDistance,
-    );
-    hnsw.parallel_insert_slice(&items.to_vec());
-    Unfiltered(hnsw)
+    impl AnnIndex for Unfiltered {
+        fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
+            self.0
+                .search_filter(query, k, ef.max(k), None)
+                .into_iter()
+                .map(|n| n.d_id)
+                .collect()
+        }
+
+        fn dump_bytes(&self, _dir: &std::path::Path) -> Result<Option<u64>, String> {
+            Ok(None)
+        }
+    }
+
+    pub fn build(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltered {
+        let hnsw = Hnsw::new(
+            params.m,
+            items.len().max(1),
+            16,
+            params.ef_construction,
+            CosineDistance,
+        );
+        hnsw.parallel_insert_slice(&items.to_vec());
+        Unfiltered(hnsw)
+    }
 }
 
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
@@ -95,7 +110,7 @@ const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate 
 --unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
-without a filter (engine \"hnsw_rs-unfiltered\").
+without a filter (engine \"hnsw_rs-unfiltered\"); needs `--features hnsw-baseline`.
 --growing also measures the graph as a growing segment searches it (engine \"clipdb-growing\");
 \"clipdb\" is a sealed segment's graph.";
 
@@ -185,6 +200,9 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    if a.unfiltered && cfg!(not(feature = "hnsw-baseline")) {
+        return Err("--unfiltered-baseline needs `cargo bench --features hnsw-baseline`".into());
+    }
     if !a.plot_only && a.data.is_none() == a.generate.is_none() {
         return Err(format!("give one of --data DIR or --generate N\n{USAGE}"));
     }
@@ -253,13 +271,14 @@ fn run(args: &Args) -> Result<(), String> {
                 &mut emit,
             )?);
         }
+        #[cfg(feature = "hnsw-baseline")]
         if args.unfiltered {
             records.extend(inproc::run_with(
                 &data,
                 &settings,
                 Some(&probe),
                 "hnsw_rs-unfiltered",
-                build_unfiltered,
+                baseline::build,
                 &mut emit,
             )?);
         }
