@@ -13,8 +13,8 @@ use super::Metric;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("cannot dump graph to {path}: {reason}")]
-    Dump { path: PathBuf, reason: String },
+    #[error("cannot write graph {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
     #[error("cannot load graph {path}: {reason}")]
     Load { path: PathBuf, reason: String },
 }
@@ -151,11 +151,11 @@ impl Graph {
         quantization: Quantization,
         refine: bool,
     ) -> Result<bool, IndexError> {
-        let err = |reason: String| IndexError::Dump {
+        let err = |reason: String| IndexError::Write {
             path: path.to_path_buf(),
             reason,
         };
-        fail::fail_point!("graph-dump", |arg| Err(err(format!(
+        fail::fail_point!("graph-seal", |arg| Err(err(format!(
             "injected fault: {}",
             arg.unwrap_or_default()
         ))));
@@ -421,6 +421,6 @@ mod tests {
             )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot dump graph"), "{err}");
+        assert!(err.contains("cannot write graph"), "{err}");
     }
 }
