@@ -1,6 +1,6 @@
 //! ANN harness: clipdb's index (src/index, the graphs the server's segments
 //! use) in-process: build time and throughput, recall@10, QPS on one thread
-//! and on all threads, p50/p99 latency, memory, dump size. JSON lines out,
+//! and on all threads, p50/p99 latency, memory, file size. JSON lines out,
 //! plus an SVG plot of recall against single-thread QPS per query set.
 //!
 //! ```sh
@@ -82,10 +82,6 @@ mod baseline {
                 .map(|n| n.d_id)
                 .collect()
         }
-
-        fn dump_bytes(&self, _dir: &std::path::Path) -> Result<Option<u64>, String> {
-            Ok(None)
-        }
     }
 
     pub fn build(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltered {
@@ -103,7 +99,7 @@ mod baseline {
 
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
-       [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
+       [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
        [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
@@ -129,7 +125,6 @@ struct Args {
     plot: Option<PathBuf>,
     compare: Vec<PathBuf>,
     plot_only: bool,
-    dump: bool,
     unfiltered: bool,
     growing: bool,
     unrefined: bool,
@@ -153,7 +148,6 @@ fn parse_args() -> Result<Args, String> {
         plot: None,
         compare: Vec::new(),
         plot_only: false,
-        dump: true,
         unfiltered: false,
         growing: false,
         unrefined: false,
@@ -179,7 +173,6 @@ fn parse_args() -> Result<Args, String> {
             "--plot" => a.plot = Some(val()?.into()),
             "--compare" => a.compare.push(val()?.into()),
             "--plot-only" => a.plot_only = true,
-            "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
             "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
@@ -236,7 +229,7 @@ fn run(args: &Args) -> Result<(), String> {
             ef_construction: args.ef_construction.clone(),
             ef: args.ef.clone(),
             threads: args.threads,
-            dump_dir: args.dump.then(std::env::temp_dir),
+            sealed_dir: None,
             unrefined: args.unrefined,
             insert_batch: args.insert_batch,
         };
