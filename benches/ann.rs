@@ -1,6 +1,6 @@
 //! ANN harness: clipdb's index (src/index, the graphs the server's segments
 //! use) in-process: build time and throughput, recall@10, QPS on one thread
-//! and on all threads, p50/p99 latency, memory, dump size. JSON lines out,
+//! and on all threads, p50/p99 latency, memory, file size. JSON lines out,
 //! plus an SVG plot of recall against single-thread QPS per query set.
 //!
 //! ```sh
@@ -19,11 +19,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use clipdb::bench::inproc::AnnIndex;
 use clipdb::bench::{self, inproc, synth, Dataset, Record};
-use clipdb::index::distance::CosineDistance;
-use clipdb::index::{GraphParams, Quantization};
-use hnsw_rs::prelude::Hnsw;
+use clipdb::index::Quantization;
 
 /// Counts live heap bytes, so the index's memory is measured exactly rather
 /// than from resident memory (which keeps freed pages).
@@ -54,48 +51,62 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// hnsw_rs as it is (`--unfiltered-baseline`): its own parallel build
-/// (which built clipdb's graphs until our own insertion replaced it) and its
-/// search without a filter, the fastest way it can be searched (hnsw_rs 0.3
-/// only stops a layer search early when no filter is given).
-struct Unfiltered(Hnsw<'static, f32, CosineDistance>);
+/// hnsw_rs as it is (`--unfiltered-baseline`, with the `hnsw-baseline`
+/// feature): its own parallel build (which built clipdb's graphs until our
+/// own insertion replaced it) and its search without a filter, the fastest
+/// way it can be searched (hnsw_rs 0.3 only stops a layer search early when
+/// no filter is given).
+#[cfg(feature = "hnsw-baseline")]
+mod baseline {
+    use clipdb::bench::inproc::AnnIndex;
+    use clipdb::index::{distance, GraphParams};
+    use hnsw_rs::prelude::{Distance, Hnsw};
 
-impl AnnIndex for Unfiltered {
-    fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
-        self.0
-            .search_filter(query, k, ef.max(k), None)
-            .into_iter()
-            .map(|n| n.d_id)
-            .collect()
+    /// `1 - cos` on L2-normalised vectors: non-negative, as hnsw_rs asserts.
+    #[derive(Default, Clone, Copy)]
+    pub struct CosineDistance;
+
+    impl Distance<f32> for CosineDistance {
+        fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+            (1.0 - distance::dot(a, b)).max(0.0)
+        }
     }
 
-    fn dump_bytes(&self, _dir: &std::path::Path) -> Result<Option<u64>, String> {
-        Ok(None)
-    }
-}
+    pub struct Unfiltered(Hnsw<'static, f32, CosineDistance>);
 
-fn build_unfiltered(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltered {
-    let hnsw = Hnsw::new(
-        params.m,
-        items.len().max(1),
-        16,
-        params.ef_construction,
-        CosineDistance,
-    );
-    hnsw.parallel_insert_slice(&items.to_vec());
-    Unfiltered(hnsw)
+    impl AnnIndex for Unfiltered {
+        fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
+            self.0
+                .search_filter(query, k, ef.max(k), None)
+                .into_iter()
+                .map(|n| n.d_id)
+                .collect()
+        }
+    }
+
+    pub fn build(params: GraphParams, items: &[(&[f32], usize)]) -> Unfiltered {
+        let hnsw = Hnsw::new(
+            params.m,
+            items.len().max(1),
+            16,
+            params.ef_construction,
+            CosineDistance,
+        );
+        hnsw.parallel_insert_slice(&items.to_vec());
+        Unfiltered(hnsw)
+    }
 }
 
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
-       [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only] [--no-dump]
+       [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
        [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
 --unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
-without a filter (engine \"hnsw_rs-unfiltered\").
+without a filter (engine \"hnsw_rs-unfiltered\"); needs `--features hnsw-baseline`.
 --growing also measures the graph as a growing segment searches it (engine \"clipdb-growing\");
 \"clipdb\" is a sealed segment's graph.";
 
@@ -114,7 +125,6 @@ struct Args {
     plot: Option<PathBuf>,
     compare: Vec<PathBuf>,
     plot_only: bool,
-    dump: bool,
     unfiltered: bool,
     growing: bool,
     unrefined: bool,
@@ -138,7 +148,6 @@ fn parse_args() -> Result<Args, String> {
         plot: None,
         compare: Vec::new(),
         plot_only: false,
-        dump: true,
         unfiltered: false,
         growing: false,
         unrefined: false,
@@ -164,7 +173,6 @@ fn parse_args() -> Result<Args, String> {
             "--plot" => a.plot = Some(val()?.into()),
             "--compare" => a.compare.push(val()?.into()),
             "--plot-only" => a.plot_only = true,
-            "--no-dump" => a.dump = false,
             "--unfiltered-baseline" => a.unfiltered = true,
             "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
@@ -184,6 +192,9 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
+    }
+    if a.unfiltered && cfg!(not(feature = "hnsw-baseline")) {
+        return Err("--unfiltered-baseline needs `cargo bench --features hnsw-baseline`".into());
     }
     if !a.plot_only && a.data.is_none() == a.generate.is_none() {
         return Err(format!("give one of --data DIR or --generate N\n{USAGE}"));
@@ -218,7 +229,7 @@ fn run(args: &Args) -> Result<(), String> {
             ef_construction: args.ef_construction.clone(),
             ef: args.ef.clone(),
             threads: args.threads,
-            dump_dir: args.dump.then(std::env::temp_dir),
+            sealed_dir: None,
             unrefined: args.unrefined,
             insert_batch: args.insert_batch,
         };
@@ -253,13 +264,14 @@ fn run(args: &Args) -> Result<(), String> {
                 &mut emit,
             )?);
         }
+        #[cfg(feature = "hnsw-baseline")]
         if args.unfiltered {
             records.extend(inproc::run_with(
                 &data,
                 &settings,
                 Some(&probe),
                 "hnsw_rs-unfiltered",
-                build_unfiltered,
+                baseline::build,
                 &mut emit,
             )?);
         }

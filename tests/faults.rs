@@ -1,7 +1,7 @@
 //! Fault injection in the write path (the `fail` crate's failpoints, which
 //! test builds compile in): an I/O error or a full disk while appending
 //! vectors, fsyncing them, writing or flushing sled, creating a segment or
-//! dumping a graph gives the client a clear status, reads keep working,
+//! sealing a graph gives the client a clear status, reads keep working,
 //! nothing acknowledged is lost, and writes resume once the fault clears.
 //!
 //! Failpoints live in one process, so these tests run the real server
@@ -301,9 +301,10 @@ async fn write_faults_fail_cleanly_and_writes_resume_after() {
     scenario.teardown();
 }
 
-/// A segment that cannot be created fails the write that needed it; a graph
-/// dump that fails delays sealing (retried in the background) but loses
-/// nothing, and the sealed segment's graph is reloaded after a restart.
+/// A segment that cannot be created fails the write that needed it; a
+/// sealed graph file that cannot be written delays sealing (retried in the
+/// background) but loses nothing, and the sealed segment's graph is
+/// reloaded after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn segment_and_graph_faults_delay_but_lose_nothing() {
     let scenario = fail::FailScenario::setup();
@@ -317,7 +318,7 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
 
     // The first 50 fill segment 1; the next write needs segment 2.
     let first = batch("s", 0..50, 7);
-    fail::cfg("graph-dump", "2*return(eio)").unwrap();
+    fail::cfg("graph-seal", "2*return(eio)").unwrap();
     upsert(&mut points, name, &first).await.unwrap();
     let mut model: Model = first.into_iter().collect();
     fail::cfg("segment-create", "return(enospc)").unwrap();
@@ -333,7 +334,7 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
     model.extend(more);
     assert_matches_model(&server, name, &model).await;
 
-    // Segment 1 gets sealed once the injected dump failures run out.
+    // Segment 1 gets sealed once the injected write failures run out.
     let mut sealed = false;
     for _ in 0..100 {
         let info = server
@@ -349,7 +350,7 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(sealed, "segment 1 sealed after the dump faults cleared");
+    assert!(sealed, "segment 1 sealed after the write faults cleared");
     server.stop().await;
 
     let server = restart(&data).await;
@@ -364,7 +365,7 @@ async fn segment_and_graph_faults_delay_but_lose_nothing() {
     assert_eq!(
         info.segments[0].graph_source,
         GraphSource::Loaded as i32,
-        "sealed graph reloaded from its dump"
+        "sealed graph reloaded from its file"
     );
     assert_matches_model(&server, name, &model).await;
     server.stop().await;

@@ -75,7 +75,7 @@ pub fn point(i: u32) -> proto::Point {
 }
 
 /// Creates raw-vector collection `name` (dimension 4, segments of 16) with
-/// `n` points and waits until its full segments are sealed (graphs dumped).
+/// `n` points and waits until its full segments are sealed (graph files written).
 pub fn seed_collection(db: &Database, api: &Api, name: &str, n: u32) {
     runtime().block_on(async {
         api.create_collection(Request::new(proto::CreateCollectionRequest {
@@ -108,14 +108,4 @@ pub fn seed_collection(db: &Database, api: &Api, name: &str, n: u32) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// libfuzzer-sys aborts in its panic hook, before any unwinding; clipdb
-/// catches hnsw_rs's panics on purpose (Graph::load), so let panics unwind
-/// again. An uncaught panic still aborts in libfuzzer-sys's own catch_unwind
-/// and is reported as a crash.
-pub fn unwinding_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("panic (unwinding): {info}");
-    }));
 }

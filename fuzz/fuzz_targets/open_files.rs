@@ -41,7 +41,6 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        common::unwinding_panics();
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
         let (db, api) = common::open(&data);

@@ -3,7 +3,7 @@
 //! does, and measures build time, open time, recall@10, QPS on one thread
 //! and on a pool, latency percentiles, memory and file size.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -28,9 +28,9 @@ pub struct Settings {
     /// Insert in parallel batches of this many points, as the server does
     /// per write request, instead of all at once.
     pub insert_batch: Option<usize>,
-    /// Dump each graph under this folder to measure its size on disk (and
-    /// delete it again); None skips the dump.
-    pub dump_dir: Option<PathBuf>,
+    /// Folder the sealed graph files are written to (and deleted from
+    /// again); None: the temporary folder.
+    pub sealed_dir: Option<PathBuf>,
 }
 
 /// Live heap bytes, from a counting global allocator where the caller has
@@ -41,8 +41,6 @@ pub type HeapProbe<'a> = &'a dyn Fn() -> u64;
 /// of the `k` closest.
 pub trait AnnIndex: Send + Sync {
     fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize>;
-    /// Bytes of its dump under `dir` (deleted again), if it has one.
-    fn dump_bytes(&self, dir: &Path) -> Result<Option<u64>, String>;
 }
 
 /// A growing segment's graph, searched exactly as a segment
@@ -51,10 +49,6 @@ pub trait AnnIndex: Send + Sync {
 impl AnnIndex for Graph {
     fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<usize> {
         Graph::search(self, query, k, ef, &|_| true)
-    }
-
-    fn dump_bytes(&self, _dir: &Path) -> Result<Option<u64>, String> {
-        Ok(None)
     }
 }
 
@@ -79,10 +73,6 @@ impl AnnIndex for SealedIndex {
         scored.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         scored.truncate(k);
         scored.into_iter().map(|(_, r)| r).collect()
-    }
-
-    fn dump_bytes(&self, _dir: &Path) -> Result<Option<u64>, String> {
-        Ok(Some(self.graph.sealed_file_bytes() as u64))
     }
 }
 
@@ -110,7 +100,7 @@ struct Built<'a> {
 
 /// Runs every setting on clipdb's sealed graphs: each (m, ef_construction)
 /// is built once as a growing segment builds it, then sealed with each of `quantizations` into
-/// a file under `settings.dump_dir` (the temporary folder without one),
+/// a file under `settings.sealed_dir` (the temporary folder without one),
 /// opened (timed: a segment's restart) and searched as the engine searches
 /// a sealed segment. `emit` sees each record as soon as it is measured.
 pub fn run(
@@ -122,7 +112,10 @@ pub fn run(
     let n = data.n();
     let pool = pool(settings)?;
     let rows = VectorRows::from_vec(data.base.clone(), data.dim);
-    let dir = settings.dump_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = settings
+        .sealed_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
     let mut out = Vec::new();
     for &m in &settings.m {
         for &ef_construction in &settings.ef_construction {
@@ -255,10 +248,6 @@ pub fn run_with<I: AnnIndex>(
                     _ => (None, None),
                 },
             };
-            let disk = match &settings.dump_dir {
-                Some(dir) => dump_size(&graph, dir, m, ef_construction)?,
-                None => None,
-            };
             eprintln!(
                 "built {engine} m={m} ef_construction={ef_construction}: {n} x {dim} in {build_s:.2} s \
                  ({:.0} vectors/s, {} threads)",
@@ -272,7 +261,7 @@ pub fn run_with<I: AnnIndex>(
                 build_s,
                 index_ram,
                 ram_method,
-                disk,
+                disk: None,
                 open_s: None,
                 quantization: None,
             };
@@ -361,19 +350,4 @@ fn measure(
             out.push(record);
         }
     }
-}
-
-/// Bytes of the index's dump, written to a fresh folder under `dir` and
-/// removed again.
-fn dump_size(
-    index: &impl AnnIndex,
-    dir: &Path,
-    m: usize,
-    efc: usize,
-) -> Result<Option<u64>, String> {
-    let sub = dir.join(format!("clipdb-ann-{}-m{m}-efc{efc}", std::process::id()));
-    std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
-    let bytes = index.dump_bytes(&sub);
-    let _ = std::fs::remove_dir_all(&sub);
-    bytes
 }

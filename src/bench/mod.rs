@@ -176,8 +176,8 @@ pub struct Record {
     /// How that was measured: "heap" (live allocated bytes), "rss" (growth
     /// of resident memory during the build), or null.
     pub ram_method: Option<String>,
-    /// Bytes of the index on disk (inproc: the graph dump; grpc: the
-    /// server's data directory when given).
+    /// Bytes of the index on disk (inproc: the sealed graph file and the
+    /// vector records; grpc: the server's data directory when given).
     pub disk_bytes: Option<u64>,
     pub disk_bytes_per_vector: Option<f64>,
     /// Seconds to open the index from its files, ready to search (inproc,

@@ -1,7 +1,7 @@
 //! Offline repair (`clipdb check --repair`): rebuilds what the data
 //! directory still holds the information for, and says what it cannot.
 //!
-//! What can be rebuilt: a sealed segment's graph dumps and manifest (from its
+//! What can be rebuilt: a sealed segment's graph files and manifest (from its
 //! vectors), a vector file's damaged header or lost length (from the
 //! collection config and segment capacity). What cannot: vectors whose
 //! records fail their checksums, and damaged metadata (sled). The id map is

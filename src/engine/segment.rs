@@ -41,13 +41,13 @@ pub(crate) struct Segment {
     pub graph_source: GraphSource,
 }
 
-/// Written next to a sealed segment's files; lists the graph dumps with checksums.
+/// Written next to a sealed segment's files; lists the sealed graph files with checksums.
 #[derive(Debug, Serialize, Deserialize)]
 struct SegmentManifest {
     segment: u32,
     dimension: u32,
     capacity: u32,
-    /// Per space: points in its graph and the checksummed dump files (none if empty).
+    /// Per space: points in its graph and its checksummed sealed file (none if empty).
     graphs: Vec<GraphManifest>,
 }
 
@@ -65,10 +65,10 @@ struct FileSum {
 }
 
 impl SegmentManifest {
-    /// Reads a manifest and checks that each space lists exactly its two dump
-    /// files (none when its graph is empty). The names are joined to the
+    /// Reads a manifest and checks that each space lists exactly its sealed
+    /// graph file (none when its graph is empty). The names are joined to the
     /// segment directory, checksummed at open and archived by snapshots, so
-    /// no other path may appear, and no dump may go unchecksummed.
+    /// no other path may appear, and no graph may go unchecksummed.
     fn read(path: &Path) -> Result<SegmentManifest> {
         let m: SegmentManifest = manifest::read(path)?;
         for (space, g) in m.graphs.iter().enumerate() {
@@ -76,7 +76,7 @@ impl SegmentManifest {
             if g.points == 0 && names.is_empty() {
                 continue;
             }
-            if GraphFormat::of(space, &names).is_none() {
+            if names != [sealed_graph_name(space).as_str()] {
                 return Err(StorageError::corrupt(
                     path,
                     format!(
@@ -91,41 +91,12 @@ impl SegmentManifest {
     }
 }
 
-/// How a sealed segment's graph is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GraphFormat {
-    /// Our sealed graph file, memory-mapped (`graph-N.idx`).
-    Sealed,
-    /// An hnsw_rs dump (`graph-N.hnsw.graph` and `.hnsw.data`), as written
-    /// before the sealed format existed; reloaded through hnsw_rs.
-    HnswRsDump,
-}
-
-impl GraphFormat {
-    /// Which format a manifest's file list is, if it is exactly one of them.
-    fn of(space: usize, names: &[&str]) -> Option<GraphFormat> {
-        if names == [sealed_graph_name(space).as_str()] {
-            return Some(GraphFormat::Sealed);
-        }
-        let dump: Vec<String> = Graph::dump_files(Path::new(""), &graph_basename(space))
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        (names == dump.iter().map(String::as_str).collect::<Vec<_>>())
-            .then_some(GraphFormat::HnswRsDump)
-    }
-}
-
 pub(crate) fn segment_dir(collection_dir: &Path, id: u32) -> PathBuf {
     collection_dir.join(format!("seg-{id:06}"))
 }
 
 pub(crate) fn vectors_path(dir: &Path, space: usize) -> PathBuf {
     dir.join(format!("vectors-{space}.bin"))
-}
-
-fn graph_basename(space: usize) -> String {
-    format!("graph-{space}")
 }
 
 fn sealed_graph_name(space: usize) -> String {
@@ -325,27 +296,12 @@ impl Segment {
                     .into());
                 }
             }
-            let names: Vec<&str> = g.files.iter().map(|f| f.name.as_str()).collect();
-            let rows = rows_of(&vectors[space]);
-            let graph = match GraphFormat::of(space, &names) {
-                Some(GraphFormat::Sealed) => Graph::open_sealed(
-                    config.metric,
-                    &dir.join(sealed_graph_name(space)),
-                    rows,
-                    capacity as usize,
-                )?,
-                _ => {
-                    let graph = Graph::load_hnsw_rs_dump(
-                        config.metric,
-                        dir,
-                        &graph_basename(space),
-                        config.dimension as usize,
-                        capacity as usize,
-                    )?;
-                    graph.seal_in_memory(rows, config.quantization)?;
-                    graph
-                }
-            };
+            let graph = Graph::open_sealed(
+                config.metric,
+                &dir.join(sealed_graph_name(space)),
+                rows_of(&vectors[space]),
+                capacity as usize,
+            )?;
             if graph.len() != g.points {
                 return Err(StorageError::corrupt(
                     &dir.join(&g.files[0].name),
@@ -419,7 +375,7 @@ impl Segment {
     }
 
     /// The files a sealed segment adds to its vectors: its manifest and the
-    /// graph dumps it lists. Immutable once the segment is sealed.
+    /// sealed graph files it lists. Immutable once the segment is sealed.
     pub fn sealed_files(&self) -> Result<Vec<PathBuf>> {
         let manifest_path = self.dir.join(MANIFEST);
         let m = SegmentManifest::read(&manifest_path)?;
@@ -447,12 +403,12 @@ mod tests {
     use super::*;
     use crate::engine::{Fusion, Metric, Quantization, Vectorizer};
 
-    /// A sealed segment's manifest may only list its own dump files: found
+    /// A sealed segment's manifest may only list its own graph files: found
     /// while writing fuzz/open_files, a manifest naming `../../x` made the
     /// open checksum that file and a snapshot archive it, and one listing no
-    /// files let the dumps load without a checksum.
+    /// files let the graphs load without a checksum.
     #[test]
-    fn manifest_lists_only_the_segments_dump_files() {
+    fn manifest_lists_only_the_segments_graph_files() {
         let dir = tempfile::tempdir().unwrap();
         let config = CollectionConfig {
             name: "c".into(),
@@ -497,7 +453,7 @@ mod tests {
         let path = segment_dir(dir.path(), 1).join(MANIFEST);
         let intact: serde_json::Value = manifest::read(&path).unwrap();
         let outside = dir.path().join("outside");
-        std::fs::write(&outside, b"not a dump").unwrap();
+        std::fs::write(&outside, b"not a graph").unwrap();
         let edits: [(&str, serde_json::Value); 3] = [
             (
                 "a path outside",
@@ -521,39 +477,6 @@ mod tests {
         let seg = open().unwrap();
         assert_eq!(seg.live_count(), 4);
         assert_eq!(seg.graphs[0].quantization(), Some(Quantization::Int8));
-        assert_eq!(seg.graphs[0].search(&[3.0, 1.0], 1, 8, &|_| true), vec![3]);
-        drop(seg);
-
-        // A segment sealed before our format (an hnsw_rs dump) still opens,
-        // served by the same loop.
-        let seg_dir = segment_dir(dir.path(), 1);
-        std::fs::remove_file(seg_dir.join("graph-0.idx")).unwrap();
-        let rebuilt = Graph::new_hnsw_rs(config.metric, params(&config), 4);
-        let items: Vec<(&[f32], usize)> = vectors
-            .iter()
-            .enumerate()
-            .map(|(r, v)| (v.as_slice(), r))
-            .collect();
-        rebuilt.insert(&items);
-        let files: Vec<FileSum> = rebuilt
-            .dump_hnsw_rs(&seg_dir, "graph-0")
-            .unwrap()
-            .iter()
-            .map(|p| {
-                let (crc32, len) = manifest::file_checksum(p).unwrap();
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                FileSum { name, crc32, len }
-            })
-            .collect();
-        let legacy = SegmentManifest {
-            segment: 1,
-            dimension: 2,
-            capacity: 4,
-            graphs: vec![GraphManifest { points: 4, files }],
-        };
-        manifest::write(&path, &legacy).unwrap();
-        let seg = open().unwrap();
-        assert!(seg.graphs[0].is_sealed());
         assert_eq!(seg.graphs[0].search(&[3.0, 1.0], 1, 8, &|_| true), vec![3]);
     }
 }

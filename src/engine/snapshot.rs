@@ -12,7 +12,7 @@
 //! rewritten, so the vector records the capture refers to are stable; for a
 //! segment that was growing at the cut only the prefix up to its last live
 //! record is copied (later bytes belong to writes after the cut and are not
-//! referred to). A segment sealed at the cut has immutable graph dumps and a
+//! referred to). A segment sealed at the cut has immutable graph files and a
 //! manifest, which are copied too, so a restore reloads its graphs instead
 //! of rebuilding them. Growing segments' graphs are rebuilt on open, as on
 //! every restart.

@@ -1,16 +1,5 @@
-//! Distance kernels and the hnsw_rs distance types built on them.
-//!
-//! hnsw_rs requires distances that are non-negative and never NaN (it asserts
-//! both), and lower must mean closer. So:
-//! - cosine: `1 - dot(a, b)` on L2-normalised vectors, clamped at 0;
-//! - dot: a strictly decreasing map of the inner product onto `[0, inf)`,
-//!   `1 / (1 + dot)` for `dot >= 0` and `1 - dot` below, which keeps the
-//!   order (all HNSW needs) for unnormalised vectors of any sign;
-//! - L2: the squared Euclidean distance (same order as the distance).
-//!
-//! Scores reported to clients are recomputed exactly from the vectors.
-
-use hnsw_rs::prelude::Distance;
+//! Distance kernels: inner product and squared Euclidean distance on f32
+//! vectors, and their forms on int8 codes for the quantized walk.
 
 /// Inner product, using AVX2+FMA when the CPU has them.
 #[inline]
@@ -264,45 +253,6 @@ mod x86 {
     }
 }
 
-/// `1 - cos` on L2-normalised vectors.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct CosineDistance;
-
-impl Distance<f32> for CosineDistance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - dot(a, b)).max(0.0)
-    }
-}
-
-/// Order-preserving, non-negative transform of the inner product.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DotDistance;
-
-impl Distance<f32> for DotDistance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        dot_to_distance(dot(a, b))
-    }
-}
-
-#[inline]
-pub fn dot_to_distance(d: f32) -> f32 {
-    if d >= 0.0 {
-        1.0 / (1.0 + d)
-    } else {
-        1.0 - d
-    }
-}
-
-/// Squared Euclidean distance.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct L2Distance;
-
-impl Distance<f32> for L2Distance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        l2_squared(a, b)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,14 +288,5 @@ mod tests {
                 (l2_squared_u8_portable(&a, &b, &codes) - naive_l2_u8).abs() < tol(naive_l2_u8)
             );
         }
-    }
-
-    #[test]
-    fn dot_distance_is_decreasing_and_non_negative() {
-        let xs = [-1e30f32, -5.0, -0.5, 0.0, 0.5, 5.0, 1e30];
-        for w in xs.windows(2) {
-            assert!(dot_to_distance(w[0]) > dot_to_distance(w[1]));
-        }
-        assert!(xs.iter().all(|&x| dot_to_distance(x) >= 0.0));
     }
 }

@@ -1,10 +1,8 @@
 //! Approximate nearest-neighbour index: one HNSW graph per segment and
 //! vector space (built concurrently while the segment grows, then sealed
-//! into a memory-mapped file), our SIMD distance kernels, and the reader of
-//! hnsw_rs dumps that earlier versions sealed segments as.
+//! into a memory-mapped file), and our SIMD distance kernels.
 
 pub mod distance;
-mod dump_check;
 pub mod graph;
 mod growing;
 pub mod sealed;

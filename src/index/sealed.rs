@@ -1,15 +1,15 @@
 //! A sealed segment's graph: our own file format, memory-mapped, searched
 //! with our own loop.
 //!
-//! Once a segment is full its hnsw_rs graph never changes, so its adjacency
-//! is written once into one flat file (`graph-N.idx`) and from then on the
+//! Once a segment is full its graph never changes, so its adjacency is
+//! written once into one flat file (`graph-N.idx`) and from then on the
 //! graph is only ever read from that file's memory map: a restart maps it
-//! instead of rebuilding or parsing anything (hnsw_rs's own reload parses
-//! every node into heap objects, 4.4 s at 100 000 points, and its dump holds
-//! a second copy of every vector). Vectors are read where the segment keeps
-//! them (its memory-mapped vector file), never copied; with scalar
-//! quantization the walk reads one byte per dimension from the graph file
-//! instead, and the caller rescores the candidates with the f32 vectors.
+//! instead of rebuilding or parsing anything (hnsw_rs's reload, which parses
+//! every node into heap objects, took 4.4 s at 100 000 points). Vectors are
+//! read where the segment keeps them (its memory-mapped vector file), never
+//! copied; with scalar quantization the walk reads one byte per dimension
+//! from the graph file instead, and the caller rescores the candidates with
+//! the f32 vectors.
 //!
 //! The search is the standard HNSW algorithm the way hnswlib runs it: a
 //! generation-stamped visited array, plain `(distance, node)` heaps, software
@@ -380,20 +380,6 @@ impl SealedGraph {
         // SAFETY: sealed files are written once, before they are opened,
         // and never modified afterwards.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| e.to_string())?;
-        Self::parse(map, metric, rows, expected)
-    }
-
-    /// Like [`SealedGraph::open`], from the bytes of such a file (held in
-    /// anonymous memory).
-    pub(crate) fn from_bytes(
-        bytes: &[u8],
-        metric: Metric,
-        rows: VectorRows,
-        expected: Expected,
-    ) -> Result<SealedGraph, String> {
-        let mut anon = memmap2::MmapMut::map_anon(bytes.len().max(1)).map_err(|e| e.to_string())?;
-        anon[..bytes.len()].copy_from_slice(bytes);
-        let map = anon.make_read_only().map_err(|e| e.to_string())?;
         Self::parse(map, metric, rows, expected)
     }
 

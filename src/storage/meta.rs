@@ -18,7 +18,7 @@ use super::{Loc, Result, StorageError};
 pub struct SegmentMeta {
     pub id: u32,
     pub capacity: u32,
-    /// Set once the segment's graphs are dumped and its manifest written.
+    /// Set once the segment's sealed graphs and its manifest are written.
     pub sealed: bool,
 }
 

@@ -17,7 +17,7 @@ fn inproc_records_parse_and_recall_is_sane() {
         ef_construction: vec![100],
         ef: vec![16, 128],
         threads: 2,
-        dump_dir: Some(dir.path().to_path_buf()),
+        sealed_dir: Some(dir.path().to_path_buf()),
         unrefined: false,
         insert_batch: None,
     };
@@ -82,7 +82,7 @@ fn inproc_records_parse_and_recall_is_sane() {
         assert!(at("text->image", 128) > 0.8, "{records:?}");
         assert!(at("image->image", 128) >= at("image->image", 16) - 0.02);
     }
-    // The dump is cleaned up again.
+    // The sealed graph files are removed again.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 

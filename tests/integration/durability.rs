@@ -95,7 +95,7 @@ async fn recall_across_segments_and_restart_reloads_sealed_graphs() {
         "recall@10 {recall} below 0.95 with default parameters"
     );
 
-    // Wait until the two full segments are sealed (graphs dumped).
+    // Wait until the two full segments are sealed (graph files written).
     let mut info = CollectionInfo::default();
     for _ in 0..600 {
         info = c

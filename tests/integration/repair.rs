@@ -1,4 +1,4 @@
-//! `clipdb check --repair`: damaged graph dumps and vector-file headers are
+//! `clipdb check --repair`: damaged graph files and vector-file headers are
 //! rebuilt and the collection serves every point again; vectors that are
 //! really lost are named, and `--discard-lost-points` drops just those.
 
@@ -147,7 +147,7 @@ async fn repair_rebuilds_graphs_and_headers_and_names_lost_points() {
         assert_eq!(
             s.graph_source,
             GraphSource::Loaded as i32,
-            "segment {}: the rebuilt graph is reloaded from its dump",
+            "segment {}: the rebuilt graph is reloaded from its file",
             s.id
         );
     }

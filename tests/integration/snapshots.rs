@@ -108,7 +108,7 @@ async fn snapshot_under_concurrent_writes_restores_point_for_point() {
     })
     .await
     .unwrap();
-    // Several sealed segments, so the snapshot carries graph dumps.
+    // Several sealed segments, so the snapshot carries sealed graph files.
     wait_sealed(&mut c, "snap", 4).await;
 
     // The expected state of the base points, as the server reports it.

@@ -29,7 +29,7 @@ pub(crate) struct Capture {
 
 pub(crate) struct CapturedSegment {
     pub segment: Arc<Segment>,
-    /// Sealed at the cut: its graph dumps and manifest are complete.
+    /// Sealed at the cut: its sealed graph files and manifest are complete.
     pub sealed: bool,
     /// Live records (record number, entry), in record order.
     pub points: Vec<(u32, PointEntry)>,
@@ -117,7 +117,7 @@ impl Collection {
         });
     }
 
-    /// One attempt at sealing: dump the graphs and manifest (once; the
+    /// One attempt at sealing: write the sealed graphs and manifest (once; the
     /// segment is full, so they cannot change), then record it as sealed.
     fn seal(&self, seg: &Segment, files_written: &mut bool) -> Result<()> {
         let _sealing = self.seal_lock.lock();
@@ -137,9 +137,9 @@ impl Collection {
         self.meta.apply(&self.config.name, batch)?;
         self.meta.flush()?;
         // Full, so its graphs never change again: serve them from the
-        // sealed files (our loop, memory-mapped; hnsw_rs's copies go).
+        // sealed files (memory-mapped; the growing graphs go).
         if let Err(e) = seg.switch_to_sealed_graphs(&self.config) {
-            // Still correct, only slower and bigger: hnsw_rs keeps serving.
+            // Still correct, only slower and bigger: the growing graphs keep serving.
             tracing::error!(
                 collection = %self.config.name,
                 segment = seg.id,

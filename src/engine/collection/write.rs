@@ -105,7 +105,7 @@ impl Collection {
                 }
             }
         }
-        // Insert into graphs, grouped by segment and space (parallel inside hnsw_rs).
+        // Insert into graphs, grouped by segment and space (parallel inside the graph).
         let mut segments: Vec<Arc<Segment>> = Vec::new();
         for (seg, _) in &allocs {
             if !segments.iter().any(|s| s.id == seg.id) {

@@ -342,9 +342,9 @@ impl Database {
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         // A seal in progress writes into the collection's directory and its
         // metadata: wait for it (later ones see `dropped` and do nothing).
-        // Without this, fuzz/grpc_requests saw hnsw_rs panic on a sealing
-        // thread whose directory a drop had just removed, and a late seal
-        // could write segment metadata for a dropped (or re-created) name.
+        // Without this, a drop could remove the directory under a sealing
+        // thread (found by fuzz/grpc_requests), and a late seal could write
+        // segment metadata for a dropped (or re-created) name.
         let current = self.collections.read().get(name).cloned();
         let sealing = current.as_ref().map(|c| c.seal_lock.lock());
         let mut collections = self.collections.write();
@@ -549,8 +549,8 @@ mod tests {
 
     /// Found by fuzz/grpc_requests: dropping a collection while one of its
     /// segments was being sealed removed the directory under the sealing
-    /// thread (hnsw_rs panicked on it), and a late seal could record segment
-    /// metadata under a dropped, then re-created, name. A drop now waits.
+    /// thread, and a late seal could record segment metadata under a
+    /// dropped, then re-created, name. A drop now waits.
     /// The race is timing-dependent: this guards the outcome (no files, no
     /// stale sealed segments) but did not reproduce it reliably without the
     /// lock.
