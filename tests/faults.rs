@@ -143,6 +143,7 @@ async fn assert_matches_model(server: &InProcessServer, collection: &str, model:
     let count = points
         .count(CountRequest {
             collection: collection.into(),
+            ..Default::default()
         })
         .await
         .expect("count")
@@ -267,6 +268,7 @@ async fn write_faults_fail_cleanly_and_writes_resume_after() {
                 .delete(DeleteRequest {
                     collection: name.clone(),
                     ids: vec!["p0".into()],
+                    ..Default::default()
                 })
                 .await
                 .expect_err("delete under a metadata fault");
@@ -282,6 +284,7 @@ async fn write_faults_fail_cleanly_and_writes_resume_after() {
             .delete(DeleteRequest {
                 collection: name.clone(),
                 ids: vec!["p0".into()],
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -393,6 +396,7 @@ async fn compaction_faults_lose_nothing_and_compaction_resumes() {
         .delete(DeleteRequest {
             collection: name.into(),
             ids: deleted.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

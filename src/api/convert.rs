@@ -7,6 +7,8 @@ use serde_json::{Map, Number, Value};
 use tonic::Status;
 
 use super::status::invalid;
+use crate::engine::payload::MAX_FILTER_DEPTH;
+use crate::engine::payload_index::{PayloadIndexStats, PayloadIndexType};
 use crate::engine::{
     self, CollectionInfo, Condition, Filter, Fusion, GraphSource, Match, Metric, Payload,
     Quantization, Range, Vectorizer,
@@ -92,6 +94,11 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
                 } as i32,
             })
             .collect(),
+        payload_indexes: info
+            .payload_indexes
+            .into_iter()
+            .map(payload_index_to_proto)
+            .collect(),
         model_fingerprint: info
             .model
             .as_ref()
@@ -171,13 +178,89 @@ pub fn payload_to_proto(p: &Payload) -> prost_types::Struct {
     }
 }
 
-fn condition_from_proto(field: &str, c: proto::Condition) -> Result<Condition, Status> {
-    if c.key.is_empty() {
+pub fn payload_index_type_from_proto(v: i32) -> Result<PayloadIndexType, Status> {
+    match proto::PayloadIndexType::try_from(v) {
+        Ok(proto::PayloadIndexType::PayloadIndexKeyword) => Ok(PayloadIndexType::Keyword),
+        Ok(proto::PayloadIndexType::PayloadIndexInteger) => Ok(PayloadIndexType::Integer),
+        Ok(proto::PayloadIndexType::PayloadIndexFloat) => Ok(PayloadIndexType::Float),
+        Ok(proto::PayloadIndexType::PayloadIndexBool) => Ok(PayloadIndexType::Bool),
+        Ok(proto::PayloadIndexType::PayloadIndexUnspecified) => Err(invalid(
+            "type",
+            "choose PAYLOAD_INDEX_KEYWORD, _INTEGER, _FLOAT or _BOOL",
+        )),
+        Err(_) => Err(invalid("type", format!("unknown payload index type {v}"))),
+    }
+}
+
+pub fn payload_index_to_proto(s: PayloadIndexStats) -> proto::PayloadIndexInfo {
+    proto::PayloadIndexInfo {
+        key: s.spec.key,
+        r#type: match s.spec.kind {
+            PayloadIndexType::Keyword => proto::PayloadIndexType::PayloadIndexKeyword,
+            PayloadIndexType::Integer => proto::PayloadIndexType::PayloadIndexInteger,
+            PayloadIndexType::Float => proto::PayloadIndexType::PayloadIndexFloat,
+            PayloadIndexType::Bool => proto::PayloadIndexType::PayloadIndexBool,
+        } as i32,
+        state: if s.ready {
+            proto::PayloadIndexState::Ready
+        } else {
+            proto::PayloadIndexState::Building
+        } as i32,
+        indexed_points: s.indexed_points,
+        mismatched_points: s.mismatched_points,
+    }
+}
+
+/// `payload` with only the given keys (top-level or dotted; a dotted key
+/// keeps its path's objects with only that field).
+pub fn project_payload(payload: &Payload, keys: &[String]) -> Payload {
+    let mut out = Payload::new();
+    for key in keys {
+        let Some(value) = engine::payload::lookup(payload, key) else {
+            continue;
+        };
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().expect("split yields one part");
+        let mut node = &mut out;
+        for part in parts {
+            let entry = node
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            node = entry.as_object_mut().expect("made an object");
+        }
+        node.insert(last.to_string(), value.clone());
+    }
+    out
+}
+
+/// Most values in one `any` or ids in one `has_id` condition.
+pub const MAX_CONDITION_VALUES: usize = 10_000;
+
+fn condition_from_proto(
+    field: &str,
+    c: proto::Condition,
+    depth: usize,
+) -> Result<Condition, Status> {
+    use proto::condition::Match as M;
+    let needs_key = !matches!(c.r#match, Some(M::HasId(_)) | Some(M::Filter(_)));
+    if needs_key && c.key.is_empty() {
         return Err(invalid(field, "condition key is empty"));
     }
+    let count = |what: &str, n: usize| -> Result<(), Status> {
+        if n == 0 || n > MAX_CONDITION_VALUES {
+            return Err(invalid(
+                field,
+                format!("`{what}` needs 1 to {MAX_CONDITION_VALUES} entries, got {n}"),
+            ));
+        }
+        Ok(())
+    };
     let matches = match c.r#match {
-        Some(proto::condition::Match::Equals(v)) => Match::Equals(value_to_json(field, &v, 0)?),
-        Some(proto::condition::Match::Range(r)) => {
+        Some(M::Equals(v)) => Match::Equals(value_to_json(field, &v, 0)?),
+        Some(M::Range(r)) => {
             let bounds = [r.gt, r.gte, r.lt, r.lte];
             if bounds.iter().flatten().any(|b| b.is_nan()) {
                 return Err(invalid(field, "range bound is NaN"));
@@ -192,7 +275,34 @@ fn condition_from_proto(field: &str, c: proto::Condition) -> Result<Condition, S
                 lte: r.lte,
             })
         }
-        None => return Err(invalid(field, "condition needs `equals` or `range`")),
+        Some(M::Any(list)) => {
+            count("any", list.values.len())?;
+            Match::Any(
+                list.values
+                    .iter()
+                    .map(|v| value_to_json(field, v, 0))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        Some(M::IsEmpty(_)) => Match::IsEmpty,
+        Some(M::HasId(list)) => {
+            count("has_id", list.ids.len())?;
+            Match::HasId(list.ids.into_iter().collect())
+        }
+        Some(M::Text(text)) => {
+            let words: Vec<String> = engine::payload::words(&text).collect();
+            if words.is_empty() {
+                return Err(invalid(field, "`text` has no words (letters or digits)"));
+            }
+            Match::Text(words)
+        }
+        Some(M::Filter(f)) => Match::Filter(Box::new(filter_at_depth(field, f, depth + 1)?)),
+        None => {
+            return Err(invalid(
+                field,
+                "condition needs one of `equals`, `range`, `any`, `is_empty`, `has_id`, `text`, `filter`",
+            ))
+        }
     };
     Ok(Condition {
         key: c.key,
@@ -200,19 +310,28 @@ fn condition_from_proto(field: &str, c: proto::Condition) -> Result<Condition, S
     })
 }
 
-pub fn filter_from_proto(f: Option<proto::Filter>) -> Result<Option<Filter>, Status> {
-    let Some(f) = f else { return Ok(None) };
+fn filter_at_depth(field: &str, f: proto::Filter, depth: usize) -> Result<Filter, Status> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(invalid(
+            field,
+            format!("filters nest at most {MAX_FILTER_DEPTH} levels deep"),
+        ));
+    }
     let convert = |name: &str, list: Vec<proto::Condition>| -> Result<Vec<Condition>, Status> {
         list.into_iter()
             .enumerate()
-            .map(|(i, c)| condition_from_proto(&format!("filter.{name}[{i}]"), c))
+            .map(|(i, c)| condition_from_proto(&format!("{field}.{name}[{i}]"), c, depth))
             .collect()
     };
-    Ok(Some(Filter {
+    Ok(Filter {
         must: convert("must", f.must)?,
         should: convert("should", f.should)?,
         must_not: convert("must_not", f.must_not)?,
-    }))
+    })
+}
+
+pub fn filter_from_proto(f: Option<proto::Filter>) -> Result<Option<Filter>, Status> {
+    f.map(|f| filter_at_depth("filter", f, 1)).transpose()
 }
 
 pub fn point_from_proto(

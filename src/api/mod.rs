@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::engine::{CollectionSpec, Database, Query, SearchParams};
+use crate::engine::{self, CollectionSpec, Database, Query, SearchParams, Selection};
 use crate::proto;
 use convert::*;
 use status::{invalid, to_status};
@@ -19,6 +19,53 @@ use status::{invalid, to_status};
 pub const DEFAULT_LIMIT: u32 = 10;
 /// Most searches in one `SearchBatch` request.
 pub const MAX_SEARCHES_PER_BATCH: usize = 1024;
+
+/// Default page size of a scroll.
+pub const DEFAULT_SCROLL_LIMIT: u32 = 100;
+
+/// Search parameters shared by Search and Recommend.
+#[allow(clippy::too_many_arguments)]
+fn search_params(
+    limit: u32,
+    ef: u32,
+    filter: Option<proto::Filter>,
+    with_payload: bool,
+    with_vector: bool,
+    fusion: Option<proto::FusionWeights>,
+    offset: u32,
+    score_threshold: Option<f32>,
+    payload_fields: &[String],
+) -> Result<SearchParams, Status> {
+    Ok(SearchParams {
+        limit: if limit == 0 { DEFAULT_LIMIT } else { limit } as usize,
+        ef: ef as usize,
+        filter: filter_from_proto(filter)?,
+        with_payload: with_payload || !payload_fields.is_empty(),
+        with_vector,
+        fusion: fusion_from_proto(fusion),
+        offset: offset as usize,
+        score_threshold,
+    })
+}
+
+fn hits_to_proto(hits: Vec<engine::Hit>, payload_fields: &[String]) -> proto::SearchResponse {
+    let hits = hits
+        .into_iter()
+        .map(|h| proto::ScoredPoint {
+            id: h.id.to_string(),
+            score: h.score,
+            payload: h.payload.as_deref().map(|p| {
+                if payload_fields.is_empty() {
+                    payload_to_proto(p)
+                } else {
+                    payload_to_proto(&project_payload(p, payload_fields))
+                }
+            }),
+            vector: vectors_to_proto(h.vectors).0,
+        })
+        .collect();
+    proto::SearchResponse { hits }
+}
 
 /// One search request, validated, run and converted.
 async fn run_search(
@@ -32,28 +79,37 @@ async fn run_search(
         Some(proto::search_request::Query::Id(id)) => Query::Id(id),
         None => return Err(invalid("query", "set one of vector, text, image or id")),
     };
-    let params = SearchParams {
-        limit: if r.limit == 0 { DEFAULT_LIMIT } else { r.limit } as usize,
-        ef: r.ef as usize,
-        filter: filter_from_proto(r.filter)?,
-        with_payload: r.with_payload,
-        with_vector: r.with_vector,
-        fusion: fusion_from_proto(r.fusion),
-    };
+    let params = search_params(
+        r.limit,
+        r.ef,
+        r.filter,
+        r.with_payload,
+        r.with_vector,
+        r.fusion,
+        r.offset,
+        r.score_threshold,
+        &r.payload_fields,
+    )?;
     let hits = db
         .search(&r.collection, query, params)
         .await
         .map_err(|e| to_status(e, db.dir()))?;
-    let hits = hits
-        .into_iter()
-        .map(|h| proto::ScoredPoint {
-            id: h.id.to_string(),
-            score: h.score,
-            payload: h.payload.as_deref().map(payload_to_proto),
-            vector: vectors_to_proto(h.vectors).0,
-        })
-        .collect();
-    Ok(proto::SearchResponse { hits })
+    Ok(hits_to_proto(hits, &r.payload_fields))
+}
+
+fn stored_point_to_proto(p: engine::StoredPoint, with_payload: bool) -> proto::Point {
+    let (vector, text_vector) = vectors_to_proto(p.vectors);
+    proto::Point {
+        id: p.id.to_string(),
+        vector,
+        text_vector,
+        payload: if with_payload {
+            p.payload.as_deref().map(payload_to_proto)
+        } else {
+            None
+        },
+        ..Default::default()
+    }
 }
 
 #[derive(Clone)]
@@ -64,6 +120,10 @@ pub struct Api {
 impl Api {
     pub fn new(db: Arc<Database>) -> Api {
         Api { db }
+    }
+
+    fn status(&self, err: engine::EngineError) -> Status {
+        to_status(err, self.db.dir())
     }
 }
 
@@ -174,6 +234,35 @@ impl proto::collections_server::Collections for Api {
             .map_err(|e| to_status(e, self.db.dir()))?;
         Ok(Response::new(proto::DeleteSnapshotResponse {}))
     }
+
+    async fn create_payload_index(
+        &self,
+        request: Request<proto::CreatePayloadIndexRequest>,
+    ) -> Result<Response<proto::PayloadIndexInfo>, Status> {
+        let r = request.into_inner();
+        let spec = engine::payload_index::PayloadIndexSpec {
+            key: r.key,
+            kind: payload_index_type_from_proto(r.r#type)?,
+        };
+        let stats = self
+            .db
+            .create_payload_index(&r.collection, spec)
+            .await
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(payload_index_to_proto(stats)))
+    }
+
+    async fn delete_payload_index(
+        &self,
+        request: Request<proto::DeletePayloadIndexRequest>,
+    ) -> Result<Response<proto::DeletePayloadIndexResponse>, Status> {
+        let r = request.into_inner();
+        self.db
+            .drop_payload_index(&r.collection, &r.key)
+            .await
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(proto::DeletePayloadIndexResponse {}))
+    }
 }
 
 impl Api {
@@ -258,12 +347,122 @@ impl proto::points_server::Points for Api {
         request: Request<proto::DeleteRequest>,
     ) -> Result<Response<proto::DeleteResponse>, Status> {
         let r = request.into_inner();
-        let deleted = self
-            .db
-            .delete(&r.collection, r.ids)
-            .await
-            .map_err(|e| to_status(e, self.db.dir()))?;
+        let deleted = match filter_from_proto(r.filter)? {
+            None => self.db.delete(&r.collection, r.ids).await,
+            filter => {
+                let selection = Selection::new(r.ids, filter).map_err(|e| self.status(e))?;
+                self.db.delete_points(&r.collection, selection).await
+            }
+        }
+        .map_err(|e| self.status(e))?;
         Ok(Response::new(proto::DeleteResponse { deleted }))
+    }
+
+    async fn scroll(
+        &self,
+        request: Request<proto::ScrollRequest>,
+    ) -> Result<Response<proto::ScrollResponse>, Status> {
+        let r = request.into_inner();
+        let filter = filter_from_proto(r.filter)?;
+        let limit = if r.limit == 0 {
+            DEFAULT_SCROLL_LIMIT
+        } else {
+            r.limit
+        };
+        let (points, next_page_token) = self
+            .db
+            .scroll(
+                &r.collection,
+                &r.page_token,
+                limit as usize,
+                filter.as_ref(),
+                r.with_vector,
+            )
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(proto::ScrollResponse {
+            points: points
+                .into_iter()
+                .map(|p| stored_point_to_proto(p, r.with_payload))
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn set_payload(
+        &self,
+        request: Request<proto::SetPayloadRequest>,
+    ) -> Result<Response<proto::SetPayloadResponse>, Status> {
+        let r = request.into_inner();
+        let selection =
+            Selection::new(r.ids, filter_from_proto(r.filter)?).map_err(|e| self.status(e))?;
+        let max = self.db.options().max_payload_bytes;
+        let size = r.payload.as_ref().map_or(0, prost::Message::encoded_len);
+        if size > max {
+            return Err(invalid(
+                "payload",
+                format!(
+                    "{size} bytes exceed the limit of {max} (server option --max-payload-bytes)"
+                ),
+            ));
+        }
+        let payload = payload_from_proto("payload", r.payload)?.unwrap_or_default();
+        if payload.is_empty() && !r.replace {
+            return Err(invalid(
+                "payload",
+                "no keys to set (use `replace` to clear)",
+            ));
+        }
+        let updated = self
+            .db
+            .set_payload(&r.collection, selection, payload, r.replace)
+            .await
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(proto::SetPayloadResponse { updated }))
+    }
+
+    async fn delete_payload_keys(
+        &self,
+        request: Request<proto::DeletePayloadKeysRequest>,
+    ) -> Result<Response<proto::DeletePayloadKeysResponse>, Status> {
+        let r = request.into_inner();
+        let selection =
+            Selection::new(r.ids, filter_from_proto(r.filter)?).map_err(|e| self.status(e))?;
+        let updated = self
+            .db
+            .delete_payload_keys(&r.collection, selection, r.keys)
+            .await
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(proto::DeletePayloadKeysResponse { updated }))
+    }
+
+    async fn recommend(
+        &self,
+        request: Request<proto::RecommendRequest>,
+    ) -> Result<Response<proto::SearchResponse>, Status> {
+        let r = request.into_inner();
+        let params = search_params(
+            r.limit,
+            r.ef,
+            r.filter,
+            r.with_payload,
+            r.with_vector,
+            r.fusion,
+            r.offset,
+            r.score_threshold,
+            &r.payload_fields,
+        )?;
+        let query = engine::RecommendQuery {
+            positive_ids: r.positive_ids,
+            positive_vectors: r.positive_vectors.into_iter().map(|v| v.values).collect(),
+            negative_ids: r.negative_ids,
+            negative_vectors: r.negative_vectors.into_iter().map(|v| v.values).collect(),
+        };
+        let hits = self
+            .db
+            .recommend(&r.collection, query, params)
+            .await
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(hits_to_proto(hits, &r.payload_fields)))
     }
 
     async fn search(
@@ -315,11 +514,13 @@ impl proto::points_server::Points for Api {
         &self,
         request: Request<proto::CountRequest>,
     ) -> Result<Response<proto::CountResponse>, Status> {
-        let c = self
+        let r = request.into_inner();
+        let filter = filter_from_proto(r.filter)?;
+        let count = self
             .db
-            .collection(&request.into_inner().collection)
-            .map_err(|e| to_status(e, self.db.dir()))?;
-        Ok(Response::new(proto::CountResponse { count: c.count() }))
+            .count(&r.collection, filter.as_ref())
+            .map_err(|e| self.status(e))?;
+        Ok(Response::new(proto::CountResponse { count }))
     }
 }
 

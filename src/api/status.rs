@@ -21,8 +21,12 @@ pub fn to_status(err: EngineError, data_dir: &Path) -> Status {
 
 fn status_code(err: &EngineError) -> Code {
     match err {
-        EngineError::CollectionNotFound(_) | EngineError::SnapshotNotFound { .. } => Code::NotFound,
-        EngineError::CollectionExists(_) => Code::AlreadyExists,
+        EngineError::CollectionNotFound(_)
+        | EngineError::SnapshotNotFound { .. }
+        | EngineError::PayloadIndexNotFound { .. } => Code::NotFound,
+        EngineError::CollectionExists(_) | EngineError::PayloadIndexExists { .. } => {
+            Code::AlreadyExists
+        }
         EngineError::InvalidArgument { .. } => Code::InvalidArgument,
         EngineError::FailedPrecondition(_) => Code::FailedPrecondition,
         EngineError::ResourceExhausted(_) => Code::ResourceExhausted,
@@ -90,6 +94,20 @@ mod tests {
     fn every_engine_error_maps_to_its_status() {
         let cases: Vec<(EngineError, Code)> = vec![
             (EngineError::CollectionNotFound("c".into()), Code::NotFound),
+            (
+                EngineError::PayloadIndexExists {
+                    key: "k".into(),
+                    existing: "keyword".into(),
+                },
+                Code::AlreadyExists,
+            ),
+            (
+                EngineError::PayloadIndexNotFound {
+                    collection: "c".into(),
+                    key: "k".into(),
+                },
+                Code::NotFound,
+            ),
             (
                 EngineError::SnapshotNotFound {
                     collection: "c".into(),

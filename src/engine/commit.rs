@@ -43,6 +43,8 @@ pub(crate) trait CommitTarget: Send + Sync {
     fn is_dropped(&self) -> bool;
     /// Which record holds each id, as the commits applied so far left it.
     fn ids(&self) -> &IdMap;
+    /// The committed entry (id, spaces, payload) of the record at `loc`.
+    fn entry(&self, loc: Loc) -> Option<PointEntry>;
     /// Makes durable changes visible, in order: the id map (through
     /// `permit`), the record tables, and the value recorded with them.
     /// Called by the committer only, on its thread, after the group's flush.
@@ -88,6 +90,58 @@ pub(crate) enum CommitOp {
     Delete {
         id: Arc<str>,
     },
+    /// Changes a point's payload in place (same record, same vectors).
+    /// Resolved here against the point's current payload, so concurrent
+    /// updates of one point apply in commit order. A missing id is skipped.
+    SetPayload {
+        id: Arc<str>,
+        update: Arc<PayloadUpdate>,
+    },
+}
+
+/// How [`CommitOp::SetPayload`] changes a payload.
+#[derive(Debug, Clone)]
+pub(crate) enum PayloadUpdate {
+    /// Sets these top-level keys.
+    Merge(Payload),
+    /// Replaces the whole payload.
+    Replace(Payload),
+    /// Removes these keys (top-level or dotted).
+    DeleteKeys(Vec<String>),
+}
+
+impl PayloadUpdate {
+    pub(crate) fn apply(&self, current: Option<&Payload>) -> Payload {
+        match self {
+            PayloadUpdate::Replace(p) => p.clone(),
+            PayloadUpdate::Merge(p) => {
+                let mut merged = current.cloned().unwrap_or_default();
+                merged.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
+                merged
+            }
+            PayloadUpdate::DeleteKeys(keys) => {
+                let mut kept = current.cloned().unwrap_or_default();
+                for key in keys {
+                    remove_dotted(&mut kept, key);
+                }
+                kept
+            }
+        }
+    }
+}
+
+/// Removes `key` (dotted for nested objects) from `payload`.
+fn remove_dotted(payload: &mut Payload, key: &str) {
+    match key.split_once('.') {
+        None => {
+            payload.remove(key);
+        }
+        Some((head, rest)) => {
+            if let Some(serde_json::Value::Object(inner)) = payload.get_mut(head) {
+                remove_dotted(inner, rest);
+            }
+        }
+    }
 }
 
 pub(crate) struct CommitRequest {
@@ -104,6 +158,8 @@ pub(crate) struct CommitRequest {
 pub(crate) struct CommitOutcome {
     pub upserted: u64,
     pub deleted: u64,
+    /// Points whose payload a SetPayload op changed.
+    pub updated: u64,
 }
 
 /// Work for the commit thread.
@@ -281,6 +337,8 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
     // 2. Resolve replacements and apply each request's batch, in order. The
     // overlay holds this group's not-yet-visible id changes.
     let mut overlay: HashMap<(*const (), Arc<str>), Option<Loc>> = HashMap::new();
+    // The entries this group wrote, for payload updates of points it wrote.
+    let mut overlay_entries: HashMap<(*const (), Arc<str>), PointEntry> = HashMap::new();
     let mut planned = Vec::with_capacity(group.len());
     let mut undos = Vec::with_capacity(group.len());
     for req in group {
@@ -295,6 +353,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
         let mut changes = Vec::with_capacity(req.ops.len());
         let mut outcome = CommitOutcome::default();
         let mut local: HashMap<Arc<str>, Option<Loc>> = HashMap::new();
+        let mut local_entries: HashMap<Arc<str>, PointEntry> = HashMap::new();
         {
             let ids = req.collection.ids().read();
             let current = |id: &Arc<str>, local: &HashMap<Arc<str>, Option<Loc>>| -> Option<Loc> {
@@ -336,6 +395,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                             spaces: *spaces,
                             payload: payload.clone(),
                         };
+                        local_entries.insert(id.clone(), entry.clone());
                         changes.push(Change {
                             id: id.clone(),
                             new: Some((*loc, entry)),
@@ -354,8 +414,44 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                                 previous: Some(prev),
                             });
                             local.insert(id.clone(), None);
+                            local_entries.remove(id);
                             outcome.deleted += 1;
                         }
+                    }
+                    CommitOp::SetPayload { id, update } => {
+                        let Some(loc) = current(id, &local) else {
+                            continue;
+                        };
+                        let entry = match local_entries.get(id) {
+                            Some(e) => Some(e.clone()),
+                            None => match overlay_entries.get(&(cptr, id.clone())) {
+                                Some(e) => Some(e.clone()),
+                                None => req.collection.entry(loc),
+                            },
+                        };
+                        let Some(entry) = entry else { continue };
+                        let payload = update.apply(entry.payload.as_deref());
+                        let payload = (!payload.is_empty()).then(|| Arc::new(payload));
+                        batch.put_record(
+                            loc,
+                            RecordMeta {
+                                id: id.to_string(),
+                                spaces: entry.spaces,
+                                payload: payload
+                                    .as_deref()
+                                    .map(|p| serde_json::to_vec(p).expect("JSON encodes")),
+                            },
+                        );
+                        let entry = PointEntry { payload, ..entry };
+                        local_entries.insert(id.clone(), entry.clone());
+                        // Same record: nothing to vacate.
+                        changes.push(Change {
+                            id: id.clone(),
+                            new: Some((loc, entry)),
+                            previous: None,
+                        });
+                        local.insert(id.clone(), Some(loc));
+                        outcome.updated += 1;
                     }
                 }
             }
@@ -375,7 +471,13 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
             Ok(undo) => {
                 undos.push(undo);
                 for (id, loc) in local {
+                    if loc.is_none() {
+                        overlay_entries.remove(&(cptr, id.clone()));
+                    }
                     overlay.insert((cptr, id), loc);
+                }
+                for (id, entry) in local_entries {
+                    overlay_entries.insert((cptr, id), entry);
                 }
                 planned.push(Planned {
                     req,

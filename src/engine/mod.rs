@@ -7,13 +7,14 @@ mod database;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod payload;
+pub mod payload_index;
 mod repair;
 mod segment;
 mod snapshot;
 mod types;
 
 pub use collection::Collection;
-pub use database::{Database, DatabaseOptions};
+pub use database::{Database, DatabaseOptions, RecommendQuery, Selection};
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
 pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};
@@ -29,6 +30,10 @@ pub enum EngineError {
     CollectionNotFound(String),
     #[error("collection `{0}` already exists")]
     CollectionExists(String),
+    #[error("payload index on `{key}` already exists with type {existing}; delete it first")]
+    PayloadIndexExists { key: String, existing: String },
+    #[error("collection `{collection}` has no payload index on `{key}`")]
+    PayloadIndexNotFound { collection: String, key: String },
     /// Malformed input; `field` names the offending point id or request field.
     #[error("{field}: {message}")]
     InvalidArgument { field: String, message: String },

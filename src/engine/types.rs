@@ -69,6 +69,12 @@ pub struct CollectionConfig {
     /// before the option existed have none).
     #[serde(default)]
     pub quantization: Quantization,
+    /// A random number drawn at creation: scroll page tokens are
+    /// checksummed with it, so a token of a dropped and re-created
+    /// collection, or an altered one, is refused (0 for collections created
+    /// before it existed). Never shown to clients.
+    #[serde(default)]
+    pub secret: u64,
 }
 
 impl CollectionConfig {
@@ -119,6 +125,7 @@ pub struct CollectionInfo {
     pub segments: Vec<SegmentStats>,
     /// The model that embedded the collection's text and images, if any has.
     pub model: Option<ModelRecord>,
+    pub payload_indexes: Vec<crate::engine::payload_index::PayloadIndexStats>,
 }
 
 /// Which CLIP model filled a collection: recorded with its first embedded
@@ -200,6 +207,18 @@ pub struct SearchParams {
     pub with_payload: bool,
     pub with_vector: bool,
     pub fusion: Option<Fusion>,
+    /// Best hits to skip before the `limit` returned ones.
+    pub offset: usize,
+    /// Hits worse than this (below it; above it for L2) are left out.
+    pub score_threshold: Option<f32>,
+}
+
+/// One page of [`crate::engine::Collection::scroll`].
+#[derive(Debug, Clone)]
+pub struct ScrollPage {
+    pub points: Vec<StoredPoint>,
+    /// The last id returned, when more may follow.
+    pub last_id: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]

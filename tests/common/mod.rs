@@ -91,6 +91,7 @@ impl TestServer {
             .await
             .count(CountRequest {
                 collection: collection.into(),
+                ..Default::default()
             })
             .await
             .expect("count")

@@ -172,7 +172,8 @@ async fn points_crud_search_and_errors() {
     assert_eq!(r.upserted, 3);
     assert_eq!(
         p.count(CountRequest {
-            collection: "docs".into()
+            collection: "docs".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -232,7 +233,8 @@ async fn points_crud_search_and_errors() {
     .unwrap();
     assert_eq!(
         p.count(CountRequest {
-            collection: "docs".into()
+            collection: "docs".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -274,6 +276,7 @@ async fn points_crud_search_and_errors() {
         .delete(DeleteRequest {
             collection: "docs".into(),
             ids: vec!["b".into(), "missing".into()],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -292,7 +295,8 @@ async fn points_crud_search_and_errors() {
     assert!(hits.iter().all(|h| h.id != "b"));
     assert_eq!(
         p.count(CountRequest {
-            collection: "docs".into()
+            collection: "docs".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -427,7 +431,8 @@ async fn points_crud_search_and_errors() {
     );
     assert_eq!(
         p.count(CountRequest {
-            collection: "docs".into()
+            collection: "docs".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -807,6 +812,7 @@ async fn request_limits_are_enforced_with_clear_errors() {
         p.delete(DeleteRequest {
             collection: "l".into(),
             ids: ids(3),
+            ..Default::default()
         })
         .await,
     );
@@ -832,6 +838,7 @@ async fn request_limits_are_enforced_with_clear_errors() {
     let count = p
         .count(CountRequest {
             collection: "l".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -108,6 +108,7 @@ async fn api_keys_guard_every_rpc_but_health() {
         .count(with_header(
             CountRequest {
                 collection: "k".into(),
+                ..Default::default()
             },
             "x-api-key",
             READER,

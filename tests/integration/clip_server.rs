@@ -494,6 +494,7 @@ async fn bad_media_input_is_rejected_and_nothing_is_stored() {
     let count = p
         .count(CountRequest {
             collection: "clip".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -516,6 +517,7 @@ async fn bad_media_input_is_rejected_and_nothing_is_stored() {
     let count = p
         .count(CountRequest {
             collection: "clip".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -92,6 +92,7 @@ async fn mostly_dead_segments_are_compacted_and_nothing_is_lost() {
         .delete(DeleteRequest {
             collection: "c".into(),
             ids: deleted.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

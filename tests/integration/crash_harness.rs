@@ -92,6 +92,7 @@ async fn writer(server_url: String, w: usize, model: Arc<Mutex<Model>>, seed: u6
                 .delete(DeleteRequest {
                     collection: "crash".into(),
                     ids: ids.iter().map(u64::to_string).collect(),
+                    ..Default::default()
                 })
                 .await
                 .map(|_| ())

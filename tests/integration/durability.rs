@@ -121,6 +121,7 @@ async fn recall_across_segments_and_restart_reloads_sealed_graphs() {
     p.delete(DeleteRequest {
         collection: "r".into(),
         ids: (0..100).map(|i| i.to_string()).collect(),
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -129,6 +129,7 @@ async fn import_coco_resumes_skips_bad_files_and_search_shows_the_ranking() {
     let count = p
         .count(CountRequest {
             collection: "coco".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -29,6 +29,8 @@ mod embed_queue;
 mod embed_tokenizer;
 mod import_search;
 mod payload_fidelity;
+mod payload_indexes;
+mod points_api;
 mod quantization;
 mod repair;
 mod snapshots;

@@ -224,6 +224,7 @@ async fn payload_numbers_survive_restart_kill_compaction_and_snapshot_restore_bi
         .delete(DeleteRequest {
             collection: "c".into(),
             ids: deleted.clone(),
+            ..Default::default()
         })
         .await
         .expect("delete");

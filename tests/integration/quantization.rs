@@ -111,6 +111,7 @@ async fn int8_collection_searches_exactly_scored_and_survives_restart() {
         .delete(DeleteRequest {
             collection: "q".into(),
             ids: deleted.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

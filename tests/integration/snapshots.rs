@@ -91,6 +91,7 @@ async fn snapshot_under_concurrent_writes_restores_point_for_point() {
     p.delete(DeleteRequest {
         collection: "snap".into(),
         ids: deleted.clone(),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -299,6 +300,7 @@ async fn snapshot_under_concurrent_writes_restores_point_for_point() {
     let count = pb
         .count(CountRequest {
             collection: "snap".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -95,6 +95,7 @@ async fn client(
                 .delete(DeleteRequest {
                     collection: "soak".into(),
                     ids: ids.iter().map(u64::to_string).collect(),
+                    ..Default::default()
                 })
                 .await;
             if r.is_ok() {

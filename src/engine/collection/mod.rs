@@ -5,6 +5,7 @@
 //! store and delete), `search.rs` (reads and search), `maintenance.rs`
 //! (sealing, compaction, the capture for snapshots).
 
+mod indexes;
 mod maintenance;
 mod search;
 mod write;
@@ -18,6 +19,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::commit::{Committer, IdMap};
 use super::payload::Payload;
+use super::payload_index::PayloadIndex;
 use super::segment::Segment;
 use super::types::*;
 use super::{EngineError, Result};
@@ -51,6 +53,11 @@ pub struct Collection {
     /// updated) and by a drop, which so waits for a seal in progress before
     /// removing the files and metadata; seals check `dropped` under it.
     pub(crate) seal_lock: Mutex<()>,
+    /// Payload indexes (see `payload_index.rs`), kept in step by
+    /// `CommitTarget::apply` under each segment's record-table lock.
+    pub(crate) payload_indexes: RwLock<Vec<Arc<PayloadIndex>>>,
+    /// Serialises creating and dropping payload indexes.
+    pub(crate) index_changes: tokio::sync::Mutex<()>,
 }
 
 impl Collection {
@@ -85,6 +92,8 @@ impl Collection {
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
             seal_lock: Mutex::new(()),
+            payload_indexes: RwLock::new(Vec::new()),
+            index_changes: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -181,7 +190,16 @@ impl Collection {
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
             seal_lock: Mutex::new(()),
+            payload_indexes: RwLock::new(Vec::new()),
+            index_changes: tokio::sync::Mutex::new(()),
         });
+        // Payload indexes are derived from the payloads: rebuilt here.
+        for spec in collection.payload_index_specs()? {
+            let index = Arc::new(PayloadIndex::new(spec));
+            collection.fill_index(&index);
+            index.mark_ready();
+            collection.payload_indexes.write().push(index);
+        }
         for seg in collection.segments.read().iter() {
             collection.maybe_seal(seg);
         }
@@ -256,6 +274,12 @@ impl Collection {
             point_count: self.count(),
             segments,
             model: self.model(),
+            payload_indexes: self
+                .payload_indexes
+                .read()
+                .iter()
+                .map(|ix| ix.stats())
+                .collect(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Reads and search: points by id, nearest neighbours per segment (graph
 //! walks, exact scans, rescoring) and the merge across segments.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -44,11 +45,13 @@ impl Collection {
             .collect()
     }
 
-    /// The stored vector of a point, for "more like this" queries.
-    pub fn query_vector_of(&self, id: &str) -> Result<Vec<f32>> {
+    /// The stored vector of a point, for "more like this" queries and
+    /// recommendation examples: its image vector, or its caption vector if
+    /// it has no image. `field` names the request field in errors.
+    pub fn stored_vector_of(&self, field: &str, id: &str) -> Result<Vec<f32>> {
         let not_found = || {
             EngineError::invalid(
-                "query.id",
+                field,
                 format!(
                     "point `{id}` not found in collection `{}`",
                     self.config.name
@@ -70,7 +73,86 @@ impl Collection {
 
     /// Nearest neighbours of a (validated, normalised) query vector, best
     /// first. Blocking: run off the async runtime.
-    pub fn search(&self, query: &[f32], params: &SearchParams, exclude: Option<&str>) -> Vec<Hit> {
+    /// Every live record: its segment, record number and entry.
+    fn for_each_entry(&self, mut f: impl FnMut(&Arc<Segment>, u32, &PointEntry)) {
+        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
+        for seg in &segments {
+            let points = seg.points.read();
+            for (record, entry) in points.iter().enumerate() {
+                if let Some(e) = entry {
+                    f(seg, record as u32, e);
+                }
+            }
+        }
+    }
+
+    /// Number of live points matching `filter`, exactly.
+    pub fn count_matching(&self, filter: &Filter) -> u64 {
+        let mut n = 0;
+        self.for_each_entry(|_, _, e| {
+            if filter.matches(&e.id, e.payload.as_deref()) {
+                n += 1;
+            }
+        });
+        n
+    }
+
+    /// The ids of the live points matching `filter`.
+    pub fn matching_ids(&self, filter: &Filter) -> Vec<String> {
+        let mut ids = Vec::new();
+        self.for_each_entry(|_, _, e| {
+            if filter.matches(&e.id, e.payload.as_deref()) {
+                ids.push(e.id.to_string());
+            }
+        });
+        ids
+    }
+
+    /// Up to `limit` points with ids after `after` (byte order), matching
+    /// `filter`, in id order. Ids come from the id map under its read lock,
+    /// so the page is one consistent view; the next page starts after the
+    /// last id returned, so a point that exists throughout is seen exactly
+    /// once whatever is written between pages.
+    pub fn scroll(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        filter: Option<&Filter>,
+        with_vector: bool,
+    ) -> ScrollPage {
+        let map = self.ids.read();
+        let mut candidates: Vec<(&Arc<str>, _)> = map
+            .iter()
+            .filter(|(id, _)| after.is_none_or(|a| id.as_bytes() > a.as_bytes()))
+            .collect();
+        candidates.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut points = Vec::new();
+        let mut more = false;
+        for (_, loc) in candidates {
+            let Some(seg) = self.segment(loc.segment) else {
+                continue;
+            };
+            let Some(entry) = seg.points.read()[loc.record as usize].clone() else {
+                continue;
+            };
+            if filter.is_some_and(|f| !f.matches(&entry.id, entry.payload.as_deref())) {
+                continue;
+            }
+            if points.len() == limit {
+                more = true;
+                break;
+            }
+            points.push(StoredPoint {
+                vectors: with_vector.then(|| self.vectors_of(&seg, loc.record, entry.spaces)),
+                id: entry.id,
+                payload: entry.payload,
+            });
+        }
+        let last_id = more.then(|| points.last().map(|p| p.id.clone())).flatten();
+        ScrollPage { points, last_id }
+    }
+
+    pub fn search(&self, query: &[f32], params: &SearchParams, exclude: &[String]) -> Vec<Hit> {
         let spaces = self.config.spaces();
         let weights = if spaces == 1 {
             [1.0, 0.0]
@@ -85,16 +167,30 @@ impl Collection {
         } else {
             params.ef
         }
-        .max(params.limit);
+        .max(params.offset + params.limit);
+        let filter = params.filter.as_ref().filter(|f| !f.is_empty());
+        let candidates = filter
+            .and_then(|f| self.filter_candidates(f))
+            .map(|(keys, exact)| {
+                let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
+                for key in keys {
+                    by_segment
+                        .entry((key >> 32) as u32)
+                        .or_default()
+                        .push(key as u32);
+                }
+                IndexedCandidates { by_segment, exact }
+            });
         let ctx = SearchContext {
             metric: self.config.metric,
             query,
             weights,
             active_mask,
-            limit: params.limit,
+            limit: params.offset + params.limit,
             ef,
-            filter: params.filter.as_ref().filter(|f| !f.is_empty()),
+            filter,
             exclude,
+            candidates,
         };
         let segments: Vec<Arc<Segment>> = self
             .segments
@@ -117,9 +213,16 @@ impl Collection {
             segments.iter().flat_map(search).collect()
         };
         found.sort_by(|a, b| ctx.metric.cmp_scores(a.0, b.0));
-        found.truncate(params.limit);
+        let good_enough = |score: f32| match (params.score_threshold, ctx.metric) {
+            (None, _) => true,
+            (Some(t), Metric::L2) => score <= t,
+            (Some(t), _) => score >= t,
+        };
         found
             .into_iter()
+            .take_while(|(score, _, _)| good_enough(*score))
+            .skip(params.offset)
+            .take(params.limit)
             .filter_map(|(score, seg, record)| {
                 let entry = seg.points.read()[record as usize].clone()?;
                 Some(Hit {
@@ -147,7 +250,17 @@ struct SearchContext<'a> {
     limit: usize,
     ef: usize,
     filter: Option<&'a Filter>,
-    exclude: Option<&'a str>,
+    exclude: &'a [String],
+    /// Records that can match the filter, by segment, from payload indexes
+    /// (see `indexes.rs`); None: test every record's payload.
+    candidates: Option<IndexedCandidates>,
+}
+
+struct IndexedCandidates {
+    by_segment: HashMap<u32, Vec<u32>>,
+    /// The candidates are exactly the matching records: the filter need
+    /// not be evaluated on them.
+    exact: bool,
 }
 
 /// A filter matching at most this many candidates per `ef` (or a growing
@@ -157,12 +270,16 @@ struct SearchContext<'a> {
 const EXACT_SCAN_FACTOR: usize = 16;
 
 impl SearchContext<'_> {
+    /// Whether a point may be a hit, filter aside.
+    fn eligible(&self, entry: &PointEntry) -> bool {
+        entry.spaces & self.active_mask != 0 && !self.exclude.iter().any(|x| *x == *entry.id)
+    }
+
     fn keep(&self, entry: &PointEntry) -> bool {
-        entry.spaces & self.active_mask != 0
-            && self.exclude.is_none_or(|x| &*entry.id != x)
+        self.eligible(entry)
             && self
                 .filter
-                .is_none_or(|f| f.matches(entry.payload.as_deref()))
+                .is_none_or(|f| f.matches(&entry.id, entry.payload.as_deref()))
     }
 
     /// Exact fused score: the weighted mean of per-space scores over the
@@ -215,26 +332,51 @@ impl SearchContext<'_> {
         if !seg.sealed.load(Ordering::Acquire) && allocated <= self.ef * EXACT_SCAN_FACTOR {
             return self.exact(seg, &points, kept_records());
         }
+        if let Some(indexed) = &self.candidates {
+            // The indexes named the candidates: test only those (and not
+            // even their payloads when the indexes answered the whole
+            // filter), then score them exactly or walk the graph through a
+            // bitset of them.
+            let matching: Vec<u32> = indexed
+                .by_segment
+                .get(&seg.id)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&r| {
+                    points
+                        .get(r as usize)
+                        .and_then(|p| p.as_ref())
+                        .is_some_and(|e| {
+                            if indexed.exact {
+                                self.eligible(e)
+                            } else {
+                                self.keep(e)
+                            }
+                        })
+                })
+                .collect();
+            if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
+                return self.exact(seg, &points, matching.into_iter());
+            }
+            let mut bits = vec![0u64; allocated.div_ceil(64)];
+            for &r in &matching {
+                bits[r as usize / 64] |= 1 << (r % 64);
+            }
+            let pass = |r: usize| bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0);
+            let result = self.walk(seg, &points, &pass);
+            if result.len() < self.limit.min(matching.len()) {
+                return self.exact(seg, &points, matching.into_iter());
+            }
+            return result;
+        }
         if self.filter.is_some() {
             let matching: Vec<u32> = kept_records().collect();
             if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
                 return self.exact(seg, &points, matching.into_iter());
             }
         }
-        let mut candidates: Vec<u32> = Vec::new();
-        for (space, graph) in seg.graphs.iter().enumerate() {
-            if self.active_mask & (1 << space) != 0 {
-                candidates.extend(
-                    graph
-                        .search(self.query, self.ef, self.ef, &keep_record)
-                        .into_iter()
-                        .map(|r| r as u32),
-                );
-            }
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
-        let result = self.exact(seg, &points, candidates.into_iter());
+        let result = self.walk(seg, &points, &keep_record);
         if result.len() < self.limit {
             // The graph walk came back short (many deleted or filtered-out
             // nodes): fall back to an exact scan so matches are never missed.
@@ -244,5 +386,29 @@ impl SearchContext<'_> {
             }
         }
         result
+    }
+
+    /// Walks each active space's graph, keeping nodes `pass` accepts, and
+    /// rescores the union of what the walks found exactly.
+    fn walk(
+        &self,
+        seg: &Segment,
+        points: &[Option<PointEntry>],
+        pass: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Vec<(f32, u32)> {
+        let mut candidates: Vec<u32> = Vec::new();
+        for (space, graph) in seg.graphs.iter().enumerate() {
+            if self.active_mask & (1 << space) != 0 {
+                candidates.extend(
+                    graph
+                        .search(self.query, self.ef, self.ef, pass)
+                        .into_iter()
+                        .map(|r| r as u32),
+                );
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        self.exact(seg, points, candidates.into_iter())
     }
 }

@@ -6,9 +6,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::Collection;
-use crate::engine::commit::{Change, CommitOp, CommitPermit, CommitTarget, IdMap, SyncTarget};
+use crate::engine::commit::{
+    Change, CommitOp, CommitPermit, CommitTarget, IdMap, PayloadUpdate, SyncTarget,
+};
 use crate::engine::payload::Payload;
-use crate::engine::segment::Segment;
+use crate::engine::segment::{PointEntry, Segment};
 use crate::engine::{EngineError, Result};
 use crate::storage::{Loc, MetaBatch, SegmentMeta, StorageError};
 
@@ -181,6 +183,29 @@ impl Collection {
         Ok(outcome.upserted)
     }
 
+    /// Changes the payload of each of `ids` that exists, in one atomic,
+    /// durable commit; vectors and graphs are untouched. Returns how many
+    /// points were updated.
+    pub(crate) async fn update_payloads(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+        update: PayloadUpdate,
+    ) -> Result<u64> {
+        let update = Arc::new(update);
+        let ops = ids
+            .into_iter()
+            .map(|id| CommitOp::SetPayload {
+                id: Arc::from(id.as_str()),
+                update: update.clone(),
+            })
+            .collect();
+        let outcome = self
+            .committer
+            .commit(self.clone(), ops, Vec::new(), None)
+            .await?;
+        Ok(outcome.updated)
+    }
+
     pub(crate) async fn delete(self: &Arc<Self>, ids: Vec<String>) -> Result<u64> {
         let ops = ids
             .into_iter()
@@ -211,20 +236,40 @@ impl CommitTarget for Collection {
         &self.ids
     }
 
+    fn entry(&self, loc: Loc) -> Option<PointEntry> {
+        self.segment(loc.segment)?
+            .points
+            .read()
+            .get(loc.record as usize)?
+            .clone()
+    }
+
     /// Updates the id map and the record tables (searches see a record once
     /// its table entry is set), then the value recorded with the changes.
     fn apply(&self, permit: &CommitPermit, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
         let mut ids = self.ids.write(permit);
+        let indexes = self.payload_indexes.read();
         for Change { id, new, previous } in changes {
             if let Some(prev) = previous {
                 if let Some(seg) = self.segment(prev.segment) {
-                    seg.points.write()[prev.record as usize] = None;
+                    let mut points = seg.points.write();
+                    points[prev.record as usize] = None;
+                    // Under the table's lock: an index being filled reads
+                    // the table under it too, so it never sees a record
+                    // after its removal here.
+                    for ix in indexes.iter() {
+                        ix.remove(*prev);
+                    }
                 }
             }
             match new {
                 Some((loc, entry)) => {
                     if let Some(seg) = self.segment(loc.segment) {
-                        seg.points.write()[loc.record as usize] = Some(entry.clone());
+                        let mut points = seg.points.write();
+                        points[loc.record as usize] = Some(entry.clone());
+                        for ix in indexes.iter() {
+                            ix.insert(*loc, entry.payload.as_deref());
+                        }
                     }
                     ids.insert(id.clone(), *loc);
                 }

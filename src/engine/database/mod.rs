@@ -6,6 +6,8 @@
 //! the chunked embedding of texts and images in `embedding.rs`.
 
 mod embedding;
+mod points;
+pub use points::{RecommendQuery, Selection};
 mod validate;
 
 use std::collections::BTreeMap;
@@ -22,7 +24,7 @@ use crate::embed::{EmbedQueue, ModelInfo};
 use crate::storage::{MetaStore, SledMetaStore, StorageError};
 use embedding::input_error;
 pub(crate) use validate::validate_collection_name;
-use validate::{check_count, validate_point_id};
+use validate::{check_count, check_search_params, validate_point_id};
 
 /// Server-wide defaults for collection parameters left at 0.
 #[derive(Debug, Clone)]
@@ -279,6 +281,7 @@ impl Database {
             fusion: spec.fusion.unwrap_or_default(),
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
             quantization: spec.quantization,
+            secret: random_u64(),
         };
         if config.segment_capacity == 0 || config.segment_capacity > MAX_SEGMENT_CAPACITY {
             return Err(EngineError::invalid(
@@ -447,20 +450,12 @@ impl Database {
         params: SearchParams,
     ) -> Result<Vec<Hit>> {
         let collection = self.collection(collection)?;
-        if params.limit == 0 || params.limit > MAX_LIMIT {
-            return Err(EngineError::invalid(
-                "limit",
-                format!("{} is outside 1..={MAX_LIMIT}", params.limit),
-            ));
-        }
-        if let Some(f) = &params.fusion {
-            f.validate("fusion")?;
-        }
+        check_search_params(&params)?;
         let (vector, exclude) = match query {
             Query::Vector(v) => (collection.check_vector("query.vector", v)?, None),
             Query::Id(id) => {
                 validate_point_id("query.id", &id)?;
-                (collection.query_vector_of(&id)?, Some(id))
+                (collection.stored_vector_of("query.id", &id)?, Some(id))
             }
             Query::Text(text) => {
                 let queue = self.embedder_for(&collection, "query.text")?;
@@ -477,9 +472,21 @@ impl Database {
                 (collection.check_vector("query.image", v)?, None)
             }
         };
+        self.run_search(collection, vector, params, exclude.into_iter().collect())
+            .await
+    }
+
+    /// Searches `collection` with a validated query vector on the search pool.
+    pub(crate) async fn run_search(
+        &self,
+        collection: Arc<Collection>,
+        vector: Vec<f32>,
+        params: SearchParams,
+        exclude: Vec<String>,
+    ) -> Result<Vec<Hit>> {
         let (done, result) = tokio::sync::oneshot::channel();
         self.search_pool.spawn_fifo(move || {
-            let _ = done.send(collection.search(&vector, &params, exclude.as_deref()));
+            let _ = done.send(collection.search(&vector, &params, &exclude));
         });
         // A search that panicked dropped its sender (the pool logs it).
         result
@@ -510,6 +517,19 @@ fn search_pool() -> Result<rayon::ThreadPool> {
         })
         .build()
         .map_err(|e| EngineError::Internal(format!("search threads: {e}")))
+}
+
+/// A random number from the standard library's per-process hash keys (no
+/// random-number crate needed for one draw per collection).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 #[cfg(test)]

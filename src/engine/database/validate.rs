@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::embedding::MediaInputs;
-use super::{Database, MAX_ID_BYTES};
+use super::{Database, MAX_ID_BYTES, MAX_LIMIT};
 use crate::engine::collection::{Collection, PreparedPoint};
 use crate::engine::types::*;
 use crate::engine::{EngineError, Result};
@@ -112,6 +112,33 @@ pub(super) fn check_count(field: &str, n: usize, max: usize, flag: &str) -> Resu
             field,
             format!("{n} in one request exceed the limit of {max} (server option {flag})"),
         ));
+    }
+    Ok(())
+}
+
+/// Limits every search-like request shares: 1 <= limit, offset + limit <=
+/// [`MAX_LIMIT`], valid fusion weights, a finite threshold.
+pub(super) fn check_search_params(params: &SearchParams) -> Result<()> {
+    if params.limit == 0 || params.limit > MAX_LIMIT {
+        return Err(EngineError::invalid(
+            "limit",
+            format!("{} is outside 1..={MAX_LIMIT}", params.limit),
+        ));
+    }
+    if params.offset + params.limit > MAX_LIMIT {
+        return Err(EngineError::invalid(
+            "offset",
+            format!(
+                "offset + limit = {} exceeds {MAX_LIMIT}",
+                params.offset + params.limit
+            ),
+        ));
+    }
+    if params.score_threshold.is_some_and(|t| !t.is_finite()) {
+        return Err(EngineError::invalid("score_threshold", "must be finite"));
+    }
+    if let Some(f) = &params.fusion {
+        f.validate("fusion")?;
     }
     Ok(())
 }
