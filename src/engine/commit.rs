@@ -31,6 +31,9 @@ use super::{EngineError, Result};
 use crate::storage::{Loc, MetaBatch, MetaStore, RecordMeta, StorageError};
 
 mod id_map;
+#[cfg(test)]
+mod tests;
+
 pub(crate) use id_map::IdMap;
 
 /// What the committer needs of a collection: a name for its metadata, the

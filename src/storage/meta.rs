@@ -170,6 +170,57 @@ fn segment_key(id: u32) -> [u8; 5] {
     k
 }
 
+impl MetaBatch {
+    /// The batch as key changes in one collection's tree (None: remove), in
+    /// order: the layout every store keeps.
+    fn encode(self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.ops
+            .into_iter()
+            .map(|op| match op {
+                Op::PutRecord(loc, rec) => (record_key(loc).to_vec(), Some(rec.encode())),
+                Op::RemoveRecord(loc) => (record_key(loc).to_vec(), None),
+                Op::PutSegment(seg) => (
+                    segment_key(seg.id).to_vec(),
+                    Some(serde_json::to_vec(&seg).expect("segment meta encodes")),
+                ),
+                Op::PutValue(key, value) => {
+                    let mut k = vec![b'v'];
+                    k.extend_from_slice(key.as_bytes());
+                    (k, Some(value))
+                }
+                Op::RemoveSegment(id) => (segment_key(id).to_vec(), None),
+            })
+            .collect()
+    }
+}
+
+/// Adds one entry of a collection's tree to what [`MetaStore::load`] returns.
+fn decode_entry(name: &str, meta: &mut CollectionMeta, k: &[u8], v: &[u8]) -> Result<()> {
+    let bad = |what: &str| {
+        StorageError::CorruptMetadata(format!("collection {name}: malformed {what} entry"))
+    };
+    match k.first() {
+        Some(b'r') if k.len() == 9 => {
+            let loc = Loc {
+                segment: u32::from_be_bytes(k[1..5].try_into().unwrap()),
+                record: u32::from_be_bytes(k[5..9].try_into().unwrap()),
+            };
+            meta.records
+                .push((loc, RecordMeta::decode(v).ok_or_else(|| bad("record"))?));
+        }
+        Some(b's') if k.len() == 5 => {
+            meta.segments
+                .push(serde_json::from_slice(v).map_err(|_| bad("segment"))?);
+        }
+        Some(b'v') => {
+            let key = String::from_utf8(k[1..].to_vec()).map_err(|_| bad("value"))?;
+            meta.values.insert(key, v.to_vec());
+        }
+        _ => return Err(bad("unknown")),
+    }
+    Ok(())
+}
+
 impl SledMetaStore {
     pub fn open(dir: &Path) -> Result<SledMetaStore> {
         // sled releases its file lock only once its background threads
@@ -267,28 +318,7 @@ impl MetaStore for SledMetaStore {
         let mut meta = CollectionMeta::default();
         for kv in tree.iter() {
             let (k, v) = kv.map_err(sled_err)?;
-            let bad = |what: &str| {
-                StorageError::CorruptMetadata(format!("collection {name}: malformed {what} entry"))
-            };
-            match k.first() {
-                Some(b'r') if k.len() == 9 => {
-                    let loc = Loc {
-                        segment: u32::from_be_bytes(k[1..5].try_into().unwrap()),
-                        record: u32::from_be_bytes(k[5..9].try_into().unwrap()),
-                    };
-                    meta.records
-                        .push((loc, RecordMeta::decode(&v).ok_or_else(|| bad("record"))?));
-                }
-                Some(b's') if k.len() == 5 => {
-                    meta.segments
-                        .push(serde_json::from_slice(&v).map_err(|_| bad("segment"))?);
-                }
-                Some(b'v') => {
-                    let key = String::from_utf8(k[1..].to_vec()).map_err(|_| bad("value"))?;
-                    meta.values.insert(key, v.to_vec());
-                }
-                _ => return Err(bad("unknown")),
-            }
+            decode_entry(name, &mut meta, &k, &v)?;
         }
         meta.segments.sort_by_key(|s| s.id);
         Ok(meta)
@@ -303,24 +333,7 @@ impl MetaStore for SledMetaStore {
         // Only the commit thread writes records, and segment entries are
         // written by one thread per segment, so nothing changes these keys
         // between reading their old values and applying the batch.
-        let changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = batch
-            .ops
-            .into_iter()
-            .map(|op| match op {
-                Op::PutRecord(loc, rec) => (record_key(loc).to_vec(), Some(rec.encode())),
-                Op::RemoveRecord(loc) => (record_key(loc).to_vec(), None),
-                Op::PutSegment(seg) => (
-                    segment_key(seg.id).to_vec(),
-                    Some(serde_json::to_vec(&seg).expect("segment meta encodes")),
-                ),
-                Op::PutValue(key, value) => {
-                    let mut k = vec![b'v'];
-                    k.extend_from_slice(key.as_bytes());
-                    (k, Some(value))
-                }
-                Op::RemoveSegment(id) => (segment_key(id).to_vec(), None),
-            })
-            .collect();
+        let changes = batch.encode();
         let mut undo = MetaUndo {
             collection: name.to_string(),
             previous: Vec::new(),
@@ -358,6 +371,175 @@ impl MetaStore for SledMetaStore {
             arg
         )));
         self.db.flush().map(|_| ()).map_err(sled_err)
+    }
+}
+
+/// The metadata store in memory, for tests: [`SledMetaStore`]'s twin
+/// (same keys and encodings, same batch and undo semantics) that can be
+/// told to fail its next `apply`, `flush` or `revert`, and that keeps what
+/// the last successful flush made durable apart from what is applied.
+#[cfg(test)]
+#[derive(Default)]
+pub struct MemMetaStore {
+    state: parking_lot::Mutex<MemState>,
+}
+
+/// A [`MemMetaStore`] operation that can be made to fail.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemFault {
+    Apply,
+    Flush,
+    Revert,
+}
+
+#[cfg(test)]
+#[derive(Default)]
+struct MemState {
+    /// What reads see: every applied batch.
+    applied: MemTrees,
+    /// What the last successful flush made durable (what a crash leaves).
+    durable: MemTrees,
+    flushes: usize,
+    fail_next: Vec<MemFault>,
+    before_next_flush: Option<Box<dyn FnOnce() + Send>>,
+}
+
+#[cfg(test)]
+#[derive(Default, Clone)]
+struct MemTrees {
+    collections: std::collections::BTreeMap<String, Vec<u8>>,
+    trees: HashMap<String, std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+#[cfg(test)]
+impl MemTrees {
+    fn load(&self, name: &str) -> Result<CollectionMeta> {
+        let mut meta = CollectionMeta::default();
+        for (k, v) in self.trees.get(name).into_iter().flatten() {
+            decode_entry(name, &mut meta, k, v)?;
+        }
+        meta.segments.sort_by_key(|s| s.id);
+        Ok(meta)
+    }
+}
+
+#[cfg(test)]
+impl MemMetaStore {
+    pub fn new() -> MemMetaStore {
+        MemMetaStore::default()
+    }
+
+    /// Makes the next call of `op` fail with an I/O error (EIO), changing
+    /// nothing.
+    pub fn fail_next(&self, op: MemFault) {
+        self.state.lock().fail_next.push(op);
+    }
+
+    /// Runs `f` at the start of the next flush (whether or not it fails).
+    pub fn before_next_flush(&self, f: impl FnOnce() + Send + 'static) {
+        self.state.lock().before_next_flush = Some(Box::new(f));
+    }
+
+    /// Successful flushes so far.
+    pub fn flushes(&self) -> usize {
+        self.state.lock().flushes
+    }
+
+    /// What the last successful flush made durable of a collection.
+    pub fn load_durable(&self, name: &str) -> Result<CollectionMeta> {
+        self.state.lock().durable.load(name)
+    }
+
+    fn injected(&self, op: MemFault) -> Result<()> {
+        let mut state = self.state.lock();
+        match state.fail_next.iter().position(|f| *f == op) {
+            Some(i) => {
+                state.fail_next.remove(i);
+                Err(super::injected_fault(Path::new("meta"), None))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+impl MetaStore for MemMetaStore {
+    fn put_collection(&self, name: &str, config: &[u8]) -> Result<()> {
+        self.state
+            .lock()
+            .applied
+            .collections
+            .insert(name.to_string(), config.to_vec());
+        self.flush()
+    }
+
+    fn remove_collection(&self, name: &str) -> Result<()> {
+        {
+            let applied = &mut self.state.lock().applied;
+            applied.collections.remove(name);
+            applied.trees.remove(name);
+        }
+        self.flush()
+    }
+
+    fn collections(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let state = self.state.lock();
+        Ok(state
+            .applied
+            .collections
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn load(&self, name: &str) -> Result<CollectionMeta> {
+        self.state.lock().applied.load(name)
+    }
+
+    fn apply(&self, name: &str, batch: MetaBatch) -> Result<MetaUndo> {
+        self.injected(MemFault::Apply)?;
+        let mut state = self.state.lock();
+        let tree = state.applied.trees.entry(name.to_string()).or_default();
+        let mut undo = MetaUndo {
+            collection: name.to_string(),
+            previous: Vec::new(),
+        };
+        for (key, value) in batch.encode() {
+            if !undo.previous.iter().any(|(k, _)| *k == key) {
+                undo.previous.push((key.clone(), tree.get(&key).cloned()));
+            }
+            match value {
+                Some(v) => tree.insert(key, v),
+                None => tree.remove(&key),
+            };
+        }
+        Ok(undo)
+    }
+
+    fn revert(&self, undo: MetaUndo) -> Result<()> {
+        self.injected(MemFault::Revert)?;
+        let mut state = self.state.lock();
+        let tree = state.applied.trees.entry(undo.collection).or_default();
+        for (key, old) in undo.previous {
+            match old {
+                Some(v) => tree.insert(key, v),
+                None => tree.remove(&key),
+            };
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        let hook = self.state.lock().before_next_flush.take();
+        if let Some(f) = hook {
+            f();
+        }
+        self.injected(MemFault::Flush)?;
+        let mut state = self.state.lock();
+        state.durable = state.applied.clone();
+        state.flushes += 1;
+        Ok(())
     }
 }
 
@@ -446,5 +628,109 @@ mod tests {
         store.remove_collection("a").unwrap();
         assert!(store.collections().unwrap().is_empty());
         assert!(store.load("a").unwrap().records.is_empty());
+    }
+
+    /// The in-memory twin answers as sled does for the same batches,
+    /// reverts included, so tests against it hold for the real store.
+    #[test]
+    fn mem_store_matches_sled() {
+        let dir = tempfile::tempdir().unwrap();
+        let sled = SledMetaStore::open(dir.path()).unwrap();
+        let mem = MemMetaStore::new();
+        let loc = |segment, record| Loc { segment, record };
+        let rec = |id: &str, payload: Option<&[u8]>| RecordMeta {
+            id: id.into(),
+            spaces: 1,
+            payload: payload.map(<[u8]>::to_vec),
+        };
+        let batches = || {
+            let mut first = MetaBatch::default();
+            first.put_segment(SegmentMeta {
+                id: 2,
+                capacity: 8,
+                sealed: false,
+            });
+            first.put_segment(SegmentMeta {
+                id: 1,
+                capacity: 8,
+                sealed: true,
+            });
+            first.put_record(loc(1, 0), rec("a", Some(b"{}")));
+            first.put_record(loc(1, 1), rec("b", None));
+            first.put_value("model", b"m1".to_vec());
+            let mut second = MetaBatch::default();
+            second.remove_record(loc(1, 0));
+            second.put_record(loc(2, 0), rec("a", None));
+            second.put_record(loc(2, 1), rec("c", None));
+            second.remove_record(loc(2, 1));
+            second.put_value("model", b"m2".to_vec());
+            second.remove_segment(1);
+            (first, second)
+        };
+        let summary = |store: &dyn MetaStore| {
+            let m = store.load("c").unwrap();
+            (m.segments, m.records, {
+                let mut v: Vec<_> = m.values.into_iter().collect();
+                v.sort();
+                v
+            })
+        };
+        for store in [&sled as &dyn MetaStore, &mem] {
+            store.put_collection("c", b"{}").unwrap();
+            let (first, _) = batches();
+            store.apply("c", first).unwrap();
+            store.flush().unwrap();
+        }
+        assert_eq!(summary(&sled), summary(&mem));
+        let mut undos = Vec::new();
+        for store in [&sled as &dyn MetaStore, &mem] {
+            let (_, second) = batches();
+            undos.push(store.apply("c", second).unwrap());
+        }
+        assert_eq!(summary(&sled), summary(&mem));
+        let applied = summary(&mem);
+        for (store, undo) in [&sled as &dyn MetaStore, &mem].into_iter().zip(undos) {
+            store.revert(undo).unwrap();
+        }
+        assert_eq!(summary(&sled), summary(&mem));
+        assert_ne!(summary(&mem), applied);
+        assert_eq!(sled.collections().unwrap(), mem.collections().unwrap());
+        // Only the flushed state is durable in the twin.
+        let (_, second) = batches();
+        mem.apply("c", second).unwrap();
+        assert_eq!(mem.load_durable("c").unwrap().records.len(), 2);
+        assert_eq!(mem.load("c").unwrap().records.len(), 2);
+        assert_eq!(mem.load("c").unwrap().segments.len(), 1);
+        assert_eq!(mem.load_durable("c").unwrap().segments.len(), 2);
+    }
+
+    /// An injected fault fails the next call of that operation only, and
+    /// changes nothing.
+    #[test]
+    fn mem_store_faults_fail_one_call() {
+        let mem = MemMetaStore::new();
+        let mut batch = MetaBatch::default();
+        batch.put_value("k", b"v".to_vec());
+        mem.fail_next(MemFault::Apply);
+        assert!(mem.apply("c", batch).is_err());
+        assert!(mem.load("c").unwrap().values.is_empty());
+        let mut batch = MetaBatch::default();
+        batch.put_value("k", b"v".to_vec());
+        let undo = mem.apply("c", batch).unwrap();
+        mem.fail_next(MemFault::Flush);
+        assert!(mem.flush().is_err());
+        assert_eq!(mem.flushes(), 0);
+        assert!(mem.load_durable("c").unwrap().values.is_empty());
+        mem.fail_next(MemFault::Revert);
+        let undo_again = MetaUndo {
+            collection: undo.collection.clone(),
+            previous: undo.previous.clone(),
+        };
+        assert!(mem.revert(undo).is_err());
+        assert_eq!(mem.load("c").unwrap().values.len(), 1);
+        mem.revert(undo_again).unwrap();
+        assert!(mem.load("c").unwrap().values.is_empty());
+        mem.flush().unwrap();
+        assert_eq!(mem.flushes(), 1);
     }
 }

@@ -39,6 +39,8 @@ impl Collection {
     /// The committed state: live records, segments and values. Call it on
     /// the commit thread (a [`Committer::barrier`]), where no commit is half
     /// applied; the cost is one pass over the segments' record tables.
+    ///
+    /// [`Committer::barrier`]: crate::engine::commit::Committer::barrier
     pub(crate) fn capture(&self) -> Result<Capture> {
         if self.is_dropped() {
             return Err(EngineError::CollectionNotFound(self.config.name.clone()));
