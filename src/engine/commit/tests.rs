@@ -29,6 +29,8 @@ struct Target {
     ids: IdMap,
     /// Record table: which id each live record holds.
     records: Mutex<BTreeMap<Loc, String>>,
+    /// The entries behind them (payloads), for payload updates.
+    entries: Mutex<HashMap<Loc, PointEntry>>,
     values: Mutex<HashMap<String, Vec<u8>>>,
     store: Arc<MemMetaStore>,
     applied: Mutex<Vec<Applied>>,
@@ -41,6 +43,7 @@ impl Target {
             dropped: AtomicBool::new(false),
             ids: IdMap::default(),
             records: Mutex::new(BTreeMap::new()),
+            entries: Mutex::new(HashMap::new()),
             values: Mutex::new(HashMap::new()),
             store: store.clone(),
             applied: Mutex::new(Vec::new()),
@@ -74,16 +77,22 @@ impl CommitTarget for Target {
         &self.ids
     }
 
+    fn entry(&self, loc: Loc) -> Option<PointEntry> {
+        self.entries.lock().get(&loc).cloned()
+    }
+
     fn apply(&self, permit: &CommitPermit, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
         let mut ids = self.ids.write(permit);
         let mut records = self.records.lock();
         for c in changes {
             if let Some(prev) = c.previous {
                 records.remove(&prev);
+                self.entries.lock().remove(&prev);
             }
             match &c.new {
                 Some((loc, entry)) => {
                     records.insert(*loc, entry.id.to_string());
+                    self.entries.lock().insert(*loc, entry.clone());
                     ids.insert(c.id.clone(), *loc);
                 }
                 None => ids.remove(&c.id),
@@ -583,4 +592,68 @@ fn barriers_run_between_groups_and_see_exactly_the_committed_writes() {
     assert_eq!(target.visible().len(), 3);
     assert_eq!(store.flushes(), 2);
     assert_eq!(files.syncs.load(Ordering::Acquire), 2);
+}
+
+fn set_payload(id: &str, update: PayloadUpdate) -> CommitOp {
+    CommitOp::SetPayload {
+        id: Arc::from(id),
+        update: Arc::new(update),
+    }
+}
+
+fn object(v: serde_json::Value) -> Payload {
+    v.as_object().unwrap().clone()
+}
+
+/// Payload updates resolve against the point's payload as the commits
+/// before them left it, in this group too, and keep its record.
+#[test]
+fn payload_updates_apply_in_commit_order_on_the_same_record() {
+    let store = Arc::new(MemMetaStore::new());
+    let target = Target::new("c", &store);
+    commit_one(&store, &target, vec![upsert("a", loc(1, 0))]);
+    let merge = |v| set_payload("a", PayloadUpdate::Merge(object(v)));
+    let (r1, a1) = request(
+        &target,
+        vec![
+            merge(serde_json::json!({"x": 1, "y": 1})),
+            merge(serde_json::json!({"y": 2})),
+            set_payload(
+                "missing",
+                PayloadUpdate::Merge(object(serde_json::json!({"z": 1}))),
+            ),
+        ],
+        &[],
+        None,
+    );
+    let (r2, a2) = request(
+        &target,
+        vec![set_payload(
+            "a",
+            PayloadUpdate::DeleteKeys(vec!["x".into()]),
+        )],
+        &[],
+        None,
+    );
+    commit_group(store.as_ref(), vec![r1, r2]);
+    assert_eq!(answer(a1).unwrap().updated, 2, "a missing id is skipped");
+    assert_eq!(answer(a2).unwrap().updated, 1);
+    assert_eq!(target.visible(), visible(&[("a", loc(1, 0))]));
+    let payload = target.entry(loc(1, 0)).unwrap().payload.unwrap();
+    assert_eq!(*payload, object(serde_json::json!({"y": 2})));
+    let stored = store.load_durable("c").unwrap().records;
+    assert_eq!(stored.len(), 1);
+    let bytes = stored[0].1.payload.clone().unwrap();
+    assert_eq!(serde_json::from_slice::<Payload>(&bytes).unwrap(), *payload);
+    // A delete earlier in a group wins over a later update of the same id.
+    let (r3, a3) = request(
+        &target,
+        vec![delete("a"), merge(serde_json::json!({"late": true}))],
+        &[],
+        None,
+    );
+    commit_group(store.as_ref(), vec![r3]);
+    let outcome = answer(a3).unwrap();
+    assert_eq!((outcome.deleted, outcome.updated), (1, 0));
+    assert!(target.visible().is_empty());
 }
