@@ -1,8 +1,11 @@
 //! Image preprocessing equal to Hugging Face's `CLIPImageProcessor` (Pillow path).
 //!
 //! Steps (see `shared/fixtures/clip/README.md` for the derivation):
-//! 1. decode with the `image` crate under byte/pixel limits (GIF: first frame;
-//!    EXIF orientation is **not** applied, as HF does not for decoded images);
+//! 1. decode under byte/pixel limits: JPEG with libjpeg-turbo's decoder (the
+//!    one inside Pillow) with Pillow's settings, everything else with the
+//!    `image` crate (GIF: first frame); a truncated file is refused, as Pillow
+//!    refuses it; EXIF orientation is **not** applied, as HF does not for
+//!    decoded images (see [`decode_jpeg`] and docs/embedding.md);
 //! 2. to 8-bit RGB; an alpha channel is composited over white with
 //!    `(c * a + 255 * (255 - a) + 127) / 255`;
 //! 3. shortest edge to `size`, the other edge `floor(size * long / short)`;
@@ -260,6 +263,12 @@ pub fn decode_rgb(
             reason: format!("{} bytes, limit {}", bytes.len(), limits.max_bytes),
         });
     }
+    if bytes.starts_with(JPEG_MAGIC) {
+        return decode_jpeg(bytes, index, limits);
+    }
+    if let Some(reason) = webp_truncated(bytes).or_else(|| gif_truncated(bytes)) {
+        return Err(invalid(reason));
+    }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| invalid(e.to_string()))?;
@@ -289,6 +298,289 @@ pub fn decode_rgb(
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, index))?;
     Ok(to_rgb8(img))
+}
+
+/// A WebP whose RIFF header announces more bytes than there are. The `image`
+/// crate decodes a lossy WebP that lacks only its last bytes (padding the VP8
+/// data does not need); libwebp, and so Pillow, refuses it as truncated.
+fn webp_truncated(bytes: &[u8]) -> Option<String> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return None;
+    }
+    let riff = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes")) as u64;
+    let want = riff + 8;
+    (want > bytes.len() as u64).then(|| {
+        format!(
+            "truncated image: the WebP header announces {want} bytes, the data has {}",
+            bytes.len()
+        )
+    })
+}
+
+/// A GIF whose first image's data sub-blocks run past the end of the data.
+/// The `image` crate (gif) decodes such a file when the missing bytes are
+/// the last of the LZW data; Pillow refuses it ("image file is truncated").
+/// A GIF lacking only the block terminator and trailer (all data there) is
+/// read by both. Later frames are not looked at: neither decoder reads them.
+fn gif_truncated(b: &[u8]) -> Option<String> {
+    if !(b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) {
+        return None;
+    }
+    let truncated = || {
+        Some(format!(
+            "truncated image: the GIF data ends at byte {}",
+            b.len()
+        ))
+    };
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3usize << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    if b.len() < 13 {
+        return truncated();
+    }
+    let mut i = 13 + table(b[10]);
+    loop {
+        match b.get(i) {
+            None => return truncated(),
+            // Extension: label, then sub-blocks up to a zero length.
+            Some(0x21) => {
+                i += 2;
+                loop {
+                    match b.get(i) {
+                        None => return truncated(),
+                        Some(0) => break,
+                        Some(&n) => i += 1 + n as usize,
+                    }
+                }
+                i += 1;
+            }
+            // Image descriptor, local colour table, LZW code size, data sub-blocks.
+            Some(0x2C) => {
+                let Some(&flags) = b.get(i + 9) else {
+                    return truncated();
+                };
+                i += 10 + table(flags) + 1;
+                while let Some(&n) = b.get(i) {
+                    if n == 0 {
+                        return None;
+                    }
+                    i += 1 + n as usize;
+                }
+                return (i > b.len()).then(truncated).flatten();
+            }
+            // Trailer before any image, or not a block: the decoder says what is wrong.
+            Some(_) => return None,
+        }
+    }
+}
+
+/// How a JPEG starts (SOI and the next marker's 0xFF); what Pillow and the
+/// `image` crate both recognise JPEG by.
+const JPEG_MAGIC: &[u8] = b"\xFF\xD8\xFF";
+
+/// More scans than any real JPEG has (progressive files have about 10): a
+/// small progressive file with thousands of tiny scans would make the decoder
+/// walk every block of a large image once per scan. libjpeg-turbo suggests
+/// 500 for its own scan limit (`TJPARAM_SCANLIMIT`); Pillow has none.
+pub const JPEG_MAX_SCANS: u32 = 500;
+
+// libjpeg reports a bad JPEG by unwinding out of its C code (see
+// `decode_jpeg`); under panic=abort any client's bad JPEG would abort the
+// server. (The cargo-fuzz targets, feature `fuzzing`, are left alone.)
+#[cfg(all(panic = "abort", not(feature = "fuzzing")))]
+compile_error!(
+    "clipdb must be built with panic = \"unwind\": JPEG decode errors unwind out of libjpeg"
+);
+
+/// Why libjpeg's callbacks abandoned a decode (the unwinding payload).
+enum JpegAbort {
+    /// libjpeg's `error_exit`, with its message.
+    Fatal(String),
+    /// The decoder needed bytes past the end of the data.
+    Truncated,
+    /// More than [`JPEG_MAX_SCANS`] scans.
+    TooManyScans,
+}
+
+/// Per-thread state of the decode running on this thread (libjpeg is
+/// synchronous; the callbacks only see libjpeg's own struct).
+#[derive(Clone, Copy)]
+struct JpegState {
+    /// Until the last scanline is out, running out of data is an error.
+    eof_is_error: bool,
+    scans: u32,
+}
+
+thread_local! {
+    static JPEG_STATE: std::cell::Cell<JpegState> = const {
+        std::cell::Cell::new(JpegState { eof_is_error: true, scans: 0 })
+    };
+}
+
+/// libjpeg `error_exit`: must not return, so unwind (the C code is built with
+/// unwind tables, mozjpeg-sys's `unwinding` feature) to [`decode_jpeg`]'s
+/// `catch_unwind`. `resume_unwind` skips the panic hook: no log noise.
+unsafe extern "C-unwind" fn jpeg_error_exit(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    let mut buf = [0u8; 80]; // JMSG_LENGTH_MAX
+                             // SAFETY: `cinfo.err` is the manager libjpeg is reporting through; its
+                             // `format_message` writes at most JMSG_LENGTH_MAX bytes, NUL-terminated,
+                             // into the buffer (declared `&[u8; 80]` by the bindings, written by C).
+    let msg = unsafe {
+        match cinfo.err.as_ref().and_then(|e| e.format_message) {
+            Some(f) => {
+                let f: unsafe extern "C-unwind" fn(
+                    &mut mozjpeg_sys::jpeg_common_struct,
+                    *mut [u8; 80],
+                ) = std::mem::transmute(f);
+                f(cinfo, &mut buf);
+                let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+                String::from_utf8_lossy(&buf[..end]).into_owned()
+            }
+            None => format!("libjpeg error {}", (*cinfo.err).msg_code),
+        }
+    };
+    std::panic::resume_unwind(Box::new(JpegAbort::Fatal(msg)));
+}
+
+/// libjpeg `emit_message`: warnings (level -1) and trace messages (level 1
+/// and up). Pillow ignores warnings (corrupt data that libjpeg recovers from,
+/// as extraneous bytes before a marker), so do we, except running out of data.
+unsafe extern "C-unwind" fn jpeg_emit_message(
+    cinfo: &mut mozjpeg_sys::jpeg_common_struct,
+    level: std::os::raw::c_int,
+) {
+    // SAFETY: libjpeg calls this with its live error manager set.
+    let code = unsafe { (*cinfo.err).msg_code };
+    let mut st = JPEG_STATE.get();
+    if level < 0 && code == mozjpeg_sys::JWRN_JPEG_EOF as std::os::raw::c_int && st.eof_is_error {
+        std::panic::resume_unwind(Box::new(JpegAbort::Truncated));
+    }
+    if level == 1 && code == mozjpeg_sys::JTRC_SOS as std::os::raw::c_int {
+        st.scans += 1;
+        JPEG_STATE.set(st);
+        if st.scans > JPEG_MAX_SCANS {
+            std::panic::resume_unwind(Box::new(JpegAbort::TooManyScans));
+        }
+    }
+}
+
+/// Decodes a JPEG to 8-bit RGB exactly as Pillow 13 (what HF's processor
+/// opens images with) does, `Image.open(f).convert("RGB")`:
+/// - libjpeg-turbo's decoder (MozJPEG's copy, plain C), islow integer IDCT and
+///   fancy (triangle) chroma upsampling: libjpeg's defaults, which Pillow
+///   keeps unless asked for a draft;
+/// - 1 component: libjpeg's grayscale output, replicated; 3 components:
+///   libjpeg's RGB output (YCbCr or Adobe RGB as libjpeg detects it);
+///   4 components (CMYK, or YCCK which libjpeg turns into CMYK): Pillow reads
+///   them as Adobe-inverted `CMYK;I` and converts with
+///   `nk - (c * nk + 128) * 257 / 65536`, `nk = 255 - k` (its `cmyk2rgb`);
+///   other component counts are refused, as Pillow refuses them;
+/// - truncated data is refused: Pillow raises "image file is truncated" when
+///   the decoder wants bytes past the end before the last row is out (a
+///   missing EOI after the last row is accepted, by both);
+/// - no EXIF orientation.
+///
+/// The size from the header is checked against `limits` before any pixel is
+/// decoded; at most [`JPEG_MAX_SCANS`] scans are read.
+pub fn decode_jpeg(
+    bytes: &[u8],
+    index: usize,
+    limits: &ImageLimits,
+) -> Result<RgbImage, EmbedError> {
+    use mozjpeg::{ColorSpace, DctMethod, Decompress};
+    let invalid = |reason: String| EmbedError::InvalidImage { index, reason };
+    let run = || -> Result<RgbImage, EmbedError> {
+        // SAFETY: a zeroed jpeg_error_mgr is what jpeg_std_error expects to fill in.
+        let mut err: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+        unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
+        err.error_exit = Some(jpeg_error_exit);
+        err.emit_message = Some(jpeg_emit_message);
+        let mut d = Decompress::with_err(err)
+            .from_mem(bytes)
+            .map_err(|e| invalid(format!("invalid JPEG: {e}")))?;
+        let (w, h) = d.size();
+        let (w, h) = (w as u32, h as u32);
+        if w == 0 || h == 0 {
+            return Err(invalid(format!("zero-size image ({w}x{h})")));
+        }
+        let pixels = w as u64 * h as u64;
+        if pixels > limits.max_pixels {
+            return Err(EmbedError::ImageTooLarge {
+                index,
+                reason: format!("{w}x{h} = {pixels} pixels, limit {}", limits.max_pixels),
+            });
+        }
+        d.dct_method(DctMethod::IntegerSlow);
+        d.do_fancy_upsampling(true);
+        let ncomp = d.components().len();
+        let out = match ncomp {
+            1 => ColorSpace::JCS_GRAYSCALE,
+            3 => ColorSpace::JCS_RGB,
+            4 => ColorSpace::JCS_CMYK,
+            n => return Err(invalid(format!("cannot handle {n}-component JPEG"))),
+        };
+        let mut started = d
+            .to_colorspace(out)
+            .map_err(|e| invalid(format!("invalid JPEG: {e}")))?;
+        let data: Vec<u8> = started.read_scanlines().map_err(|e| match e.kind() {
+            std::io::ErrorKind::OutOfMemory => EmbedError::ImageTooLarge {
+                index,
+                reason: format!("{w}x{h}: out of memory"),
+            },
+            _ => invalid(format!("invalid JPEG: {e}")),
+        })?;
+        // Every row is out: a missing EOI is no error (as in Pillow), a
+        // corrupt trailer still is.
+        JPEG_STATE.set(JpegState {
+            eof_is_error: false,
+            ..JPEG_STATE.get()
+        });
+        started
+            .finish()
+            .map_err(|e| invalid(format!("invalid JPEG: {e}")))?;
+        let rgb = match ncomp {
+            1 => data.iter().flat_map(|&v| [v, v, v]).collect(),
+            3 => data,
+            _ => data
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    // Adobe-inverted CMYK, as Pillow's "CMYK;I" raw mode reads it.
+                    let [c, m, y, k] = [255 - p[0], 255 - p[1], 255 - p[2], 255 - p[3]];
+                    let nk = 255 - k as u32;
+                    let f = |v: u8| {
+                        let t = v as u32 * nk + 128;
+                        (nk - (((t >> 8) + t) >> 8)) as u8
+                    };
+                    [f(c), f(m), f(y)]
+                })
+                .collect(),
+        };
+        RgbImage::from_raw(w, h, rgb).ok_or_else(|| invalid(format!("decoded JPEG is not {w}x{h}")))
+    };
+    JPEG_STATE.set(JpegState {
+        eof_is_error: true,
+        scans: 0,
+    });
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(payload) => match payload.downcast::<JpegAbort>() {
+            Ok(abort) => Err(match *abort {
+                JpegAbort::Fatal(msg) => invalid(format!("invalid JPEG: {msg}")),
+                JpegAbort::Truncated => {
+                    invalid("truncated image: the JPEG data ends before the image does".into())
+                }
+                JpegAbort::TooManyScans => invalid(format!(
+                    "JPEG has more than {JPEG_MAX_SCANS} scans (a decompression bomb?)"
+                )),
+            }),
+            // A panic of our own (a bug): not libjpeg's to swallow.
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
 }
 
 fn map_image_error(e: ImageError, index: usize) -> EmbedError {

@@ -12,8 +12,8 @@ use clipdb::proto::*;
 use common::*;
 use tonic::Code;
 
-/// Non-JPEG fixture images: their end-to-end embeddings match HF to ~1e-5
-/// (JPEG decoders differ slightly from libjpeg-turbo; see docs/embedding.md).
+/// PNG fixture images: their end-to-end embeddings match HF to ~1e-5 (as
+/// the JPEGs do, see `truncated_jpegs_are_refused_and_whole_ones_match_hf`).
 const PNG_IMAGES: [&str; 5] = [
     "square_224x224.png",
     "rgba_320x240.png",
@@ -524,6 +524,128 @@ async fn bad_media_input_is_rejected_and_nothing_is_stored() {
         .into_inner()
         .count;
     assert_eq!(count, 2);
+}
+
+const JPEG_IMAGES: [&str; 5] = [
+    "photo_640x480.jpg",
+    "wide_1000x200.jpg",
+    "large_3000x2000.jpg",
+    "gray_401x300.jpg",
+    "exif_orient6_640x480.jpg",
+];
+
+/// An interrupted JPEG upload (baseline or progressive, cut at a third, at
+/// 90 % or before its last two bytes) used to be embedded as a half-grey
+/// picture. Pillow refuses such files, so now does the server: Upsert,
+/// Search and EmbedImage answer INVALID_ARGUMENT naming the image, and
+/// nothing is stored. Whole JPEGs embed as Hugging Face embeds them.
+#[tokio::test]
+async fn truncated_jpegs_are_refused_and_whole_ones_match_hf() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &["--model", &tiny_model()]);
+    let mut c = server.collections().await;
+    let mut p = server.points().await;
+    let mut e = embeddings(&server).await;
+    c.create_collection(clip_collection("clip")).await.unwrap();
+
+    // Whole JPEGs (libjpeg-turbo, as Pillow decodes them) match HF.
+    let got = e
+        .embed_image(EmbedImageRequest {
+            images: JPEG_IMAGES.iter().map(|n| image_bytes(n)).collect(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .embeddings;
+    for (v, name) in got.iter().zip(JPEG_IMAGES) {
+        let d = max_abs_diff(&v.values, &image_ref(name));
+        assert!(d < TOL, "{name}: max diff {d}");
+    }
+
+    let baseline = image_bytes("photo_640x480.jpg");
+    let progressive = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jpeg/q85_progressive_420.jpg"),
+    )
+    .unwrap();
+    let good = Point {
+        id: "good".into(),
+        image: image_bytes("square_224x224.png"),
+        ..Default::default()
+    };
+    for (kind, whole) in [("baseline", &baseline), ("progressive", &progressive)] {
+        let n = whole.len();
+        for cut in [n / 3, n * 9 / 10, n - 2] {
+            let bytes = whole[..cut].to_vec();
+            let id = format!("{kind}-{cut}");
+            // Upsert: the bad point is named, the good one beside it is not stored.
+            let (k, m) = code(
+                p.upsert(UpsertRequest {
+                    collection: "clip".into(),
+                    points: vec![
+                        good.clone(),
+                        Point {
+                            id: id.clone(),
+                            image: bytes.clone(),
+                            text: "a caption too".into(),
+                            ..Default::default()
+                        },
+                    ],
+                })
+                .await,
+            );
+            assert_eq!(k, Code::InvalidArgument, "{id}: {m}");
+            assert!(m.contains(&format!("point `{id}`")), "{id}: {m}");
+            assert!(m.contains("truncated"), "{id}: {m}");
+            // Search with the truncated image as the query.
+            let (k, m) = code(
+                p.search(SearchRequest {
+                    collection: "clip".into(),
+                    query: Some(search_request::Query::Image(bytes.clone())),
+                    limit: 3,
+                    ..Default::default()
+                })
+                .await,
+            );
+            assert_eq!(k, Code::InvalidArgument, "{id}: {m}");
+            assert!(m.contains("query.image") && m.contains("truncated"), "{m}");
+            // EmbedImage names its position.
+            let (k, m) = code(
+                e.embed_image(EmbedImageRequest {
+                    images: vec![whole.clone(), bytes],
+                })
+                .await,
+            );
+            assert_eq!(k, Code::InvalidArgument, "{id}: {m}");
+            assert!(m.contains("images[1]") && m.contains("truncated"), "{m}");
+        }
+    }
+    let count = p
+        .count(CountRequest {
+            collection: "clip".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .count;
+    assert_eq!(count, 0, "nothing of the refused requests was stored");
+    // The whole files are accepted.
+    p.upsert(UpsertRequest {
+        collection: "clip".into(),
+        points: vec![
+            Point {
+                id: "baseline".into(),
+                image: baseline,
+                ..Default::default()
+            },
+            Point {
+                id: "progressive".into(),
+                image: progressive,
+                ..Default::default()
+            },
+        ],
+    })
+    .await
+    .unwrap();
 }
 
 /// A copy of the tiny model with every weight scaled: same shapes, other

@@ -160,7 +160,7 @@ fn text_embeddings_from_reference_ids_match_hf() {
 }
 
 #[test]
-fn end_to_end_texts_and_png_images() {
+fn end_to_end_texts_and_images() {
     let e = embedder();
     let cases: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("tokens.json")).unwrap())
@@ -176,11 +176,8 @@ fn end_to_end_texts_and_png_images() {
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5);
     }
-    // PNG / GIF / WebP decode bit-exactly, so end-to-end equals HF within model tolerance.
-    let names: Vec<String> = image_names()
-        .into_iter()
-        .filter(|n| !n.ends_with(".jpg"))
-        .collect();
+    // Every format decodes bit-exactly, so end-to-end equals HF within model tolerance.
+    let names: Vec<String> = image_names();
     let bytes: Vec<Vec<u8>> = names
         .iter()
         .map(|n| std::fs::read(fixtures().join("images").join(n)).unwrap())
@@ -198,7 +195,7 @@ fn end_to_end_texts_and_png_images() {
         let single = &e.embed_images(&refs[i..i + 1]).unwrap()[0];
         assert!(max_diff(single, &got[i]) < 1e-5, "{n}");
     }
-    eprintln!("end-to-end image_embeds_norm max abs diff (non-JPEG): {worst:.2e}");
+    eprintln!("end-to-end image_embeds_norm max abs diff: {worst:.2e}");
     // Logits as HF computes them.
     let logits = vec_f32("logits_per_image");
     let all_names = image_names();
@@ -212,6 +209,43 @@ fn end_to_end_texts_and_png_images() {
     }
     assert!(e.embed_texts(&[]).unwrap().is_empty());
     assert!(e.embed_images(&[]).unwrap().is_empty());
+}
+
+/// JPEGs end to end: decoded as Pillow decodes them (libjpeg-turbo), so their
+/// embeddings equal HF's within the model's own float tolerance, as PNGs do.
+const JPEG_END_TO_END_TOL: f32 = 1e-4;
+
+#[test]
+fn end_to_end_jpeg_images_match_hf() {
+    let e = embedder();
+    let names: Vec<String> = image_names()
+        .into_iter()
+        .filter(|n| n.ends_with(".jpg"))
+        .collect();
+    assert_eq!(names.len(), 5);
+    for n in &names {
+        let bytes = std::fs::read(fixtures().join("images").join(n)).unwrap();
+        let got = &e.embed_images(&[&bytes]).unwrap()[0];
+        let d = max_diff(got, &vec_f32(&format!("image_embeds_norm.{n}")));
+        eprintln!("{n:28} end-to-end image_embeds_norm max abs diff vs HF: {d:.2e}");
+        assert!(d < JPEG_END_TO_END_TOL, "{n}: {d}");
+    }
+}
+
+#[test]
+fn exif_orientation_does_not_change_the_embedding() {
+    // HF embeds the stored pixels of a decoded image, whatever its EXIF
+    // orientation says; so do we.
+    let e = embedder();
+    let plain = std::fs::read(fixtures().join("images/photo_640x480.jpg")).unwrap();
+    let rotated = crate::embed_preprocess::with_exif_orientation(&plain, 6);
+    let got = e.embed_images(&[&plain, &rotated]).unwrap();
+    assert_eq!(got[0], got[1]);
+    // The fixture that carries Orientation = 6 embeds as HF's unrotated reference.
+    let n = "exif_orient6_640x480.jpg";
+    let bytes = std::fs::read(fixtures().join("images").join(n)).unwrap();
+    let v = &e.embed_images(&[&bytes]).unwrap()[0];
+    assert!(max_diff(v, &vec_f32(&format!("image_embeds_norm.{n}"))) < JPEG_END_TO_END_TOL);
 }
 
 #[test]
