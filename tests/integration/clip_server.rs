@@ -622,6 +622,7 @@ async fn truncated_jpegs_are_refused_and_whole_ones_match_hf() {
     let count = p
         .count(CountRequest {
             collection: "clip".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
