@@ -249,9 +249,18 @@ pub struct SearchArgs {
     /// Number of results.
     #[arg(long, default_value_t = 10)]
     pub limit: u32,
-    /// Only results whose payload field equals the value (key=value; repeatable).
+    /// Only results whose payload passes this condition (repeatable; all
+    /// must hold): key=value, key!=value, key>=n, key>n, key<=n, key<n, or
+    /// key~words (the field's text holds every word). Dotted keys reach
+    /// into nested objects.
     #[arg(long = "filter")]
     pub filters: Vec<String>,
+    /// Leave out results worse than this score (below it; above it for L2).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Skip this many best results (the next page of a search).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
     /// Fusion weights IMAGE,TEXT for this query (e.g. 1,0 image vectors
     /// only, 0,1 captions only); default: the collection's.
     #[arg(long, value_parser = parse_fusion)]

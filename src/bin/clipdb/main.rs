@@ -218,6 +218,8 @@ async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
         query,
         limit: args.limit,
         filters: args.filters,
+        offset: args.offset,
+        threshold: args.threshold,
         fusion: args.fusion,
     };
     let rows = search(&clients, &options).await?;
@@ -356,6 +358,10 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let shutdown = {
+        let _inside = runtime.enter();
+        shutdown_signal()
+    };
     let result = runtime.block_on(serve(
         options,
         |addr| {
@@ -363,7 +369,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             println!("clipdb listening on {addr}");
             let _ = std::io::stdout().flush();
         },
-        shutdown_signal(),
+        shutdown,
     ));
     match result {
         Ok(()) => ExitCode::SUCCESS,
