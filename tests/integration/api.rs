@@ -9,7 +9,7 @@ use serde_json::json;
 use tonic::Code;
 
 #[tokio::test]
-async fn collection_lifecycle_and_errors() {
+async fn collection_create_list_get_delete_and_reuse_of_the_name() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("data"), &[]);
     let mut c = server.collections().await;
@@ -52,9 +52,62 @@ async fn collection_lifecycle_and_errors() {
     let names: Vec<_> = list.collections.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, vec!["b-2_x", "images"]);
 
+    let (code_, msg) = code(
+        c.get_collection(GetCollectionRequest {
+            name: "nope".into(),
+        })
+        .await,
+    );
+    assert_eq!(code_, Code::NotFound);
+    assert!(msg.contains("nope"), "{msg}");
+
+    c.delete_collection(DeleteCollectionRequest {
+        name: "images".into(),
+    })
+    .await
+    .unwrap();
+    let (code_, _) = code(
+        c.get_collection(GetCollectionRequest {
+            name: "images".into(),
+        })
+        .await,
+    );
+    assert_eq!(code_, Code::NotFound);
+    let (code_, _) = code(
+        c.delete_collection(DeleteCollectionRequest {
+            name: "images".into(),
+        })
+        .await,
+    );
+    assert_eq!(code_, Code::NotFound);
+    // The name can be reused, and the new collection starts empty.
+    let info = c
+        .create_collection(create_request("images", 2))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((info.dimension, info.point_count), (2, 0));
+}
+
+#[tokio::test]
+async fn create_collection_with_a_taken_name_is_already_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &[]);
+    let mut c = server.collections().await;
+    c.create_collection(create_request("images", 4))
+        .await
+        .unwrap();
+
     let (code_, msg) = code(c.create_collection(create_request("images", 4)).await);
     assert_eq!(code_, Code::AlreadyExists);
     assert!(msg.contains("images"), "{msg}");
+}
+
+#[tokio::test]
+async fn create_collection_rejects_invalid_specs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &[]);
+    let mut c = server.collections().await;
 
     for bad in ["", "has space", "slash/name", &"x".repeat(65)] {
         let (code_, msg) = code(c.create_collection(create_request(bad, 4)).await);
@@ -103,45 +156,18 @@ async fn collection_lifecycle_and_errors() {
     assert_eq!(code_, Code::InvalidArgument);
     assert!(msg.contains("hnsw.m"), "{msg}");
 
-    let (code_, msg) = code(
-        c.get_collection(GetCollectionRequest {
-            name: "nope".into(),
-        })
-        .await,
-    );
-    assert_eq!(code_, Code::NotFound);
-    assert!(msg.contains("nope"), "{msg}");
-
-    c.delete_collection(DeleteCollectionRequest {
-        name: "images".into(),
-    })
-    .await
-    .unwrap();
-    let (code_, _) = code(
-        c.get_collection(GetCollectionRequest {
-            name: "images".into(),
-        })
-        .await,
-    );
-    assert_eq!(code_, Code::NotFound);
-    let (code_, _) = code(
-        c.delete_collection(DeleteCollectionRequest {
-            name: "images".into(),
-        })
-        .await,
-    );
-    assert_eq!(code_, Code::NotFound);
-    // The name can be reused, and the new collection starts empty.
-    let info = c
-        .create_collection(create_request("images", 2))
+    // None of them was created.
+    let list = c
+        .list_collections(ListCollectionsRequest {})
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((info.dimension, info.point_count), (2, 0));
+    assert!(list.collections.is_empty(), "{list:?}");
 }
 
-#[tokio::test]
-async fn points_crud_search_and_errors() {
+/// A server with collection "docs" (dimension 3, cosine) holding three
+/// points: "a" and "b" with payloads, "c" without.
+async fn docs_server() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("data"), &[]);
     let mut c = server.collections().await;
@@ -170,17 +196,25 @@ async fn points_crud_search_and_errors() {
         .unwrap()
         .into_inner();
     assert_eq!(r.upserted, 3);
-    assert_eq!(
-        p.count(CountRequest {
-            collection: "docs".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count,
-        3
-    );
+    (dir, server)
+}
+
+async fn count_docs(p: &mut points_client::PointsClient<tonic::transport::Channel>) -> u64 {
+    p.count(CountRequest {
+        collection: "docs".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .count
+}
+
+#[tokio::test]
+async fn upserted_points_are_counted_and_got_in_request_order() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
+    assert_eq!(count_docs(&mut p).await, 3);
 
     // Get: order of request, missing ids absent, vectors normalised for cosine.
     let got = p
@@ -203,6 +237,12 @@ async fn points_crud_search_and_errors() {
         got[1].payload,
         Some(payload(json!({"color": "red", "n": 1})))
     );
+}
+
+#[tokio::test]
+async fn search_ranks_by_cosine_score_best_first_with_payloads() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
 
     // Search: best first, cosine scores.
     let hits = p
@@ -223,6 +263,12 @@ async fn points_crud_search_and_errors() {
         hits[0].payload,
         Some(payload(json!({"color": "red", "n": 1})))
     );
+}
+
+#[tokio::test]
+async fn upsert_of_an_existing_id_replaces_its_vector() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
 
     // Replace: the old vector never comes back.
     p.upsert(UpsertRequest {
@@ -255,6 +301,12 @@ async fn points_crud_search_and_errors() {
         a.score
     );
     assert_eq!(hits.len(), 3);
+}
+
+#[tokio::test]
+async fn search_by_id_leaves_the_point_itself_out() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
 
     // More like this: the point itself is left out.
     let hits = p
@@ -270,6 +322,12 @@ async fn points_crud_search_and_errors() {
         .hits;
     assert_eq!(hits.len(), 2);
     assert!(hits.iter().all(|h| h.id != "b"));
+}
+
+#[tokio::test]
+async fn deleted_points_are_gone_at_once_from_get_count_and_search() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
 
     // Delete: gone at once from get, count and search.
     let d = p
@@ -305,7 +363,24 @@ async fn points_crud_search_and_errors() {
         2
     );
 
-    // ---- errors ----
+    let got = p
+        .get(GetRequest {
+            collection: "docs".into(),
+            ids: vec!["b".into()],
+            with_vector: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .points;
+    assert!(got.is_empty(), "{got:?}");
+}
+
+#[tokio::test]
+async fn upsert_rejects_invalid_points_with_clear_errors() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
+
     let up = |points: Vec<Point>| UpsertRequest {
         collection: "docs".into(),
         points,
@@ -408,6 +483,18 @@ async fn points_crud_search_and_errors() {
     assert_eq!(k, Code::InvalidArgument);
     assert!(m.contains("point `pn`.payload"), "{m}");
 
+    assert_eq!(count_docs(&mut p).await, 3, "nothing stored");
+}
+
+#[tokio::test]
+async fn upsert_with_one_bad_point_stores_nothing() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
+    let up = |points: Vec<Point>| UpsertRequest {
+        collection: "docs".into(),
+        points,
+    };
+
     // All or nothing: one bad point stores nothing.
     let (k, _) = code(
         p.upsert(up(vec![
@@ -429,17 +516,13 @@ async fn points_crud_search_and_errors() {
         got.into_inner().points.is_empty(),
         "a failed batch must store nothing"
     );
-    assert_eq!(
-        p.count(CountRequest {
-            collection: "docs".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .count,
-        2
-    );
+    assert_eq!(count_docs(&mut p).await, 3, "only the three stored before");
+}
+
+#[tokio::test]
+async fn search_rejects_invalid_requests_with_clear_errors() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
 
     // Search errors.
     for limit in [10_001u32] {
@@ -496,6 +579,24 @@ async fn points_crud_search_and_errors() {
     );
     assert_eq!(k, Code::InvalidArgument);
     assert!(m.contains("filter.must[0]"), "{m}");
+}
+
+#[tokio::test]
+async fn search_limit_zero_means_the_default_of_ten() {
+    let (_dir, server) = docs_server().await;
+    let mut p = server.points().await;
+    // Twelve points: more than the default.
+    let more = (0..9)
+        .map(|i| vector_point(format!("more{i}"), vec![1.0, i as f32 + 1.0, 0.5]))
+        .collect();
+    p.upsert(UpsertRequest {
+        collection: "docs".into(),
+        points: more,
+    })
+    .await
+    .unwrap();
+    assert_eq!(count_docs(&mut p).await, 12);
+
     // limit 0 means the default of 10.
     let hits = p
         .search(search_vector("docs", vec![1.0, 0.0, 0.0], 0))
@@ -503,9 +604,14 @@ async fn points_crud_search_and_errors() {
         .unwrap()
         .into_inner()
         .hits;
-    assert_eq!(hits.len(), 2);
+    assert_eq!(hits.len(), 10);
+}
 
-    // Embeddings need a model.
+#[tokio::test]
+async fn embeddings_need_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), &[]);
+
     let mut e = clipdb::proto::embeddings_client::EmbeddingsClient::new(server.channel().await);
     let (k, _) = code(
         e.embed_text(EmbedTextRequest {

@@ -126,6 +126,10 @@ impl Collection {
         if self.is_dropped() {
             return Ok(());
         }
+        // Tests stop a seal here, past its `dropped` check and before it
+        // writes, to drop the collection exactly then. Named per collection
+        // (failpoints are process-global), so only that test's seal stops.
+        fail::fail_point!(&format!("seal-before-write/{}", self.config.name));
         if !*files_written {
             seg.write_sealed_files(&self.config)?;
             *files_written = true;

@@ -349,7 +349,13 @@ impl Database {
         // thread (found by fuzz/grpc_requests), and a late seal could write
         // segment metadata for a dropped (or re-created) name.
         let current = self.collections.read().get(name).cloned();
-        let sealing = current.as_ref().map(|c| c.seal_lock.lock());
+        let sealing = current.as_ref().map(|c| {
+            c.seal_lock.try_lock().unwrap_or_else(|| {
+                // A seal is in progress: tests see here that the drop waits.
+                fail::fail_point!(&format!("drop-waits-for-seal/{name}"));
+                c.seal_lock.lock()
+            })
+        });
         let mut collections = self.collections.write();
         let same = match (collections.get(name), &current) {
             (Some(now), Some(before)) => Arc::ptr_eq(now, before),
@@ -569,28 +575,81 @@ mod tests {
 
     /// Found by fuzz/grpc_requests: dropping a collection while one of its
     /// segments was being sealed removed the directory under the sealing
-    /// thread, and a late seal could record segment metadata under a
-    /// dropped, then re-created, name. A drop now waits.
-    /// The race is timing-dependent: this guards the outcome (no files, no
-    /// stale sealed segments) but did not reproduce it reliably without the
-    /// lock.
+    /// thread, and a late seal could record segment
+    /// metadata under a dropped, then re-created, name. A drop now waits.
+    ///
+    /// Failpoints make the race happen every time: the seal stops past its
+    /// `dropped` check, before it writes; the collection is dropped right
+    /// then; once the drop waits (or, without the wait, once it is done and
+    /// the name has been created again) the seal goes on.
     #[test]
     fn drop_during_sealing_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
-        for _ in 0..20 {
-            db.create_collection(spec("c")).unwrap();
-            // A full segment: its seal starts on a background thread at once.
-            rt.block_on(db.upsert("c", points(64))).unwrap();
-            db.drop_collection("c").unwrap();
-            assert!(!dir.path().join("collections/c").exists());
+        use std::sync::{mpsc, Mutex};
+        // Only guards against hanging.
+        const HANG: std::time::Duration = std::time::Duration::from_secs(120);
+        // The failpoints are named after the collection, and no other test
+        // uses this name: tests running alongside never stop at them.
+        const NAME: &str = "dropped-while-sealing";
+        enum DropEvent {
+            Waits,
+            Done,
         }
-        db.create_collection(spec("c")).unwrap();
-        rt.block_on(db.upsert("c", points(10))).unwrap();
-        // Give any seal that outlived its collection time to write.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let stored = db.meta.load("c").unwrap();
+        let scenario = fail::FailScenario::setup();
+        let (seal_reached, reached) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        fail::cfg_callback(format!("seal-before-write/{NAME}"), move || {
+            let _ = seal_reached.send(());
+            // Until released, or until the test ends (the sender goes).
+            let _ = released.lock().unwrap().recv();
+        })
+        .unwrap();
+        let (drop_event, drop_events) = mpsc::channel();
+        let waits = drop_event.clone();
+        fail::cfg_callback(format!("drop-waits-for-seal/{NAME}"), move || {
+            let _ = waits.send(DropEvent::Waits);
+        })
+        .unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let collection_dir = dir.path().join("collections").join(NAME);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = Arc::new(Database::open(dir.path(), DatabaseOptions::default(), None).unwrap());
+        db.create_collection(spec(NAME)).unwrap();
+        // A full segment: its seal starts on a background thread at once.
+        rt.block_on(db.upsert(NAME, points(64))).unwrap();
+        reached
+            .recv_timeout(HANG)
+            .expect("the full segment's seal never started");
+        let old = db.collections.read().get(NAME).cloned().unwrap();
+
+        let dropping = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.drop_collection(NAME).unwrap();
+                let _ = drop_event.send(DropEvent::Done);
+            })
+        };
+        let drop_waited = match drop_events.recv_timeout(HANG).expect("the drop hung") {
+            DropEvent::Waits => {
+                release.send(()).unwrap();
+                true
+            }
+            DropEvent::Done => false,
+        };
+        dropping.join().unwrap();
+        assert!(!collection_dir.exists());
+        assert!(db.list_collections().is_empty());
+
+        // The name is taken again; a seal that the drop did not wait for
+        // has not written yet.
+        db.create_collection(spec(NAME)).unwrap();
+        rt.block_on(db.upsert(NAME, points(10))).unwrap();
+        let _ = release.send(());
+        // The old seal has written all it will once its lock is free.
+        drop(old.seal_lock.lock());
+
+        let stored = db.meta.load(NAME).unwrap();
         let sealed: Vec<u32> = stored
             .segments
             .iter()
@@ -599,6 +658,18 @@ mod tests {
             .collect();
         assert!(sealed.is_empty(), "stale seals recorded: {sealed:?}");
         assert_eq!(stored.records.len(), 10);
+        use crate::engine::segment::{segment_dir, vectors_path, MANIFEST};
+        let first_segment = segment_dir(&collection_dir, 1);
+        assert!(vectors_path(&first_segment, 0).exists());
+        assert!(
+            !first_segment.join(MANIFEST).exists(),
+            "the dropped segment's seal wrote into the new collection"
+        );
+        assert!(
+            drop_waited,
+            "the drop did not wait for the seal in progress"
+        );
+        scenario.teardown();
     }
 
     /// Found while writing fuzz/grpc_requests (and confirmed with it): a
