@@ -33,7 +33,7 @@ use clipdb::demo::synth::{
 };
 use clipdb::demo::Rng;
 use clipdb::embed::clip::{
-    l2_normalize, Activation, ClipConfig, ClipModel, Kernels, TextConfig, TowerConfig, VisionConfig,
+    l2_normalize, Activation, ClipConfig, ClipModel, TextConfig, TowerConfig, VisionConfig,
 };
 use clipdb::embed::{
     ClipTokenizer, DeviceKind, Embedder, ImageLimits, PreprocessConfig, Preprocessor,
@@ -686,7 +686,11 @@ fn main() -> AnyResult<()> {
     // The model: clip.rs with differentiable kernels over a VarMap (HF names).
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
-    let model = ClipModel::with_kernels(vb.clone(), &train_cfg, Kernels::Differentiable)?;
+    let model = ClipModel::with_kernels(
+        vb.clone(),
+        &train_cfg,
+        &clipdb::demo::autograd::DIFFERENTIABLE,
+    )?;
     let logit_scale = vb.get_with_hints((), "logit_scale", Init::Const(0.0))?;
     init_vars(&varmap, &train_cfg, args.seed)?;
     let trained: u64 = varmap

@@ -51,6 +51,7 @@
 //! - [`eval`] measures retrieval recall of any loaded model on a held-out
 //!   set (the numbers in `docs/demo-model.md`).
 
+pub mod autograd;
 pub mod eval;
 pub mod rng;
 pub mod synth;

@@ -10,12 +10,12 @@
 //! uses argmax). Weight names are HF's, so any `model.safetensors` of a
 //! `CLIPModel` loads as it is.
 //!
-//! candle's fused layer-norm and softmax kernels have no backward pass, so
-//! [`Kernels::Differentiable`] wraps them (and the linear layers' bias
-//! addition, for speed) with analytic gradients (`super::autograd`) to train
-//! the model (the demo model,
-//! `examples/train_demo_model.rs`). The forward pass still runs the same fused
-//! kernels: outputs are bit-identical in both modes (`tests/integration/embed_model.rs`).
+//! Layer norm, the linear layers' bias and softmax run through [`Kernels`]:
+//! candle's fused kernels ([`FUSED`]) for inference. candle's fused kernels
+//! have no backward pass, so the demo-model trainer plugs in kernels with
+//! analytic gradients (`crate::demo::autograd`, outside this module: training
+//! is not part of the database); they run the same fused kernels forward, so
+//! outputs are bit-identical in both modes (`tests/integration/embed_model.rs`).
 
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Conv2dConfig, VarBuilder};
@@ -47,26 +47,43 @@ impl Activation {
     }
 }
 
-/// How layer norm and softmax are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Kernels {
-    /// candle's fused kernels (`ops::layer_norm`, `ops::softmax_last_dim`):
-    /// gradients do not flow through them.
-    #[default]
-    Fused,
-    /// The same fused kernels forward (bit-identical output) with an analytic
-    /// backward pass (`embed::autograd`): for training on the CPU.
-    Differentiable,
+/// How layer norm, a linear layer's bias and softmax are computed. The
+/// defaults are candle's fused kernels; a trainer overrides them to add a
+/// backward pass.
+pub trait Kernels: Send + Sync {
+    fn layer_norm(&self, norm: &candle_nn::LayerNorm, xs: &Tensor) -> Result<Tensor> {
+        norm.forward(xs)
+    }
+
+    fn linear(&self, linear: &candle_nn::Linear, xs: &Tensor) -> Result<Tensor> {
+        linear.forward(xs)
+    }
+
+    fn softmax_last_dim(&self, xs: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::softmax_last_dim(xs)
+    }
 }
+
+/// candle's fused kernels (`ops::layer_norm`, `ops::softmax_last_dim`):
+/// inference; gradients do not flow through them.
+pub struct Fused;
+
+impl Kernels for Fused {}
+
+pub static FUSED: Fused = Fused;
+
+/// The kernels a model runs with (a `'static` reference: copied into every
+/// layer).
+pub type KernelSet = &'static dyn Kernels;
 
 /// A layer norm that runs with the chosen [`Kernels`].
 struct Norm {
     inner: candle_nn::LayerNorm,
-    kernels: Kernels,
+    kernels: KernelSet,
 }
 
 impl Norm {
-    fn new(d: usize, eps: f64, vb: VarBuilder, kernels: Kernels) -> Result<Self> {
+    fn new(d: usize, eps: f64, vb: VarBuilder, kernels: KernelSet) -> Result<Self> {
         Ok(Norm {
             inner: candle_nn::layer_norm(d, eps, vb)?,
             kernels,
@@ -74,23 +91,18 @@ impl Norm {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        match (self.kernels, self.inner.bias()) {
-            (Kernels::Differentiable, Some(bias)) => {
-                super::autograd::layer_norm(xs, self.inner.weight(), bias, self.inner.eps() as f32)
-            }
-            _ => self.inner.forward(xs),
-        }
+        self.kernels.layer_norm(&self.inner, xs)
     }
 }
 
 /// A linear layer with bias that runs with the chosen [`Kernels`].
 struct Lin {
     inner: candle_nn::Linear,
-    kernels: Kernels,
+    kernels: KernelSet,
 }
 
 impl Lin {
-    fn new(i: usize, o: usize, vb: VarBuilder, kernels: Kernels) -> Result<Self> {
+    fn new(i: usize, o: usize, vb: VarBuilder, kernels: KernelSet) -> Result<Self> {
         Ok(Lin {
             inner: candle_nn::linear(i, o, vb)?,
             kernels,
@@ -98,14 +110,7 @@ impl Lin {
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        match (self.kernels, self.inner.bias()) {
-            (Kernels::Differentiable, Some(bias)) => {
-                // The same product as `Linear::forward`, then the bias with a fast gradient.
-                let product = candle_nn::Linear::new(self.inner.weight().clone(), None);
-                super::autograd::bias_add(&product.forward(xs)?, bias)
-            }
-            _ => self.inner.forward(xs),
-        }
+        self.kernels.linear(&self.inner, xs)
     }
 }
 
@@ -178,11 +183,11 @@ struct Attention {
     heads: usize,
     head_dim: usize,
     scale: f64,
-    kernels: Kernels,
+    kernels: KernelSet,
 }
 
 impl Attention {
-    fn new(vb: VarBuilder, c: &TowerConfig, kernels: Kernels) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, kernels: KernelSet) -> Result<Self> {
         let d = c.hidden_size;
         if c.num_attention_heads == 0 || d % c.num_attention_heads != 0 {
             candle_core::bail!(
@@ -219,10 +224,7 @@ impl Attention {
         if let Some(m) = mask {
             w = w.broadcast_add(m)?;
         }
-        let w = match self.kernels {
-            Kernels::Fused => candle_nn::ops::softmax_last_dim(&w)?,
-            Kernels::Differentiable => super::autograd::softmax_last_dim(&w)?,
-        };
+        let w = self.kernels.softmax_last_dim(&w)?;
         let o = w.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
         self.out_proj.forward(&o)
     }
@@ -238,7 +240,7 @@ struct Layer {
 }
 
 impl Layer {
-    fn new(vb: VarBuilder, c: &TowerConfig, k: Kernels) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, k: KernelSet) -> Result<Self> {
         let d = c.hidden_size;
         Ok(Layer {
             ln1: Norm::new(d, c.layer_norm_eps, vb.pp("layer_norm1"), k)?,
@@ -266,7 +268,7 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn new(vb: VarBuilder, c: &TowerConfig, k: Kernels) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TowerConfig, k: KernelSet) -> Result<Self> {
         let vb = vb.pp("layers");
         let layers = (0..c.num_hidden_layers)
             .map(|i| Layer::new(vb.pp(i.to_string()), c, k))
@@ -292,7 +294,7 @@ struct TextTower {
 }
 
 impl TextTower {
-    fn new(vb: VarBuilder, c: &TextConfig, k: Kernels) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &TextConfig, k: KernelSet) -> Result<Self> {
         let d = c.tower.hidden_size;
         let e = vb.pp("embeddings");
         Ok(TextTower {
@@ -362,7 +364,7 @@ struct VisionTower {
 }
 
 impl VisionTower {
-    fn new(vb: VarBuilder, c: &VisionConfig, k: Kernels) -> Result<Self> {
+    fn new(vb: VarBuilder, c: &VisionConfig, k: KernelSet) -> Result<Self> {
         let d = c.tower.hidden_size;
         let e = vb.pp("embeddings");
         if c.patch_size == 0 || c.image_size % c.patch_size != 0 {
@@ -427,12 +429,13 @@ pub struct ClipModel {
 impl ClipModel {
     /// The model with candle's fused kernels (inference).
     pub fn new(vb: VarBuilder, c: &ClipConfig) -> Result<Self> {
-        Self::with_kernels(vb, c, Kernels::Fused)
+        Self::with_kernels(vb, c, &FUSED)
     }
 
-    /// The model with the chosen kernels; [`Kernels::Differentiable`] for
-    /// training with a `VarMap`-backed `VarBuilder` (weights get HF names).
-    pub fn with_kernels(vb: VarBuilder, c: &ClipConfig, k: Kernels) -> Result<Self> {
+    /// The model with the chosen kernels: trainable ones
+    /// (`demo::autograd::DIFFERENTIABLE`) for training with a
+    /// `VarMap`-backed `VarBuilder` (weights get HF names).
+    pub fn with_kernels(vb: VarBuilder, c: &ClipConfig, k: KernelSet) -> Result<Self> {
         Ok(ClipModel {
             text: TextTower::new(vb.pp("text_model"), &c.text, k)?,
             vision: VisionTower::new(vb.pp("vision_model"), &c.vision, k)?,

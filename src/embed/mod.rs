@@ -6,7 +6,6 @@
 //! vectors. [`EmbedQueue`] batches concurrent requests into single forward passes.
 //! See `docs/embedding.md`.
 
-pub mod autograd;
 pub mod bundled;
 pub mod clip;
 mod error;

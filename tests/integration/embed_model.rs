@@ -378,11 +378,12 @@ fn f16_weights_load_as_f32() {
 
 #[test]
 fn differentiable_kernels_give_bit_identical_outputs() {
-    // The training path (`Kernels::Differentiable`, used by the demo trainer)
+    // The training path (`demo::autograd::DIFFERENTIABLE`, used by the demo trainer)
     // must compute exactly what inference computes.
     use candle_core::DType;
     use candle_nn::VarBuilder;
-    use clipdb::embed::clip::{ClipModel, Kernels};
+    use clipdb::demo::autograd::DIFFERENTIABLE;
+    use clipdb::embed::clip::{ClipModel, FUSED};
     let dir = fixtures().join("tiny");
     let cfg = clipdb::embed::model::parse_config(&dir.join("config.json")).unwrap();
     // SAFETY: read-only fixture file.
@@ -394,8 +395,8 @@ fn differentiable_kernels_give_bit_identical_outputs() {
         )
     }
     .unwrap();
-    let fused = ClipModel::with_kernels(vb.clone(), &cfg, Kernels::Fused).unwrap();
-    let diff = ClipModel::with_kernels(vb, &cfg, Kernels::Differentiable).unwrap();
+    let fused = ClipModel::with_kernels(vb.clone(), &cfg, &FUSED).unwrap();
+    let diff = ClipModel::with_kernels(vb, &cfg, &DIFFERENTIABLE).unwrap();
     let pixels: Vec<Tensor> = image_names()
         .iter()
         .map(|n| reference()[&format!("pixel_values.{n}")].clone())

@@ -1,4 +1,6 @@
-//! Trainable versions of candle's fused layer norm and softmax.
+//! Trainable versions of candle's fused layer norm and softmax, for the
+//! demo-model trainer (`examples/train_demo_model.rs`): [`DIFFERENTIABLE`]
+//! plugs them into the CLIP model (`embed::clip::Kernels`).
 //!
 //! `candle_nn::ops::layer_norm` and `softmax_last_dim` have no backward pass
 //! (gradients silently stop there), and their composed equivalents
@@ -315,6 +317,36 @@ impl CustomOp2 for SoftmaxDx {
             }
         }
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// Kernels with analytic gradients: the same fused kernels forward
+/// (bit-identical to inference), a backward pass for training.
+pub struct Differentiable;
+
+pub static DIFFERENTIABLE: Differentiable = Differentiable;
+
+impl crate::embed::clip::Kernels for Differentiable {
+    fn layer_norm(&self, norm: &candle_nn::LayerNorm, xs: &Tensor) -> Result<Tensor> {
+        match norm.bias() {
+            Some(bias) => layer_norm(xs, norm.weight(), bias, norm.eps() as f32),
+            None => candle_core::Module::forward(norm, xs),
+        }
+    }
+
+    fn linear(&self, linear: &candle_nn::Linear, xs: &Tensor) -> Result<Tensor> {
+        match linear.bias() {
+            Some(bias) => {
+                // The same product as `Linear::forward`, then the bias with a fast gradient.
+                let product = candle_nn::Linear::new(linear.weight().clone(), None);
+                bias_add(&candle_core::Module::forward(&product, xs)?, bias)
+            }
+            None => candle_core::Module::forward(linear, xs),
+        }
+    }
+
+    fn softmax_last_dim(&self, xs: &Tensor) -> Result<Tensor> {
+        softmax_last_dim(xs)
     }
 }
 
