@@ -20,7 +20,7 @@ if [ ! -x "$BUF" ]; then
 fi
 # the plugins run `python` and protoc-gen-mypy from PATH: put $PY's bin first
 pybin="$(dirname "$("$PY" -c 'import sys; print(sys.executable)')")"
-export PATH="$pybin:$PATH"
+export PATH="$pybin:$PATH" CLIPDB_GEN_PYTHON="$PY"
 have="$("$PY" - <<'PYEOF' 2>/dev/null || true
 from importlib.metadata import version
 print(version("grpcio-tools"), version("mypy-protobuf"))
