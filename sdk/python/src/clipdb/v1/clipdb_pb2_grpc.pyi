@@ -19,9 +19,10 @@ Conventions:
   FAILED_PRECONDITION for text or image input where no model is loaded or the
   collection was filled by another model, RESOURCE_EXHAUSTED for oversized
   requests or full queues, UNAVAILABLE for storage faults (retry later).
-- A write (Upsert, UpsertStream, Delete) is acknowledged only once it is
-  durable: it survives a crash (kill -9) of the server. A request that fails
-  changes nothing (all or nothing per request).
+- A write (Upsert, UpsertStream, Delete, SetPayload, DeletePayloadKeys,
+  CreatePayloadIndex) is acknowledged only once it is durable: it
+  survives a crash (kill -9) of the server. A request that fails changes
+  nothing (all or nothing per request).
 """
 
 from clipdb.v1 import clipdb_pb2 as _clipdb_pb2

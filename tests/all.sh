@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this): the Rust
+# tests (unit tests, the integration binary, the fault-injection binary),
+# then the SDKs and the proto toolchain against the real server
+# (sdk/test.sh installs buf from npm and the Python SDK from PyPI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test
+bash sdk/test.sh
