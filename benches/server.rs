@@ -190,9 +190,10 @@ async fn start(
         shutdown_grace: Duration::from_secs(10),
         api_keys: Default::default(),
         tls: None,
+        http_listen: None,
     };
     let handle = tokio::spawn(async move {
-        serve(options, |a| addr_tx.send(a).unwrap(), async {
+        serve(options, |a| addr_tx.send(a.grpc).unwrap(), async {
             let _ = stop_rx.await;
         })
         .await

@@ -10,6 +10,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::api::auth::{ApiKeys, AuthLayer};
+use crate::api::http::Readiness;
 use crate::api::Api;
 use crate::embed::{
     bundled, BatchConfig, DeviceKind, EmbedError, EmbedQueue, Embedder, ImageLimits,
@@ -31,6 +32,15 @@ pub struct ServerOptions {
     pub api_keys: ApiKeys,
     /// Serve TLS instead of plaintext.
     pub tls: Option<TlsOptions>,
+    /// Where to serve /metrics, /healthz and /readyz (None: not at all).
+    pub http_listen: Option<String>,
+}
+
+/// The addresses the server bound (port 0 picks a free one).
+#[derive(Debug, Clone, Copy)]
+pub struct BoundAddrs {
+    pub grpc: SocketAddr,
+    pub http: Option<SocketAddr>,
 }
 
 /// PEM files for TLS.
@@ -108,14 +118,36 @@ fn oversized_to_resource_exhausted<B>(mut response: http::Response<B>) -> http::
     response
 }
 
-/// Opens the database, binds, reports the bound address through `on_bound`,
-/// and serves until `shutdown` resolves; in-flight requests finish first.
+/// Opens the database, binds, reports the bound addresses through
+/// `on_bound`, and serves until `shutdown` resolves; in-flight requests
+/// finish first. The operations listener (if any) starts first, so
+/// `/healthz` answers and `/readyz` says why not while the model loads.
 pub async fn serve(
     options: ServerOptions,
-    on_bound: impl FnOnce(SocketAddr),
+    on_bound: impl FnOnce(BoundAddrs),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
+    crate::api::metrics::handle();
+    let readiness = Readiness::new();
+    let http = match &options.http_listen {
+        None => None,
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let bound = listener.local_addr().map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+            tracing::info!(addr = %bound, "operations endpoints (/metrics, /healthz, /readyz) listening");
+            let task = tokio::spawn(crate::api::http::serve(listener, readiness.clone()));
+            Some((bound, AbortOnDrop(task)))
+        }
+    };
     // Absolute, so that error messages can show clients paths relative to it
     // (api::status) and the log names files unambiguously.
     let mut options = options;
@@ -155,6 +187,11 @@ pub async fn serve(
         source,
     })?;
 
+    readiness.set_model(
+        &db.model()
+            .map(|m| m.model_id.clone())
+            .unwrap_or_else(|| "none".into()),
+    );
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<proto::collections_server::CollectionsServer<Api>>()
@@ -187,6 +224,7 @@ pub async fn serve(
         .layer(tower::util::MapResponseLayer::new(
             oversized_to_resource_exhausted,
         ))
+        .layer(crate::api::metrics::MetricsLayer)
         .layer(AuthLayer::new(options.api_keys.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -213,15 +251,34 @@ pub async fn serve(
         api_keys = options.api_keys.is_enabled(),
         "clipdb listening"
     );
-    on_bound(addr);
+    readiness.set_ready(db.clone());
+    on_bound(BoundAddrs {
+        grpc: addr,
+        http: http.as_ref().map(|(a, _)| *a),
+    });
     // After the shutdown signal, in-flight requests get `shutdown_grace` to
     // finish; a client that keeps its connection open past that (HTTP/2
     // graceful close waits for the peer) must not hold the server up.
     // Acknowledged writes are durable already, so cutting them off is safe.
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let stopping = readiness.clone();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutdown requested: finishing in-flight requests");
+        // Probes see it at once, over HTTP and over gRPC health alike.
+        stopping.set_not_ready("shutting down");
+        health_reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        for service in [
+            "clipdb.v1.Collections",
+            "clipdb.v1.Points",
+            "clipdb.v1.Embeddings",
+        ] {
+            health_reporter
+                .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
         let _ = signalled_tx.send(());
     };
     let grace = options.shutdown_grace;
@@ -286,7 +343,6 @@ async fn load_model(
     Ok(EmbedQueue::new(std::sync::Arc::new(embedder), m.batch))
 }
 
-/// Resolves on SIGINT or SIGTERM.
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
 /// called, not when the future is first polled (only once the server
 /// listens): a signal that arrives while the model loads or collections
@@ -310,5 +366,14 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async move {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutdown signal received");
+    }
+}
+
+/// Aborts a task when dropped: the operations listener ends with `serve`.
+struct AbortOnDrop(tokio::task::JoinHandle<std::io::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -49,12 +49,13 @@ impl InProcessServer {
             shutdown_grace: Duration::from_secs(1),
             api_keys: ApiKeys::default(),
             tls: None,
+            http_listen: None,
         };
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let on_bound = move |addr| {
-                let _ = bound_tx.send(addr);
+            let on_bound = move |bound: clipdb::server::BoundAddrs| {
+                let _ = bound_tx.send(bound.grpc);
             };
             if let Err(e) = serve(options, on_bound, async {
                 let _ = stopped.await;

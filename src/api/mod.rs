@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod codec;
 pub mod convert;
+pub mod http;
+pub mod metrics;
 pub mod status;
 
 use std::sync::Arc;

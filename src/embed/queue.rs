@@ -190,6 +190,7 @@ impl EmbedQueue {
                 (p + n <= cap).then_some(p + n)
             })
             .map_err(|_| EmbedError::QueueFull { capacity: cap })?;
+        metrics::gauge!("clipdb_embed_queue_depth").increment(n as f64);
         let (reply, rx) = oneshot::channel();
         let job = Job {
             items,
@@ -266,6 +267,7 @@ fn run_batch(shared: &Shared, batch: Vec<Job>) {
     let c = &shared.counters;
     let total: usize = batch.iter().map(|j| j.items.len()).sum();
     c.pending.fetch_sub(total, Ordering::AcqRel);
+    metrics::gauge!("clipdb_embed_queue_depth").decrement(total as f64);
     let (live, gone): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|j| !j.reply.is_closed());
     c.cancelled.fetch_add(gone.len() as u64, Ordering::Relaxed);
     if live.is_empty() {
@@ -274,6 +276,12 @@ fn run_batch(shared: &Shared, batch: Vec<Job>) {
     let sizes: Vec<usize> = live.iter().map(|j| j.items.len()).collect();
     let n: usize = sizes.iter().sum();
     let mut replies = Vec::with_capacity(live.len());
+    let kind = if live[0].items.is_text() {
+        "text"
+    } else {
+        "image"
+    };
+    let started = Instant::now();
     let result = if live[0].items.is_text() {
         let mut rows = Vec::with_capacity(n);
         for j in live {
@@ -294,6 +302,10 @@ fn run_batch(shared: &Shared, batch: Vec<Job>) {
         shared.embedder.embed_pixel_values(&rows, true)
     };
     c.forward_passes.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("clipdb_embed_items_total", "kind" => kind).increment(n as u64);
+    metrics::histogram!("clipdb_embed_batch_size").record(n as f64);
+    metrics::histogram!("clipdb_embed_duration_seconds", "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
     c.items.fetch_add(n as u64, Ordering::Relaxed);
     c.largest_batch.fetch_max(n as u64, Ordering::Relaxed);
     match result {

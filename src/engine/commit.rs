@@ -218,7 +218,10 @@ impl Committer {
                             Err(_) => break,
                         }
                     }
+                    let started = std::time::Instant::now();
                     commit_group(meta.as_ref(), group);
+                    metrics::histogram!("clipdb_commit_duration_seconds")
+                        .record(started.elapsed().as_secs_f64());
                 }
             })
             .expect("spawn commit thread");

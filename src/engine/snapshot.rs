@@ -214,6 +214,8 @@ impl Database {
         let info = tokio::task::spawn_blocking(move || write_snapshot(&dir, &c, capture))
             .await
             .map_err(|e| EngineError::Internal(format!("snapshot task failed: {e}")))??;
+        metrics::histogram!("clipdb_snapshot_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
         tracing::info!(
             collection = %info.collection,
             snapshot = %info.name,

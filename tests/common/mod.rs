@@ -15,6 +15,8 @@ use tonic::transport::Channel;
 pub struct TestServer {
     child: Option<Child>,
     pub addr: String,
+    /// Where /metrics, /healthz and /readyz answer.
+    pub http_addr: Option<String>,
     pub data_dir: PathBuf,
     pub stderr_log: PathBuf,
 }
@@ -45,10 +47,18 @@ impl TestServer {
             .append(true)
             .open(&stderr_log)
             .unwrap();
+        // Many servers run at once: a free port for the operations endpoints
+        // too, unless the test picks one.
+        let http_listen: &[&str] = if extra_args.contains(&"--http-listen") {
+            &[]
+        } else {
+            &["--http-listen", "127.0.0.1:0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_clipdb"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(model_none)
+            .args(http_listen)
             .args(extra_args)
             .env("CLIPDB_LOG", "info")
             // A blocking `stop()` on a current-thread test runtime keeps the
@@ -62,9 +72,13 @@ impl TestServer {
             .expect("start clipdb");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut http_addr = None;
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
+                    if let Some(a) = line.strip_prefix("clipdb http listening on ") {
+                        http_addr = Some(a.trim().to_string());
+                    }
                     if let Some(a) = line.strip_prefix("clipdb listening on ") {
                         break a.trim().to_string();
                     }
@@ -80,6 +94,7 @@ impl TestServer {
         TestServer {
             child: Some(child),
             addr,
+            http_addr,
             data_dir: data_dir.to_path_buf(),
             stderr_log,
         }

@@ -28,6 +28,7 @@ mod embed_preprocess;
 mod embed_queue;
 mod embed_tokenizer;
 mod import_search;
+mod operations;
 mod payload_fidelity;
 mod payload_indexes;
 mod points_api;

@@ -30,7 +30,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDB_")}
         self.log = open(data_dir.parent / (data_dir.name + ".log"), "wb")
         self.proc = subprocess.Popen(
-            [clipdb_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir),
+            [clipdb_bin(), "serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+             "--data-dir", str(data_dir),
              *args],
             stdout=subprocess.PIPE, stderr=self.log, env=env)
         lines: "queue.Queue[Optional[str]]" = queue.Queue()

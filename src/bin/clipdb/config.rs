@@ -287,6 +287,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, env = "CLIPDB_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: String,
+    /// Address of the operations endpoints: GET /metrics (Prometheus),
+    /// /healthz and /readyz; `off` serves none.
+    #[arg(long, env = "CLIPDB_HTTP_LISTEN", default_value = "127.0.0.1:9091")]
+    pub http_listen: String,
     /// Directory holding all data.
     #[arg(long, env = "CLIPDB_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,

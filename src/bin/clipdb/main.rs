@@ -345,6 +345,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         model,
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
         api_keys: ApiKeys::new(args.api_key, args.read_only_api_key),
+        http_listen: (args.http_listen != "off").then_some(args.http_listen),
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsOptions {
                 cert,
@@ -364,9 +365,12 @@ fn serve_command(args: ServeArgs) -> ExitCode {
     };
     let result = runtime.block_on(serve(
         options,
-        |addr| {
-            // A stable line on stdout for scripts and tests.
-            println!("clipdb listening on {addr}");
+        |bound| {
+            // Stable lines on stdout for scripts and tests.
+            if let Some(http) = bound.http {
+                println!("clipdb http listening on {http}");
+            }
+            println!("clipdb listening on {}", bound.grpc);
             let _ = std::io::stdout().flush();
         },
         shutdown,

@@ -154,6 +154,7 @@ impl Collection {
             );
         }
         seg.sealed.store(true, Ordering::Release);
+        metrics::counter!("clipdb_seals_total").increment(1);
         Ok(())
     }
 
@@ -252,6 +253,7 @@ impl Collection {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "compacted segment"
         );
+        metrics::counter!("clipdb_compactions_total").increment(1);
         Ok(Some(seg.id))
     }
 }

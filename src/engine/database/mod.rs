@@ -492,7 +492,11 @@ impl Database {
     ) -> Result<Vec<Hit>> {
         let (done, result) = tokio::sync::oneshot::channel();
         self.search_pool.spawn_fifo(move || {
-            let _ = done.send(collection.search(&vector, &params, &exclude));
+            let started = std::time::Instant::now();
+            let hits = collection.search(&vector, &params, &exclude);
+            metrics::histogram!("clipdb_search_duration_seconds", "collection" => collection.name().to_string())
+                .record(started.elapsed().as_secs_f64());
+            let _ = done.send(hits);
         });
         // A search that panicked dropped its sender (the pool logs it).
         result
