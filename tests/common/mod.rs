@@ -399,3 +399,13 @@ pub async fn wait_sealed(c: &mut CollectionsClient<Channel>, name: &str, sealed:
     }
     panic!("segments of {name} were not sealed in time");
 }
+
+/// Runs `clipdb snapshot restore FILE --data-dir DATA_DIR EXTRA...`.
+pub fn restore(file: &str, data_dir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_clipdb"))
+        .args(["snapshot", "restore", file, "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .output()
+        .expect("run clipdb snapshot restore")
+}

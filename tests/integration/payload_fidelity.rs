@@ -255,11 +255,7 @@ async fn payload_numbers_survive_restart_kill_compaction_and_snapshot_restore_bi
         .into_inner();
     server.stop();
     let restored = dir.path().join("restored");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
-        .args(["snapshot", "restore", &snapshot.path, "--data-dir"])
-        .arg(&restored)
-        .output()
-        .expect("run clipdb snapshot restore");
+    let out = restore(&snapshot.path, &restored, &[]);
     assert!(out.status.success(), "restore: {out:?}");
     let server = start(&restored).await;
     assert_payloads(&server, &expected, "after a snapshot restore").await;

@@ -309,11 +309,7 @@ async fn indexed_filters_agree_with_an_exact_scan_and_follow_writes() {
         .unwrap()
         .into_inner();
     let restored = dir.path().join("restored");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
-        .args(["snapshot", "restore", &snap.path, "--data-dir"])
-        .arg(&restored)
-        .output()
-        .unwrap();
+    let out = restore(&snap.path, &restored, &[]);
     assert!(out.status.success(), "{out:?}");
     let copy = TestServer::start(&restored, &[]);
     assert_eq!(ready_indexes(&copy).await.len(), 4);

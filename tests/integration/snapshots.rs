@@ -28,15 +28,6 @@ fn writer_vector(k: i64, j: usize) -> Vec<f32> {
     random_unit_vectors(1, DIM, 1_000_000 + (k as u64) * 100 + j as u64).remove(0)
 }
 
-fn restore(file: &str, data_dir: &Path, extra: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
-        .args(["snapshot", "restore", file, "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .output()
-        .expect("run clipdb snapshot restore")
-}
-
 async fn get_all(
     server: &TestServer,
     collection: &str,

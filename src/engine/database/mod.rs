@@ -417,19 +417,9 @@ impl Database {
         collection.store(prepared, model_record).await
     }
 
+    /// Deletes points by id (see [`Database::delete_points`] for filters).
     pub async fn delete(&self, collection: &str, ids: Vec<String>) -> Result<u64> {
-        check_count(
-            "ids",
-            ids.len(),
-            self.options.max_ids_per_request,
-            "--max-ids-per-request",
-        )?;
-        let collection = self.collection(collection)?;
-        for (i, id) in ids.iter().enumerate() {
-            validate_point_id(&format!("ids[{i}]"), id)?;
-        }
-        let _admitted = self.admit_write()?;
-        collection.delete(ids).await
+        self.delete_points(collection, Selection::Ids(ids)).await
     }
 
     /// The stored points among `ids` (missing ids are left out).
