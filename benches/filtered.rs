@@ -177,6 +177,7 @@ struct Row {
     loadavg: String,
     n: usize,
     dim: usize,
+    /// Segments holding points (an empty growing one is not searched).
     segments: usize,
     queries: usize,
     ef: usize,
@@ -321,7 +322,7 @@ fn run(args: &Args) -> Result<(), String> {
             loadavg: loadavg(),
             n: args.n,
             dim: data.dim,
-            segments: info.segments.len(),
+            segments: info.segments.iter().filter(|s| s.records > 0).count(),
             queries: queries.len(),
             ef: if ef == 0 { default_ef } else { ef },
             filter: filter.map_or("unfiltered".into(), |c| c.name.to_string()),
@@ -400,7 +401,6 @@ fn run(args: &Args) -> Result<(), String> {
         }
         record(None, &unfiltered_truth, args.n, true, ef)?;
     }
-    drop(record);
     print_table(&rows, &command, &host);
     Ok(())
 }
