@@ -190,41 +190,63 @@ impl PayloadIndex {
     /// indexed values match, plus every record with a mismatched value
     /// (their payloads decide), and whether the set is exact (no such
     /// record). None when the index cannot answer `m`.
+    #[cfg(test)]
     pub fn candidates(&self, m: &Match) -> Option<(HashSet<u64>, bool)> {
-        let c = self.contents.read();
-        let exact = c.mismatched.is_empty();
-        let mut out: HashSet<u64> = c.mismatched.clone();
-        let add_value = |v: &Value, out: &mut HashSet<u64>| -> Option<()> {
-            match (self.spec.kind, v) {
-                (PayloadIndexType::Keyword, Value::String(s)) => {
-                    out.extend(c.keywords.get(s).into_iter().flatten());
-                }
-                (PayloadIndexType::Bool, Value::Bool(b)) => out.extend(&c.bools[*b as usize]),
-                (PayloadIndexType::Integer | PayloadIndexType::Float, Value::Number(n)) => {
-                    let x = n.as_f64()? + 0.0;
-                    out.extend(c.numbers.get(&Number(x)).into_iter().flatten());
-                }
-                // A value of another type matches no indexed value; only
-                // mismatched records (already in) can hold it.
-                (_, Value::String(_) | Value::Bool(_) | Value::Number(_)) => {}
-                _ => return None,
-            }
-            Some(())
+        let mut out = HashSet::new();
+        let exact = self.visit_candidates(m, &mut |key| {
+            out.insert(key);
+        })?;
+        Some((out, exact))
+    }
+
+    /// The same records as [`PayloadIndex::candidates`], handed to `f` one
+    /// by one (a record may come more than once) without building a set:
+    /// a search turns them into bitsets, at a few nanoseconds a record
+    /// instead of a hash insert. None (and `f` never called) when the index
+    /// cannot answer `m`.
+    pub fn visit_candidates(&self, m: &Match, f: &mut dyn FnMut(u64)) -> Option<bool> {
+        let numeric = matches!(
+            self.spec.kind,
+            PayloadIndexType::Integer | PayloadIndexType::Float
+        );
+        // Check first that every value can be answered, so that None means
+        // nothing was visited.
+        let answerable = |v: &Value| {
+            matches!(v, Value::String(_) | Value::Bool(_))
+                || matches!(v, Value::Number(n) if n.as_f64().is_some())
         };
         match m {
-            Match::Equals(v) => add_value(v, &mut out)?,
-            Match::Any(values) => {
-                for v in values {
-                    add_value(v, &mut out)?;
-                }
+            Match::Equals(v) if answerable(v) => {}
+            Match::Any(values) if values.iter().all(answerable) => {}
+            Match::Range(_) if numeric => {}
+            _ => return None,
+        }
+        let c = self.contents.read();
+        let exact = c.mismatched.is_empty();
+        c.mismatched.iter().for_each(|&k| f(k));
+        let mut add_value = |v: &Value| match (self.spec.kind, v) {
+            (PayloadIndexType::Keyword, Value::String(s)) => {
+                c.keywords.get(s).into_iter().flatten().for_each(|&k| f(k))
             }
+            (PayloadIndexType::Bool, Value::Bool(b)) => {
+                c.bools[*b as usize].iter().for_each(|&k| f(k))
+            }
+            (PayloadIndexType::Integer | PayloadIndexType::Float, Value::Number(n)) => {
+                let x = n.as_f64().expect("checked above") + 0.0;
+                c.numbers
+                    .get(&Number(x))
+                    .into_iter()
+                    .flatten()
+                    .for_each(|&k| f(k))
+            }
+            // A value of another type matches no indexed value; only
+            // mismatched records (already visited) can hold it.
+            _ => {}
+        };
+        match m {
+            Match::Equals(v) => add_value(v),
+            Match::Any(values) => values.iter().for_each(add_value),
             Match::Range(r) => {
-                if !matches!(
-                    self.spec.kind,
-                    PayloadIndexType::Integer | PayloadIndexType::Float
-                ) {
-                    return None;
-                }
                 let lo = r
                     .gte
                     .into_iter()
@@ -234,14 +256,14 @@ impl PayloadIndex {
                 if lo <= hi {
                     for (n, keys) in c.numbers.range(Number(lo)..=Number(hi)) {
                         if r.contains(n.0) {
-                            out.extend(keys);
+                            keys.iter().for_each(|&k| f(k));
                         }
                     }
                 }
             }
-            _ => return None,
+            _ => unreachable!("checked above"),
         }
-        Some((out, exact))
+        Some(exact)
     }
 }
 

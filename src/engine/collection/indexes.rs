@@ -2,7 +2,6 @@
 //! changed through the committer), filling them, and the candidates they
 //! give a filter.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::Collection;
@@ -139,44 +138,63 @@ impl Collection {
             .cloned()
     }
 
-    /// The records (`segment << 32 | record`) that can match `filter`,
-    /// from the ready indexes and the id map, or None when no `must`
-    /// condition can be answered that way; and whether they are exactly the
-    /// matching records (every condition answered, no record whose value
-    /// does not fit its index). Otherwise a superset, each candidate to be
-    /// tested against the whole filter.
-    pub(crate) fn filter_candidates(&self, filter: &Filter) -> Option<(HashSet<u64>, bool)> {
-        let mut candidates: Option<HashSet<u64>> = None;
+    /// The records that can match `filter`, as one bitset per segment of
+    /// `segments` (id and records allocated; bit `r` of word `r / 64` is
+    /// record `r`), from the ready indexes and the id map, or None when no
+    /// `must` condition can be answered that way; and whether they are
+    /// exactly the matching records (every condition answered, no record
+    /// whose value does not fit its index). Otherwise a superset, each
+    /// candidate to be tested against the whole filter. Bitsets, not a set
+    /// of record keys: a filter matching half of 200 000 points costs a
+    /// pass over its index entries, not 100 000 hash inserts per search.
+    pub(crate) fn filter_candidates(
+        &self,
+        filter: &Filter,
+        segments: &[(u32, usize)],
+    ) -> Option<(Vec<Vec<u64>>, bool)> {
+        let mut candidates: Option<Vec<Vec<u64>>> = None;
         let mut exact = filter.should.is_empty() && filter.must_not.is_empty();
         for condition in &filter.must {
-            let found = match &condition.matches {
-                Match::HasId(ids) => Some((
+            let mut bits: Vec<Vec<u64>> = segments
+                .iter()
+                .map(|&(_, records)| vec![0u64; records.div_ceil(64)])
+                .collect();
+            let mut set = |key: u64| {
+                let (segment, record) = ((key >> 32) as u32, key as u32 as usize);
+                // A handful of segments: a linear search is the fastest.
+                if let Some(i) = segments.iter().position(|&(id, _)| id == segment) {
+                    if let Some(word) = bits[i].get_mut(record / 64) {
+                        *word |= 1 << (record % 64);
+                    }
+                }
+            };
+            let found_exact = match &condition.matches {
+                Match::HasId(ids) => {
                     ids.iter()
                         .filter_map(|id| self.ids.get(id))
-                        .map(record_key)
-                        .collect(),
-                    true,
-                )),
+                        .for_each(|loc| set(record_key(loc)));
+                    Some(true)
+                }
                 Match::Filter(_) => None,
                 m => self
                     .payload_index(&condition.key)
                     .filter(|ix| ix.is_ready())
-                    .and_then(|ix| ix.candidates(m)),
+                    .and_then(|ix| ix.visit_candidates(m, &mut set)),
             };
-            let Some((found, found_exact)) = found else {
+            let Some(found_exact) = found_exact else {
                 exact = false;
                 continue;
             };
             exact &= found_exact;
-            {
-                candidates = Some(match candidates {
-                    None => found,
-                    Some(mut c) => {
-                        c.retain(|k| found.contains(k));
-                        c
+            candidates = Some(match candidates {
+                None => bits,
+                Some(mut c) => {
+                    for (a, b) in c.iter_mut().zip(&bits) {
+                        a.iter_mut().zip(b).for_each(|(x, y)| *x &= y);
                     }
-                });
-            }
+                    c
+                }
+            });
         }
         candidates.map(|c| (c, exact))
     }

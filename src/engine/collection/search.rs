@@ -169,17 +169,28 @@ impl Collection {
         }
         .max(params.offset + params.limit);
         let filter = params.filter.as_ref().filter(|f| !f.is_empty());
+        let segments: Vec<Arc<Segment>> = self
+            .segments
+            .read()
+            .iter()
+            .filter(|s| s.allocated.load(Ordering::Acquire) > 0)
+            .cloned()
+            .collect();
         let candidates = filter
-            .and_then(|f| self.filter_candidates(f))
-            .map(|(keys, exact)| {
-                let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
-                for key in keys {
-                    by_segment
-                        .entry((key >> 32) as u32)
-                        .or_default()
-                        .push(key as u32);
-                }
-                IndexedCandidates { by_segment, exact }
+            .and_then(|f| {
+                let sizes: Vec<(u32, usize)> = segments
+                    .iter()
+                    .map(|s| {
+                        let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
+                        (s.id, allocated as usize)
+                    })
+                    .collect();
+                let found = self.filter_candidates(f, &sizes)?;
+                Some((sizes, found))
+            })
+            .map(|(sizes, (bits, exact))| IndexedCandidates {
+                by_segment: sizes.into_iter().map(|(id, _)| id).zip(bits).collect(),
+                exact,
             });
         let ctx = SearchContext {
             metric: self.config.metric,
@@ -192,13 +203,6 @@ impl Collection {
             exclude,
             candidates,
         };
-        let segments: Vec<Arc<Segment>> = self
-            .segments
-            .read()
-            .iter()
-            .filter(|s| s.allocated.load(Ordering::Acquire) > 0)
-            .cloned()
-            .collect();
         let search = |seg: &Arc<Segment>| -> Vec<(f32, Arc<Segment>, u32)> {
             ctx.search_segment(seg)
                 .into_iter()
@@ -257,7 +261,8 @@ struct SearchContext<'a> {
 }
 
 struct IndexedCandidates {
-    by_segment: HashMap<u32, Vec<u32>>,
+    /// A bitset per segment id: bit `r % 64` of word `r / 64` is record `r`.
+    by_segment: HashMap<u32, Vec<u64>>,
     /// The candidates are exactly the matching records: the filter need
     /// not be evaluated on them.
     exact: bool,
@@ -268,6 +273,31 @@ struct IndexedCandidates {
 /// scan: scoring that few vectors costs less than a graph walk, and a
 /// filtered graph walk loses recall when few nodes pass.
 const EXACT_SCAN_FACTOR: usize = 16;
+
+/// A filtered walk keeps walking until `ef` nodes passed: on a segment of
+/// `allocated` records of which `matching` pass, it explores about as far
+/// as an unfiltered walk with `ef x allocated / matching`, each visit a
+/// random read; an exact scan scores `matching` vectors in record order.
+/// So the scan is cheaper while `matching^2 <= FILTERED_WALK_COST x ef x
+/// allocated`. Measured with `benches/filtered.rs` (docs/benchmarks.md,
+/// "Filtered search"): at 100 000 records and ef 64 a walk through 10 %
+/// took 0.75x the time of scoring those 10 000 exactly, through 1 % some
+/// 50x: the two cost the same near 8 000 matching, hence 10.
+const FILTERED_WALK_COST: usize = 10;
+
+/// The records whose bits are set, in increasing order.
+fn set_bits(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(i, &word)| {
+        let mut w = word;
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let bit = w.trailing_zeros();
+                w &= w - 1;
+                i as u32 * 64 + bit
+            })
+        })
+    })
+}
 
 impl SearchContext<'_> {
     /// Whether a point may be a hit, filter aside.
@@ -296,8 +326,15 @@ impl SearchContext<'_> {
     }
 
     fn top(&self, mut scored: Vec<(f32, u32)>) -> Vec<(f32, u32)> {
-        scored.sort_by(|a, b| self.metric.cmp_scores(a.0, b.0));
-        scored.truncate(self.limit);
+        // Ties in record order, as a stable sort of records in order gave.
+        let cmp =
+            |a: &(f32, u32), b: &(f32, u32)| self.metric.cmp_scores(a.0, b.0).then(a.1.cmp(&b.1));
+        // Exact scans score thousands: select the best, sort only those.
+        if scored.len() > self.limit {
+            scored.select_nth_unstable_by(self.limit, cmp);
+            scored.truncate(self.limit);
+        }
+        scored.sort_by(cmp);
         scored
     }
 
@@ -314,6 +351,16 @@ impl SearchContext<'_> {
             })
             .collect();
         self.top(scored)
+    }
+
+    /// Whether scoring `matching` records of a segment of `allocated`
+    /// exactly costs less than a graph walk through them.
+    fn exact_is_cheaper(&self, matching: usize, allocated: usize) -> bool {
+        matching <= self.ef * EXACT_SCAN_FACTOR
+            || matching.saturating_mul(matching)
+                <= FILTERED_WALK_COST
+                    .saturating_mul(self.ef)
+                    .saturating_mul(allocated)
     }
 
     fn search_segment(&self, seg: &Segment) -> Vec<(f32, u32)> {
@@ -335,44 +382,37 @@ impl SearchContext<'_> {
         if let Some(indexed) = &self.candidates {
             // The indexes named the candidates: test only those (and not
             // even their payloads when the indexes answered the whole
-            // filter), then score them exactly or walk the graph through a
-            // bitset of them.
-            let matching: Vec<u32> = indexed
-                .by_segment
-                .get(&seg.id)
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&r| {
-                    points
-                        .get(r as usize)
-                        .and_then(|p| p.as_ref())
-                        .is_some_and(|e| {
-                            if indexed.exact {
-                                self.eligible(e)
-                            } else {
-                                self.keep(e)
-                            }
-                        })
-                })
-                .collect();
-            if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
-                return self.exact(seg, &points, matching.into_iter());
+            // filter), then score them exactly or walk the graph through
+            // their bitset.
+            let no_candidates = Vec::new();
+            let bits = indexed.by_segment.get(&seg.id).unwrap_or(&no_candidates);
+            let pass = |r: usize| {
+                bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
+                    && points.get(r).and_then(|p| p.as_ref()).is_some_and(|e| {
+                        if indexed.exact {
+                            self.eligible(e)
+                        } else {
+                            self.keep(e)
+                        }
+                    })
+            };
+            let matching = || set_bits(bits).filter(|&r| pass(r as usize));
+            let count: usize = bits.iter().map(|w| w.count_ones() as usize).sum();
+            if self.exact_is_cheaper(count, allocated) {
+                return self.exact(seg, &points, matching());
             }
-            let mut bits = vec![0u64; allocated.div_ceil(64)];
-            for &r in &matching {
-                bits[r as usize / 64] |= 1 << (r % 64);
-            }
-            let pass = |r: usize| bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0);
             let result = self.walk(seg, &points, &pass);
-            if result.len() < self.limit.min(matching.len()) {
-                return self.exact(seg, &points, matching.into_iter());
+            if result.len() < self.limit.min(count) {
+                let exact = self.exact(seg, &points, matching());
+                if exact.len() > result.len() {
+                    return exact;
+                }
             }
             return result;
         }
         if self.filter.is_some() {
             let matching: Vec<u32> = kept_records().collect();
-            if matching.len() <= self.ef * EXACT_SCAN_FACTOR {
+            if self.exact_is_cheaper(matching.len(), allocated) {
                 return self.exact(seg, &points, matching.into_iter());
             }
         }
