@@ -9,6 +9,7 @@
    annotations.summary/description/runbook_url; every metric an expr uses is
    a documented one; every runbook_url's anchor is a heading of
    docs/operations.md.
+3. optional/servicemonitor.yaml selects one rendered Service, on its port.
 """
 
 import re
@@ -136,6 +137,27 @@ def check_manifests(paths, flags, envs):
         fail("the rendered manifests hold no container")
 
 
+def check_servicemonitor(paths):
+    """optional/servicemonitor.yaml (a CRD: no schema here) selects exactly
+    one rendered Service, on a port that Service has."""
+    docs = [d for p in paths for d in yaml.safe_load_all(Path(p).read_text()) if d]
+    services = [d for d in docs if d["kind"] == "Service"]
+    sm = yaml.safe_load((DEPLOY / "kubernetes" / "optional" / "servicemonitor.yaml").read_text())
+    want = sm["spec"]["selector"]["matchLabels"]
+    chosen = [s for s in services
+              if all(s["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
+    if len(chosen) != 1:
+        fail(f"servicemonitor.yaml selects {len(chosen)} Services of the rendered manifests, not 1")
+        return
+    ports = {p.get("name") for p in chosen[0]["spec"]["ports"]}
+    for ep in sm["spec"]["endpoints"]:
+        if ep.get("port") not in ports:
+            fail(f"servicemonitor.yaml: port {ep.get('port')} is not a port of Service {chosen[0]['metadata']['name']}")
+            return
+    print(f"  ok   deploy/kubernetes/optional/servicemonitor.yaml selects Service "
+          f"{chosen[0]['metadata']['name']}, port {sm['spec']['endpoints'][0]['port']}")
+
+
 def headings_slugs(markdown):
     slugs = set()
     for line in markdown.splitlines():
@@ -197,6 +219,7 @@ def main():
     check_dockerfile(flags, envs)
     check_compose(flags, envs)
     check_manifests(sys.argv[2:], flags, envs)
+    check_servicemonitor(sys.argv[2:])
     check_alerts()
     if errors:
         print(f"check_deploy.py: {len(errors)} problem(s)", file=sys.stderr)
