@@ -2,8 +2,11 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this): the Rust
 # tests (unit tests, the integration binary, the fault-injection binary),
 # then the SDKs and the proto toolchain against the real server
-# (sdk/test.sh installs buf from npm and the Python SDK from PyPI).
+# (sdk/test.sh installs buf from npm and the Python SDK from PyPI), then the
+# deployment files (deploy/check.sh: hadolint, kustomize +
+# kubernetes-validate, promtool, flags against `clipdb serve --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test
 bash sdk/test.sh
+bash deploy/check.sh
