@@ -388,18 +388,38 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                         if let Some(prev) = previous {
                             batch.remove_record(prev);
                         }
+                        // A move carries the payload the point has now: a
+                        // payload update keeps the point's record, so it
+                        // may have come after the mover read it.
+                        let (payload, payload_bytes) = match only_if_at {
+                            None => (payload.clone(), payload_bytes.clone()),
+                            Some(at) => {
+                                let now = match local_entries.get(id) {
+                                    Some(e) => Some(e.clone()),
+                                    None => match overlay_entries.get(&(cptr, id.clone())) {
+                                        Some(e) => Some(e.clone()),
+                                        None => req.collection.entry(*at),
+                                    },
+                                };
+                                let payload = now.and_then(|e| e.payload);
+                                let bytes = payload
+                                    .as_deref()
+                                    .map(|p| serde_json::to_vec(p).expect("JSON encodes"));
+                                (payload, bytes)
+                            }
+                        };
                         batch.put_record(
                             *loc,
                             RecordMeta {
                                 id: id.to_string(),
                                 spaces: *spaces,
-                                payload: payload_bytes.clone(),
+                                payload: payload_bytes,
                             },
                         );
                         let entry = PointEntry {
                             id: id.clone(),
                             spaces: *spaces,
-                            payload: payload.clone(),
+                            payload,
                         };
                         local_entries.insert(id.clone(), entry.clone());
                         changes.push(Change {

@@ -1,5 +1,5 @@
 //! Crash harness: a mixed workload (upserts with payloads, replacements,
-//! deletes) from concurrent writers against the real server process, which
+//! deletes, payload updates) from concurrent writers against the real server process, which
 //! is `kill -9`ed at a random moment, restarted, and checked against the
 //! model each writer keeps of what the server acknowledged:
 //! - every acknowledged write is present and intact, deleted points stay
@@ -31,8 +31,9 @@ const BATCH: usize = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Absent,
-    /// Upserted with this version.
-    Version(u64),
+    /// Upserted with this version (the first number), its payload's `tag`
+    /// last set by SetPayload to the second (0: never).
+    Version(u64, u64),
 }
 
 /// What one writer knows: acknowledged states, and the batch in flight.
@@ -67,27 +68,46 @@ async fn writer(server_url: String, w: usize, model: Arc<Mutex<Model>>, seed: u6
     let mut version = seed << 20;
     loop {
         version += 1;
-        let delete = rng.below(4) == 0;
+        let op = rng.below(8);
+        let (delete, set_tag) = (op < 2, op == 2);
         let mut ids: Vec<u64> = (0..BATCH)
             .map(|_| base + rng.below(IDS_PER_WRITER))
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let planned: Vec<(u64, State)> = ids
-            .iter()
-            .map(|&id| {
-                (
-                    id,
-                    if delete {
+        let planned: Vec<(u64, State)> = {
+            let mut m = model.lock().await;
+            let planned: Vec<(u64, State)> = ids
+                .iter()
+                .map(|&id| {
+                    let new = if delete {
                         State::Absent
+                    } else if set_tag {
+                        // Only points that exist get the tag.
+                        match m.acked.get(&id) {
+                            Some(State::Version(v, _)) => State::Version(*v, version),
+                            _ => State::Absent,
+                        }
                     } else {
-                        State::Version(version)
-                    },
-                )
-            })
-            .collect();
-        model.lock().await.in_flight = Some(planned.clone());
-        let result = if delete {
+                        State::Version(version, 0)
+                    };
+                    (id, new)
+                })
+                .collect();
+            m.in_flight = Some(planned.clone());
+            planned
+        };
+        let result = if set_tag {
+            points
+                .set_payload(SetPayloadRequest {
+                    collection: "crash".into(),
+                    ids: ids.iter().map(u64::to_string).collect(),
+                    payload: Some(payload(json!({ "tag": version }))),
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ())
+        } else if delete {
             points
                 .delete(DeleteRequest {
                     collection: "crash".into(),
@@ -144,11 +164,14 @@ async fn server_states(server: &TestServer, ids: &[u64]) -> HashMap<u64, (State,
     got.into_iter()
         .map(|p| {
             let fields = &p.payload.as_ref().expect("payload kept").fields;
-            let version = match fields["version"].kind {
-                Some(prost_types::value::Kind::NumberValue(v)) => v as u64,
-                ref other => panic!("point {} has a bad payload: {other:?}", p.id),
+            let number = |key: &str| match fields.get(key).map(|v| &v.kind) {
+                Some(Some(prost_types::value::Kind::NumberValue(v))) => Some(*v as u64),
+                None => None,
+                Some(other) => panic!("point {} has a bad payload: {other:?}", p.id),
             };
-            (p.id.parse().unwrap(), (State::Version(version), p.vector))
+            let version = number("version").expect("a version in every payload");
+            let state = State::Version(version, number("tag").unwrap_or(0));
+            (p.id.parse().unwrap(), (state, p.vector))
         })
         .collect()
 }
@@ -233,13 +256,15 @@ async fn kill_9_at_random_moments_loses_nothing() {
                             s.0
                         )
                     }
-                    (State::Version(v), Some((State::Version(got), vector))) if got == v => {
+                    (State::Version(v, tag), Some((State::Version(got, got_tag), vector)))
+                        if got == v && got_tag == tag =>
+                    {
                         assert!(
                             max_abs_diff(vector, &vector_of(*id, *v)) < 1e-5,
                             "trial {trial}: id {id} version {v} has a corrupt vector"
                         );
                     }
-                    (State::Version(v), other) => panic!(
+                    (State::Version(v, _), other) => panic!(
                         "trial {trial}: id {id} acknowledged at version {v} but is {:?}",
                         other.map(|s| s.0)
                     ),

@@ -657,3 +657,29 @@ fn payload_updates_apply_in_commit_order_on_the_same_record() {
     assert_eq!((outcome.deleted, outcome.updated), (1, 0));
     assert!(target.visible().is_empty());
 }
+
+/// A compaction move read a point's payload before a payload update that
+/// kept its record: the move must carry the updated payload, not undo it.
+#[test]
+fn a_compaction_move_keeps_a_payload_update_made_after_it_read_the_point() {
+    let store = Arc::new(MemMetaStore::new());
+    let target = Target::new("c", &store);
+    commit_one(&store, &target, vec![upsert("a", loc(1, 0))]);
+    let update = PayloadUpdate::Merge(object(serde_json::json!({"tag": 7})));
+    let (r1, a1) = request(&target, vec![set_payload("a", update)], &[], None);
+    commit_group(store.as_ref(), vec![r1]);
+    assert_eq!(answer(a1).unwrap().updated, 1);
+    // The mover read `a` before the update (no payload), and moves it now.
+    commit_one(&store, &target, vec![moved("a", loc(1, 0), loc(2, 0))]);
+    assert_eq!(target.visible(), visible(&[("a", loc(2, 0))]));
+    let payload = target.entry(loc(2, 0)).unwrap().payload.unwrap();
+    assert_eq!(*payload, object(serde_json::json!({"tag": 7})));
+    let stored = store.load_durable("c").unwrap().records;
+    assert_eq!(stored.len(), 1);
+    let bytes = stored[0]
+        .1
+        .payload
+        .clone()
+        .expect("the update is kept on disk");
+    assert_eq!(serde_json::from_slice::<Payload>(&bytes).unwrap(), *payload);
+}
