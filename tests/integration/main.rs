@@ -34,6 +34,7 @@ mod payload_indexes;
 mod points_api;
 mod quantization;
 mod repair;
+mod rust_client;
 mod snapshots;
 mod soak;
 mod tls;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use crate::client::import::{coco_items, folder_items, import, ImportItem, ImportOptions};
 use crate::client::loadgen::{loadgen, LoadgenOptions};
 use crate::client::search::{format_table, search, QueryInput, SearchOptions};
-use crate::client::{gallery, ClientError, Clients};
+use crate::client::{gallery, ClientError};
 use crate::config::{
     CheckArgs, Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat,
     RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
@@ -194,7 +194,7 @@ async fn import_command(
     tuning: &ImportTuning,
     items: Vec<ImportItem>,
 ) -> Result<(), ClientError> {
-    let clients = Clients::connect(address).await?;
+    let clients = crate::client::connect(address).await?;
     let options = ImportOptions {
         collection: collection.to_string(),
         batch_size: tuning.batch_size,
@@ -207,7 +207,7 @@ async fn import_command(
 }
 
 async fn search_command(args: SearchArgs) -> Result<(), ClientError> {
-    let clients = Clients::connect(&args.address).await?;
+    let clients = crate::client::connect(&args.address).await?;
     let query = match (args.query, args.image) {
         (_, Some(path)) => QueryInput::Image(path),
         (Some(text), None) => QueryInput::Text(text),

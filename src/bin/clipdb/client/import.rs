@@ -19,7 +19,7 @@ use tonic::Code;
 
 use super::{is_image_file, ClientError, Clients};
 use clipdb::api::convert::payload_to_proto;
-use clipdb::proto;
+use clipdb_client::proto;
 
 /// One image to import.
 #[derive(Debug, Clone)]

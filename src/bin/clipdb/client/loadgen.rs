@@ -16,7 +16,7 @@ use clipdb::bench::{
     disk_usage, host_description, percentile_ms, pid_status_bytes, recall_at_10, utc_now, Dataset,
     Record, K,
 };
-use clipdb::proto;
+use clipdb_client::proto;
 
 #[derive(Debug, Clone)]
 pub struct LoadgenOptions {
@@ -46,7 +46,7 @@ pub async fn loadgen(
     options: &LoadgenOptions,
     mut emit: impl FnMut(&Record),
 ) -> Result<Vec<Record>, ClientError> {
-    let clients = Clients::connect(address).await?;
+    let clients = super::connect(address).await?;
     let n = data.n();
     let name = options.collection.clone();
     let (build_s, m, efc) = if options.skip_load {
@@ -81,7 +81,7 @@ pub async fn loadgen(
     }
     let mut conns = Vec::with_capacity(options.clients);
     for _ in 0..options.clients.max(1) {
-        conns.push(Clients::connect(address).await?);
+        conns.push(super::connect(address).await?);
     }
     let host = host_description();
     let mut out = Vec::new();

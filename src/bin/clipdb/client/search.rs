@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{ClientError, Clients};
 use clipdb::api::convert::payload_from_proto;
-use clipdb::proto;
+use clipdb_client::proto;
 
 /// A search as the command line gives it.
 #[derive(Debug, Clone)]
