@@ -153,7 +153,7 @@ impl proto::collections_server::Collections for Api {
         let info = tokio::task::spawn_blocking(move || db.create_collection(spec))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(collection_info_to_proto(info)))
     }
 
@@ -164,7 +164,7 @@ impl proto::collections_server::Collections for Api {
         let c = self
             .db
             .collection(&request.into_inner().name)
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(collection_info_to_proto(c.info())))
     }
 
@@ -192,7 +192,7 @@ impl proto::collections_server::Collections for Api {
         tokio::task::spawn_blocking(move || db.drop_collection(&name))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(proto::DeleteCollectionResponse {}))
     }
 
@@ -204,7 +204,7 @@ impl proto::collections_server::Collections for Api {
             .db
             .create_snapshot(&request.into_inner().collection)
             .await
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(snapshot_info_to_proto(info)))
     }
 
@@ -217,7 +217,7 @@ impl proto::collections_server::Collections for Api {
         let snapshots = tokio::task::spawn_blocking(move || db.list_snapshots(&collection))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| to_status(e, self.db.dir()))?
+            .map_err(|e| self.status(e))?
             .into_iter()
             .map(snapshot_info_to_proto)
             .collect();
@@ -233,7 +233,7 @@ impl proto::collections_server::Collections for Api {
         tokio::task::spawn_blocking(move || db.delete_snapshot(&r.collection, &r.name))
             .await
             .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(proto::DeleteSnapshotResponse {}))
     }
 
@@ -278,7 +278,7 @@ impl Api {
         self.db
             .upsert(&r.collection, points)
             .await
-            .map_err(|e| to_status(e, self.db.dir()))
+            .map_err(|e| self.status(e))
     }
 }
 
@@ -328,7 +328,7 @@ impl proto::points_server::Points for Api {
         let points = self
             .db
             .get(&r.collection, &r.ids, r.with_vector)
-            .map_err(|e| to_status(e, self.db.dir()))?
+            .map_err(|e| self.status(e))?
             .into_iter()
             .map(|p| {
                 let (vector, text_vector) = vectors_to_proto(p.vectors);
@@ -536,7 +536,7 @@ impl proto::embeddings_server::Embeddings for Api {
             .db
             .embed_texts(request.into_inner().texts)
             .await
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(embed_response(vectors)))
     }
 
@@ -548,7 +548,7 @@ impl proto::embeddings_server::Embeddings for Api {
             .db
             .embed_images(request.into_inner().images)
             .await
-            .map_err(|e| to_status(e, self.db.dir()))?;
+            .map_err(|e| self.status(e))?;
         Ok(Response::new(embed_response(vectors)))
     }
 }
