@@ -1,7 +1,10 @@
 /** Text and images with the bundled demo CLIP model (the server embeds them). */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { ClipdbClient, field, InvalidArgument, type PointInput } from "@clipdb/client";
 import { demoData, loadDemo, type Server, startServer, uniqueName } from "./helpers.js";
@@ -88,4 +91,25 @@ test("an undecodable image is InvalidArgument naming the point", async () => {
     return true;
   });
   assert.equal(await db.count(name), 0);
+});
+
+test("examples/coco_search.mjs imports a COCO-style set and finds an image by its caption", async () => {
+  const dir = demoData(20);
+  const items = loadDemo(dir);
+  const example = resolve(dirname(fileURLToPath(import.meta.url)), "../../examples/coco_search.mjs");
+  const target = items[3]!;
+  const run = (query: string) =>
+    promisify(execFile)(process.execPath, [
+      example, join(dir, "captions.json"), join(dir, "images"), query,
+      "--server", server.address, "--collection", "coco_example", "--top", "3",
+    ]);
+  const { stdout } = await run(target.captions[0]!);
+  assert.match(stdout, /imported 20 images/);
+  const ranked = stdout.split("\n").filter((l) => /^\s*\d+\s+-?\d\.\d{3}\s/.test(l));
+  assert.equal(ranked.length, 3);
+  assert.ok(ranked[0]!.includes(basename(target.path)), stdout); // its own caption ranks it first
+  // a second run finds the collection and only searches
+  const again = await run(target.captions[0]!);
+  assert.doesNotMatch(again.stdout, /imported/);
+  assert.equal(await db.count("coco_example"), 20);
 });
