@@ -1,7 +1,8 @@
 /**
- * Retries, against a gRPC server in this process that fails on purpose (the
- * real server does not fail on demand): Connect's Node server adapter over
- * HTTP/2 on a loopback port, serving the generated Points service.
+ * Retries and deadlines, against a gRPC server in this process that fails or
+ * stalls on purpose (the real server does not on demand): Connect's Node
+ * server adapter over HTTP/2 on a loopback port, serving the generated Points
+ * service.
  */
 import assert from "node:assert/strict";
 import { createServer, type Http2Server } from "node:http2";
@@ -9,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, test } from "node:test";
 import { Code as ConnectCode, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { ClipdbClient, ClipdbError, Code, DEFAULT_RETRY, ResourceExhausted, Unavailable } from "@clipdb/client";
+import { ClipdbClient, ClipdbError, Code, DEFAULT_RETRY, DeadlineExceeded, ResourceExhausted, Unavailable } from "@clipdb/client";
 import { Points } from "@clipdb/client/v1";
 
 let failures = 0;
@@ -33,6 +34,12 @@ before(async () => {
         count() {
           maybeFail("Count");
           return { count: 7n };
+        },
+        async get(_request, context) {
+          calls.push("Get");
+          // stalls until the client gives up (its deadline aborts the call)
+          await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+          return {};
         },
         async upsertStream(requests) {
           let n = 0n;
@@ -105,4 +112,11 @@ test("nothing listening is Unavailable, after the retries", async () => {
   await assert.rejects(db.listCollections(), Unavailable);
   db.close();
   await assert.rejects(db.count("c"), /closed/);
+});
+
+test("a call past its deadline is DeadlineExceeded, and not retried", async () => {
+  const db = new ClipdbClient({ address, retry: FAST, timeout: 200 });
+  await assert.rejects(db.get("c", ["a"]), DeadlineExceeded);
+  assert.deepEqual(calls, ["Get"]);
+  db.close();
 });
