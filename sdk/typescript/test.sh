@@ -41,15 +41,19 @@ rm -rf dist .test-build
 step "tsc --strict (tests, examples)"
 "$TSC" -p tsconfig.test.json || die "tsc failed on sdk/typescript/test or examples (see above)"
 
-step "the package as installed: npm pack, install, type-check and import"
+step "the package as installed: npm pack, install, type-check (with the README's quickstart) and import"
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 tarball="$(npm pack --silent --pack-destination "$scratch" | tail -1)"
 mkdir "$scratch/app"
 cp test/consumer/app.ts test/consumer/package.json test/consumer/tsconfig.json "$scratch/app/"
+node -e 'const fs = require("fs");
+  const m = fs.readFileSync("README.md", "utf8").match(/## Quickstart\n\n```ts\n([\s\S]*?)```/);
+  if (!m) { console.error("README.md has no ## Quickstart ```ts block"); process.exit(1); }
+  fs.writeFileSync(process.argv[1], m[1]);' "$scratch/app/quickstart.ts"
 (cd "$scratch/app" && npm install --no-audit --no-fund --loglevel=error "../$tarball") \
   || die "installing the packed SDK failed; try: (cd sdk/typescript && npm pack) and npm install the .tgz"
 "$TSC" -p "$scratch/app/tsconfig.json" --typeRoots "$here/node_modules/@types" \
-  || die "the installed package does not type-check for a Node project (see above)"
+  || die "the installed package, or the quickstart in README.md, does not type-check in a plain Node project (see above)"
 node "$scratch/app/out/app.js" || die "importing the installed package failed (see above)"
 
 step "server binary"

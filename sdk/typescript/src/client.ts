@@ -15,7 +15,7 @@ import {
   UpsertRequestSchema,
   type UpsertRequest,
 } from "./gen/clipdb/v1/clipdb_pb.js";
-import { ClipdbError, Code, errorFor, InvalidArgument, toClipdbError } from "./errors.js";
+import { Code, errorFor, InvalidArgument, toClipdbError } from "./errors.js";
 import { type FilterInput, toProtoFilter } from "./filters.js";
 import * as m from "./models.js";
 import { DEFAULT_RETRY, NO_RETRY, type RetryPolicy, retryDelay } from "./retry.js";
@@ -503,4 +503,3 @@ export class ClipdbClient {
   }
 }
 
-export { ClipdbError };
