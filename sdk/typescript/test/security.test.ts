@@ -74,3 +74,28 @@ describe("TLS", () => {
     plaintext.close();
   });
 });
+
+describe("mutual TLS", () => {
+  let server: Server;
+  let certs: Certificates;
+  before(async () => {
+    certs = await makeCertificates(tempDir("mtls"));
+    server = await startServer("mtls", ["--model", "none", "--tls-cert", certs.cert, "--tls-key", certs.key, "--tls-client-ca", certs.ca]);
+  });
+  after(() => server.stop());
+
+  test("a client certificate is presented with certificateChain and privateKey", async () => {
+    const db = new ClipdbClient({
+      address: server.address,
+      rootCertificates: certs.ca,
+      certificateChain: certs.clientCert,
+      privateKey: readFileSync(certs.clientKey, "utf8"),
+      timeout: 30_000,
+    });
+    assert.deepEqual(await db.listCollections(), []);
+    db.close();
+    const without = new ClipdbClient({ address: server.address, rootCertificates: certs.ca, timeout: 5_000, retry: false });
+    await assert.rejects(without.listCollections(), Unavailable); // the server refuses the handshake
+    without.close();
+  });
+});
