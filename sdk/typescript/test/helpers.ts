@@ -5,7 +5,7 @@
  * (`cargo build --bin clipdb`; sdk/typescript/test.sh says so when it is missing).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,8 +22,17 @@ export function clipdbBin(): string {
   return path;
 }
 
+const tempDirs: string[] = [];
+// removed when this test file's process ends, unless a test failed (then the
+// server logs in them are worth reading)
+process.on("exit", (code) => {
+  if (code === 0 && !process.exitCode) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `clipdb-ts-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `clipdb-ts-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export interface Server {
