@@ -2,7 +2,8 @@
 # Tests the SDKs against the real server, and the proto toolchain:
 #   buf lint, buf breaking (against proto/baseline), the generated code's
 #   freshness, mypy --strict on the Python SDK, and its pytest suite, which
-#   starts target/debug/clipdb on loopback ports (demo model, API keys, TLS).
+#   starts target/debug/clipdb on loopback ports (demo model, API keys, TLS);
+#   then each other SDK's sdk/<language>/test.sh (TypeScript, Go, Java).
 # On a fresh machine it installs what it needs: buf from npm (sdk/package-lock.json,
 # into sdk/node_modules) and the Python SDK with its test extra from PyPI (into
 # the venv sdk/.venv; SDK_FRESH_VENV=1 recreates it). It builds the server once
@@ -63,5 +64,15 @@ cargo build --bin clipdb --quiet || die "cargo build --bin clipdb failed"
 step "pytest (sdk/python/tests)"
 (cd sdk/python && CLIPDB_BIN="$root/target/debug/clipdb" "$VPY" -m pytest -q -p no:cacheprovider) \
   || die "the Python SDK's tests failed (see above)"
+
+# Each other SDK's own script: its toolchain from its registry, its
+# generated code's freshness, its type checks and linters, and its tests
+# against the same server binary.
+for sdk in typescript go java; do
+  [ -f "sdk/$sdk/test.sh" ] || continue
+  step "sdk/$sdk/test.sh"
+  CLIPDB_BIN="$root/target/debug/clipdb" bash "sdk/$sdk/test.sh" \
+    || die "the $sdk SDK's checks failed (see above); rerun with: bash sdk/$sdk/test.sh"
+done
 
 step "sdk/test.sh passed in $((SECONDS - start)) s"
