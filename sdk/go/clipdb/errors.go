@@ -27,7 +27,12 @@ func (e *Error) Error() string {
 }
 
 // GRPCStatus makes status.FromError and status.Code work on an *Error.
-func (e *Error) GRPCStatus() *status.Status { return e.st }
+func (e *Error) GRPCStatus() *status.Status {
+	if e.st == nil {
+		return status.New(e.Code, e.Message)
+	}
+	return e.st
+}
 
 // newError wraps a gRPC error (or any error, as UNKNOWN) as an *Error.
 func newError(op string, err error) error {

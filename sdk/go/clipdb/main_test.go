@@ -176,6 +176,16 @@ func tlsServer(t testing.TB) (addr, caFile string) {
 	return s.addr, caFile
 }
 
+// mtlsServer is tlsServer that also requires client certificates from the
+// same CA; it returns the address and the directory of the PEM files.
+func mtlsServer(t testing.TB) (addr, certDir string) {
+	t.Helper()
+	_, caFile := tlsServer(t) // makes the certificates
+	s := shared(t, "mtls", "--model", "none", "--tls-cert", filepath.Join(tmpRoot, "tls-server.pem"),
+		"--tls-key", filepath.Join(tmpRoot, "tls-server.key"), "--tls-client-ca", caFile)
+	return s.addr, tmpRoot
+}
+
 func makeCerts(t testing.TB, dir string) {
 	t.Helper()
 	now := time.Now()
@@ -221,6 +231,28 @@ func makeCerts(t testing.TB, dir string) {
 	write("tls-ca.pem", "CERTIFICATE", caDER)
 	write("tls-server.pem", "CERTIFICATE", der)
 	write("tls-server.key", "PRIVATE KEY", keyDER)
+
+	// a client certificate from the same CA, for mutual TLS
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "clipdb test client"},
+		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, ca, &clientKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientKeyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("tls-client.pem", "CERTIFICATE", clientDER)
+	write("tls-client.key", "PRIVATE KEY", clientKeyDER)
 }
 
 // demoData makes n images of coloured shapes with captions (COCO layout:

@@ -108,7 +108,7 @@ func (c *Client) Upsert(ctx context.Context, collection string, points []Point, 
 // any iterator (slices.Values(points), or a generator reading files): batches
 // are applied and made durable in order. On an error the stream stops and
 // the batches before the failing one stay stored; it is not retried. It
-// returns the points written.
+// returns the points written, or 0 and the error.
 func (c *Client) UpsertStream(ctx context.Context, collection string, points iter.Seq[Point], opts ...UpsertOption) (uint64, error) {
 	u := upsertOptions(opts)
 	actx, cancelAttempt := c.attemptContext(ctx)
@@ -221,6 +221,10 @@ type ScrollRequest struct {
 //	}
 func (c *Client) Scroll(ctx context.Context, req *ScrollRequest) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
+		if req == nil {
+			yield(Record{}, invalid("Scroll", "nil request"))
+			return
+		}
 		f, err := req.Filter.Proto()
 		if err != nil {
 			yield(Record{}, err)
@@ -263,6 +267,9 @@ type SetPayloadRequest struct {
 // SetPayload merges (or replaces) payloads and returns how many points were
 // updated.
 func (c *Client) SetPayload(ctx context.Context, req *SetPayloadRequest) (uint64, error) {
+	if req == nil {
+		return 0, invalid("SetPayload", "nil request")
+	}
 	f, err := req.Filter.Proto()
 	if err != nil {
 		return 0, err
@@ -288,6 +295,9 @@ type DeletePayloadKeysRequest struct {
 // DeletePayloadKeys removes payload keys and returns how many points were
 // updated.
 func (c *Client) DeletePayloadKeys(ctx context.Context, req *DeletePayloadKeysRequest) (uint64, error) {
+	if req == nil {
+		return 0, invalid("DeletePayloadKeys", "nil request")
+	}
 	f, err := req.Filter.Proto()
 	if err != nil {
 		return 0, err

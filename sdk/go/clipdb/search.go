@@ -142,6 +142,9 @@ type RecommendRequest struct {
 // Recommend searches with the mean of the positive examples pushed away from
 // the mean of the negative ones, best first.
 func (c *Client) Recommend(ctx context.Context, req *RecommendRequest) ([]Hit, error) {
+	if req == nil {
+		return nil, invalid("Recommend", "nil request")
+	}
 	f, err := req.Filter.Proto()
 	if err != nil {
 		return nil, err

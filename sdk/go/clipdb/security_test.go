@@ -2,8 +2,10 @@ package clipdb_test
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -90,5 +92,27 @@ func TestTLS(t *testing.T) {
 	}
 	if _, err := clipdb.Dial(ctx, addr, clipdb.WithRootCAFile(caFile+".missing")); !clipdb.IsInvalidArgument(err) {
 		t.Errorf("missing CA file: %v", err)
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	addr, dir := mtlsServer(t)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "tls-client.pem"), filepath.Join(dir, "tls-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "tls-ca.pem")
+	db := dial(t, addr, clipdb.WithRootCAFile(ca), clipdb.WithClientCertificate(cert))
+	name := collectionName()
+	must(db.CreateCollection(ctx, &clipdb.CreateCollectionRequest{Name: name, Dimension: 2})).ok(t)
+	if n := must(db.Count(ctx, name, nil)).ok(t); n != 0 {
+		t.Errorf("count %d", n)
+	}
+	anonymous := dial(t, addr, clipdb.WithRootCAFile(ca), clipdb.WithRetry(clipdb.NoRetry), clipdb.WithTimeout(5*time.Second))
+	_, err = anonymous.Count(ctx, name, nil)
+	// the handshake fails ("certificate required", or a broken pipe when the
+	// server hangs up first)
+	if !clipdb.IsUnavailable(err) {
+		t.Errorf("without a client certificate: %v, want Unavailable", err)
 	}
 }

@@ -25,9 +25,14 @@ type (
 	// PayloadIndexInfo describes one payload index.
 	PayloadIndexInfo = pb.PayloadIndexInfo
 
-	Metric           = pb.Metric
-	Vectorizer       = pb.Vectorizer
-	Quantization     = pb.Quantization
+	// Metric measures similarity: MetricCosine, MetricDot, MetricL2.
+	Metric = pb.Metric
+	// Vectorizer says who turns points into vectors: VectorizerNone (the
+	// client) or VectorizerCLIP (the server's model).
+	Vectorizer = pb.Vectorizer
+	// Quantization of sealed segments: QuantizationNone or QuantizationInt8.
+	Quantization = pb.Quantization
+	// PayloadIndexType is the value type a payload index holds.
 	PayloadIndexType = pb.PayloadIndexType
 )
 
