@@ -163,3 +163,24 @@ func TestRetryPolicyDelay(t *testing.T) {
 		t.Error("NoRetry retries")
 	}
 }
+
+func TestRetriesStopWhenTheContextEnds(t *testing.T) {
+	f := &flaky{failures: 1000, code: codes.Unavailable}
+	slow := clipdb.RetryPolicy{MaxAttempts: 1000, InitialBackoff: 20 * time.Millisecond,
+		MaxBackoff: 20 * time.Millisecond, Multiplier: 1, Codes: []codes.Code{codes.Unavailable}}
+	db := dial(t, serveFlaky(t, f), clipdb.WithRetry(slow))
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for len(f.callLog()) < 3 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err := db.Count(cctx, "c", nil)
+	if !clipdb.IsUnavailable(err) && clipdb.Code(err) != codes.Canceled {
+		t.Errorf("%v, want the last failure or Canceled", err)
+	}
+	if n := len(f.callLog()); n < 3 || n >= slow.MaxAttempts {
+		t.Errorf("%d attempts: the retries did not stop with the context", n)
+	}
+}
