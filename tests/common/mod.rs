@@ -152,7 +152,7 @@ impl TestServer {
     /// SIGTERM and wait for a graceful exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            unsafe_sigterm(c.id());
+            send_sigterm(c.id());
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
             loop {
                 if let Ok(Some(status)) = c.try_wait() {
@@ -176,7 +176,8 @@ impl TestServer {
     }
 }
 
-fn unsafe_sigterm(pid: u32) {
+/// Sends SIGTERM (a graceful shutdown) to process `pid`.
+pub fn send_sigterm(pid: u32) {
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()

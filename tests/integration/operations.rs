@@ -236,3 +236,52 @@ async fn the_operations_port_can_be_turned_off() {
     assert!(server.http_addr.is_none());
     assert!(server.log().contains("clipdb listening"));
 }
+
+/// On SIGTERM the server says it is going before it goes: a gRPC health
+/// watcher sees NOT_SERVING (overall and per service) while in-flight
+/// requests still have their grace, and /readyz answers 503 with the reason
+/// while /healthz stays 200, so gRPC and HTTP probes agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_turns_health_not_serving_and_readyz_503() {
+    use tokio_stream::StreamExt;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start(
+        &dir.path().join("data"),
+        &["--model", "none", "--shutdown-grace-secs", "30"],
+    );
+    let http = server.http_addr.clone().unwrap();
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watches = Vec::new();
+    for service in ["", "clipdb.v1.Points"] {
+        let mut stream = health
+            .watch(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!(first.status, ServingStatus::Serving as i32, "{service:?}");
+        watches.push((service, stream));
+    }
+    assert_eq!(get(&http, "/readyz").0, 200);
+
+    // SIGTERM: the open watches are in-flight requests, so the server waits
+    // (up to the grace) and they see the change.
+    send_sigterm(server.pid());
+    for (service, stream) in &mut watches {
+        let next = stream.next().await.unwrap().unwrap();
+        assert_eq!(
+            next.status,
+            ServingStatus::NotServing as i32,
+            "health of {service:?} after SIGTERM"
+        );
+    }
+    assert_eq!(get(&http, "/readyz"), (503, "not ready: shutting down\n".into()));
+    assert_eq!(get(&http, "/healthz"), (200, "ok\n".into()));
+    drop(watches);
+    server.stop();
+}
