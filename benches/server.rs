@@ -3,6 +3,11 @@
 //!
 //!   cargo bench --bench server -- [--n 100000] [--dim 512] [--queries 500] [--data DIR]
 //!       [--segment-capacity 100000] [--quantization none|int8] [--ef 64,128] [--clients 1,8]
+//!       [--no-metrics]
+//!
+//! `--no-metrics` runs the server without its metrics recorder (every
+//! `metrics` call a no-op, the RPC layer timing nothing): run it with and
+//! without to see what metrics cost on the search path.
 //!
 //! Searches start once every full segment is sealed (as a collection that
 //! has finished loading is searched), so they measure sealed segments.
@@ -35,6 +40,7 @@ struct Args {
     quantization: Quantization,
     ef: Vec<u32>,
     clients: Vec<usize>,
+    record_metrics: bool,
 }
 
 fn parse_args() -> Args {
@@ -47,6 +53,7 @@ fn parse_args() -> Args {
         quantization: Quantization::None,
         ef: vec![64, 128],
         clients: vec![1, 8],
+        record_metrics: true,
     };
     let list = |v: String| -> Vec<String> { v.split(',').map(String::from).collect() };
     let argv: Vec<String> = std::env::args().collect();
@@ -68,6 +75,11 @@ fn parse_args() -> Args {
             }
             "--ef" => a.ef = list(val()).iter().map(|x| x.parse().unwrap()).collect(),
             "--clients" => a.clients = list(val()).iter().map(|x| x.parse().unwrap()).collect(),
+            "--no-metrics" => {
+                a.record_metrics = false;
+                i += 1;
+                continue;
+            }
             _ => {
                 i += 1;
                 continue;
@@ -174,6 +186,7 @@ fn brute_force(base: &[Vec<f32>], queries: &[Vec<f32>], k: usize) -> Vec<Vec<u32
 
 async fn start(
     dir: &Path,
+    record_metrics: bool,
 ) -> (
     String,
     tokio::sync::oneshot::Sender<()>,
@@ -191,6 +204,7 @@ async fn start(
         api_keys: Default::default(),
         tls: None,
         http_listen: None,
+        record_metrics,
     };
     let handle = tokio::spawn(async move {
         serve(options, |a| addr_tx.send(a.grpc).unwrap(), async {
@@ -310,8 +324,16 @@ async fn main() {
     };
     let (n, dim) = (base.len(), base[0].len());
     eprintln!("data: {n} x {dim}, {} query sets", query_sets.len());
+    println!(
+        "metrics: {}",
+        if args.record_metrics {
+            "recorded (as the server runs)"
+        } else {
+            "off (--no-metrics)"
+        }
+    );
     let dir = tempfile::tempdir().unwrap();
-    let (url, stop, handle) = start(dir.path()).await;
+    let (url, stop, handle) = start(dir.path(), args.record_metrics).await;
     let mut collections = CollectionsClient::new(channel(&url).await);
     collections
         .create_collection(CreateCollectionRequest {
@@ -392,7 +414,7 @@ async fn main() {
     let _ = stop.send(());
     handle.await.unwrap();
     let started = Instant::now();
-    let (url, stop, handle) = start(dir.path()).await;
+    let (url, stop, handle) = start(dir.path(), args.record_metrics).await;
     let (hits, _, _) = run_queries(&url, &query_sets[0].1[..1], 64, 1).await;
     let restart = started.elapsed().as_secs_f64();
     assert_eq!(hits[0].len(), 10);

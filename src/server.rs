@@ -34,6 +34,10 @@ pub struct ServerOptions {
     pub tls: Option<TlsOptions>,
     /// Where to serve /metrics, /healthz and /readyz (None: not at all).
     pub http_listen: Option<String>,
+    /// Record metrics (the server always does; false lets benchmarks
+    /// measure their cost: no recorder is installed, so every `metrics`
+    /// call is a no-op, and the RPC layer times nothing).
+    pub record_metrics: bool,
 }
 
 /// The addresses the server bound (port 0 picks a free one).
@@ -128,7 +132,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let started = std::time::Instant::now();
-    crate::api::metrics::handle();
+    if options.record_metrics {
+        crate::api::metrics::handle();
+    }
     let readiness = Readiness::new();
     let http = match &options.http_listen {
         None => None,
@@ -224,7 +230,9 @@ pub async fn serve(
         .layer(tower::util::MapResponseLayer::new(
             oversized_to_resource_exhausted,
         ))
-        .layer(crate::api::metrics::MetricsLayer)
+        .layer(crate::api::metrics::MetricsLayer::new(
+            options.record_metrics,
+        ))
         .layer(AuthLayer::new(options.api_keys.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

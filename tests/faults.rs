@@ -50,6 +50,7 @@ impl InProcessServer {
             api_keys: ApiKeys::default(),
             tls: None,
             http_listen: None,
+            record_metrics: true,
         };
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

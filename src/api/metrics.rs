@@ -160,19 +160,33 @@ fn code_name(code: &str) -> &'static str {
 /// `clipdb_grpc_request_duration_seconds{method}`): the code comes from the
 /// response headers (errors answered at once) or from the trailers at the
 /// end of the body; a body dropped before its end counts as `Canceled`.
-#[derive(Clone, Debug, Default)]
-pub struct MetricsLayer;
+#[derive(Clone, Debug)]
+pub struct MetricsLayer {
+    record: bool,
+}
+
+impl MetricsLayer {
+    /// `record` false measures nothing (calls still pass through the
+    /// layer): what `benches/server.rs --no-metrics` compares against.
+    pub fn new(record: bool) -> MetricsLayer {
+        MetricsLayer { record }
+    }
+}
 
 impl<S> tower::Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
     fn layer(&self, inner: S) -> MetricsService<S> {
-        MetricsService { inner }
+        MetricsService {
+            inner,
+            record: self.record,
+        }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct MetricsService<S> {
     inner: S,
+    record: bool,
 }
 
 /// The measurement of one call, recorded once.
@@ -208,6 +222,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        if !self.record {
+            let response = self.inner.call(request);
+            return Box::pin(async move {
+                Ok(response
+                    .await?
+                    .map(|inner| MetricsBody { inner, call: None }))
+            });
+        }
         let call = Call {
             method: request.uri().path().trim_start_matches('/').to_string(),
             started: Instant::now(),

@@ -280,7 +280,10 @@ async fn shutdown_turns_health_not_serving_and_readyz_503() {
             "health of {service:?} after SIGTERM"
         );
     }
-    assert_eq!(get(&http, "/readyz"), (503, "not ready: shutting down\n".into()));
+    assert_eq!(
+        get(&http, "/readyz"),
+        (503, "not ready: shutting down\n".into())
+    );
     assert_eq!(get(&http, "/healthz"), (200, "ok\n".into()));
     drop(watches);
     server.stop();

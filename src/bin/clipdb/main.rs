@@ -346,6 +346,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace_secs),
         api_keys: ApiKeys::new(args.api_key, args.read_only_api_key),
         http_listen: (args.http_listen != "off").then_some(args.http_listen),
+        record_metrics: true,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsOptions {
                 cert,
