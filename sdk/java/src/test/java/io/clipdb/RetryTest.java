@@ -1,0 +1,86 @@
+package io.clipdb;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Retries with backoff, against a loopback port where nothing listens. */
+class RetryTest {
+  /** Counts call attempts as they leave the client. */
+  private static final class Attempts implements ClientInterceptor {
+    final AtomicInteger count = new AtomicInteger();
+
+    @Override
+    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method,
+        CallOptions options, Channel next) {
+      count.incrementAndGet();
+      return next.newCall(method, options);
+    }
+  }
+
+  private static String closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return "127.0.0.1:" + s.getLocalPort();   // closed again when the test connects
+    }
+  }
+
+  private static final RetryPolicy FAST = RetryPolicy.builder().maxAttempts(3)
+      .initialBackoff(Duration.ofMillis(10)).maxBackoff(Duration.ofMillis(20)).build();
+
+  @Test
+  void idempotentCallsAreRetriedThenGiveUp() throws IOException {
+    Attempts attempts = new Attempts();
+    try (ClipdbClient db = ClipdbClient.builder().address(closedPort()).retryPolicy(FAST)
+        .intercept(attempts).timeout(Duration.ofSeconds(5)).build()) {
+      assertThrows(UnavailableException.class, db::listCollections);
+      assertEquals(3, attempts.count.get());
+
+      attempts.count.set(0);
+      CompletionException e = assertThrows(CompletionException.class,
+          () -> db.countAsync("c", null).join());
+      assertInstanceOf(UnavailableException.class, e.getCause());
+      assertEquals(3, attempts.count.get());
+
+      // creating a collection is not idempotent: one attempt
+      attempts.count.set(0);
+      assertThrows(UnavailableException.class, () -> db.createCollection("c", 2));
+      assertEquals(1, attempts.count.get());
+    }
+  }
+
+  @Test
+  void noRetriesWhenSwitchedOff() throws IOException {
+    Attempts attempts = new Attempts();
+    try (ClipdbClient db = ClipdbClient.builder().address(closedPort())
+        .retryPolicy(RetryPolicy.none()).intercept(attempts).build()) {
+      assertThrows(UnavailableException.class, db::listCollections);
+      assertEquals(1, attempts.count.get());
+    }
+  }
+
+  @Test
+  void policyDelays() {
+    assertNotNull(FAST.delayBeforeRetry(0, Status.Code.UNAVAILABLE));
+    assertNotNull(FAST.delayBeforeRetry(1, Status.Code.RESOURCE_EXHAUSTED));
+    assertNull(FAST.delayBeforeRetry(2, Status.Code.UNAVAILABLE));
+    assertNull(FAST.delayBeforeRetry(0, Status.Code.INVALID_ARGUMENT));
+    Duration d = RetryPolicy.defaults().delayBeforeRetry(3, Status.Code.UNAVAILABLE);
+    // 100 ms * 2^3 = 800 ms, times a jitter factor in [0.5, 1)
+    assertEquals(true, d.toMillis() >= 400 && d.toMillis() < 800, d.toString());
+  }
+}
