@@ -29,7 +29,7 @@ case "$(uname -m)" in
 esac
 
 # protoc and protoc-gen-grpc-java for this platform, as pinned in pom.xml
-"$MVN" -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy@codegen-tools \
+"$MVN" -q -B -Dstyle.color=never ${MVN_ARGS:-} -f "$here/pom.xml" dependency:copy@codegen-tools \
   -Dcodegen.classifier="$os-$arch" \
   || { echo "error: could not fetch protoc / protoc-gen-grpc-java from Maven Central (see above)" >&2; exit 1; }
 for tool in protoc protoc-gen-grpc-java; do

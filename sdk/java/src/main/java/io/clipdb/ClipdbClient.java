@@ -69,6 +69,7 @@ import java.util.Objects;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -113,6 +114,8 @@ public final class ClipdbClient implements AutoCloseable {
   private final Duration timeout;
   private final RetryPolicy retry;
   private final ScheduledExecutorService retryTimer;
+  // async calls whose retry is scheduled, with the error of their last attempt
+  private final Map<CompletableFuture<?>, Throwable> waitingToRetry = new ConcurrentHashMap<>();
 
   private ClipdbClient(Builder b) {
     String target = b.address;
@@ -172,14 +175,29 @@ public final class ClipdbClient implements AutoCloseable {
     return new Builder();
   }
 
-  /** Closes the connection; calls in flight are cancelled. */
+  /**
+   * Closes the connection: calls in flight get up to 5 seconds to finish, then
+   * are cancelled; calls waiting to be retried, and new calls, fail with
+   * {@link UnavailableException}.
+   */
   @Override
   public void close() {
+    managedChannel.shutdown();
     retryTimer.shutdownNow();
-    managedChannel.shutdownNow();
+    // calls waiting to be retried fail now instead of never completing
+    for (CompletableFuture<?> result : waitingToRetry.keySet()) {
+      Throwable last = waitingToRetry.remove(result);
+      if (last != null) {
+        result.completeExceptionally(ClipdbException.of(Status.UNAVAILABLE.withDescription(
+            "the client was closed while the call waited to be retried").withCause(last), last));
+      }
+    }
     try {
-      managedChannel.awaitTermination(5, TimeUnit.SECONDS);
+      if (!managedChannel.awaitTermination(5, TimeUnit.SECONDS)) {
+        managedChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
+      managedChannel.shutdownNow();
       Thread.currentThread().interrupt();
     }
   }
@@ -197,7 +215,7 @@ public final class ClipdbClient implements AutoCloseable {
         return ClientCalls.blockingUnaryCall(channel, method, options(), request);
       } catch (StatusRuntimeException e) {
         Duration delay = idempotent ? retry.delayBeforeRetry(attempt, e.getStatus().getCode()) : null;
-        if (delay == null) {
+        if (delay == null || managedChannel.isShutdown()) {
           throw ClipdbException.of(e.getStatus(), e);
         }
         try {
@@ -237,11 +255,17 @@ public final class ClipdbClient implements AutoCloseable {
               result.completeExceptionally(ClipdbException.of(status, t));
               return;
             }
+            waitingToRetry.put(result, t);
             try {
-              retryTimer.schedule(() -> attempt(method, request, true, attempt + 1, result),
-                  delay.toNanos(), TimeUnit.NANOSECONDS);
+              retryTimer.schedule(() -> {
+                if (waitingToRetry.remove(result) != null) {
+                  attempt(method, request, true, attempt + 1, result);
+                }
+              }, delay.toNanos(), TimeUnit.NANOSECONDS);
             } catch (RuntimeException closed) {
-              result.completeExceptionally(ClipdbException.of(status, t));
+              if (waitingToRetry.remove(result) != null) {
+                result.completeExceptionally(ClipdbException.of(status, t));
+              }
             }
           }
 
@@ -767,7 +791,8 @@ public final class ClipdbClient implements AutoCloseable {
   /**
    * Every point (matching {@code filter}, if not null) in id order, fetched
    * {@code pageSize} at a time as the stream is consumed. Every point that
-   * exists throughout is returned exactly once.
+   * exists throughout is returned exactly once. A page that cannot be fetched
+   * throws its {@link ClipdbException} from the stream's terminal operation.
    *
    * @param collection the collection
    * @param filter the filter, or null for all points

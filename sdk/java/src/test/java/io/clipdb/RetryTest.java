@@ -10,26 +10,44 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** Retries with backoff, against a loopback port where nothing listens. */
 class RetryTest {
-  /** Counts call attempts as they leave the client. */
+  /** Counts call attempts as they leave the client, and as they end. */
   private static final class Attempts implements ClientInterceptor {
     final AtomicInteger count = new AtomicInteger();
+    final AtomicInteger ended = new AtomicInteger();
 
     @Override
     public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method,
         CallOptions options, Channel next) {
       count.incrementAndGet();
-      return next.newCall(method, options);
+      return new ForwardingClientCall.SimpleForwardingClientCall<Q, R>(
+          next.newCall(method, options)) {
+        @Override
+        public void start(Listener<R> listener, Metadata headers) {
+          super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<R>(
+              listener) {
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+              ended.incrementAndGet();
+              super.onClose(status, trailers);
+            }
+          }, headers);
+        }
+      };
     }
   }
 
@@ -71,6 +89,25 @@ class RetryTest {
       assertThrows(UnavailableException.class, db::listCollections);
       assertEquals(1, attempts.count.get());
     }
+  }
+
+  @Test
+  void closingFailsCallsWaitingToBeRetried() throws IOException, InterruptedException {
+    RetryPolicy slow = RetryPolicy.builder().initialBackoff(Duration.ofMinutes(10))
+        .maxBackoff(Duration.ofMinutes(10)).build();
+    Attempts attempts = new Attempts();
+    ClipdbClient db = ClipdbClient.builder().address(closedPort()).retryPolicy(slow)
+        .intercept(attempts).build();
+    CompletableFuture<Long> count = db.countAsync("c", null);
+    // the first attempt fails at once; the retry would wait ten minutes
+    while (attempts.ended.get() < 1) {
+      Thread.onSpinWait();
+    }
+    Thread.sleep(200);   // for the retry to be scheduled
+    db.close();
+    assertEquals(1, attempts.count.get());
+    CompletionException e = assertThrows(CompletionException.class, count::join);
+    assertInstanceOf(UnavailableException.class, e.getCause());
   }
 
   @Test
