@@ -17,6 +17,7 @@ import io.clipdb.v1.Vectorizer;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -201,6 +202,43 @@ class VectorsTest {
         () -> db.upsert(demo, List.of(Point.of("y").vector(1, 0, 0, 0)
             .payload(Map.of("when", new Object())))));
     assertTrue(bad.getMessage().contains("point `y`: payload.when"), bad.getMessage());
+  }
+
+  @Test
+  void payloadValuesRoundTrip() {
+    Map<String, Object> payload = new HashMap<>();
+    payload.put("int", 3);
+    payload.put("float", 2.5f);
+    payload.put("big", 1L << 60);   // past 2^53: stays a Double
+    payload.put("bool", true);
+    payload.put("none", null);
+    payload.put("array", new int[] {1, 2});
+    payload.put("nested", Map.of("tags", List.of("a", "b"), "score", -0.25));
+    db.upsert(demo, List.of(Point.of("v").vector(0, 0, 1, 0).payload(payload)));
+    Map<String, Object> back = db.get(demo, "v").get(0).payload();
+    Map<String, Object> want = new HashMap<>(payload);
+    want.put("int", 3L);
+    want.put("float", 2.5);
+    want.put("big", (double) (1L << 60));
+    want.put("array", List.of(1L, 2L));
+    want.put("nested", Map.of("tags", List.of("a", "b"), "score", -0.25));
+    assertEquals(want, back);
+    assertEquals(1, db.count(demo, Filter.must(Field.of("none").isEmpty(),
+        Field.of("nested.tags").eq("b"))));
+    Filter notRed = Filter.must(Field.of("nested.score").lt(0)).toBuilder()
+        .mustNot(Field.of("colour").eq("red")).build();
+    assertEquals(List.of("v"), ids(db.search(demo, Search.byVector(0, 0, 1, 0).filter(notRed))));
+  }
+
+  @Test
+  void deadlines() {
+    try (ClipdbClient late = ClipdbClient.builder().address(ClipdbServer.demo())
+        .timeout(Duration.ofNanos(1)).build()) {
+      // the deadline has passed before the call is sent: no race with the server
+      DeadlineExceededException e = assertThrows(DeadlineExceededException.class,
+          () -> late.count(demo));
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getCode());
+    }
   }
 
   @Test
