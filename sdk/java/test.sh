@@ -23,7 +23,7 @@ jv="$(javac -version 2>&1 | sed -E 's/^javac ([0-9]+).*/\1/')"
 [ "$jv" -ge 11 ] 2>/dev/null || die "javac is $(javac -version 2>&1); the SDK needs a JDK >= 11 (set JAVA_HOME / PATH)"
 command -v mvn >/dev/null || die "no mvn; install Maven >= 3.8 (e.g. apt-get install maven)"
 command -v npm >/dev/null || die "no npm (buf comes from npm); install Node.js >= 18 with npm (e.g. apt-get install nodejs npm)"
-javac -version; mvn -v 2>/dev/null | sed -u 's/\x1b\[[0-9;]*m//g' | head -1
+javac -version; mvn -v 2>/dev/null | sed -n '1s/\x1b\[[0-9;]*m//gp'
 
 step "buf (npm ci in sdk/)"
 BUF="$root/sdk/node_modules/.bin/buf"
@@ -50,9 +50,17 @@ rm -rf "$here/target/surefire-reports"
 status=0
 (cd "$here" && CLIPDB_BIN="$bin" mvn_quiet verify) || status=$?
 # Maven is quiet on success: say what ran, from Surefire's reports
-sum() { cat "$here"/target/surefire-reports/TEST-*.xml 2>/dev/null \
-  | grep -o "<testsuite [^>]*" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' \
-  | awk '{s += $1} END {print s + 0}'; }
+shopt -s nullglob
+reports=("$here"/target/surefire-reports/TEST-*.xml)
+sum() {  # adds up one attribute of the <testsuite> elements
+  [ ${#reports[@]} -gt 0 ] || { echo 0; return; }
+  awk -v key="$1" '{
+      while (match($0, "<testsuite [^>]*")) {
+        tag = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH)
+        if (match(tag, " " key "=\"[0-9]+\"")) { v = substr(tag, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); s += v }
+      }
+    } END { print s + 0 }' "${reports[@]}"
+}
 tests=$(sum tests); failed=$(( $(sum failures) + $(sum errors) )); skipped=$(sum skipped)
 echo "java: $((tests - failed - skipped)) passed, $failed failed, $skipped skipped"
 [ "$status" = 0 ] || die "the Java SDK's build or tests failed (see above; reports in sdk/java/target/surefire-reports)"
