@@ -18,9 +18,11 @@ import java.util.Base64;
 import java.util.Date;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
@@ -29,16 +31,21 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** A CA and a server certificate for localhost / 127.0.0.1, made for the test. */
+/** A CA, a server certificate for localhost / 127.0.0.1 and a client certificate, made for the test. */
 final class Certificates {
   final Path ca;
   final Path serverCert;
   final Path serverKey;
+  /** A client certificate signed by the same CA, for mutual TLS. */
+  final Path clientCert;
+  final Path clientKey;
 
-  private Certificates(Path ca, Path serverCert, Path serverKey) {
-    this.ca = ca;
-    this.serverCert = serverCert;
-    this.serverKey = serverKey;
+  private Certificates(Path dir) {
+    this.ca = dir.resolve("ca.pem");
+    this.serverCert = dir.resolve("server.pem");
+    this.serverKey = dir.resolve("server.key");
+    this.clientCert = dir.resolve("client.pem");
+    this.clientKey = dir.resolve("client.key");
   }
 
   static Certificates create(Path dir) {
@@ -60,11 +67,19 @@ final class Certificates {
               new GeneralName[] {new GeneralName(GeneralName.dNSName, "localhost"),
                   new GeneralName(GeneralName.iPAddress, "127.0.0.1")})),
           caKey);
-      Certificates c = new Certificates(dir.resolve("ca.pem"), dir.resolve("server.pem"),
-          dir.resolve("server.key"));
+      KeyPair clientKey = ecKey();
+      X509Certificate client = sign(new JcaX509v3CertificateBuilder(caName, serial(),
+          notBefore(), notAfter(), new X500Name("CN=clipdb test client"), clientKey.getPublic())
+          .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+          .addExtension(Extension.extendedKeyUsage, false,
+              new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth)),
+          caKey);
+      Certificates c = new Certificates(dir);
       Files.write(c.ca, pem("CERTIFICATE", ca.getEncoded()));
       Files.write(c.serverCert, pem("CERTIFICATE", cert.getEncoded()));
       Files.write(c.serverKey, pem("PRIVATE KEY", key.getPrivate().getEncoded()));  // PKCS#8
+      Files.write(c.clientCert, pem("CERTIFICATE", client.getEncoded()));
+      Files.write(c.clientKey, pem("PRIVATE KEY", clientKey.getPrivate().getEncoded()));
       return c;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

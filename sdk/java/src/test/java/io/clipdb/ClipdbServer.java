@@ -29,6 +29,7 @@ final class ClipdbServer {
   private static ClipdbServer demo;
   private static ClipdbServer keyed;
   private static ClipdbServer tls;
+  private static ClipdbServer mutualTls;
   private static Certificates certificates;
   private static Path demoData;
 
@@ -154,6 +155,17 @@ final class ClipdbServer {
           "--tls-cert", c.serverCert.toString(), "--tls-key", c.serverKey.toString()));
     }
     return tls.address;
+  }
+
+  /** A vector-only TLS server that requires client certificates signed by the test CA. */
+  static synchronized String mutualTls() {
+    if (mutualTls == null) {
+      Certificates c = certificates();
+      mutualTls = new ClipdbServer("mtls", List.of("--model", "none",
+          "--tls-cert", c.serverCert.toString(), "--tls-key", c.serverKey.toString(),
+          "--tls-client-ca", c.ca.toString()));
+    }
+    return mutualTls.address;
   }
 
   static synchronized Certificates certificates() {

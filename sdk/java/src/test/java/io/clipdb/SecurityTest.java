@@ -63,4 +63,20 @@ class SecurityTest {
       assertThrows(ClipdbException.class, () -> db.count(name));
     }
   }
+
+  @Test
+  void mutualTls() throws IOException {
+    String address = ClipdbServer.mutualTls();
+    Certificates certs = ClipdbServer.certificates();
+    try (ClipdbClient db = client(address).trustedCertificates(certs.ca)
+        .clientCertificate(Files.readAllBytes(certs.clientCert), Files.readAllBytes(certs.clientKey))
+        .build()) {
+      assertEquals(List.of(), db.listCollections());
+    }
+    // the server refuses a client without a certificate
+    try (ClipdbClient db = client(address).trustedCertificates(certs.ca)
+        .retryPolicy(RetryPolicy.none()).build()) {
+      assertThrows(UnavailableException.class, db::listCollections);
+    }
+  }
 }
