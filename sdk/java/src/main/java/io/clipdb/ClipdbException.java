@@ -26,12 +26,18 @@ public class ClipdbException extends RuntimeException {
     this.status = status;
   }
 
+  // the server's message as it is; for failures on this side (no connection,
+  // TLS) grpc's description ("io exception") plus what caused it
   private static String messageOf(Status status) {
     String description = status.getDescription();
-    if (description != null && !description.isEmpty()) {
-      return description;
+    Throwable cause = status.getCause();
+    String detail = cause == null ? null
+        : cause.getMessage() != null ? cause.getMessage() : cause.getClass().getName();
+    if (description == null || description.isEmpty()) {
+      return detail != null ? detail : status.getCode().name();
     }
-    return status.getCause() != null ? String.valueOf(status.getCause()) : status.getCode().name();
+    return detail != null && !description.contains(detail) ? description + ": " + detail
+        : description;
   }
 
   /**

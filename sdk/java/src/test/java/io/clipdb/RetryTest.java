@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -65,8 +66,10 @@ class RetryTest {
     Attempts attempts = new Attempts();
     try (ClipdbClient db = ClipdbClient.builder().address(closedPort()).retryPolicy(FAST)
         .intercept(attempts).timeout(Duration.ofSeconds(5)).build()) {
-      assertThrows(UnavailableException.class, db::listCollections);
+      UnavailableException refused = assertThrows(UnavailableException.class, db::listCollections);
       assertEquals(3, attempts.count.get());
+      // says why: grpc's "io exception" alone would not
+      assertTrue(refused.getMessage().contains("refused"), refused.getMessage());
 
       attempts.count.set(0);
       CompletionException e = assertThrows(CompletionException.class,
