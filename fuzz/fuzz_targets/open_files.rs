@@ -1,18 +1,21 @@
 //! Opening segment files with arbitrary contents, as a collection does at
 //! startup: the vector files (`VectorFile::open` and the record checksums),
-//! the segment manifest (`manifest::from_bytes`) and the sealed graph file
-//! (checked against the manifest, then `Graph::open_sealed`'s structure checks).
+//! the segment manifest (`manifest::from_bytes`), the sealed graph file
+//! (checked against the manifest, then `Graph::open_sealed`'s structure checks)
+//! and a growing segment's graph checkpoint (`Graph::open_checkpoint`: a bad
+//! one is ignored and the graph rebuilt; it must never be loaded half-checked).
 //!
 //! A real collection (dimension 4, 16 records a segment, 20 points: segment 1
 //! sealed, segment 2 growing) is built once per process; each input replaces
 //! one of its files, then the segment is opened. Input:
-//! `[file, flags, content...]` where `file % 5` is
+//! `[file, flags, content...]` where `file % 6` is
 //! 0: seg 1 `vectors-0.bin`, 1: seg 1 `manifest.json`,
 //! 2: seg 1 `graph-0.idx`, 3: the same with its header CRC recomputed,
-//! 4: seg 2 (growing) `vectors-0.bin`,
+//! 4: seg 2 (growing) `vectors-0.bin`, 5: seg 2 `graph-0.ckpt`,
 //! and `flags` bit 0 recomputes the checksums the file or manifest carries
 //! for the new content (header CRC, manifest CRC, the manifest's CRC and
-//! length of a graph file) so the fuzzer gets past them; bit 1 also
+//! length of a graph file, a checkpoint's trailing CRC) so the fuzzer gets
+//! past them; bit 1 also
 //! recomputes every vector record's CRC. Without the flags the input tests
 //! what corruption on disk looks like: it must be detected.
 //!
@@ -45,11 +48,17 @@ fn fixture() -> &'static Fixture {
         let data = tmp.path().join("data");
         let (db, api) = common::open(&data);
         common::seed_collection(&db, &api, "c", 20);
+        // Segment 2's graph checkpoint, as the server writes at shutdown.
+        db.checkpoint_graphs(1).expect("checkpoint");
         let config = db.collection("c").unwrap().config().clone();
         drop(api);
         drop(db);
         let template = data.join("collections").join("c");
-        for f in ["seg-000001/graph-0.idx", "seg-000001/manifest.json"] {
+        for f in [
+            "seg-000001/graph-0.idx",
+            "seg-000001/manifest.json",
+            "seg-000002/graph-0.ckpt",
+        ] {
             assert!(template.join(f).exists(), "template lacks {f}");
         }
         let work = tmp.path().join("work");
@@ -65,12 +74,13 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-const FILES: [(u8, &str); 5] = [
+const FILES: [(u8, &str); 6] = [
     (0, "seg-000001/vectors-0.bin"),
     (1, "seg-000001/manifest.json"),
     (2, "seg-000001/graph-0.idx"),
     (3, "seg-000001/graph-0.idx"),
     (4, "seg-000002/vectors-0.bin"),
+    (5, "seg-000002/graph-0.ckpt"),
 ];
 
 fn write_seeds(dir: &Path, template: &Path) {
@@ -138,9 +148,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let fx = fixture();
-    let (which, flags) = (data[0] % 5, data[1]);
+    let (which, flags) = (data[0] % 6, data[1]);
     let mut content = data[2..].to_vec();
-    let (seg_id, sealed) = if which == 4 { (2, false) } else { (1, true) };
+    let (seg_id, sealed) = if which >= 4 { (2, false) } else { (1, true) };
     let seg_name = format!("seg-{seg_id:06}");
     let _ = std::fs::remove_dir_all(&fx.work);
     let seg = fx.work.join(&seg_name);
@@ -150,6 +160,13 @@ fuzz_target!(|data: &[u8]| {
         match which {
             0 | 4 => fix_vectors(&mut content, flags & 2 != 0),
             1 => content = fix_manifest(&content),
+            5 => {
+                if content.len() >= 4 {
+                    let end = content.len() - 4;
+                    let crc = crc32fast::hash(&content[..end]);
+                    content[end..].copy_from_slice(&crc.to_le_bytes());
+                }
+            }
             _ => {
                 if which == 3 && content.len() >= 64 {
                     let crc = crc32fast::hash(&content[..60]);

@@ -91,6 +91,7 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
                 graph_source: match s.graph_source {
                     GraphSource::Built => proto::GraphSource::Built,
                     GraphSource::Loaded => proto::GraphSource::Loaded,
+                    GraphSource::Checkpoint => proto::GraphSource::Checkpoint,
                 } as i32,
             })
             .collect(),

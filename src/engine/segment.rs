@@ -39,6 +39,9 @@ pub(crate) struct Segment {
     /// Set while a sealing task runs, so only one does.
     pub sealing: AtomicBool,
     pub graph_source: GraphSource,
+    /// Points in the graphs' last checkpoint files (growing segments), so
+    /// an unchanged graph is not written again.
+    pub checkpointed_points: AtomicUsize,
 }
 
 /// Written next to a sealed segment's files; lists the sealed graph files with checksums.
@@ -101,6 +104,12 @@ pub(crate) fn vectors_path(dir: &Path, space: usize) -> PathBuf {
 
 fn sealed_graph_name(space: usize) -> String {
     format!("graph-{space}.idx")
+}
+
+/// A growing segment's graph checkpoint for one space (see
+/// [`Segment::write_checkpoints`]); deleted once the segment is sealed.
+fn checkpoint_name(space: usize) -> String {
+    format!("graph-{space}.ckpt")
 }
 
 /// The f32 records of a vector file, as a sealed graph reads them.
@@ -166,6 +175,7 @@ impl Segment {
             sealed: AtomicBool::new(false),
             sealing: AtomicBool::new(false),
             graph_source: GraphSource::Built,
+            checkpointed_points: AtomicUsize::new(0),
         })
     }
 
@@ -217,27 +227,25 @@ impl Segment {
         }
         let (graphs, graph_source) = if sealed {
             let graphs = Self::load_graphs(&dir, config, capacity, &vectors)?;
+            // Left if the server stopped between sealing and deleting them.
+            for space in 0..config.spaces() {
+                let _ = std::fs::remove_file(dir.join(checkpoint_name(space)));
+            }
             (graphs, GraphSource::Loaded)
         } else {
-            let graphs: Vec<Graph> = (0..config.spaces())
-                .map(|space| {
-                    let graph = Graph::new(
-                        config.metric,
-                        params(config),
-                        config.dimension as usize,
-                        capacity as usize,
-                    );
-                    let items: Vec<(&[f32], usize)> = records
-                        .iter()
-                        .filter(|(_, m, _)| m.spaces & (1 << space) != 0)
-                        .map(|(r, _, _)| (vectors[space].get(*r), *r as usize))
-                        .collect();
-                    graph.insert(&items);
-                    graph
-                })
-                .collect();
-            (graphs, GraphSource::Built)
+            Self::restore_graphs(&dir, config, capacity, &vectors, &records)
         };
+        let checkpointed = if graph_source == GraphSource::Built {
+            0
+        } else {
+            graphs.iter().map(|g| g.len()).sum()
+        };
+        // Record numbers in a graph are never handed out again, even those
+        // of writes that never committed: their nodes keep their vectors.
+        let allocated = graphs
+            .iter()
+            .map(|g| g.node_bound() as u32)
+            .fold(allocated, u32::max);
         Ok(Segment {
             id,
             dir,
@@ -250,7 +258,110 @@ impl Segment {
             sealed: AtomicBool::new(sealed),
             sealing: AtomicBool::new(false),
             graph_source,
+            checkpointed_points: AtomicUsize::new(checkpointed),
         })
+    }
+
+    /// A growing segment's graphs: from each space's checkpoint file when
+    /// it is whole and matches, plus the live records written after it;
+    /// else built from the vectors. Checkpoint when every space had one.
+    fn restore_graphs(
+        dir: &Path,
+        config: &CollectionConfig,
+        capacity: u32,
+        vectors: &[VectorFile],
+        records: &[(u32, RecordMeta, Option<Arc<Payload>>)],
+    ) -> (Vec<Graph>, GraphSource) {
+        let mut from_checkpoints = true;
+        let graphs = (0..config.spaces())
+            .map(|space| {
+                let path = dir.join(checkpoint_name(space));
+                let restored = if path.exists() {
+                    match Graph::open_checkpoint(
+                        config.metric,
+                        params(config),
+                        config.dimension as usize,
+                        capacity as usize,
+                        &path,
+                        |r| vectors[space].get(r),
+                    ) {
+                        Ok(g) => Some(g),
+                        Err(e) => {
+                            // Only slower: the graph is rebuilt from the vectors.
+                            tracing::warn!(error = %e, "ignoring a graph checkpoint; rebuilding the graph");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                from_checkpoints &= restored.is_some();
+                let graph = restored.unwrap_or_else(|| {
+                    Graph::new(
+                        config.metric,
+                        params(config),
+                        config.dimension as usize,
+                        capacity as usize,
+                    )
+                });
+                let items: Vec<(&[f32], usize)> = records
+                    .iter()
+                    .filter(|(r, m, _)| {
+                        m.spaces & (1 << space) != 0 && !graph.contains(*r as usize)
+                    })
+                    .map(|(r, _, _)| (vectors[space].get(*r), *r as usize))
+                    .collect();
+                graph.insert(&items);
+                graph
+            })
+            .collect();
+        let source = if from_checkpoints {
+            GraphSource::Checkpoint
+        } else {
+            GraphSource::Built
+        };
+        (graphs, source)
+    }
+
+    /// Writes each growing graph's checkpoint file (when it changed since
+    /// the last), so a restart loads the graph instead of rebuilding it and
+    /// inserts only the records written since. Their vectors are synced
+    /// first: a checkpoint never names a node whose vector could be lost.
+    /// Returns the points checkpointed (0: nothing to do or sealed).
+    pub fn write_checkpoints(&self) -> Result<usize> {
+        if self.sealed.load(Ordering::Acquire) || self.sealing.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let points: usize = self.graphs.iter().map(|g| g.len()).sum();
+        if points == self.checkpointed_points.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        for file in &self.vectors {
+            file.sync()?;
+        }
+        let mut written = 0;
+        for (space, graph) in self.graphs.iter().enumerate() {
+            match graph.write_checkpoint(&self.dir.join(checkpoint_name(space)))? {
+                Some(n) => written += n,
+                None => return Ok(0), // sealed meanwhile
+            }
+        }
+        crate::storage::sync_dir(&self.dir)?;
+        self.checkpointed_points.store(written, Ordering::Release);
+        Ok(written)
+    }
+
+    /// Deletes the checkpoint files once the segment is sealed (its sealed
+    /// graphs replace them).
+    pub fn remove_checkpoints(&self) {
+        for space in 0..self.graphs.len() {
+            let path = self.dir.join(checkpoint_name(space));
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot delete a graph checkpoint");
+                }
+            }
+        }
     }
 
     /// Opens the sealed graphs a sealed segment's manifest lists, after

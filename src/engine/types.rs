@@ -105,8 +105,12 @@ pub struct CollectionSpec {
 /// Where a segment's graphs came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphSource {
+    /// Built from the vectors (a new segment, or no usable checkpoint).
     Built,
+    /// A sealed segment's graph files.
     Loaded,
+    /// A growing segment's checkpoint, plus the records written after it.
+    Checkpoint,
 }
 
 #[derive(Debug, Clone)]

@@ -87,6 +87,75 @@ impl Graph {
         })
     }
 
+    /// A growing graph restored from a checkpoint file written by
+    /// [`Graph::write_checkpoint`], each node's vector read through `row`
+    /// (the segment's vector file). Records written after the checkpoint are
+    /// not in it: the caller inserts them ([`Graph::contains`] tells which).
+    pub fn open_checkpoint<'a>(
+        metric: Metric,
+        params: GraphParams,
+        dim: usize,
+        capacity: usize,
+        path: &Path,
+        row: impl Fn(u32) -> &'a [f32],
+    ) -> Result<Graph, IndexError> {
+        let err = |reason: String| IndexError::Load {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let g = GrowingGraph::from_checkpoint(metric, params, dim, capacity, &bytes, row)
+            .map_err(err)?;
+        Ok(Graph {
+            metric,
+            state: RwLock::new(State::Growing(g)),
+        })
+    }
+
+    /// Writes a growing graph's checkpoint to `path`: written to a temporary
+    /// file, fsynced, then renamed over `path`, so `path` always holds a
+    /// whole checkpoint (the caller fsyncs the directory). Inserts wait only
+    /// while the edges are copied. Returns the points written; None (nothing
+    /// written) once sealed.
+    pub fn write_checkpoint(&self, path: &Path) -> Result<Option<usize>, IndexError> {
+        let err = |reason: String| IndexError::Write {
+            path: path.to_path_buf(),
+            reason,
+        };
+        fail::fail_point!("graph-checkpoint", |arg| Err(err(format!(
+            "injected fault: {}",
+            arg.unwrap_or_default()
+        ))));
+        let (bytes, points) = {
+            let state = self.state.read();
+            let State::Growing(g) = &*state else {
+                return Ok(None);
+            };
+            g.checkpoint()
+        };
+        let tmp = path.with_extension("ckpt.tmp");
+        sealed::write_file(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))?;
+        Ok(Some(points))
+    }
+
+    /// Whether record `node` is in the graph (growing graphs; a sealed
+    /// graph says false: nothing is inserted into it).
+    pub fn contains(&self, node: usize) -> bool {
+        match &*self.state.read() {
+            State::Growing(g) => g.contains(node),
+            State::Sealed(_) => false,
+        }
+    }
+
+    /// One past the highest record in a growing graph (0 when empty or sealed).
+    pub fn node_bound(&self) -> usize {
+        match &*self.state.read() {
+            State::Growing(g) => g.node_bound(),
+            State::Sealed(_) => 0,
+        }
+    }
+
     /// Number of points inserted.
     pub fn len(&self) -> usize {
         match &*self.state.read() {

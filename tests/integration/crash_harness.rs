@@ -186,11 +186,15 @@ async fn kill_9_at_random_moments_loses_nothing() {
     let data = dir.path().join("data");
     // Small segments, so that trials cross seals; a compactor that looks
     // often, so that kills land inside compactions too.
+    // Growing graphs checkpointed every 100 points, so kills land inside
+    // checkpoint writes too and restarts load checkpoints.
     let args = [
         "--segment-capacity",
         "1500",
         "--compaction-interval-ms",
         "20",
+        "--graph-checkpoint-points",
+        "100",
     ];
     {
         let mut server = TestServer::start(&data, &args);
@@ -205,6 +209,7 @@ async fn kill_9_at_random_moments_loses_nothing() {
     let models: Vec<Arc<Mutex<Model>>> = (0..WRITERS).map(|_| Arc::default()).collect();
     let mut rng = Rng(0xC0FFEE);
     let (mut acked_batches_checked, mut in_flight_applied, mut in_flight_dropped) = (0, 0, 0);
+    let mut restarts_from_checkpoint = 0;
     // Trial t checks what trial t-1's kill left; the last start only checks.
     for trial in 0..=trials {
         let mut server = TestServer::start(&data, &args);
@@ -272,6 +277,44 @@ async fn kill_9_at_random_moments_loses_nothing() {
             }
             acked_batches_checked += 1;
         }
+        // Searchable too, whatever the growing graph was restored from (a
+        // checkpoint plus the points after it, or a rebuild): every live
+        // point is found by its own vector.
+        let info = server
+            .collections()
+            .await
+            .get_collection(GetCollectionRequest {
+                name: "crash".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if info
+            .segments
+            .iter()
+            .any(|s| !s.sealed && s.graph_source == GraphSource::Checkpoint as i32)
+        {
+            restarts_from_checkpoint += 1;
+        }
+        let mut points = server.points().await;
+        for (id, (state, vector)) in stored.iter().take(40) {
+            if let State::Version(..) = state {
+                let hits = points
+                    .search(SearchRequest {
+                        ef: 256,
+                        ..search_vector("crash", vector.clone(), 1)
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .hits;
+                assert_eq!(
+                    hits.first().map(|h| h.id.as_str()),
+                    Some(id.to_string().as_str()),
+                    "trial {trial}: id {id} is not found by its own vector"
+                );
+            }
+        }
 
         if trial == trials {
             let info = server
@@ -319,6 +362,11 @@ async fn kill_9_at_random_moments_loses_nothing() {
     println!(
         "crash harness: {trials} kill -9 trials, 0 acknowledged writes lost; {acked} ids tracked, \
          {acked_batches_checked} writer checks, in-flight batches at the kill: {in_flight_applied} applied, \
-         {in_flight_dropped} not applied, none half-applied"
+         {in_flight_dropped} not applied, none half-applied; {restarts_from_checkpoint} restarts \
+         loaded the growing graph from its checkpoint"
+    );
+    assert!(
+        restarts_from_checkpoint > 0,
+        "no restart loaded a graph checkpoint: the harness no longer covers them"
     );
 }

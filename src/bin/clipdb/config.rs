@@ -322,6 +322,13 @@ pub struct ServeArgs {
     /// How often, in milliseconds, the compactor looks for segments to compact.
     #[arg(long, env = "CLIPDB_COMPACTION_INTERVAL_MS", default_value_t = 1000)]
     pub compaction_interval_ms: u64,
+    /// Checkpoint a growing segment's graph once this many points were
+    /// inserted since its last checkpoint (checked every compaction
+    /// interval; always at shutdown). A restart loads the checkpoint and
+    /// inserts only the points written after it; 0 checkpoints only at
+    /// shutdown.
+    #[arg(long, env = "CLIPDB_GRAPH_CHECKPOINT_POINTS", default_value_t = 5000)]
+    pub graph_checkpoint_points: usize,
     /// Log format.
     #[arg(long, env = "CLIPDB_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

@@ -340,6 +340,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             max_pending_writes: args.max_pending_writes,
             compaction_dead_ratio: args.compaction_dead_ratio,
             compaction_interval: std::time::Duration::from_millis(args.compaction_interval_ms),
+            graph_checkpoint_points: args.graph_checkpoint_points,
             ..DatabaseOptions::default()
         },
         model,

@@ -78,6 +78,42 @@ impl Collection {
         })
     }
 
+    /// Checkpoints the graphs of growing segments with at least
+    /// `min_new_points` inserted since their last checkpoint (see
+    /// [`Segment::write_checkpoints`]). Returns the points checkpointed.
+    pub(crate) fn checkpoint_graphs(&self, min_new_points: usize) -> Result<usize> {
+        if self.is_dropped() {
+            return Ok(0);
+        }
+        let growing: Vec<Arc<Segment>> = self
+            .segments
+            .read()
+            .iter()
+            .filter(|s| !s.sealed.load(Ordering::Acquire))
+            .cloned()
+            .collect();
+        let mut total = 0;
+        for seg in growing {
+            let points: usize = seg.graphs.iter().map(|g| g.len()).sum();
+            let done = seg.checkpointed_points.load(Ordering::Acquire);
+            if points >= done + min_new_points.max(1) {
+                let started = std::time::Instant::now();
+                let n = seg.write_checkpoints()?;
+                if n > 0 {
+                    tracing::debug!(
+                        collection = %self.config.name,
+                        segment = seg.id,
+                        points = n,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "checkpointed growing graphs"
+                    );
+                }
+                total += n;
+            }
+        }
+        Ok(total)
+    }
+
     /// Seals a full segment in the background once its last write is done.
     pub(crate) fn maybe_seal(self: &Arc<Self>, seg: &Arc<Segment>) {
         if !seg.ready_to_seal() || seg.sealing.swap(true, Ordering::AcqRel) {
@@ -154,6 +190,7 @@ impl Collection {
             );
         }
         seg.sealed.store(true, Ordering::Release);
+        seg.remove_checkpoints();
         metrics::counter!("clipdb_seals_total").increment(1);
         Ok(())
     }

@@ -47,8 +47,13 @@ pub struct DatabaseOptions {
     /// reaches this is compacted: its live points move to the growing
     /// segment and its files are deleted. 1.0: only wholly dead segments.
     pub compaction_dead_ratio: f64,
-    /// How often the compactor looks for work.
+    /// How often the compactor looks for work (and growing graphs are
+    /// checkpointed).
     pub compaction_interval: std::time::Duration,
+    /// A growing segment's graph is checkpointed once this many points were
+    /// inserted since its last checkpoint; 0: only at shutdown
+    /// ([`Database::checkpoint_graphs`]).
+    pub graph_checkpoint_points: usize,
 }
 
 impl Default for DatabaseOptions {
@@ -64,6 +69,7 @@ impl Default for DatabaseOptions {
             max_pending_writes: 256,
             compaction_dead_ratio: 0.5,
             compaction_interval: std::time::Duration::from_secs(1),
+            graph_checkpoint_points: 5_000,
         }
     }
 }
@@ -147,6 +153,7 @@ impl Database {
                         points = info.point_count,
                         segments = info.segments.len(),
                         graphs_loaded = info.segments.iter().filter(|s| s.graph_source == GraphSource::Loaded).count(),
+                        graphs_from_checkpoint = info.segments.iter().filter(|s| s.graph_source == GraphSource::Checkpoint).count(),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "opened collection"
                     );
@@ -169,6 +176,7 @@ impl Database {
         let db = Arc::downgrade(self);
         let interval = self.options.compaction_interval;
         let ratio = self.options.compaction_dead_ratio;
+        let checkpoint_points = self.options.graph_checkpoint_points;
         std::thread::Builder::new()
             .name("clipdb-compact".into())
             .spawn(move || loop {
@@ -177,6 +185,13 @@ impl Database {
                 let collections: Vec<_> = db.collections.read().values().cloned().collect();
                 drop(db);
                 for c in collections {
+                    if checkpoint_points > 0 {
+                        // Failure costs only restart time (the graph is
+                        // rebuilt from the vectors); retried next round.
+                        if let Err(e) = c.checkpoint_graphs(checkpoint_points) {
+                            tracing::error!(collection = %c.name(), error = %e, "graph checkpoint failed; will retry");
+                        }
+                    }
                     // Until nothing is left at or above the ratio.
                     loop {
                         match c.compact_once(ratio) {
@@ -497,6 +512,19 @@ impl Database {
     /// Makes everything durable; called on shutdown.
     pub fn flush(&self) -> Result<()> {
         Ok(self.meta.flush()?)
+    }
+
+    /// Checkpoints every growing graph with at least `min_new_points`
+    /// inserted since its last checkpoint (1: every changed one, as at
+    /// shutdown), so the next start loads them instead of rebuilding.
+    /// Returns the points checkpointed.
+    pub fn checkpoint_graphs(&self, min_new_points: usize) -> Result<usize> {
+        let collections: Vec<_> = self.collections.read().values().cloned().collect();
+        let mut total = 0;
+        for c in collections {
+            total += c.checkpoint_graphs(min_new_points)?;
+        }
+        Ok(total)
     }
 }
 

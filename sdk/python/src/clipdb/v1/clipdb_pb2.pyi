@@ -194,6 +194,10 @@ class _GraphSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GraphSour
     """Built in memory from the vectors (growing segments)."""
     GRAPH_SOURCE_LOADED: _GraphSource.ValueType  # 2
     """Reloaded from the graph file written when the segment was sealed."""
+    GRAPH_SOURCE_CHECKPOINT: _GraphSource.ValueType  # 3
+    """A growing segment's graph, loaded from its checkpoint file (written
+    periodically and at shutdown) plus the records written after it.
+    """
 
 class GraphSource(_GraphSource, metaclass=_GraphSourceEnumTypeWrapper):
     """Where a segment's graph came from when the server opened it."""
@@ -203,6 +207,10 @@ GRAPH_SOURCE_BUILT: GraphSource.ValueType  # 1
 """Built in memory from the vectors (growing segments)."""
 GRAPH_SOURCE_LOADED: GraphSource.ValueType  # 2
 """Reloaded from the graph file written when the segment was sealed."""
+GRAPH_SOURCE_CHECKPOINT: GraphSource.ValueType  # 3
+"""A growing segment's graph, loaded from its checkpoint file (written
+periodically and at shutdown) plus the records written after it.
+"""
 Global___GraphSource: _TypeAlias = GraphSource  # noqa: Y015
 
 @_typing.final
