@@ -326,6 +326,9 @@ const (
 	GraphSource_GRAPH_SOURCE_BUILT GraphSource = 1
 	// Reloaded from the graph file written when the segment was sealed.
 	GraphSource_GRAPH_SOURCE_LOADED GraphSource = 2
+	// A growing segment's graph, loaded from its checkpoint file (written
+	// periodically and at shutdown) plus the records written after it.
+	GraphSource_GRAPH_SOURCE_CHECKPOINT GraphSource = 3
 )
 
 // Enum value maps for GraphSource.
@@ -334,11 +337,13 @@ var (
 		0: "GRAPH_SOURCE_UNSPECIFIED",
 		1: "GRAPH_SOURCE_BUILT",
 		2: "GRAPH_SOURCE_LOADED",
+		3: "GRAPH_SOURCE_CHECKPOINT",
 	}
 	GraphSource_value = map[string]int32{
 		"GRAPH_SOURCE_UNSPECIFIED": 0,
 		"GRAPH_SOURCE_BUILT":       1,
 		"GRAPH_SOURCE_LOADED":      2,
+		"GRAPH_SOURCE_CHECKPOINT":  3,
 	}
 )
 
@@ -3969,11 +3974,12 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x11PayloadIndexState\x12#\n" +
 	"\x1fPAYLOAD_INDEX_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cPAYLOAD_INDEX_STATE_BUILDING\x10\x01\x12\x1d\n" +
-	"\x19PAYLOAD_INDEX_STATE_READY\x10\x02*\\\n" +
+	"\x19PAYLOAD_INDEX_STATE_READY\x10\x02*y\n" +
 	"\vGraphSource\x12\x1c\n" +
 	"\x18GRAPH_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GRAPH_SOURCE_BUILT\x10\x01\x12\x17\n" +
-	"\x13GRAPH_SOURCE_LOADED\x10\x022\x98\x06\n" +
+	"\x13GRAPH_SOURCE_LOADED\x10\x02\x12\x1b\n" +
+	"\x17GRAPH_SOURCE_CHECKPOINT\x10\x032\x98\x06\n" +
 	"\vCollections\x12Q\n" +
 	"\x10CreateCollection\x12\".clipdb.v1.CreateCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12K\n" +
 	"\rGetCollection\x12\x1f.clipdb.v1.GetCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12X\n" +

@@ -452,54 +452,54 @@ public final class Clipdb {
       "PayloadIndexState\022#\n\037PAYLOAD_INDEX_STATE" +
       "_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_STATE_BU" +
       "ILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_READY\020\002*" +
-      "\\\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UNSPECIFI" +
+      "y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UNSPECIFI" +
       "ED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023GRAPH_SO" +
-      "URCE_LOADED\020\0022\230\006\n\013Collections\022Q\n\020CreateC" +
-      "ollection\022\".clipdb.v1.CreateCollectionRe" +
-      "quest\032\031.clipdb.v1.CollectionInfo\022K\n\rGetC" +
-      "ollection\022\037.clipdb.v1.GetCollectionReque" +
-      "st\032\031.clipdb.v1.CollectionInfo\022X\n\017ListCol" +
-      "lections\022!.clipdb.v1.ListCollectionsRequ" +
-      "est\032\".clipdb.v1.ListCollectionsResponse\022" +
-      "[\n\020DeleteCollection\022\".clipdb.v1.DeleteCo" +
-      "llectionRequest\032#.clipdb.v1.DeleteCollec" +
-      "tionResponse\022K\n\016CreateSnapshot\022 .clipdb." +
-      "v1.CreateSnapshotRequest\032\027.clipdb.v1.Sna" +
-      "pshotInfo\022R\n\rListSnapshots\022\037.clipdb.v1.L" +
-      "istSnapshotsRequest\032 .clipdb.v1.ListSnap" +
-      "shotsResponse\022U\n\016DeleteSnapshot\022 .clipdb" +
-      ".v1.DeleteSnapshotRequest\032!.clipdb.v1.De" +
-      "leteSnapshotResponse\022W\n\022CreatePayloadInd" +
-      "ex\022$.clipdb.v1.CreatePayloadIndexRequest" +
-      "\032\033.clipdb.v1.PayloadIndexInfo\022a\n\022DeleteP" +
-      "ayloadIndex\022$.clipdb.v1.DeletePayloadInd" +
-      "exRequest\032%.clipdb.v1.DeletePayloadIndex" +
-      "Response2\373\005\n\006Points\022=\n\006Upsert\022\030.clipdb.v" +
-      "1.UpsertRequest\032\031.clipdb.v1.UpsertRespon" +
-      "se\022E\n\014UpsertStream\022\030.clipdb.v1.UpsertReq" +
-      "uest\032\031.clipdb.v1.UpsertResponse(\001\0224\n\003Get" +
-      "\022\025.clipdb.v1.GetRequest\032\026.clipdb.v1.GetR" +
-      "esponse\022=\n\006Delete\022\030.clipdb.v1.DeleteRequ" +
-      "est\032\031.clipdb.v1.DeleteResponse\022=\n\006Search" +
-      "\022\030.clipdb.v1.SearchRequest\032\031.clipdb.v1.S" +
-      "earchResponse\022L\n\013SearchBatch\022\035.clipdb.v1" +
-      ".SearchBatchRequest\032\036.clipdb.v1.SearchBa" +
-      "tchResponse\022:\n\005Count\022\027.clipdb.v1.CountRe" +
-      "quest\032\030.clipdb.v1.CountResponse\022=\n\006Scrol" +
-      "l\022\030.clipdb.v1.ScrollRequest\032\031.clipdb.v1." +
-      "ScrollResponse\022I\n\nSetPayload\022\034.clipdb.v1" +
-      ".SetPayloadRequest\032\035.clipdb.v1.SetPayloa" +
-      "dResponse\022^\n\021DeletePayloadKeys\022#.clipdb." +
-      "v1.DeletePayloadKeysRequest\032$.clipdb.v1." +
-      "DeletePayloadKeysResponse\022C\n\tRecommend\022\033" +
-      ".clipdb.v1.RecommendRequest\032\031.clipdb.v1." +
-      "SearchResponse2\226\001\n\nEmbeddings\022B\n\tEmbedTe" +
-      "xt\022\033.clipdb.v1.EmbedTextRequest\032\030.clipdb" +
-      ".v1.EmbedResponse\022D\n\nEmbedImage\022\034.clipdb" +
-      ".v1.EmbedImageRequest\032\030.clipdb.v1.EmbedR" +
-      "esponseBD\n\014io.clipdb.v1P\001Z2github.com/cl" +
-      "ipdb/clipdb/gen/go/clipdb/v1;clipdbv1b\006p" +
-      "roto3"
+      "URCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CHECKPOINT" +
+      "\020\0032\230\006\n\013Collections\022Q\n\020CreateCollection\022\"" +
+      ".clipdb.v1.CreateCollectionRequest\032\031.cli" +
+      "pdb.v1.CollectionInfo\022K\n\rGetCollection\022\037" +
+      ".clipdb.v1.GetCollectionRequest\032\031.clipdb" +
+      ".v1.CollectionInfo\022X\n\017ListCollections\022!." +
+      "clipdb.v1.ListCollectionsRequest\032\".clipd" +
+      "b.v1.ListCollectionsResponse\022[\n\020DeleteCo" +
+      "llection\022\".clipdb.v1.DeleteCollectionReq" +
+      "uest\032#.clipdb.v1.DeleteCollectionRespons" +
+      "e\022K\n\016CreateSnapshot\022 .clipdb.v1.CreateSn" +
+      "apshotRequest\032\027.clipdb.v1.SnapshotInfo\022R" +
+      "\n\rListSnapshots\022\037.clipdb.v1.ListSnapshot" +
+      "sRequest\032 .clipdb.v1.ListSnapshotsRespon" +
+      "se\022U\n\016DeleteSnapshot\022 .clipdb.v1.DeleteS" +
+      "napshotRequest\032!.clipdb.v1.DeleteSnapsho" +
+      "tResponse\022W\n\022CreatePayloadIndex\022$.clipdb" +
+      ".v1.CreatePayloadIndexRequest\032\033.clipdb.v" +
+      "1.PayloadIndexInfo\022a\n\022DeletePayloadIndex" +
+      "\022$.clipdb.v1.DeletePayloadIndexRequest\032%" +
+      ".clipdb.v1.DeletePayloadIndexResponse2\373\005" +
+      "\n\006Points\022=\n\006Upsert\022\030.clipdb.v1.UpsertReq" +
+      "uest\032\031.clipdb.v1.UpsertResponse\022E\n\014Upser" +
+      "tStream\022\030.clipdb.v1.UpsertRequest\032\031.clip" +
+      "db.v1.UpsertResponse(\001\0224\n\003Get\022\025.clipdb.v" +
+      "1.GetRequest\032\026.clipdb.v1.GetResponse\022=\n\006" +
+      "Delete\022\030.clipdb.v1.DeleteRequest\032\031.clipd" +
+      "b.v1.DeleteResponse\022=\n\006Search\022\030.clipdb.v" +
+      "1.SearchRequest\032\031.clipdb.v1.SearchRespon" +
+      "se\022L\n\013SearchBatch\022\035.clipdb.v1.SearchBatc" +
+      "hRequest\032\036.clipdb.v1.SearchBatchResponse" +
+      "\022:\n\005Count\022\027.clipdb.v1.CountRequest\032\030.cli" +
+      "pdb.v1.CountResponse\022=\n\006Scroll\022\030.clipdb." +
+      "v1.ScrollRequest\032\031.clipdb.v1.ScrollRespo" +
+      "nse\022I\n\nSetPayload\022\034.clipdb.v1.SetPayload" +
+      "Request\032\035.clipdb.v1.SetPayloadResponse\022^" +
+      "\n\021DeletePayloadKeys\022#.clipdb.v1.DeletePa" +
+      "yloadKeysRequest\032$.clipdb.v1.DeletePaylo" +
+      "adKeysResponse\022C\n\tRecommend\022\033.clipdb.v1." +
+      "RecommendRequest\032\031.clipdb.v1.SearchRespo" +
+      "nse2\226\001\n\nEmbeddings\022B\n\tEmbedText\022\033.clipdb" +
+      ".v1.EmbedTextRequest\032\030.clipdb.v1.EmbedRe" +
+      "sponse\022D\n\nEmbedImage\022\034.clipdb.v1.EmbedIm" +
+      "ageRequest\032\030.clipdb.v1.EmbedResponseBD\n\014" +
+      "io.clipdb.v1P\001Z2github.com/clipdb/clipdb" +
+      "/gen/go/clipdb/v1;clipdbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -33,6 +33,15 @@ public enum GraphSource
    * <code>GRAPH_SOURCE_LOADED = 2;</code>
    */
   GRAPH_SOURCE_LOADED(2),
+  /**
+   * <pre>
+   * A growing segment's graph, loaded from its checkpoint file (written
+   * periodically and at shutdown) plus the records written after it.
+   * </pre>
+   *
+   * <code>GRAPH_SOURCE_CHECKPOINT = 3;</code>
+   */
+  GRAPH_SOURCE_CHECKPOINT(3),
   UNRECOGNIZED(-1),
   ;
 
@@ -56,6 +65,15 @@ public enum GraphSource
    * <code>GRAPH_SOURCE_LOADED = 2;</code>
    */
   public static final int GRAPH_SOURCE_LOADED_VALUE = 2;
+  /**
+   * <pre>
+   * A growing segment's graph, loaded from its checkpoint file (written
+   * periodically and at shutdown) plus the records written after it.
+   * </pre>
+   *
+   * <code>GRAPH_SOURCE_CHECKPOINT = 3;</code>
+   */
+  public static final int GRAPH_SOURCE_CHECKPOINT_VALUE = 3;
 
 
   public final int getNumber() {
@@ -85,6 +103,7 @@ public enum GraphSource
       case 0: return GRAPH_SOURCE_UNSPECIFIED;
       case 1: return GRAPH_SOURCE_BUILT;
       case 2: return GRAPH_SOURCE_LOADED;
+      case 3: return GRAPH_SOURCE_CHECKPOINT;
       default: return null;
     }
   }
