@@ -34,9 +34,9 @@ struct Server {
 }
 
 fn binary() -> PathBuf {
-    std::env::var_os("CLIPDB_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/clipdb")
-    })
+    std::env::var_os("CLIPDB_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/clipdb"))
 }
 
 fn start(data: &Path, segment_capacity: usize) -> Server {
@@ -87,8 +87,8 @@ async fn channel(url: &str) -> Channel {
 async fn timed_start(data: &Path, segment_capacity: usize, query: &[f32]) -> (f64, Server) {
     let started = Instant::now();
     let server = start(data, segment_capacity);
-    let mut points = PointsClient::new(channel(&server.url).await)
-        .max_decoding_message_size(64 << 20);
+    let mut points =
+        PointsClient::new(channel(&server.url).await).max_decoding_message_size(64 << 20);
     let hits = points
         .search(SearchRequest {
             collection: "bench".into(),
@@ -119,7 +119,11 @@ async fn source(url: &str) -> String {
         .iter()
         .map(|s| {
             let g = GraphSource::try_from(s.graph_source)
-                .map(|g| g.as_str_name().trim_start_matches("GRAPH_SOURCE_").to_lowercase())
+                .map(|g| {
+                    g.as_str_name()
+                        .trim_start_matches("GRAPH_SOURCE_")
+                        .to_lowercase()
+                })
                 .unwrap_or_default();
             format!("{}:{g}", if s.sealed { "sealed" } else { "growing" })
         })

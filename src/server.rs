@@ -307,8 +307,14 @@ pub async fn serve(
     // The next start then loads growing graphs instead of rebuilding them.
     let started = std::time::Instant::now();
     match db.checkpoint_graphs(1) {
-        Ok(points) => tracing::info!(points, elapsed_ms = started.elapsed().as_millis() as u64, "checkpointed growing graphs"),
-        Err(e) => tracing::error!(error = %e, "graph checkpoint failed; the next start rebuilds those graphs"),
+        Ok(points) => tracing::info!(
+            points,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "checkpointed growing graphs"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "graph checkpoint failed; the next start rebuilds those graphs")
+        }
     }
     db.flush()?;
     Ok(())

@@ -225,20 +225,15 @@ impl Segment {
             });
             allocated = allocated.max(r + 1);
         }
-        let (graphs, graph_source) = if sealed {
+        let (graphs, graph_source, checkpointed) = if sealed {
             let graphs = Self::load_graphs(&dir, config, capacity, &vectors)?;
             // Left if the server stopped between sealing and deleting them.
             for space in 0..config.spaces() {
                 let _ = std::fs::remove_file(dir.join(checkpoint_name(space)));
             }
-            (graphs, GraphSource::Loaded)
+            (graphs, GraphSource::Loaded, 0)
         } else {
             Self::restore_graphs(&dir, config, capacity, &vectors, &records)
-        };
-        let checkpointed = if graph_source == GraphSource::Built {
-            0
-        } else {
-            graphs.iter().map(|g| g.len()).sum()
         };
         // Record numbers in a graph are never handed out again, even those
         // of writes that never committed: their nodes keep their vectors.
@@ -265,14 +260,18 @@ impl Segment {
     /// A growing segment's graphs: from each space's checkpoint file when
     /// it is whole and matches, plus the live records written after it;
     /// else built from the vectors. Checkpoint when every space had one.
+    /// Also returns the points the checkpoint files hold (what is on disk:
+    /// the points inserted after them make the next checkpoint due).
     fn restore_graphs(
         dir: &Path,
         config: &CollectionConfig,
         capacity: u32,
         vectors: &[VectorFile],
         records: &[(u32, RecordMeta, Option<Arc<Payload>>)],
-    ) -> (Vec<Graph>, GraphSource) {
+    ) -> (Vec<Graph>, GraphSource, usize) {
         let mut from_checkpoints = true;
+        let mut checkpointed = 0;
+        let mut reinserted = 0;
         let graphs = (0..config.spaces())
             .map(|space| {
                 let path = dir.join(checkpoint_name(space));
@@ -296,6 +295,7 @@ impl Segment {
                     None
                 };
                 from_checkpoints &= restored.is_some();
+                checkpointed += restored.as_ref().map_or(0, |g| g.len());
                 let graph = restored.unwrap_or_else(|| {
                     Graph::new(
                         config.metric,
@@ -311,16 +311,23 @@ impl Segment {
                     })
                     .map(|(r, _, _)| (vectors[space].get(*r), *r as usize))
                     .collect();
+                reinserted += items.len();
                 graph.insert(&items);
                 graph
             })
             .collect();
         let source = if from_checkpoints {
+            tracing::info!(
+                segment = %dir.display(),
+                checkpointed,
+                reinserted,
+                "growing graph loaded from its checkpoint"
+            );
             GraphSource::Checkpoint
         } else {
             GraphSource::Built
         };
-        (graphs, source)
+        (graphs, source, checkpointed)
     }
 
     /// Writes each growing graph's checkpoint file (when it changed since
@@ -513,6 +520,78 @@ impl Segment {
 mod tests {
     use super::*;
     use crate::engine::{Fusion, Metric, Quantization, Vectorizer};
+
+    /// A growing segment reopened from its checkpoint plus a tail counts
+    /// only the checkpoint as written, so the next checkpoint (at shutdown)
+    /// includes the tail: found by benches/restart.rs, where every restart
+    /// after a kill -9 re-inserted the same tail again.
+    #[test]
+    fn reopened_from_a_checkpoint_the_tail_makes_the_next_one_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig {
+            name: "c".into(),
+            dimension: 4,
+            metric: Metric::Cosine,
+            vectorizer: Vectorizer::None,
+            m: 8,
+            ef_construction: 16,
+            ef_search: 16,
+            fusion: Fusion::default(),
+            segment_capacity: 100,
+            quantization: Quantization::None,
+            secret: 0,
+        };
+        let vectors: Vec<[f32; 4]> = (0..60)
+            .map(|i| [1.0, i as f32, (i * i % 7) as f32, 0.5])
+            .collect();
+        let records = |n: u32| {
+            (0..n)
+                .map(|r| {
+                    let meta = RecordMeta {
+                        id: format!("p{r}"),
+                        spaces: 1,
+                        payload: None,
+                    };
+                    (r, meta, None)
+                })
+                .collect::<Vec<_>>()
+        };
+        let seg = Segment::create(dir.path(), 1, &config).unwrap();
+        for (r, v) in vectors.iter().enumerate() {
+            seg.vectors[0].write(r as u32, v).unwrap();
+        }
+        let items: Vec<(&[f32], usize)> = vectors[..40]
+            .iter()
+            .enumerate()
+            .map(|(r, v)| (v.as_slice(), r))
+            .collect();
+        seg.graphs[0].insert(&items);
+        assert_eq!(seg.write_checkpoints().unwrap(), 40);
+        assert_eq!(
+            seg.write_checkpoints().unwrap(),
+            0,
+            "unchanged: not rewritten"
+        );
+        drop(seg);
+
+        // 20 more records committed after the checkpoint (then a crash).
+        let seg = Segment::open(dir.path(), 1, false, &config, records(60)).unwrap();
+        assert_eq!(seg.graph_source, GraphSource::Checkpoint);
+        assert_eq!(seg.graphs[0].len(), 60);
+        assert_eq!(seg.checkpointed_points.load(Ordering::Acquire), 40);
+        assert_eq!(seg.write_checkpoints().unwrap(), 60);
+        drop(seg);
+        let seg = Segment::open(dir.path(), 1, false, &config, records(60)).unwrap();
+        assert_eq!(seg.checkpointed_points.load(Ordering::Acquire), 60);
+        // Record numbers the graph holds are not handed out again.
+        assert_eq!(seg.allocated.load(Ordering::Acquire), 60);
+        drop(seg);
+        // A record in the checkpoint that metadata does not list (a write
+        // that never committed) keeps its number from being reused.
+        let seg = Segment::open(dir.path(), 1, false, &config, records(30)).unwrap();
+        assert_eq!(seg.live_count(), 30);
+        assert_eq!(seg.allocated.load(Ordering::Acquire), 60);
+    }
 
     /// A sealed segment's manifest may only list its own graph files: found
     /// while writing fuzz/open_files, a manifest naming `../../x` made the

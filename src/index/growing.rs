@@ -411,7 +411,11 @@ impl GrowingGraph {
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend(self.levels[..nodes].iter().map(|l| l.load(Ordering::Acquire)));
+        out.extend(
+            self.levels[..nodes]
+                .iter()
+                .map(|l| l.load(Ordering::Acquire)),
+        );
         while out.len() % 4 != 0 {
             out.push(0);
         }
@@ -454,8 +458,7 @@ impl GrowingGraph {
             Metric::Dot => 1,
             Metric::L2 => 2,
         };
-        let (nodes, points, entry, top) =
-            (word(4) as usize, word(5) as usize, word(6), word(7));
+        let (nodes, points, entry, top) = (word(4) as usize, word(5) as usize, word(6), word(7));
         if (word(0), word(1), word(2), word(3))
             != (dim as u32, capacity as u32, g.m as u32, metric_code)
         {
@@ -498,7 +501,9 @@ impl GrowingGraph {
                 return Err(format!("node {n}: vector of {} floats, not {dim}", v.len()));
             }
             // SAFETY: not shared yet: `g` is ours alone until returned.
-            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), g.row_ptr(n as u32) as *mut f32, dim) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), g.row_ptr(n as u32) as *mut f32, dim)
+            };
             g.levels[n].store(level, Ordering::Relaxed);
             if level > 1 {
                 let len = g.upper_len(level);
@@ -513,7 +518,9 @@ impl GrowingGraph {
             return Err(format!("{} bytes past the last edge list", body.len() - at));
         }
         if inserted != points {
-            return Err(format!("{inserted} nodes but {points} points in the header"));
+            return Err(format!(
+                "{inserted} nodes but {points} points in the header"
+            ));
         }
         for (slot, v) in g.base.iter().zip(&base) {
             slot.store(*v, Ordering::Relaxed);
@@ -536,7 +543,9 @@ impl GrowingGraph {
         }
         if points > 0 {
             if !inserted_node(entry) || top as usize + 1 != levels[entry as usize] as usize {
-                return Err(format!("entry {entry} at layer {top} is not a node of that level"));
+                return Err(format!(
+                    "entry {entry} at layer {top} is not a node of that level"
+                ));
             }
             *g.entry.write() = Some((entry, top as usize));
         }
@@ -716,9 +725,8 @@ mod tests {
         let (bytes, points) = g.checkpoint();
         assert_eq!(points, items.len());
         let row = |r: u32| data[r as usize].as_slice();
-        let back =
-            GrowingGraph::from_checkpoint(Metric::Cosine, params, dim, n + 200, &bytes, row)
-                .unwrap();
+        let back = GrowingGraph::from_checkpoint(Metric::Cosine, params, dim, n + 200, &bytes, row)
+            .unwrap();
         assert_eq!(back.len(), g.len());
         assert_eq!(back.node_bound(), g.node_bound());
         for i in 0..n {
@@ -726,7 +734,10 @@ mod tests {
         }
         for qi in 0..50u64 {
             let q = unit(9_000 + qi, dim);
-            assert_eq!(back.search(&q, 10, 32, &|_| true), g.search(&q, 10, 32, &|_| true));
+            assert_eq!(
+                back.search(&q, 10, 32, &|_| true),
+                g.search(&q, 10, 32, &|_| true)
+            );
         }
         // A checkpoint of the restored graph is the same bytes.
         assert_eq!(back.checkpoint().0, bytes);
@@ -745,12 +756,16 @@ mod tests {
             b[bytes.len() / 2] ^= 0x10;
             b
         };
-        assert!(load(&flipped, params, n + 200).unwrap_err().contains("checksum"));
+        assert!(load(&flipped, params, n + 200)
+            .unwrap_err()
+            .contains("checksum"));
         assert!(load(&bytes[..bytes.len() - 9], params, n + 200).is_err());
         assert!(load(&bytes[..20], params, n + 200).is_err());
         let other_m = GraphParams { m: 8, ..params };
         assert!(load(&bytes, other_m, n + 200).unwrap_err().contains("m 6"));
-        assert!(load(&bytes, params, n + 100).unwrap_err().contains("capacity"));
+        assert!(load(&bytes, params, n + 100)
+            .unwrap_err()
+            .contains("capacity"));
         // An empty graph round-trips too.
         let empty = GrowingGraph::new(Metric::L2, params, dim, 10);
         let (b, p) = empty.checkpoint();
@@ -772,8 +787,7 @@ mod tests {
         };
         let data: Vec<Vec<f32>> = (0..n as u64 + 1).map(|i| unit(i + 11, dim)).collect();
         let g = GrowingGraph::new(Metric::Cosine, params, dim, n + 1);
-        let items: Vec<(&[f32], usize)> =
-            (0..n).map(|i| (data[i].as_slice(), i)).collect();
+        let items: Vec<(&[f32], usize)> = (0..n).map(|i| (data[i].as_slice(), i)).collect();
         g.insert(&items);
         let (bytes, _) = g.checkpoint();
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -797,7 +811,9 @@ mod tests {
             let crc = crc32fast::hash(&b);
             b.extend_from_slice(&crc.to_le_bytes());
             let row = |r: u32| data[r as usize].as_slice();
-            if let Ok(back) = GrowingGraph::from_checkpoint(Metric::Cosine, params, dim, n + 1, &b, row) {
+            if let Ok(back) =
+                GrowingGraph::from_checkpoint(Metric::Cosine, params, dim, n + 1, &b, row)
+            {
                 loaded += 1;
                 let _ = back.search(&data[0], 5, 16, &|_| true);
                 if !back.contains(n) {

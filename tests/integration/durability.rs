@@ -409,7 +409,11 @@ async fn growing_source(server: &TestServer, name: &str) -> (i32, u64) {
         .await
         .unwrap()
         .into_inner();
-    let growing = info.segments.iter().find(|s| !s.sealed).expect("a growing segment");
+    let growing = info
+        .segments
+        .iter()
+        .find(|s| !s.sealed)
+        .expect("a growing segment");
     (growing.graph_source, info.point_count)
 }
 
@@ -424,7 +428,11 @@ async fn assert_searchable(server: &TestServer, name: &str, base: &[Vec<f32>]) {
             .unwrap()
             .into_inner()
             .hits;
-        assert_eq!(hits[0].id, i.to_string(), "point {i} is not its own nearest");
+        assert_eq!(
+            hits[0].id,
+            i.to_string(),
+            "point {i} is not its own nearest"
+        );
     }
     let mut found = 0;
     let queries = random_unit_vectors(50, base[0].len(), 4242);
@@ -444,7 +452,11 @@ async fn assert_searchable(server: &TestServer, name: &str, base: &[Vec<f32>]) {
             .filter(|h| truth.contains(&h.id.parse::<usize>().unwrap()))
             .count();
     }
-    assert!(found >= 490, "recall@10 {} after restart", found as f64 / 500.0);
+    assert!(
+        found >= 490,
+        "recall@10 {} after restart",
+        found as f64 / 500.0
+    );
 }
 
 /// After kill -9 a growing segment's graph comes from its last periodic
@@ -474,7 +486,11 @@ async fn growing_graph_checkpoint_after_kill_9_and_torn_checkpoint() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(checkpoint.exists(), "no checkpoint written; log:\n{}", server.log());
+    assert!(
+        checkpoint.exists(),
+        "no checkpoint written; log:\n{}",
+        server.log()
+    );
     // A tail written after it (maybe checkpointed too, maybe not), then kill -9.
     let mut p = server.points().await;
     p.upsert(UpsertRequest {
