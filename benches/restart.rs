@@ -8,7 +8,10 @@
 //!
 //! Per size N (CLIP-like synthetic vectors, one growing segment: capacity 2N):
 //! 1. kill -9 after the load, once the periodic checkpoint has run: the
-//!    graph comes from the checkpoint plus the tail written after it;
+//!    graph comes from the checkpoint plus the tail written after it; then
+//!    kill -9 right after 4 999 more points (just under the default
+//!    --graph-checkpoint-points: the most a restart re-inserts, give or take
+//!    one maintenance interval's writes);
 //! 2. graceful stop (a checkpoint at shutdown): nothing to re-insert;
 //! 3. the same, its checkpoint deleted: the graph rebuilt from the vectors
 //!    (what every restart cost before checkpoints);
@@ -203,8 +206,11 @@ async fn main() {
         i += 2;
     }
     let largest = *sizes.iter().max().unwrap();
-    let set = clipdb::bench::synth::generate(largest, 1, dim, 2026);
-    let vectors: Vec<Vec<f32>> = (0..largest).map(|i| set.vector(i).to_vec()).collect();
+    const TAIL: usize = 4_999;
+    let set = clipdb::bench::synth::generate(largest + TAIL, 1, dim, 2026);
+    let vectors: Vec<Vec<f32>> = (0..largest + TAIL)
+        .map(|i| set.vector(i).to_vec())
+        .collect();
     let query = vectors[7].clone();
     println!("| points | segments | stop | graph source | re-inserted | restart to first search |");
     println!("|---|---|---|---|---|---|");
@@ -222,22 +228,55 @@ async fn main() {
         let (secs, mut server) = timed_start(&data, capacity, &query).await;
         let src = source(&server.url).await;
         println!("| {n} | 1 growing | kill -9 | {src} | {tail} | {secs:.2} s |");
+        // The worst case: a tail just under the checkpoint threshold.
+        let extra: Vec<Point> = (n..n + TAIL)
+            .map(|i| Point {
+                id: i.to_string(),
+                vector: vectors[i].clone(),
+                ..Default::default()
+            })
+            .collect();
+        let before = checkpointed_points(&data).unwrap_or(0);
+        for chunk in extra.chunks(1000) {
+            PointsClient::new(channel(&server.url).await)
+                .upsert(UpsertRequest {
+                    collection: "bench".into(),
+                    points: chunk.to_vec(),
+                })
+                .await
+                .unwrap();
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let tail = (n + TAIL) as u32 - checkpointed_points(&data).unwrap_or(before);
+        let (secs, mut server) = timed_start(&data, capacity, &query).await;
+        let src = source(&server.url).await;
+        println!(
+            "| {} | 1 growing | kill -9 after {TAIL} more | {src} | {tail} | {secs:.2} s |",
+            n + TAIL
+        );
         sigterm(&mut server.child);
         let (secs, mut server) = timed_start(&data, capacity, &query).await;
         let src = source(&server.url).await;
-        println!("| {n} | 1 growing | graceful | {src} | 0 | {secs:.2} s |");
+        println!(
+            "| {} | 1 growing | graceful | {src} | 0 | {secs:.2} s |",
+            n + TAIL
+        );
         sigterm(&mut server.child);
         remove_checkpoints(&data);
         let (secs, mut server) = timed_start(&data, capacity, &query).await;
         let src = source(&server.url).await;
-        println!("| {n} | 1 growing | graceful, checkpoint deleted | {src} | {n} | {secs:.2} s |");
+        println!(
+            "| {0} | 1 growing | graceful, checkpoint deleted | {src} | {0} | {secs:.2} s |",
+            n + TAIL
+        );
         sigterm(&mut server.child);
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let capacity = largest / 2;
     let mut server = start(&data, capacity);
-    load(&server.url, &vectors, capacity).await;
+    load(&server.url, &vectors[..largest], capacity).await;
     // Both full segments sealed (their graph files written).
     for _ in 0..600 {
         if source(&server.url).await.matches("sealed:").count() == 2 {
