@@ -422,6 +422,7 @@ mod tests {
             segment_capacity: 4,
             quantization: Quantization::Int8,
             secret: 0,
+            thumbnails: None,
         };
         let seg = Segment::create(dir.path(), 1, &config).unwrap();
         let vectors: Vec<[f32; 2]> = (0..4).map(|i| [i as f32, 1.0]).collect();

@@ -92,6 +92,9 @@ struct PointLine<'a> {
     spaces: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a Payload>,
+    /// The point's thumbnail (base64 JPEG), when the collection keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbnail: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +105,8 @@ struct PointLineOwned {
     spaces: u8,
     #[serde(default)]
     payload: Option<Payload>,
+    #[serde(default)]
+    thumbnail: Option<String>,
 }
 
 /// A snapshot file, as listed.
@@ -439,12 +444,23 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
     writer.add_streamed(POINTS_MEMBER, |out| {
         for cs in &capture.segments {
             for (record, entry) in &cs.points {
+                // Read after the cut: a point's thumbnail changes only with
+                // a new record of it, so this is the captured record's one
+                // (or none, if the point was deleted since).
+                let thumbnail = match collection.config().thumbnails {
+                    Some(_) => collection
+                        .thumbnail(&entry.id)
+                        .map_err(std::io::Error::other)?
+                        .map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+                    None => None,
+                };
                 let line = PointLine {
                     segment: cs.segment.id,
                     record: *record,
                     id: &entry.id,
                     spaces: entry.spaces,
                     payload: entry.payload.as_deref(),
+                    thumbnail,
                 };
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
@@ -478,7 +494,7 @@ fn file_name(path: &Path) -> String {
 fn for_each_point(
     path: &Path,
     header: &SnapshotHeader,
-    mut f: impl FnMut(Loc, RecordMeta) -> Result<()>,
+    mut f: impl FnMut(Loc, RecordMeta, Option<Vec<u8>>) -> Result<()>,
 ) -> Result<u64> {
     let file = std::fs::File::open(path).map_err(|e| StorageError::io(path, e))?;
     let spaces_mask: u8 = (1u8 << header.config.spaces()) - 1;
@@ -498,6 +514,11 @@ fn for_each_point(
         let payload = p
             .payload
             .map(|pl| serde_json::to_vec(&pl).expect("JSON encodes"));
+        let thumbnail = p
+            .thumbnail
+            .map(|t| base64::engine::general_purpose::STANDARD.decode(t))
+            .transpose()
+            .map_err(|_| bad("thumbnail is not base64".into()))?;
         f(
             Loc {
                 segment: p.segment,
@@ -508,6 +529,7 @@ fn for_each_point(
                 spaces: p.spaces,
                 payload,
             },
+            thumbnail,
         )?;
         n += 1;
     }
@@ -567,7 +589,7 @@ pub fn restore_snapshot(
     let cleanup = scopeguard(staging.clone());
     let header: SnapshotHeader = archive::extract(file, &staging)?;
     let mut seen_ids = std::collections::HashSet::new();
-    let count = for_each_point(&staging.join(POINTS_MEMBER), &header, |_, rec| {
+    let count = for_each_point(&staging.join(POINTS_MEMBER), &header, |_, rec, _| {
         if !seen_ids.insert(rec.id) {
             return Err(StorageError::corrupt(file, "a point id appears twice").into());
         }
@@ -636,7 +658,10 @@ pub fn restore_snapshot(
     meta.apply(&target, batch)?;
     let mut batch = MetaBatch::default();
     let mut in_batch = 0;
-    for_each_point(&dest.join(POINTS_MEMBER), &header, |loc, rec| {
+    for_each_point(&dest.join(POINTS_MEMBER), &header, |loc, rec, thumbnail| {
+        if let Some(jpeg) = thumbnail {
+            batch.put_thumbnail(&rec.id, jpeg);
+        }
         batch.put_record(loc, rec);
         in_batch += 1;
         if in_batch == RESTORE_BATCH {

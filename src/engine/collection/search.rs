@@ -45,6 +45,16 @@ impl Collection {
             .collect()
     }
 
+    /// The thumbnail kept for point `id`; None when the point does not
+    /// exist or has none. A point's thumbnail is committed with it, so a
+    /// visible point never shows another's.
+    pub fn thumbnail(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        if self.ids.read().get(id).is_none() {
+            return Ok(None);
+        }
+        Ok(self.meta.thumbnail(&self.config.name, id)?)
+    }
+
     /// The stored vector of a point, for "more like this" queries and
     /// recommendation examples: its image vector, or its caption vector if
     /// it has no image. `field` names the request field in errors.
