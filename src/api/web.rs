@@ -52,7 +52,10 @@ pub(super) fn routes(state: WebState) -> Router {
         .route("/assets/style.css", get(style_css))
         .route("/api/collections", get(list_collections))
         .route("/api/collections/{collection}/search", post(search))
-        .route("/api/collections/{collection}/search/image", post(search_image))
+        .route(
+            "/api/collections/{collection}/search/image",
+            post(search_image),
+        )
         .route(
             "/api/collections/{collection}/points/{id}/thumbnail",
             get(thumbnail),
@@ -99,7 +102,9 @@ async fn style_css() -> Response {
 }
 
 async fn not_found() -> Response {
-    error(Status::not_found("no such page or API endpoint (see docs/http-api.md)"))
+    error(Status::not_found(
+        "no such page or API endpoint (see docs/http-api.md)",
+    ))
 }
 
 /// An error as the API answers it: the HTTP status of the gRPC code, and a
@@ -307,7 +312,10 @@ async fn search_image(
         Err(r) => return r,
     };
     if image.is_empty() {
-        return invalid("query.image", "the request body is empty; send the image's bytes");
+        return invalid(
+            "query.image",
+            "the request body is empty; send the image's bytes",
+        );
     }
     run_search(&db, &collection, Query::Image(image.to_vec()), &options).await
 }
@@ -493,11 +501,19 @@ mod tests {
 
     #[test]
     fn image_search_options_come_from_the_query_string() {
-        let o = options_from_query("limit=5&filter=colour%3Dred%3B%20n%3E%3D2&image_weight=1&text_weight=0")
-            .unwrap();
+        let o = options_from_query(
+            "limit=5&filter=colour%3Dred%3B%20n%3E%3D2&image_weight=1&text_weight=0",
+        )
+        .unwrap();
         assert_eq!(o.limit, Some(5));
         assert_eq!(o.filter, "colour=red; n>=2");
-        assert_eq!(o.fusion, Some(Fusion { image: 1.0, text: 0.0 }));
+        assert_eq!(
+            o.fusion,
+            Some(Fusion {
+                image: 1.0,
+                text: 0.0
+            })
+        );
         assert!(options_from_query("limit=x").is_err());
         assert!(options_from_query("image_weight=1").is_err());
         assert!(options_from_query("colour=red").is_err());

@@ -694,11 +694,17 @@ mod tests {
             let undo = store.apply("a", b).unwrap();
             assert_eq!(store.thumbnail("a", "y").unwrap(), None);
             store.revert(undo).unwrap();
-            assert_eq!(store.thumbnail("a", "y").unwrap(), Some(vec![0xff, 0xd8, 2]));
+            assert_eq!(
+                store.thumbnail("a", "y").unwrap(),
+                Some(vec![0xff, 0xd8, 2])
+            );
             store.flush().unwrap();
         }
         let store = SledMetaStore::open(dir.path()).unwrap();
-        assert_eq!(store.thumbnail("a", "x").unwrap(), Some(vec![0xff, 0xd8, 1]));
+        assert_eq!(
+            store.thumbnail("a", "x").unwrap(),
+            Some(vec![0xff, 0xd8, 1])
+        );
         assert_eq!(store.thumbnail("a", "z").unwrap(), None);
         let meta = store.load("a").unwrap();
         assert!(meta.records.is_empty());

@@ -116,9 +116,8 @@ impl Answer {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The error body's message, checking its shape.
@@ -199,14 +198,30 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
     assert!(image.len() < 20000);
 
     // The read-only key may list, search and fetch thumbnails.
-    let list = http(&addr, "GET", "/api/collections", &[("x-api-key", READER)], b"");
+    let list = http(
+        &addr,
+        "GET",
+        "/api/collections",
+        &[("x-api-key", READER)],
+        b"",
+    );
     assert_eq!(list.status, 200);
     let v = list.json();
     assert_eq!(v["collections"][0]["name"], "shapes");
     assert_eq!(v["collections"][0]["point_count"], 12);
     assert_eq!(v["collections"][0]["thumbnails"], true);
-    let found = search_json(&addr, READER, "shapes", json!({"text": "a red circle", "limit": 5}));
-    assert_eq!(found.status, 200, "{}", String::from_utf8_lossy(&found.body));
+    let found = search_json(
+        &addr,
+        READER,
+        "shapes",
+        json!({"text": "a red circle", "limit": 5}),
+    );
+    assert_eq!(
+        found.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&found.body)
+    );
     let hits = found.json()["hits"].as_array().unwrap().clone();
     assert_eq!(hits.len(), 5);
     assert_eq!(hits[0]["rank"], 1);
@@ -242,18 +257,40 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
     // Unknown collection, absurd limit, malformed filter, malformed body.
     let unknown = search_json(&addr, READER, "nope", json!({"text": "x"}));
     assert_eq!(unknown.status, 404);
-    assert!(unknown.error_message().contains("collection `nope` not found"));
-    let absurd = search_json(&addr, READER, "shapes", json!({"text": "x", "limit": 1_000_000}));
+    assert!(unknown
+        .error_message()
+        .contains("collection `nope` not found"));
+    let absurd = search_json(
+        &addr,
+        READER,
+        "shapes",
+        json!({"text": "x", "limit": 1_000_000}),
+    );
     assert_eq!(absurd.status, 400);
-    assert!(absurd.error_message().starts_with("limit: 1000000 is outside"), "{}", absurd.error_message());
+    assert!(
+        absurd
+            .error_message()
+            .starts_with("limit: 1000000 is outside"),
+        "{}",
+        absurd.error_message()
+    );
     let zero = search_json(&addr, READER, "shapes", json!({"text": "x", "limit": 0}));
     assert_eq!(zero.status, 400);
-    let bad_filter = search_json(&addr, READER, "shapes", json!({"text": "x", "filter": "width>=wide"}));
+    let bad_filter = search_json(
+        &addr,
+        READER,
+        "shapes",
+        json!({"text": "x", "filter": "width>=wide"}),
+    );
     assert_eq!(bad_filter.status, 400);
-    assert!(bad_filter.error_message().contains("`wide` is not a number"));
+    assert!(bad_filter
+        .error_message()
+        .contains("`wide` is not a number"));
     let both = search_json(&addr, READER, "shapes", json!({"text": "x", "id": "1"}));
     assert_eq!(both.status, 400);
-    assert!(both.error_message().contains("exactly one of `text` or `id`"));
+    assert!(both
+        .error_message()
+        .contains("exactly one of `text` or `id`"));
     let garbage = http(
         &addr,
         "POST",
@@ -262,10 +299,14 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
         b"{\"text\": ",
     );
     assert_eq!(garbage.status, 400);
-    assert!(garbage.error_message().starts_with("body: not a search request"));
+    assert!(garbage
+        .error_message()
+        .starts_with("body: not a search request"));
     let unknown_id = search_json(&addr, READER, "shapes", json!({"id": "no-such-point"}));
     assert_eq!(unknown_id.status, 400);
-    assert!(unknown_id.error_message().contains("point `no-such-point` not found"));
+    assert!(unknown_id
+        .error_message()
+        .contains("point `no-such-point` not found"));
 
     // Image uploads: a real one, a non-image, one over --max-image-bytes.
     let by_image = http(
@@ -275,7 +316,12 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
         &[("x-api-key", READER), ("content-type", "image/jpeg")],
         &image,
     );
-    assert_eq!(by_image.status, 200, "{}", String::from_utf8_lossy(&by_image.body));
+    assert_eq!(
+        by_image.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&by_image.body)
+    );
     assert_eq!(by_image.json()["hits"][0]["id"], "1");
     let not_image = http(
         &addr,
@@ -285,7 +331,11 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
         b"<html>not an image</html>",
     );
     assert_eq!(not_image.status, 400);
-    assert!(not_image.error_message().starts_with("query.image: "), "{}", not_image.error_message());
+    assert!(
+        not_image.error_message().starts_with("query.image: "),
+        "{}",
+        not_image.error_message()
+    );
     let oversized = http(
         &addr,
         "POST",
@@ -295,7 +345,13 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
     );
     assert_eq!(oversized.status, 413);
     assert!(oversized.error_message().contains("limit of 20000 bytes"));
-    let empty = http(&addr, "POST", "/api/collections/shapes/search/image", &[("x-api-key", READER)], b"");
+    let empty = http(
+        &addr,
+        "POST",
+        "/api/collections/shapes/search/image",
+        &[("x-api-key", READER)],
+        b"",
+    );
     assert_eq!(empty.status, 400);
 
     // Thumbnails of unknown points, and unknown endpoints.
@@ -308,17 +364,29 @@ async fn the_json_api_answers_bad_input_with_the_right_status_and_message() {
     );
     assert_eq!(no_thumb.status, 404);
     assert!(no_thumb.error_message().contains("no thumbnail"));
-    assert_eq!(http(&addr, "GET", "/api/nothing", &[("x-api-key", READER)], b"").status, 404);
+    assert_eq!(
+        http(&addr, "GET", "/api/nothing", &[("x-api-key", READER)], b"").status,
+        404
+    );
 
     // The page itself needs no key (it holds no data) and forbids inline
     // scripts; the API it calls does.
     let page = http(&addr, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
     assert!(String::from_utf8_lossy(&page.body).contains("<script src=\"/assets/app.js\">"));
-    assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'self'"));
     assert_eq!(http(&addr, "GET", "/assets/app.js", &[], b"").status, 200);
     // Nothing was written by any of it.
-    let list = http(&addr, "GET", "/api/collections", &[("x-api-key", READER)], b"");
+    let list = http(
+        &addr,
+        "GET",
+        "/api/collections",
+        &[("x-api-key", READER)],
+        b"",
+    );
     assert_eq!(list.json()["collections"][0]["point_count"], 12);
 }
 
@@ -399,7 +467,10 @@ async fn browser(driver: &Chromedriver, profile: &Path) -> Client {
 /// How many searches the page has finished (it counts them on `<body>`).
 async fn searches_done(c: &Client) -> u64 {
     let v = c
-        .execute("return Number(document.body.dataset.searches || 0);", vec![])
+        .execute(
+            "return Number(document.body.dataset.searches || 0);",
+            vec![],
+        )
         .await
         .unwrap();
     v.as_u64().unwrap()
@@ -431,7 +502,12 @@ async fn grid(c: &Client) -> Vec<(String, String, String, String)> {
 }
 
 async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn search_text(c: &Client, text: &str) {
@@ -513,7 +589,10 @@ async fn drive_the_page(
         .await
         .unwrap();
     let message = text_of(c, "#error").await;
-    assert!(message.contains("This server needs an API key"), "{message}");
+    assert!(
+        message.contains("This server needs an API key"),
+        "{message}"
+    );
     let key = c.find(Locator::Id("api-key")).await.unwrap();
     key.send_keys("wrong-key\u{E004}").await.unwrap(); // Tab: change event
     wait_until_error_says(c, "refused the API key").await;
@@ -529,7 +608,14 @@ async fn drive_the_page(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(text_of(c, "#collection").await, "shapes (161 points)");
-    assert!(c.find(Locator::Id("error")).await.unwrap().attr("hidden").await.unwrap().is_some());
+    assert!(c
+        .find(Locator::Id("error"))
+        .await
+        .unwrap()
+        .attr("hidden")
+        .await
+        .unwrap()
+        .is_some());
 
     // A sentence: 24 results, red circles at the top.
     search_text(c, "a red circle").await;
@@ -542,11 +628,17 @@ async fn drive_the_page(
     };
     let top: Vec<&str> = shown.iter().take(4).map(|r| r.0.as_str()).collect();
     let right = top.iter().filter(|id| red_circle(id)).count();
-    assert!(red_circle(top[0]) && right >= 3, "top 4 {top:?}: {right} red circles");
+    assert!(
+        red_circle(top[0]) && right >= 3,
+        "top 4 {top:?}: {right} red circles"
+    );
     assert_eq!(shown[0].1, "#1");
     assert_eq!(shown[23].1, "#24");
     let status = text_of(c, "#status").await;
-    assert!(status.starts_with("24 results for “a red circle”") && status.contains(" ms"), "{status}");
+    assert!(
+        status.starts_with("24 results for “a red circle”") && status.contains(" ms"),
+        "{status}"
+    );
     wait_for_thumbnails(c).await;
     if let Ok(path) = std::env::var("CLIPDB_SCREENSHOT") {
         write_screenshot(c, Path::new(&path)).await;
@@ -568,7 +660,10 @@ async fn drive_the_page(
     let shown = grid(c).await;
     assert_eq!(shown[0].0, id, "{shown:?}");
     let status = text_of(c, "#status").await;
-    assert!(status.contains(&format!("for image {:012}.jpg", id.parse::<u64>().unwrap())), "{status}");
+    assert!(
+        status.contains(&format!("for image {:012}.jpg", id.parse::<u64>().unwrap())),
+        "{status}"
+    );
 
     // A click on the third result: "more like this" of that point, which
     // itself is left out of its results.
@@ -582,7 +677,10 @@ async fn drive_the_page(
         .unwrap();
     wait_for_search(c, before).await;
     let status = text_of(c, "#status").await;
-    assert!(status.contains(&format!("for more like {}", third.3)), "{status}");
+    assert!(
+        status.contains(&format!("for more like {}", third.3)),
+        "{status}"
+    );
     let shown = grid(c).await;
     assert_eq!(shown.len(), 24);
     assert!(shown.iter().all(|r| r.0 != third.0), "{shown:?}");
@@ -593,7 +691,8 @@ async fn drive_the_page(
     search_text(c, "a red circle").await;
     let message = text_of(c, "#error").await;
     assert!(
-        message.contains("INVALID_ARGUMENT") && message.contains("filter: `width>=wide`: `wide` is not a number"),
+        message.contains("INVALID_ARGUMENT")
+            && message.contains("filter: `width>=wide`: `wide` is not a number"),
         "{message}"
     );
     assert!(grid(c).await.is_empty());
@@ -625,6 +724,18 @@ async fn drive_the_page(
         .await
         .unwrap();
     assert_eq!(injected, json!([0, null]));
+
+    // At a phone's width nothing runs off the side: two result columns.
+    c.set_window_size(390, 844).await.unwrap();
+    let layout = c
+        .execute(
+            r#"const cols = getComputedStyle(document.getElementById('results')).gridTemplateColumns.split(' ').length;
+               return [document.documentElement.scrollWidth <= window.innerWidth, cols];"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(layout, json!([true, 2]));
 }
 
 async fn wait_until_error_says(c: &Client, words: &str) {
@@ -641,12 +752,214 @@ async fn wait_until_error_says(c: &Client, words: &str) {
 
 /// The README's screenshot: the page with results, as a small PNG.
 async fn write_screenshot(c: &Client, path: &Path) {
+    // Two rows of results at a laptop's width, shrunk: legible and small.
+    c.set_window_size(980, 900).await.unwrap();
+    wait_for_thumbnails(c).await;
     let png = c.screenshot().await.unwrap();
+    c.set_window_size(1100, 900).await.unwrap();
     let img = image::load_from_memory(&png).unwrap();
-    // Half size keeps the committed file small and still legible.
-    let small = img.resize(img.width() * 3 / 4, img.height() * 3 / 4, image::imageops::FilterType::Triangle);
+    let small = img
+        .resize(
+            img.width() * 13 / 20,
+            img.height() * 13 / 20,
+            image::imageops::FilterType::Triangle,
+        )
+        .to_rgb8();
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).unwrap();
     }
-    small.save_with_format(path, image::ImageFormat::Png).unwrap();
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        file,
+        image::codecs::png::CompressionType::Best,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    small.write_with_encoder(encoder).unwrap();
+}
+
+fn thumbnail_of(addr: &str, collection: &str, id: &str) -> Answer {
+    http(
+        addr,
+        "GET",
+        &format!("/api/collections/{collection}/points/{id}/thumbnail"),
+        &[],
+        b"",
+    )
+}
+
+/// Thumbnails are made at upsert, kept through a restart, replaced and
+/// removed with their points, carried by snapshots, and absent where a
+/// collection keeps none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thumbnails_live_and_die_with_their_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_dir = dir.path().join("db");
+    let mut server = TestServer::start(&db_dir, &["--model", "demo"]);
+    let data = dir.path().join("shapes");
+    clipdb(&["demo-data", "--out", data.to_str().unwrap(), "--count", "6"]);
+    let image = |id: &str| std::fs::read(image_file(&data, id)).unwrap();
+    let mut collections = server.collections().await;
+    let clip = |name: &str, thumbnails: Option<ThumbnailOptions>| CreateCollectionRequest {
+        name: name.into(),
+        vectorizer: Vectorizer::Clip as i32,
+        thumbnails,
+        ..Default::default()
+    };
+    let info = collections
+        .create_collection(clip("kept", None))
+        .await
+        .unwrap()
+        .into_inner();
+    let options = info.thumbnails.unwrap();
+    assert_eq!(
+        (options.disabled, options.max_side, options.quality),
+        (false, 192, 80)
+    );
+    let small = ThumbnailOptions {
+        max_side: 32,
+        quality: 60,
+        ..Default::default()
+    };
+    collections
+        .create_collection(clip("small", Some(small)))
+        .await
+        .unwrap();
+    let off = ThumbnailOptions {
+        disabled: true,
+        ..Default::default()
+    };
+    collections
+        .create_collection(clip("none", Some(off)))
+        .await
+        .unwrap();
+    for bad in [
+        ThumbnailOptions {
+            max_side: 8,
+            ..Default::default()
+        },
+        ThumbnailOptions {
+            quality: 101,
+            ..Default::default()
+        },
+    ] {
+        let err = collections
+            .create_collection(clip("bad", Some(bad)))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            tonic::Code::InvalidArgument,
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.message().starts_with("thumbnails."),
+            "{}",
+            err.message()
+        );
+    }
+    let mut points = server.points().await;
+    let upsert = |collection: &str, points: Vec<Point>| UpsertRequest {
+        collection: collection.into(),
+        points,
+    };
+    let with_image = |id: &str, from: &str| Point {
+        id: id.into(),
+        image: image(from),
+        ..Default::default()
+    };
+    for collection in ["kept", "small", "none"] {
+        points
+            .upsert(upsert(
+                collection,
+                (1..=4)
+                    .map(|i| with_image(&format!("p{i}"), &i.to_string()))
+                    .collect(),
+            ))
+            .await
+            .unwrap();
+    }
+    let addr = server.http_addr.clone().unwrap();
+    let kept: Vec<Vec<u8>> = (1..=4)
+        .map(|i| {
+            let a = thumbnail_of(&addr, "kept", &format!("p{i}"));
+            assert_eq!(a.status, 200);
+            a.body
+        })
+        .collect();
+    let decoded = image::load_from_memory(&kept[0]).unwrap();
+    assert_eq!(decoded.width().max(decoded.height()), 192);
+    let decoded = image::load_from_memory(&thumbnail_of(&addr, "small", "p1").body).unwrap();
+    assert_eq!(decoded.width().max(decoded.height()), 32);
+    let none = thumbnail_of(&addr, "none", "p1");
+    assert_eq!(none.status, 404);
+    assert!(none.error_message().contains("has no thumbnail"));
+
+    // Replaced with another image: another thumbnail. Replaced by a point
+    // without an image (a caption only): none. Deleted: none.
+    points
+        .upsert(upsert("kept", vec![with_image("p1", "5")]))
+        .await
+        .unwrap();
+    let replaced = thumbnail_of(&addr, "kept", "p1");
+    assert_eq!(replaced.status, 200);
+    assert_ne!(replaced.body, kept[0]);
+    let caption_only = Point {
+        id: "p2".into(),
+        text: "a red circle".into(),
+        ..Default::default()
+    };
+    points
+        .upsert(upsert("kept", vec![caption_only]))
+        .await
+        .unwrap();
+    assert_eq!(thumbnail_of(&addr, "kept", "p2").status, 404);
+    points
+        .delete(DeleteRequest {
+            collection: "kept".into(),
+            ids: vec!["p3".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(thumbnail_of(&addr, "kept", "p3").status, 404);
+
+    // A snapshot now, then a change after it; a restart keeps everything.
+    let snapshot = collections
+        .create_snapshot(CreateSnapshotRequest {
+            collection: "kept".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    points
+        .delete(DeleteRequest {
+            collection: "kept".into(),
+            ids: vec!["p4".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    drop((points, collections));
+    server.stop();
+    let server = TestServer::start(&db_dir, &["--model", "demo"]);
+    let addr = server.http_addr.clone().unwrap();
+    assert_eq!(thumbnail_of(&addr, "kept", "p1").body, replaced.body);
+    assert_eq!(thumbnail_of(&addr, "kept", "p4").status, 404);
+    drop(server);
+
+    // Restored elsewhere: the snapshot's points with their thumbnails.
+    let other = dir.path().join("restored");
+    let out = restore(&snapshot.path, &other, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = TestServer::start(&other, &["--model", "demo"]);
+    let addr = server.http_addr.clone().unwrap();
+    assert_eq!(thumbnail_of(&addr, "kept", "p1").body, replaced.body);
+    assert_eq!(thumbnail_of(&addr, "kept", "p4").body, kept[3]);
+    assert_eq!(thumbnail_of(&addr, "kept", "p2").status, 404);
+    assert_eq!(thumbnail_of(&addr, "kept", "p3").status, 404);
 }

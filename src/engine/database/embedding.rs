@@ -139,7 +139,9 @@ impl Database {
                 use rayon::prelude::*;
                 images
                     .par_iter()
-                    .map(|image| crate::engine::thumbnail::make(embedder.preprocessor(), image, config))
+                    .map(|image| {
+                        crate::engine::thumbnail::make(embedder.preprocessor(), image, config)
+                    })
                     .collect::<Vec<_>>()
             })
             .await

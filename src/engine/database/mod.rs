@@ -518,7 +518,10 @@ impl Database {
 
 /// A collection's thumbnails from what the client asked: kept by default in
 /// CLIP collections (the only ones written with images).
-fn thumbnail_config(vectorizer: Vectorizer, spec: ThumbnailSpec) -> Result<Option<ThumbnailConfig>> {
+fn thumbnail_config(
+    vectorizer: Vectorizer,
+    spec: ThumbnailSpec,
+) -> Result<Option<ThumbnailConfig>> {
     let asked = spec.max_side != 0 || spec.quality != 0;
     if spec.disabled || vectorizer != Vectorizer::Clip {
         if asked && !spec.disabled {
@@ -530,14 +533,22 @@ fn thumbnail_config(vectorizer: Vectorizer, spec: ThumbnailSpec) -> Result<Optio
         return Ok(None);
     }
     let default = ThumbnailConfig::default();
-    let max_side = if spec.max_side == 0 { default.max_side } else { spec.max_side };
+    let max_side = if spec.max_side == 0 {
+        default.max_side
+    } else {
+        spec.max_side
+    };
     if !(16..=1024).contains(&max_side) {
         return Err(EngineError::invalid(
             "thumbnails.max_side",
             format!("{max_side} is outside 16..=1024"),
         ));
     }
-    let quality = if spec.quality == 0 { default.quality as u32 } else { spec.quality };
+    let quality = if spec.quality == 0 {
+        default.quality as u32
+    } else {
+        spec.quality
+    };
     if quality > 100 {
         return Err(EngineError::invalid(
             "thumbnails.quality",
