@@ -172,13 +172,15 @@ fn code_name(code: tonic::Code) -> &'static str {
 impl WebState {
     /// The database once serving, after the request's key is accepted for
     /// `grpc_method` (the gRPC call the endpoint stands for).
-    fn admit(&self, grpc_method: &str, headers: &HeaderMap) -> Result<Arc<Database>, Response> {
-        self.keys.authorize(grpc_method, headers).map_err(error)?;
+    fn admit(&self, grpc_method: &str, headers: &HeaderMap) -> Result<Arc<Database>, Refusal> {
+        self.keys
+            .authorize(grpc_method, headers)
+            .map_err(|s| Box::new(error(s)))?;
         match (self.readiness.is_ready(), self.readiness.database()) {
             (true, Some(db)) => Ok(db),
-            _ => Err(error(Status::unavailable(
+            _ => Err(Box::new(error(Status::unavailable(
                 "the server is starting or stopping; retry shortly",
-            ))),
+            )))),
         }
     }
 }
@@ -186,7 +188,7 @@ impl WebState {
 async fn list_collections(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let db = match state.admit("/clipdb.v1.Collections/ListCollections", &headers) {
         Ok(db) => db,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut collections = db.list_collections();
     collections.sort_by(|a, b| a.config.name.cmp(&b.config.name));
@@ -239,13 +241,21 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> Response {
     error(super::status::invalid(field, message))
 }
 
+/// A request turned away before the engine call, with its answer (boxed:
+/// responses are large, and most requests are not refused).
+type Refusal = Box<Response>;
+
+fn refused(field: &str, message: impl std::fmt::Display) -> Refusal {
+    Box::new(invalid(field, message))
+}
+
 impl SearchOptions {
-    fn params(&self) -> Result<SearchParams, Response> {
-        let filter = parse_filter_text(&self.filter).map_err(|e| invalid("filter", e))?;
+    fn params(&self) -> Result<SearchParams, Refusal> {
+        let filter = parse_filter_text(&self.filter).map_err(|e| refused("filter", e))?;
         // Out-of-range numbers are the engine's to refuse (one message for
         // gRPC and HTTP); only what does not fit a usize is caught here.
         let size = |field: &str, n: u64| {
-            usize::try_from(n).map_err(|_| invalid(field, format!("{n} is too large")))
+            usize::try_from(n).map_err(|_| refused(field, format!("{n} is too large")))
         };
         Ok(SearchParams {
             limit: size("limit", self.limit.unwrap_or(DEFAULT_LIMIT as u64))?,
@@ -268,11 +278,11 @@ async fn search(
 ) -> Response {
     let db = match state.admit("/clipdb.v1.Points/Search", &headers) {
         Ok(db) => db,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let bytes = match read_body(body, &headers, MAX_JSON_BYTES).await {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let request: SearchBody = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
@@ -300,16 +310,16 @@ async fn search_image(
 ) -> Response {
     let db = match state.admit("/clipdb.v1.Points/Search", &headers) {
         Ok(db) => db,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let options = match options_from_query(query.as_deref().unwrap_or("")) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limit = db.image_limits().unwrap_or_default().max_bytes;
     let image = match read_body(body, &headers, limit).await {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if image.is_empty() {
         return invalid(
@@ -322,21 +332,21 @@ async fn search_image(
 
 /// An image search's options from its query string:
 /// `limit`, `offset`, `filter`, `image_weight` and `text_weight`.
-fn options_from_query(query: &str) -> Result<SearchOptions, Response> {
+fn options_from_query(query: &str) -> Result<SearchOptions, Refusal> {
     let mut options = SearchOptions::default();
     let (mut image, mut text) = (None, None);
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        let number = |field: &str| -> Result<f64, Response> {
+        let number = |field: &str| -> Result<f64, Refusal> {
             value
                 .trim()
                 .parse::<f64>()
-                .map_err(|_| invalid(field, format!("`{value}` is not a number")))
+                .map_err(|_| refused(field, format!("`{value}` is not a number")))
         };
-        let count = |field: &str| -> Result<u64, Response> {
+        let count = |field: &str| -> Result<u64, Refusal> {
             value
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| invalid(field, format!("`{value}` is not a whole number")))
+                .map_err(|_| refused(field, format!("`{value}` is not a whole number")))
         };
         match key.as_ref() {
             "limit" => options.limit = Some(count("limit")?),
@@ -345,7 +355,7 @@ fn options_from_query(query: &str) -> Result<SearchOptions, Response> {
             "image_weight" => image = Some(number("image_weight")? as f32),
             "text_weight" => text = Some(number("text_weight")? as f32),
             other => {
-                return Err(invalid(
+                return Err(refused(
                     other,
                     "unknown parameter (expected limit, offset, filter, image_weight, text_weight)",
                 ))
@@ -355,20 +365,20 @@ fn options_from_query(query: &str) -> Result<SearchOptions, Response> {
     options.fusion = match (image, text) {
         (None, None) => None,
         (Some(image), Some(text)) => Some(Fusion { image, text }),
-        _ => return Err(invalid("fusion", "give both image_weight and text_weight")),
+        _ => return Err(refused("fusion", "give both image_weight and text_weight")),
     };
     Ok(options)
 }
 
 /// The request body, refused with 413 past `limit` bytes (before reading
 /// it, when its length is declared).
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Response> {
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Refusal> {
     let too_large = || {
-        http_error(
+        Box::new(http_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RESOURCE_EXHAUSTED",
             format!("request body: larger than the limit of {limit} bytes"),
-        )
+        ))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -382,7 +392,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
         if e.to_string().contains("length limit") {
             too_large()
         } else {
-            invalid("body", format!("could not be read: {e}"))
+            refused("body", format!("could not be read: {e}"))
         }
     })
 }
@@ -395,7 +405,7 @@ async fn run_search(
 ) -> Response {
     let params = match options.params() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let offset = params.offset;
     let started = Instant::now();
@@ -457,7 +467,7 @@ async fn thumbnail(
 ) -> Response {
     let db = match state.admit("/clipdb.v1.Points/Get", &headers) {
         Ok(db) => db,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let lookup = {
         let (db, collection, id) = (db.clone(), collection.clone(), id.clone());
