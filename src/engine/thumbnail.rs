@@ -18,6 +18,16 @@ pub(crate) fn make(
     config: ThumbnailConfig,
 ) -> Option<Vec<u8>> {
     let rgb = preprocessor.decode(image, 0).ok()?;
+    // Upright as a browser shows the file: CLIP sees the stored pixels (as
+    // Hugging Face's processor does), a person sees the EXIF orientation.
+    let rgb = match exif_orientation(image) {
+        Some(o) if o != image::metadata::Orientation::NoTransforms => {
+            let mut img = image::DynamicImage::ImageRgb8(rgb);
+            img.apply_orientation(o);
+            img.into_rgb8()
+        }
+        _ => rgb,
+    };
     let (w, h) = rgb.dimensions();
     let side = config.max_side;
     let small = if w <= side && h <= side {
@@ -33,6 +43,17 @@ pub(crate) fn make(
         .encode_image(&small)
         .ok()?;
     Some(jpeg)
+}
+
+/// The orientation an image's metadata asks for (read from its header).
+fn exif_orientation(image: &[u8]) -> Option<image::metadata::Orientation> {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::new(Cursor::new(image))
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    decoder.orientation().ok()
 }
 
 #[cfg(test)]
@@ -65,5 +86,18 @@ mod tests {
         let thumb = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (40, 30));
         assert!(make(&pre, b"not an image", config).is_none());
+    }
+
+    /// A photo whose EXIF says "rotate 90°" (stored 640x480) comes out
+    /// upright, as browsers show it.
+    #[test]
+    fn exif_orientation_is_applied() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/clip/images/exif_orient6_640x480.jpg");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let pre = Preprocessor::new(PreprocessConfig::clip_default(224), ImageLimits::default());
+        let jpeg = make(&pre, &bytes, ThumbnailConfig::default()).unwrap();
+        let thumb = image::load_from_memory(&jpeg).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (144, 192));
     }
 }
