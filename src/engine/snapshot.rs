@@ -39,6 +39,7 @@ use super::database::{validate_collection_name, Database, DatabaseOptions};
 use super::payload::Payload;
 use super::segment::{segment_dir, vectors_path};
 use super::types::CollectionConfig;
+use super::types::IMAGE_SPACE;
 use super::{EngineError, Result};
 use crate::storage::snapshot::{self as archive, ArchiveWriter, HEADER_MEMBER};
 use crate::storage::{
@@ -92,7 +93,8 @@ struct PointLine<'a> {
     spaces: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a Payload>,
-    /// The point's thumbnail (base64 JPEG), when the collection keeps them.
+    /// The point's thumbnail as stored (base64: vector tag and JPEG), when
+    /// the collection keeps them.
     #[serde(skip_serializing_if = "Option::is_none")]
     thumbnail: Option<String>,
 }
@@ -444,15 +446,21 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
     writer.add_streamed(POINTS_MEMBER, |out| {
         for cs in &capture.segments {
             for (record, entry) in &cs.points {
-                // Read after the cut: a point's thumbnail changes only with
-                // a new record of it, so this is the captured record's one
-                // (or none, if the point was deleted since).
+                // Read after the cut: kept only if it was made with the
+                // captured record's image (the point may have been
+                // replaced or deleted since; then it has none here).
                 let thumbnail = match collection.config().thumbnails {
-                    Some(_) => collection
-                        .thumbnail(&entry.id)
+                    Some(_) if entry.spaces & (1 << IMAGE_SPACE) != 0 => collection
+                        .stored_thumbnail(&entry.id)
                         .map_err(std::io::Error::other)?
+                        .filter(|stored| {
+                            let vector = cs.segment.vectors[IMAGE_SPACE].get(*record);
+                            crate::engine::thumbnail::split(stored).is_some_and(|(tag, _)| {
+                                tag == crate::engine::thumbnail::vector_tag(vector)
+                            })
+                        })
                         .map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
-                    None => None,
+                    _ => None,
                 };
                 let line = PointLine {
                     segment: cs.segment.id,

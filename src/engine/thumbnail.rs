@@ -45,6 +45,34 @@ pub(crate) fn make(
     Some(jpeg)
 }
 
+/// What the metadata store keeps for a thumbnail: the tag of the image
+/// vector it was made with (see [`vector_tag`]), then the JPEG.
+pub(crate) fn stored(image_vector: &[f32], jpeg: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + jpeg.len());
+    out.extend_from_slice(&vector_tag(image_vector).to_le_bytes());
+    out.extend_from_slice(&jpeg);
+    out
+}
+
+/// A stored thumbnail's vector tag and JPEG.
+pub(crate) fn split(stored: &[u8]) -> Option<(u32, &[u8])> {
+    let tag = u32::from_le_bytes(stored.get(..4)?.try_into().ok()?);
+    Some((tag, &stored[4..]))
+}
+
+/// CRC32 of an image vector's bytes. A snapshot copies a thumbnail after
+/// its cut, when the point may have been replaced since: the tag tells
+/// whether the thumbnail still belongs to the captured record's image (a
+/// compaction move keeps the vector, and so the tag; a new image changes
+/// both).
+pub(crate) fn vector_tag(image_vector: &[f32]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for x in image_vector {
+        hasher.update(&x.to_le_bytes());
+    }
+    hasher.finalize()
+}
+
 /// The orientation an image's metadata asks for (read from its header).
 fn exif_orientation(image: &[u8]) -> Option<image::metadata::Orientation> {
     use image::ImageDecoder;
@@ -86,6 +114,16 @@ mod tests {
         let thumb = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (40, 30));
         assert!(make(&pre, b"not an image", config).is_none());
+    }
+
+    #[test]
+    fn stored_thumbnails_carry_their_vectors_tag() {
+        let v = [0.6f32, 0.8];
+        let kept = stored(&v, vec![0xff, 0xd8]);
+        let (tag, jpeg) = split(&kept).unwrap();
+        assert_eq!((tag, jpeg), (vector_tag(&v), &[0xff, 0xd8][..]));
+        assert_ne!(tag, vector_tag(&[0.8, 0.6]));
+        assert!(split(&[1, 2]).is_none());
     }
 
     /// A photo whose EXIF says "rotate 90°" (stored 640x480) comes out

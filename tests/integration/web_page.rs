@@ -897,11 +897,20 @@ async fn thumbnails_live_and_die_with_their_points() {
     // Search hits name a thumbnail only where the collection keeps them.
     for (collection, expected) in [("kept", true), ("none", false)] {
         let found = search_json(&addr, "", collection, json!({"id": "p1", "limit": 3}));
-        assert_eq!(found.status, 200, "{}", String::from_utf8_lossy(&found.body));
+        assert_eq!(
+            found.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&found.body)
+        );
         let hits = found.json()["hits"].as_array().unwrap().clone();
         assert_eq!(hits.len(), 3);
         for hit in hits {
-            assert_eq!(hit["thumbnail"].is_string(), expected, "{collection}: {hit}");
+            assert_eq!(
+                hit["thumbnail"].is_string(),
+                expected,
+                "{collection}: {hit}"
+            );
         }
     }
 

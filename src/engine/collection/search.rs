@@ -49,6 +49,13 @@ impl Collection {
     /// exist or has none. A point's thumbnail is committed with it, so a
     /// visible point never shows another's.
     pub fn thumbnail(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .stored_thumbnail(id)?
+            .and_then(|stored| Some(crate::engine::thumbnail::split(&stored)?.1.to_vec())))
+    }
+
+    /// The thumbnail as stored (its vector tag, then the JPEG).
+    pub(crate) fn stored_thumbnail(&self, id: &str) -> Result<Option<Vec<u8>>> {
         if self.ids.read().get(id).is_none() {
             return Ok(None);
         }

@@ -147,7 +147,13 @@ impl Database {
             .await
             .map_err(|e| EngineError::Internal(format!("thumbnail task failed: {e}")))?;
             for (slot, thumbnail) in image_slots_for_thumbnails.into_iter().zip(thumbnails) {
-                points[slot].thumbnail = thumbnail;
+                let point = &mut points[slot];
+                point.thumbnail = match (thumbnail, &point.vectors[IMAGE_SPACE]) {
+                    (Some(jpeg), Some(vector)) => {
+                        Some(crate::engine::thumbnail::stored(vector, jpeg))
+                    }
+                    _ => None,
+                };
             }
         }
         if collection.model().is_some() {
