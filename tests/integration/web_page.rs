@@ -566,11 +566,51 @@ async fn the_search_page_finds_shapes_by_sentence_image_and_click() {
         .insert("x-api-key", WRITER.parse().unwrap());
     server.points().await.upsert(upsert).await.expect("upsert");
 
+    // A collection keeping no thumbnails: one point links its image (`url`,
+    // served from elsewhere), one has nothing to show.
+    let image_url = serve_one_image(std::fs::read(image_file(&data, "3")).unwrap());
+    let mut create = tonic::Request::new(CreateCollectionRequest {
+        name: "urls".into(),
+        vectorizer: Vectorizer::Clip as i32,
+        thumbnails: Some(ThumbnailOptions {
+            disabled: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    create
+        .metadata_mut()
+        .insert("x-api-key", WRITER.parse().unwrap());
+    server
+        .collections()
+        .await
+        .create_collection(create)
+        .await
+        .expect("create");
+    let linked = |id: &str, url: Option<&str>| Point {
+        id: id.into(),
+        image: std::fs::read(image_file(&data, "3")).unwrap(),
+        payload: Some(payload(match url {
+            Some(url) => json!({"file_name": format!("{id}.jpg"), "url": url}),
+            None => json!({"file_name": format!("{id}.jpg")}),
+        })),
+        ..Default::default()
+    };
+    let mut upsert = tonic::Request::new(UpsertRequest {
+        collection: "urls".into(),
+        points: vec![linked("linked", Some(&image_url)), linked("bare", None)],
+    });
+    upsert
+        .metadata_mut()
+        .insert("x-api-key", WRITER.parse().unwrap());
+    server.points().await.upsert(upsert).await.expect("upsert");
+
     let driver = start_chromedriver();
     let c = browser(&driver, &dir.path().join("chromium-profile")).await;
-    let result = drive_the_page(&c, &addr, &data, &truth, hostile).await;
-    let _ = c.close().await;
-    result
+    // A failing step panics; dropping the driver then ends Chromium too.
+    drive_the_page(&c, &addr, &data, &truth, hostile).await;
+    drive_urls_collection(&c, &image_url).await;
+    c.close().await.unwrap();
 }
 
 async fn drive_the_page(
@@ -602,12 +642,15 @@ async fn drive_the_page(
     key.send_keys(&format!("{READER}\u{E004}")).await.unwrap();
     for _ in 0..200 {
         let options = text_of(c, "#collection").await;
-        if options.contains("shapes (161 points)") {
+        if options.contains("shapes (161 points)") && options.contains("urls (2 points)") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(text_of(c, "#collection").await, "shapes (161 points)");
+    assert_eq!(
+        text_of(c, "#collection").await,
+        "shapes (161 points)\nurls (2 points)"
+    );
     assert!(c
         .find(Locator::Id("error"))
         .await
@@ -981,4 +1024,77 @@ async fn thumbnails_live_and_die_with_their_points() {
     assert_eq!(thumbnail_of(&addr, "kept", "p4").body, kept[3]);
     assert_eq!(thumbnail_of(&addr, "kept", "p2").status, 404);
     assert_eq!(thumbnail_of(&addr, "kept", "p3").status, 404);
+}
+
+/// An HTTP server on loopback answering every request with `jpeg`; returns
+/// its URL. It lives as long as the test process.
+fn serve_one_image(jpeg: Vec<u8>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/image.jpg", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                request.push(byte[0]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: image/jpeg\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                jpeg.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&jpeg);
+        }
+    });
+    url
+}
+
+/// A collection without thumbnails: the point with a `url` shows that
+/// image, the other a placeholder naming its file.
+async fn drive_urls_collection(c: &Client, image_url: &str) {
+    c.set_window_size(1100, 900).await.unwrap();
+    c.find(Locator::Css("#collection option[value=urls]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let filter = c.find(Locator::Id("filter")).await.unwrap();
+    filter.clear().await.unwrap();
+    search_text(c, "a red circle").await;
+    let shown = grid(c).await;
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    let mut tries = 0;
+    let boxes = loop {
+        let v = c
+            .execute(
+                r#"return [...document.querySelectorAll('#results li')].map(li => {
+                    const img = li.querySelector('.thumb img');
+                    return [li.dataset.id, img ? img.src : null, img ? img.complete && img.naturalWidth > 0 : false,
+                            li.querySelector('.thumb').textContent];
+                });"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let boxes: Vec<(String, Option<String>, bool, String)> = serde_json::from_value(v).unwrap();
+        let settled = boxes
+            .iter()
+            .all(|(_, src, loaded, text)| (src.is_some() && *loaded) || text.ends_with(".jpg"));
+        tries += 1;
+        if settled || tries > 200 {
+            break boxes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let linked = boxes.iter().find(|b| b.0 == "linked").unwrap();
+    assert_eq!(linked.1.as_deref(), Some(image_url), "{boxes:?}");
+    assert!(linked.2, "the linked image did not load: {boxes:?}");
+    let bare = boxes.iter().find(|b| b.0 == "bare").unwrap();
+    assert_eq!(
+        (bare.1.as_deref(), bare.3.as_str()),
+        (None, "bare.jpg"),
+        "{boxes:?}"
+    );
 }
