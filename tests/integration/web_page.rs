@@ -607,10 +607,19 @@ async fn the_search_page_finds_shapes_by_sentence_image_and_click() {
 
     let driver = start_chromedriver();
     let c = browser(&driver, &dir.path().join("chromium-profile")).await;
-    // A failing step panics; dropping the driver then ends Chromium too.
-    drive_the_page(&c, &addr, &data, &truth, hostile).await;
-    drive_urls_collection(&c, &image_url).await;
-    c.close().await.unwrap();
+    // The steps run in a task so that a failing one still lets the session
+    // close (else Chromium outlives the test), then fails the test.
+    let client = c.clone();
+    let steps = tokio::spawn(async move {
+        drive_the_page(&client, &addr, &data, &truth, hostile).await;
+        drive_urls_collection(&client, &image_url).await;
+    })
+    .await;
+    let closed = c.close().await;
+    if let Err(failed) = steps {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+    closed.expect("close the browser session");
 }
 
 async fn drive_the_page(
