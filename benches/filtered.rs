@@ -425,6 +425,7 @@ fn load(
         fusion: None,
         segment_capacity: 0,
         quantization: Quantization::None,
+        thumbnails: Default::default(),
     })
     .map_err(|e| e.to_string())?;
     let started = Instant::now();

@@ -149,8 +149,12 @@ pub async fn serve(
                 addr: addr.clone(),
                 source,
             })?;
-            tracing::info!(addr = %bound, "operations endpoints (/metrics, /healthz, /readyz) listening");
-            let task = tokio::spawn(crate::api::http::serve(listener, readiness.clone()));
+            tracing::info!(addr = %bound, "operations endpoints (/metrics, /healthz, /readyz) and the search page (/) listening");
+            let task = tokio::spawn(crate::api::http::serve(
+                listener,
+                readiness.clone(),
+                options.api_keys.clone(),
+            ));
             Some((bound, AbortOnDrop(task)))
         }
     };

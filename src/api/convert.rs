@@ -110,6 +110,26 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
             Quantization::None => proto::Quantization::None,
             Quantization::Int8 => proto::Quantization::Int8,
         } as i32,
+        thumbnails: Some(match c.thumbnails {
+            Some(t) => proto::ThumbnailOptions {
+                disabled: false,
+                max_side: t.max_side,
+                quality: t.quality as u32,
+            },
+            None => proto::ThumbnailOptions {
+                disabled: true,
+                ..Default::default()
+            },
+        }),
+    }
+}
+
+pub fn thumbnails_from_proto(t: Option<proto::ThumbnailOptions>) -> crate::engine::ThumbnailSpec {
+    let t = t.unwrap_or_default();
+    crate::engine::ThumbnailSpec {
+        disabled: t.disabled,
+        max_side: t.max_side,
+        quality: t.quality,
     }
 }
 

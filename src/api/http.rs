@@ -1,7 +1,8 @@
 //! The operations listener (`--http-listen`): `GET /metrics` (Prometheus
 //! text), `GET /healthz` (the process is up) and `GET /readyz` (200 once
 //! the collections are open and the gRPC port listens; 503 with the reason
-//! before that and while shutting down).
+//! before that and while shutting down), and the search page with its
+//! JSON API (`/`, `/assets/`, `/api/`: `api::web`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -53,6 +54,11 @@ impl Readiness {
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }
+
+    /// The database, once opened.
+    pub fn database(&self) -> Option<Arc<Database>> {
+        self.db.get().cloned()
+    }
 }
 
 async fn metrics(State(state): State<Arc<Readiness>>) -> impl IntoResponse {
@@ -90,13 +96,23 @@ async fn readyz(State(state): State<Arc<Readiness>>) -> (StatusCode, String) {
     }
 }
 
-/// Serves the operations endpoints on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, state: Arc<Readiness>) -> std::io::Result<()> {
+/// Serves the operations endpoints and the search page on `listener` until
+/// the task is dropped; `keys` guard the page's API as they guard gRPC.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<Readiness>,
+    keys: crate::api::auth::ApiKeys,
+) -> std::io::Result<()> {
+    let web = super::web::routes(super::web::WebState {
+        readiness: state.clone(),
+        keys: Arc::new(keys),
+    });
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(state);
+        .with_state(state)
+        .merge(web);
     axum::serve(listener, app).await
 }
 

@@ -4,9 +4,11 @@
 pub mod auth;
 pub mod codec;
 pub mod convert;
+pub mod filter_syntax;
 pub mod http;
 pub mod metrics;
 pub mod status;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -148,6 +150,7 @@ impl proto::collections_server::Collections for Api {
             fusion: fusion_from_proto(r.fusion),
             segment_capacity: r.segment_capacity,
             quantization: quantization_from_proto(r.quantization)?,
+            thumbnails: thumbnails_from_proto(r.thumbnails),
         };
         let db = self.db.clone();
         let info = tokio::task::spawn_blocking(move || db.create_collection(spec))

@@ -66,6 +66,26 @@ fn relative_paths(message: &str, data_dir: &Path) -> String {
     message.replace(&format!("{root}/"), "")
 }
 
+/// The HTTP status for a gRPC code (the HTTP API's errors): the mapping
+/// Google's API gateways use.
+pub fn http_status(code: Code) -> http::StatusCode {
+    use http::StatusCode as H;
+    match code {
+        Code::Ok => H::OK,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => H::BAD_REQUEST,
+        Code::Unauthenticated => H::UNAUTHORIZED,
+        Code::PermissionDenied => H::FORBIDDEN,
+        Code::NotFound => H::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => H::CONFLICT,
+        Code::ResourceExhausted => H::TOO_MANY_REQUESTS,
+        Code::Cancelled => H::from_u16(499).expect("499 is a valid status"),
+        Code::Unimplemented => H::NOT_IMPLEMENTED,
+        Code::Unavailable => H::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => H::GATEWAY_TIMEOUT,
+        Code::Unknown | Code::Internal | Code::DataLoss => H::INTERNAL_SERVER_ERROR,
+    }
+}
+
 pub fn invalid(field: &str, message: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {message}"))
 }

@@ -89,6 +89,9 @@ pub(crate) enum CommitOp {
         /// Compaction moves: apply only if the id is still at this location
         /// (a newer write or a delete since it was read wins).
         only_if_at: Option<Loc>,
+        /// The point's thumbnail (collections that keep them), replacing any
+        /// earlier one; a move leaves the thumbnail as it is.
+        thumbnail: Option<Vec<u8>>,
     },
     Delete {
         id: Arc<str>,
@@ -380,10 +383,18 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                         payload,
                         payload_bytes,
                         only_if_at,
+                        thumbnail,
                     } => {
                         let previous = current(id, &local);
                         if only_if_at.is_some() && previous != *only_if_at {
                             continue;
+                        }
+                        if only_if_at.is_none() {
+                            match thumbnail {
+                                Some(jpeg) => batch.put_thumbnail(id, jpeg.clone()),
+                                None if previous.is_some() => batch.remove_thumbnail(id),
+                                None => {}
+                            }
                         }
                         if let Some(prev) = previous {
                             batch.remove_record(prev);
@@ -434,6 +445,7 @@ fn commit_group(meta: &dyn MetaStore, group: Vec<CommitRequest>) {
                         let previous = current(id, &local);
                         if let Some(prev) = previous {
                             batch.remove_record(prev);
+                            batch.remove_thumbnail(id);
                             changes.push(Change {
                                 id: id.clone(),
                                 new: None,

@@ -11,6 +11,7 @@ pub mod payload_index;
 mod repair;
 mod segment;
 mod snapshot;
+mod thumbnail;
 mod types;
 
 pub use collection::Collection;

@@ -540,6 +540,7 @@ mod tests {
             segment_capacity: 100,
             quantization: Quantization::None,
             secret: 0,
+            thumbnails: None,
         };
         let vectors: Vec<[f32; 4]> = (0..60)
             .map(|i| [1.0, i as f32, (i * i % 7) as f32, 0.5])
@@ -612,6 +613,7 @@ mod tests {
             segment_capacity: 4,
             quantization: Quantization::Int8,
             secret: 0,
+            thumbnails: None,
         };
         let seg = Segment::create(dir.path(), 1, &config).unwrap();
         let vectors: Vec<[f32; 2]> = (0..4).map(|i| [i as f32, 1.0]).collect();

@@ -39,6 +39,7 @@ use super::database::{validate_collection_name, Database, DatabaseOptions};
 use super::payload::Payload;
 use super::segment::{segment_dir, vectors_path};
 use super::types::CollectionConfig;
+use super::types::IMAGE_SPACE;
 use super::{EngineError, Result};
 use crate::storage::snapshot::{self as archive, ArchiveWriter, HEADER_MEMBER};
 use crate::storage::{
@@ -92,6 +93,10 @@ struct PointLine<'a> {
     spaces: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a Payload>,
+    /// The point's thumbnail as stored (base64: vector tag and JPEG), when
+    /// the collection keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbnail: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +107,8 @@ struct PointLineOwned {
     spaces: u8,
     #[serde(default)]
     payload: Option<Payload>,
+    #[serde(default)]
+    thumbnail: Option<String>,
 }
 
 /// A snapshot file, as listed.
@@ -439,12 +446,29 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
     writer.add_streamed(POINTS_MEMBER, |out| {
         for cs in &capture.segments {
             for (record, entry) in &cs.points {
+                // Read after the cut: kept only if it was made with the
+                // captured record's image (the point may have been
+                // replaced or deleted since; then it has none here).
+                let thumbnail = match collection.config().thumbnails {
+                    Some(_) if entry.spaces & (1 << IMAGE_SPACE) != 0 => collection
+                        .stored_thumbnail(&entry.id)
+                        .map_err(std::io::Error::other)?
+                        .filter(|stored| {
+                            let vector = cs.segment.vectors[IMAGE_SPACE].get(*record);
+                            crate::engine::thumbnail::split(stored).is_some_and(|(tag, _)| {
+                                tag == crate::engine::thumbnail::vector_tag(vector)
+                            })
+                        })
+                        .map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+                    _ => None,
+                };
                 let line = PointLine {
                     segment: cs.segment.id,
                     record: *record,
                     id: &entry.id,
                     spaces: entry.spaces,
                     payload: entry.payload.as_deref(),
+                    thumbnail,
                 };
                 serde_json::to_writer(&mut *out, &line)?;
                 out.write_all(b"\n")?;
@@ -478,7 +502,7 @@ fn file_name(path: &Path) -> String {
 fn for_each_point(
     path: &Path,
     header: &SnapshotHeader,
-    mut f: impl FnMut(Loc, RecordMeta) -> Result<()>,
+    mut f: impl FnMut(Loc, RecordMeta, Option<Vec<u8>>) -> Result<()>,
 ) -> Result<u64> {
     let file = std::fs::File::open(path).map_err(|e| StorageError::io(path, e))?;
     let spaces_mask: u8 = (1u8 << header.config.spaces()) - 1;
@@ -498,6 +522,11 @@ fn for_each_point(
         let payload = p
             .payload
             .map(|pl| serde_json::to_vec(&pl).expect("JSON encodes"));
+        let thumbnail = p
+            .thumbnail
+            .map(|t| base64::engine::general_purpose::STANDARD.decode(t))
+            .transpose()
+            .map_err(|_| bad("thumbnail is not base64".into()))?;
         f(
             Loc {
                 segment: p.segment,
@@ -508,6 +537,7 @@ fn for_each_point(
                 spaces: p.spaces,
                 payload,
             },
+            thumbnail,
         )?;
         n += 1;
     }
@@ -567,7 +597,7 @@ pub fn restore_snapshot(
     let cleanup = scopeguard(staging.clone());
     let header: SnapshotHeader = archive::extract(file, &staging)?;
     let mut seen_ids = std::collections::HashSet::new();
-    let count = for_each_point(&staging.join(POINTS_MEMBER), &header, |_, rec| {
+    let count = for_each_point(&staging.join(POINTS_MEMBER), &header, |_, rec, _| {
         if !seen_ids.insert(rec.id) {
             return Err(StorageError::corrupt(file, "a point id appears twice").into());
         }
@@ -636,7 +666,10 @@ pub fn restore_snapshot(
     meta.apply(&target, batch)?;
     let mut batch = MetaBatch::default();
     let mut in_batch = 0;
-    for_each_point(&dest.join(POINTS_MEMBER), &header, |loc, rec| {
+    for_each_point(&dest.join(POINTS_MEMBER), &header, |loc, rec, thumbnail| {
+        if let Some(jpeg) = thumbnail {
+            batch.put_thumbnail(&rec.id, jpeg);
+        }
         batch.put_record(loc, rec);
         in_batch += 1;
         if in_batch == RESTORE_BATCH {

@@ -75,6 +75,38 @@ pub struct CollectionConfig {
     /// before it existed). Never shown to clients.
     #[serde(default)]
     pub secret: u64,
+    /// Small JPEGs kept with image points (None: none kept; collections
+    /// created before the option existed keep none).
+    #[serde(default)]
+    pub thumbnails: Option<ThumbnailConfig>,
+}
+
+/// How a collection's thumbnails are made from the images written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbnailConfig {
+    /// The longest side, in pixels (the image is shrunk, never enlarged).
+    pub max_side: u32,
+    /// JPEG quality, 1 to 100.
+    pub quality: u8,
+}
+
+impl Default for ThumbnailConfig {
+    fn default() -> Self {
+        // About 5-15 KB for a photo: enough for a result grid.
+        ThumbnailConfig {
+            max_side: 192,
+            quality: 80,
+        }
+    }
+}
+
+/// What a client asks of thumbnails at creation; zeros mean defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThumbnailSpec {
+    /// Keep none (the default is to keep them in CLIP collections).
+    pub disabled: bool,
+    pub max_side: u32,
+    pub quality: u32,
 }
 
 impl CollectionConfig {
@@ -100,6 +132,7 @@ pub struct CollectionSpec {
     pub fusion: Option<Fusion>,
     pub segment_capacity: u32,
     pub quantization: Quantization,
+    pub thumbnails: ThumbnailSpec,
 }
 
 /// Where a segment's graphs came from.

@@ -79,6 +79,8 @@ enum Op {
     PutSegment(SegmentMeta),
     PutValue(String, Vec<u8>),
     RemoveSegment(u32),
+    PutThumbnail(String, Vec<u8>),
+    RemoveThumbnail(String),
 }
 
 /// Changes to one collection, applied atomically.
@@ -102,6 +104,14 @@ impl MetaBatch {
     }
     pub fn put_value(&mut self, key: &str, value: Vec<u8>) {
         self.ops.push(Op::PutValue(key.to_string(), value));
+    }
+    /// A point's thumbnail (an encoded image), keyed by its id: written in
+    /// the same batch as the point's record, so both are durable together.
+    pub fn put_thumbnail(&mut self, id: &str, jpeg: Vec<u8>) {
+        self.ops.push(Op::PutThumbnail(id.to_string(), jpeg));
+    }
+    pub fn remove_thumbnail(&mut self, id: &str) {
+        self.ops.push(Op::RemoveThumbnail(id.to_string()));
     }
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
@@ -133,6 +143,9 @@ pub trait MetaStore: Send + Sync {
     fn revert(&self, undo: MetaUndo) -> Result<()>;
     /// Makes every applied batch durable.
     fn flush(&self) -> Result<()>;
+    /// The thumbnail stored for point `id`, if any. Thumbnails are not part
+    /// of [`MetaStore::load`]: they are read one at a time, when served.
+    fn thumbnail(&self, name: &str, id: &str) -> Result<Option<Vec<u8>>>;
 }
 
 pub struct SledMetaStore {
@@ -163,6 +176,17 @@ fn record_key(loc: Loc) -> [u8; 9] {
     k
 }
 
+/// Thumbnails sort after records and segments, before values: `load` skips
+/// their key range without reading them.
+const THUMBNAIL_PREFIX: u8 = b't';
+
+fn thumbnail_key(id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(THUMBNAIL_PREFIX);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
 fn segment_key(id: u32) -> [u8; 5] {
     let mut k = [0u8; 5];
     k[0] = b's';
@@ -189,6 +213,8 @@ impl MetaBatch {
                     (k, Some(value))
                 }
                 Op::RemoveSegment(id) => (segment_key(id).to_vec(), None),
+                Op::PutThumbnail(id, jpeg) => (thumbnail_key(&id), Some(jpeg)),
+                Op::RemoveThumbnail(id) => (thumbnail_key(&id), None),
             })
             .collect()
     }
@@ -216,6 +242,7 @@ fn decode_entry(name: &str, meta: &mut CollectionMeta, k: &[u8], v: &[u8]) -> Re
             let key = String::from_utf8(k[1..].to_vec()).map_err(|_| bad("value"))?;
             meta.values.insert(key, v.to_vec());
         }
+        Some(&THUMBNAIL_PREFIX) => {}
         _ => return Err(bad("unknown")),
     }
     Ok(())
@@ -316,7 +343,9 @@ impl MetaStore for SledMetaStore {
     fn load(&self, name: &str) -> Result<CollectionMeta> {
         let tree = self.tree(name)?;
         let mut meta = CollectionMeta::default();
-        for kv in tree.iter() {
+        let before_thumbnails = tree.range(..[THUMBNAIL_PREFIX].as_slice());
+        let after_thumbnails = tree.range([THUMBNAIL_PREFIX + 1].as_slice()..);
+        for kv in before_thumbnails.chain(after_thumbnails) {
             let (k, v) = kv.map_err(sled_err)?;
             decode_entry(name, &mut meta, &k, &v)?;
         }
@@ -371,6 +400,14 @@ impl MetaStore for SledMetaStore {
             arg
         )));
         self.db.flush().map(|_| ()).map_err(sled_err)
+    }
+
+    fn thumbnail(&self, name: &str, id: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.tree(name)?;
+        Ok(tree
+            .get(thumbnail_key(id))
+            .map_err(sled_err)?
+            .map(|v| v.to_vec()))
     }
 }
 
@@ -541,6 +578,16 @@ impl MetaStore for MemMetaStore {
         state.flushes += 1;
         Ok(())
     }
+
+    fn thumbnail(&self, name: &str, id: &str) -> Result<Option<Vec<u8>>> {
+        let state = self.state.lock();
+        Ok(state
+            .applied
+            .trees
+            .get(name)
+            .and_then(|t| t.get(&thumbnail_key(id)))
+            .cloned())
+    }
 }
 
 #[cfg(test)]
@@ -628,6 +675,46 @@ mod tests {
         store.remove_collection("a").unwrap();
         assert!(store.collections().unwrap().is_empty());
         assert!(store.load("a").unwrap().records.is_empty());
+    }
+
+    /// Thumbnails live beside records in the same batch, are read one by
+    /// one, survive a reopen, and stay out of what `load` returns.
+    #[test]
+    fn thumbnails_are_written_with_batches_and_kept_out_of_load() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledMetaStore::open(dir.path()).unwrap();
+            let mut b = MetaBatch::default();
+            b.put_value("model", b"m".to_vec());
+            b.put_thumbnail("x", vec![0xff, 0xd8, 1]);
+            b.put_thumbnail("y", vec![0xff, 0xd8, 2]);
+            store.apply("a", b).unwrap();
+            let mut b = MetaBatch::default();
+            b.remove_thumbnail("y");
+            let undo = store.apply("a", b).unwrap();
+            assert_eq!(store.thumbnail("a", "y").unwrap(), None);
+            store.revert(undo).unwrap();
+            assert_eq!(
+                store.thumbnail("a", "y").unwrap(),
+                Some(vec![0xff, 0xd8, 2])
+            );
+            store.flush().unwrap();
+        }
+        let store = SledMetaStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.thumbnail("a", "x").unwrap(),
+            Some(vec![0xff, 0xd8, 1])
+        );
+        assert_eq!(store.thumbnail("a", "z").unwrap(), None);
+        let meta = store.load("a").unwrap();
+        assert!(meta.records.is_empty());
+        assert_eq!(meta.values.len(), 1);
+        let mem = MemMetaStore::new();
+        let mut b = MetaBatch::default();
+        b.put_thumbnail("x", vec![7]);
+        mem.apply("a", b).unwrap();
+        assert_eq!(mem.thumbnail("a", "x").unwrap(), Some(vec![7]));
+        assert!(mem.load("a").unwrap().values.is_empty());
     }
 
     /// The in-memory twin answers as sled does for the same batches,

@@ -38,3 +38,4 @@ mod rust_client;
 mod snapshots;
 mod soak;
 mod tls;
+mod web_page;

@@ -249,6 +249,8 @@ impl Collection {
                     id: e.id.to_string(),
                     vectors: self.vectors_of(&seg, *r, e.spaces),
                     payload: e.payload.as_deref().cloned(),
+                    // A move keeps the stored thumbnail where it is.
+                    thumbnail: None,
                 })
                 .collect();
             let (ops, segments, guard_segments) = self.write_records(points, Some(&from))?;

@@ -45,6 +45,44 @@ impl Collection {
             .collect()
     }
 
+    /// The thumbnail kept for point `id`; None when the point does not
+    /// exist or has none. A point's thumbnail is committed with it, so a
+    /// visible point never shows another's.
+    pub fn thumbnail(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        use crate::engine::thumbnail::{split, vector_tag};
+        let Some(loc) = self.ids.read().get(id).copied() else {
+            return Ok(None);
+        };
+        let Some(seg) = self.segment(loc.segment) else {
+            return Ok(None);
+        };
+        let spaces = match &seg.points.read()[loc.record as usize] {
+            Some(entry) => entry.spaces,
+            None => return Ok(None),
+        };
+        if spaces & (1 << IMAGE_SPACE) == 0 {
+            return Ok(None);
+        }
+        let Some(stored) = self.meta.thumbnail(&self.config.name, id)? else {
+            return Ok(None);
+        };
+        // Only the thumbnail of the image this record holds: not one left
+        // behind by a record `clipdb check --repair` removed, nor (for a
+        // moment) a newer one while the point is being replaced.
+        let vector = seg.vectors[IMAGE_SPACE].get(loc.record);
+        Ok(split(&stored)
+            .filter(|(tag, _)| *tag == vector_tag(vector))
+            .map(|(_, jpeg)| jpeg.to_vec()))
+    }
+
+    /// The thumbnail as stored (its vector tag, then the JPEG).
+    pub(crate) fn stored_thumbnail(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        if self.ids.read().get(id).is_none() {
+            return Ok(None);
+        }
+        Ok(self.meta.thumbnail(&self.config.name, id)?)
+    }
+
     /// The stored vector of a point, for "more like this" queries and
     /// recommendation examples: its image vector, or its caption vector if
     /// it has no image. `field` names the request field in errors.

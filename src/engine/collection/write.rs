@@ -26,6 +26,8 @@ pub(crate) struct PreparedPoint {
     pub id: String,
     pub vectors: [Option<Vec<f32>>; 2],
     pub payload: Option<Payload>,
+    /// A JPEG made from the point's image (collections keeping thumbnails).
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// Releases allocated-but-unfinished records when a write ends, however it ends,
@@ -146,6 +148,7 @@ impl Collection {
                 payload: p.payload.map(Arc::new),
                 payload_bytes,
                 only_if_at: moved_from.map(|from| from[i]),
+                thumbnail: p.thumbnail,
             });
         }
         let guard_segments = std::mem::take(&mut guard.segments);

@@ -143,6 +143,30 @@ fn upsert(id: &str, at: Loc) -> CommitOp {
         payload: None,
         payload_bytes: None,
         only_if_at: None,
+        thumbnail: None,
+    }
+}
+
+fn upsert_with_thumbnail(id: &str, at: Loc, jpeg: &[u8]) -> CommitOp {
+    match upsert(id, at) {
+        CommitOp::Upsert {
+            id,
+            loc,
+            spaces,
+            payload,
+            payload_bytes,
+            only_if_at,
+            ..
+        } => CommitOp::Upsert {
+            id,
+            loc,
+            spaces,
+            payload,
+            payload_bytes,
+            only_if_at,
+            thumbnail: Some(jpeg.to_vec()),
+        },
+        _ => unreachable!(),
     }
 }
 
@@ -155,6 +179,7 @@ fn moved(id: &str, from: Loc, to: Loc) -> CommitOp {
         payload: None,
         payload_bytes: None,
         only_if_at: Some(from),
+        thumbnail: None,
     }
 }
 
@@ -682,4 +707,38 @@ fn a_compaction_move_keeps_a_payload_update_made_after_it_read_the_point() {
         .clone()
         .expect("the update is kept on disk");
     assert_eq!(serde_json::from_slice::<Payload>(&bytes).unwrap(), *payload);
+}
+
+/// A thumbnail is committed with its point, stays through a compaction
+/// move, and goes with a delete or a replacement that brings none.
+#[test]
+fn thumbnails_follow_their_points() {
+    let store = Arc::new(MemMetaStore::new());
+    let target = Target::new("c", &store);
+    commit_one(
+        &store,
+        &target,
+        vec![
+            upsert_with_thumbnail("a", loc(1, 0), b"A"),
+            upsert_with_thumbnail("b", loc(1, 1), b"B"),
+        ],
+    );
+    assert_eq!(store.thumbnail("c", "a").unwrap(), Some(b"A".to_vec()));
+    commit_one(&store, &target, vec![moved("a", loc(1, 0), loc(2, 0))]);
+    assert_eq!(store.thumbnail("c", "a").unwrap(), Some(b"A".to_vec()));
+    commit_one(&store, &target, vec![upsert("b", loc(2, 1))]);
+    assert_eq!(store.thumbnail("c", "b").unwrap(), None);
+    commit_one(&store, &target, vec![delete("a")]);
+    assert_eq!(store.thumbnail("c", "a").unwrap(), None);
+    // A failed flush takes the thumbnail back with the record.
+    store.fail_next(MemFault::Flush);
+    let (req, rx) = request(
+        &target,
+        vec![upsert_with_thumbnail("d", loc(2, 2), b"D")],
+        &[],
+        None,
+    );
+    commit_group(store.as_ref(), vec![req]);
+    assert!(answer(rx).is_err());
+    assert_eq!(store.thumbnail("c", "d").unwrap(), None);
 }

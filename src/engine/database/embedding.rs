@@ -103,6 +103,12 @@ impl Database {
         let queue = self.embedder_for(collection, "text and image input")?;
         let (text_slots, texts): (Vec<usize>, Vec<String>) = media.texts.into_iter().unzip();
         let (image_slots, images): (Vec<usize>, Vec<Vec<u8>>) = media.images.into_iter().unzip();
+        // Made once the images have embedded (so decoded within the limits).
+        let thumbnail_sources = collection
+            .config()
+            .thumbnails
+            .filter(|_| !images.is_empty())
+            .map(|config| (config, images.clone()));
         let (text_vectors, image_vectors) = tokio::join!(
             embed_chunked(queue, texts, |q, chunk| async move {
                 q.embed_texts(chunk).await
@@ -117,6 +123,7 @@ impl Database {
             })
         })?;
         let text_vectors = text_vectors?;
+        let image_slots_for_thumbnails = image_slots.clone();
         for (space, slots, vectors) in [
             (IMAGE_SPACE, image_slots, image_vectors),
             (TEXT_SPACE, text_slots, text_vectors),
@@ -124,6 +131,29 @@ impl Database {
             for (slot, v) in slots.into_iter().zip(vectors) {
                 let field = format!("point `{}`", points[slot].id);
                 points[slot].vectors[space] = Some(collection.check_vector(&field, v)?);
+            }
+        }
+        if let Some((config, images)) = thumbnail_sources {
+            let embedder = queue.embedder().clone();
+            let thumbnails = tokio::task::spawn_blocking(move || {
+                use rayon::prelude::*;
+                images
+                    .par_iter()
+                    .map(|image| {
+                        crate::engine::thumbnail::make(embedder.preprocessor(), image, config)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| EngineError::Internal(format!("thumbnail task failed: {e}")))?;
+            for (slot, thumbnail) in image_slots_for_thumbnails.into_iter().zip(thumbnails) {
+                let point = &mut points[slot];
+                point.thumbnail = match (thumbnail, &point.vectors[IMAGE_SPACE]) {
+                    (Some(jpeg), Some(vector)) => {
+                        Some(crate::engine::thumbnail::stored(vector, jpeg))
+                    }
+                    _ => None,
+                };
             }
         }
         if collection.model().is_some() {

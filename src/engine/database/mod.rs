@@ -297,6 +297,7 @@ impl Database {
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
             quantization: spec.quantization,
             secret: random_u64(),
+            thumbnails: thumbnail_config(spec.vectorizer, spec.thumbnails)?,
         };
         if config.segment_capacity == 0 || config.segment_capacity > MAX_SEGMENT_CAPACITY {
             return Err(EngineError::invalid(
@@ -453,6 +454,21 @@ impl Database {
         Ok(self.collection(collection)?.get(ids, with_vector))
     }
 
+    /// The thumbnail (JPEG) of point `id`, if the collection keeps them and
+    /// the point has one. Reads the metadata store: call off the runtime.
+    pub fn thumbnail(&self, collection: &str, id: &str) -> Result<Option<Vec<u8>>> {
+        let collection = self.collection(collection)?;
+        validate_point_id("id", id)?;
+        collection.thumbnail(id)
+    }
+
+    /// The limits images must keep to (size, pixels), when a model is loaded.
+    pub fn image_limits(&self) -> Option<crate::embed::ImageLimits> {
+        self.embedder
+            .as_ref()
+            .map(|q| q.embedder().preprocessor().limits)
+    }
+
     /// Runs a search off the async runtime.
     pub async fn search(
         &self,
@@ -528,6 +544,51 @@ impl Database {
     }
 }
 
+/// A collection's thumbnails from what the client asked: kept by default in
+/// CLIP collections (the only ones written with images).
+fn thumbnail_config(
+    vectorizer: Vectorizer,
+    spec: ThumbnailSpec,
+) -> Result<Option<ThumbnailConfig>> {
+    let asked = spec.max_side != 0 || spec.quality != 0;
+    if spec.disabled || vectorizer != Vectorizer::Clip {
+        if asked && !spec.disabled {
+            return Err(EngineError::invalid(
+                "thumbnails",
+                "only VECTORIZER_CLIP collections are written with images to make thumbnails of",
+            ));
+        }
+        return Ok(None);
+    }
+    let default = ThumbnailConfig::default();
+    let max_side = if spec.max_side == 0 {
+        default.max_side
+    } else {
+        spec.max_side
+    };
+    if !(16..=1024).contains(&max_side) {
+        return Err(EngineError::invalid(
+            "thumbnails.max_side",
+            format!("{max_side} is outside 16..=1024"),
+        ));
+    }
+    let quality = if spec.quality == 0 {
+        default.quality as u32
+    } else {
+        spec.quality
+    };
+    if quality > 100 {
+        return Err(EngineError::invalid(
+            "thumbnails.quality",
+            format!("{quality} is outside 1..=100"),
+        ));
+    }
+    Ok(Some(ThumbnailConfig {
+        max_side,
+        quality: quality as u8,
+    }))
+}
+
 /// The pool [`Database::search`] runs on: as many threads as cores.
 fn search_pool() -> Result<rayon::ThreadPool> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -577,6 +638,7 @@ mod tests {
             fusion: None,
             segment_capacity: 64,
             quantization: crate::engine::Quantization::None,
+            thumbnails: Default::default(),
         }
     }
 

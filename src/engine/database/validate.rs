@@ -99,6 +99,7 @@ impl Database {
                 id: p.id,
                 vectors,
                 payload: p.payload,
+                thumbnail: None,
             });
         }
         Ok((out, media))

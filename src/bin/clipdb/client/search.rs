@@ -40,71 +40,46 @@ pub struct ResultRow {
     pub payload: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A filter as the command line writes it, one condition per `--filter`:
-/// `key=value`, `key!=value`, `key>=n`, `key>n`, `key<=n`, `key<n`, or
-/// `key~words` (the field's text holds every word). A value is JSON when it
-/// parses as a number, a boolean or a quoted string, else the literal text.
-/// Returns the condition and whether it must NOT hold (`!=`).
+/// A filter as the command line writes it, one condition per `--filter`,
+/// in the syntax the search page's filter box and the HTTP API share
+/// (`clipdb::api::filter_syntax`): `key=value`, `key!=value`, `key>=n`,
+/// `key>n`, `key<=n`, `key<n`, or `key~words`. Returns the condition and
+/// whether it must NOT hold (`!=`).
 pub fn parse_filter(spec: &str) -> Result<(proto::Condition, bool), ClientError> {
-    use proto::condition::Match;
-    let usage = || {
-        ClientError::Usage(format!(
-            "--filter `{spec}`: expected key=value, key!=value, key>=n, key>n, key<=n, key<n or key~words"
-        ))
-    };
-    // The first operator character ends the key; two-character operators first.
-    let at = spec.find(['=', '!', '<', '>', '~']).ok_or_else(usage)?;
-    let (key, rest) = spec.split_at(at);
-    if key.is_empty() {
-        return Err(usage());
-    }
-    let (op, value) = ["!=", ">=", "<=", "=", ">", "<", "~"]
-        .iter()
-        .find_map(|op| rest.strip_prefix(op).map(|v| (*op, v)))
-        .ok_or_else(usage)?;
-    let number = || -> Result<f64, ClientError> {
-        value.trim().parse::<f64>().map_err(|_| {
-            ClientError::Usage(format!("--filter `{spec}`: `{value}` is not a number"))
-        })
-    };
-    let range = |r: proto::Range| Match::Range(r);
-    let matches = match op {
-        "=" | "!=" => Match::Equals(json_value(value)),
-        ">=" => range(proto::Range {
-            gte: Some(number()?),
-            ..Default::default()
-        }),
-        ">" => range(proto::Range {
-            gt: Some(number()?),
-            ..Default::default()
-        }),
-        "<=" => range(proto::Range {
-            lte: Some(number()?),
-            ..Default::default()
-        }),
-        "<" => range(proto::Range {
-            lt: Some(number()?),
-            ..Default::default()
-        }),
-        _ => Match::Text(value.to_string()),
-    };
-    Ok((
-        proto::Condition {
-            key: key.to_string(),
-            r#match: Some(matches),
-        },
-        op == "!=",
-    ))
+    let (condition, negated) = clipdb::api::filter_syntax::parse_condition(spec)
+        .map_err(|e| ClientError::Usage(format!("--filter {e}")))?;
+    Ok((condition_to_proto(condition), negated))
 }
 
-fn json_value(value: &str) -> prost_types::Value {
-    let kind = match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Number(n)) => {
+/// The conditions the filter syntax makes, as the client's protobuf.
+fn condition_to_proto(c: clipdb::engine::Condition) -> proto::Condition {
+    use clipdb::engine::Match as M;
+    use proto::condition::Match;
+    let matches = match c.matches {
+        M::Equals(v) => Match::Equals(json_value(v)),
+        M::Range(r) => Match::Range(proto::Range {
+            gt: r.gt,
+            gte: r.gte,
+            lt: r.lt,
+            lte: r.lte,
+        }),
+        M::Text(words) => Match::Text(words.join(" ")),
+        other => unreachable!("the filter syntax makes no {other:?}"),
+    };
+    proto::Condition {
+        key: c.key,
+        r#match: Some(matches),
+    }
+}
+
+fn json_value(value: serde_json::Value) -> prost_types::Value {
+    let kind = match value {
+        serde_json::Value::Number(n) => {
             prost_types::value::Kind::NumberValue(n.as_f64().unwrap_or(0.0))
         }
-        Ok(serde_json::Value::Bool(b)) => prost_types::value::Kind::BoolValue(b),
-        Ok(serde_json::Value::String(s)) => prost_types::value::Kind::StringValue(s),
-        _ => prost_types::value::Kind::StringValue(value.to_string()),
+        serde_json::Value::Bool(b) => prost_types::value::Kind::BoolValue(b),
+        serde_json::Value::String(s) => prost_types::value::Kind::StringValue(s),
+        other => prost_types::value::Kind::StringValue(other.to_string()),
     };
     prost_types::Value { kind: Some(kind) }
 }

@@ -515,7 +515,10 @@ type CreateCollectionRequest struct {
 	// Smaller segments restart and compact faster; larger ones search faster.
 	SegmentCapacity uint32 `protobuf:"varint,7,opt,name=segment_capacity,json=segmentCapacity,proto3" json:"segment_capacity,omitempty"`
 	// Vector quantization of sealed segments (default none).
-	Quantization  Quantization `protobuf:"varint,8,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
+	Quantization Quantization `protobuf:"varint,8,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
+	// Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+	// by default there), served to the search page by the HTTP listener.
+	Thumbnails    *ThumbnailOptions `protobuf:"bytes,9,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +609,78 @@ func (x *CreateCollectionRequest) GetQuantization() Quantization {
 	return Quantization_QUANTIZATION_NONE
 }
 
+func (x *CreateCollectionRequest) GetThumbnails() *ThumbnailOptions {
+	if x != nil {
+		return x.Thumbnails
+	}
+	return nil
+}
+
+// Thumbnails: made by the server from each point's image at upsert, stored
+// with the point (written, replaced and deleted with it, in snapshots too).
+type ThumbnailOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keep no thumbnails.
+	Disabled bool `protobuf:"varint,1,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// Longest side in pixels, 16 to 1024 (0 = 192); images are never enlarged.
+	MaxSide uint32 `protobuf:"varint,2,opt,name=max_side,json=maxSide,proto3" json:"max_side,omitempty"`
+	// JPEG quality, 1 to 100 (0 = 80).
+	Quality       uint32 `protobuf:"varint,3,opt,name=quality,proto3" json:"quality,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThumbnailOptions) Reset() {
+	*x = ThumbnailOptions{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThumbnailOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThumbnailOptions) ProtoMessage() {}
+
+func (x *ThumbnailOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThumbnailOptions.ProtoReflect.Descriptor instead.
+func (*ThumbnailOptions) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ThumbnailOptions) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *ThumbnailOptions) GetMaxSide() uint32 {
+	if x != nil {
+		return x.MaxSide
+	}
+	return 0
+}
+
+func (x *ThumbnailOptions) GetQuality() uint32 {
+	if x != nil {
+		return x.Quality
+	}
+	return 0
+}
+
 type CreatePayloadIndexRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -618,7 +693,7 @@ type CreatePayloadIndexRequest struct {
 
 func (x *CreatePayloadIndexRequest) Reset() {
 	*x = CreatePayloadIndexRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[3]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +705,7 @@ func (x *CreatePayloadIndexRequest) String() string {
 func (*CreatePayloadIndexRequest) ProtoMessage() {}
 
 func (x *CreatePayloadIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[3]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +718,7 @@ func (x *CreatePayloadIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePayloadIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreatePayloadIndexRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{3}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreatePayloadIndexRequest) GetCollection() string {
@@ -677,7 +752,7 @@ type DeletePayloadIndexRequest struct {
 
 func (x *DeletePayloadIndexRequest) Reset() {
 	*x = DeletePayloadIndexRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[4]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +764,7 @@ func (x *DeletePayloadIndexRequest) String() string {
 func (*DeletePayloadIndexRequest) ProtoMessage() {}
 
 func (x *DeletePayloadIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[4]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +777,7 @@ func (x *DeletePayloadIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadIndexRequest.ProtoReflect.Descriptor instead.
 func (*DeletePayloadIndexRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{4}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeletePayloadIndexRequest) GetCollection() string {
@@ -727,7 +802,7 @@ type DeletePayloadIndexResponse struct {
 
 func (x *DeletePayloadIndexResponse) Reset() {
 	*x = DeletePayloadIndexResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[5]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +814,7 @@ func (x *DeletePayloadIndexResponse) String() string {
 func (*DeletePayloadIndexResponse) ProtoMessage() {}
 
 func (x *DeletePayloadIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[5]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +827,7 @@ func (x *DeletePayloadIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadIndexResponse.ProtoReflect.Descriptor instead.
 func (*DeletePayloadIndexResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{5}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{6}
 }
 
 type PayloadIndexInfo struct {
@@ -771,7 +846,7 @@ type PayloadIndexInfo struct {
 
 func (x *PayloadIndexInfo) Reset() {
 	*x = PayloadIndexInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[6]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +858,7 @@ func (x *PayloadIndexInfo) String() string {
 func (*PayloadIndexInfo) ProtoMessage() {}
 
 func (x *PayloadIndexInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[6]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +871,7 @@ func (x *PayloadIndexInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayloadIndexInfo.ProtoReflect.Descriptor instead.
 func (*PayloadIndexInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{6}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PayloadIndexInfo) GetKey() string {
@@ -843,7 +918,7 @@ type GetCollectionRequest struct {
 
 func (x *GetCollectionRequest) Reset() {
 	*x = GetCollectionRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[7]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +930,7 @@ func (x *GetCollectionRequest) String() string {
 func (*GetCollectionRequest) ProtoMessage() {}
 
 func (x *GetCollectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[7]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +943,7 @@ func (x *GetCollectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCollectionRequest.ProtoReflect.Descriptor instead.
 func (*GetCollectionRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{7}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCollectionRequest) GetName() string {
@@ -886,7 +961,7 @@ type ListCollectionsRequest struct {
 
 func (x *ListCollectionsRequest) Reset() {
 	*x = ListCollectionsRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[8]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +973,7 @@ func (x *ListCollectionsRequest) String() string {
 func (*ListCollectionsRequest) ProtoMessage() {}
 
 func (x *ListCollectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[8]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +986,7 @@ func (x *ListCollectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCollectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListCollectionsRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{8}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{9}
 }
 
 type ListCollectionsResponse struct {
@@ -923,7 +998,7 @@ type ListCollectionsResponse struct {
 
 func (x *ListCollectionsResponse) Reset() {
 	*x = ListCollectionsResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[9]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1010,7 @@ func (x *ListCollectionsResponse) String() string {
 func (*ListCollectionsResponse) ProtoMessage() {}
 
 func (x *ListCollectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[9]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1023,7 @@ func (x *ListCollectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCollectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListCollectionsResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{9}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCollectionsResponse) GetCollections() []*CollectionInfo {
@@ -967,7 +1042,7 @@ type DeleteCollectionRequest struct {
 
 func (x *DeleteCollectionRequest) Reset() {
 	*x = DeleteCollectionRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[10]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1054,7 @@ func (x *DeleteCollectionRequest) String() string {
 func (*DeleteCollectionRequest) ProtoMessage() {}
 
 func (x *DeleteCollectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[10]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1067,7 @@ func (x *DeleteCollectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{10}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteCollectionRequest) GetName() string {
@@ -1010,7 +1085,7 @@ type DeleteCollectionResponse struct {
 
 func (x *DeleteCollectionResponse) Reset() {
 	*x = DeleteCollectionResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[11]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1097,7 @@ func (x *DeleteCollectionResponse) String() string {
 func (*DeleteCollectionResponse) ProtoMessage() {}
 
 func (x *DeleteCollectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[11]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1110,7 @@ func (x *DeleteCollectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCollectionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCollectionResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{11}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{12}
 }
 
 type CreateSnapshotRequest struct {
@@ -1047,7 +1122,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[12]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1134,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[12]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1147,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{12}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateSnapshotRequest) GetCollection() string {
@@ -1092,7 +1167,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[13]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1179,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[13]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1192,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{13}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListSnapshotsRequest) GetCollection() string {
@@ -1137,7 +1212,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[14]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1224,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[14]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1237,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{14}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*SnapshotInfo {
@@ -1183,7 +1258,7 @@ type DeleteSnapshotRequest struct {
 
 func (x *DeleteSnapshotRequest) Reset() {
 	*x = DeleteSnapshotRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[15]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1270,7 @@ func (x *DeleteSnapshotRequest) String() string {
 func (*DeleteSnapshotRequest) ProtoMessage() {}
 
 func (x *DeleteSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[15]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1283,7 @@ func (x *DeleteSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{15}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteSnapshotRequest) GetCollection() string {
@@ -1233,7 +1308,7 @@ type DeleteSnapshotResponse struct {
 
 func (x *DeleteSnapshotResponse) Reset() {
 	*x = DeleteSnapshotResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[16]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1320,7 @@ func (x *DeleteSnapshotResponse) String() string {
 func (*DeleteSnapshotResponse) ProtoMessage() {}
 
 func (x *DeleteSnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[16]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1333,7 @@ func (x *DeleteSnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSnapshotResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{16}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{17}
 }
 
 // One snapshot file.
@@ -1285,7 +1360,7 @@ type SnapshotInfo struct {
 
 func (x *SnapshotInfo) Reset() {
 	*x = SnapshotInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[17]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1372,7 @@ func (x *SnapshotInfo) String() string {
 func (*SnapshotInfo) ProtoMessage() {}
 
 func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[17]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1385,7 @@ func (x *SnapshotInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotInfo.ProtoReflect.Descriptor instead.
 func (*SnapshotInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{17}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SnapshotInfo) GetName() string {
@@ -1381,7 +1456,7 @@ type SegmentInfo struct {
 
 func (x *SegmentInfo) Reset() {
 	*x = SegmentInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[18]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1468,7 @@ func (x *SegmentInfo) String() string {
 func (*SegmentInfo) ProtoMessage() {}
 
 func (x *SegmentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[18]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1481,7 @@ func (x *SegmentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentInfo.ProtoReflect.Descriptor instead.
 func (*SegmentInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{18}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SegmentInfo) GetId() uint32 {
@@ -1469,13 +1544,15 @@ type CollectionInfo struct {
 	Quantization Quantization `protobuf:"varint,13,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
 	// Payload indexes, by key.
 	PayloadIndexes []*PayloadIndexInfo `protobuf:"bytes,14,rep,name=payload_indexes,json=payloadIndexes,proto3" json:"payload_indexes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whether and how thumbnails are kept (disabled when not).
+	Thumbnails    *ThumbnailOptions `protobuf:"bytes,15,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CollectionInfo) Reset() {
 	*x = CollectionInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1564,7 @@ func (x *CollectionInfo) String() string {
 func (*CollectionInfo) ProtoMessage() {}
 
 func (x *CollectionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1577,7 @@ func (x *CollectionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectionInfo.ProtoReflect.Descriptor instead.
 func (*CollectionInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{19}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CollectionInfo) GetName() string {
@@ -1601,6 +1678,13 @@ func (x *CollectionInfo) GetPayloadIndexes() []*PayloadIndexInfo {
 	return nil
 }
 
+func (x *CollectionInfo) GetThumbnails() *ThumbnailOptions {
+	if x != nil {
+		return x.Thumbnails
+	}
+	return nil
+}
+
 // A point. On write it carries a raw `vector`, or for VECTORIZER_CLIP
 // collections an image (`image`, embedded by the server) and/or a caption
 // (`text`, embedded by the server, or a precomputed `text_vector`). A raw
@@ -1638,7 +1722,7 @@ type Point struct {
 
 func (x *Point) Reset() {
 	*x = Point{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1734,7 @@ func (x *Point) String() string {
 func (*Point) ProtoMessage() {}
 
 func (x *Point) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1747,7 @@ func (x *Point) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Point.ProtoReflect.Descriptor instead.
 func (*Point) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{20}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Point) GetId() string {
@@ -1718,7 +1802,7 @@ type UpsertRequest struct {
 
 func (x *UpsertRequest) Reset() {
 	*x = UpsertRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1814,7 @@ func (x *UpsertRequest) String() string {
 func (*UpsertRequest) ProtoMessage() {}
 
 func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1827,7 @@ func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertRequest.ProtoReflect.Descriptor instead.
 func (*UpsertRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpsertRequest) GetCollection() string {
@@ -1770,7 +1854,7 @@ type UpsertResponse struct {
 
 func (x *UpsertResponse) Reset() {
 	*x = UpsertResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1866,7 @@ func (x *UpsertResponse) String() string {
 func (*UpsertResponse) ProtoMessage() {}
 
 func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1879,7 @@ func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertResponse.ProtoReflect.Descriptor instead.
 func (*UpsertResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpsertResponse) GetUpserted() uint64 {
@@ -1817,7 +1901,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1913,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1926,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetRequest) GetCollection() string {
@@ -1876,7 +1960,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +1972,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +1985,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetResponse) GetPoints() []*Point {
@@ -1925,7 +2009,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2021,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2034,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteRequest) GetCollection() string {
@@ -1984,7 +2068,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2080,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2093,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteResponse) GetDeleted() uint64 {
@@ -2028,7 +2112,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2040,7 +2124,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2053,7 +2137,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -2076,7 +2160,7 @@ type Range struct {
 
 func (x *Range) Reset() {
 	*x = Range{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2172,7 @@ func (x *Range) String() string {
 func (*Range) ProtoMessage() {}
 
 func (x *Range) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2185,7 @@ func (x *Range) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Range.ProtoReflect.Descriptor instead.
 func (*Range) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Range) GetGt() float64 {
@@ -2141,7 +2225,7 @@ type ValueList struct {
 
 func (x *ValueList) Reset() {
 	*x = ValueList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2237,7 @@ func (x *ValueList) String() string {
 func (*ValueList) ProtoMessage() {}
 
 func (x *ValueList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2250,7 @@ func (x *ValueList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueList.ProtoReflect.Descriptor instead.
 func (*ValueList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ValueList) GetValues() []*structpb.Value {
@@ -2185,7 +2269,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2281,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2294,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *IdList) GetIds() []string {
@@ -2228,7 +2312,7 @@ type IsEmpty struct {
 
 func (x *IsEmpty) Reset() {
 	*x = IsEmpty{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2324,7 @@ func (x *IsEmpty) String() string {
 func (*IsEmpty) ProtoMessage() {}
 
 func (x *IsEmpty) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2337,7 @@ func (x *IsEmpty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IsEmpty.ProtoReflect.Descriptor instead.
 func (*IsEmpty) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
 }
 
 // One test on a payload field (or the point id, or a nested filter). `key`
@@ -2279,7 +2363,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2375,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2388,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Condition) GetKey() string {
@@ -2453,7 +2537,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2549,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2562,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Filter) GetMust() []*Condition {
@@ -2545,7 +2629,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2641,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2654,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -2732,7 +2816,7 @@ type ScoredPoint struct {
 
 func (x *ScoredPoint) Reset() {
 	*x = ScoredPoint{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2744,7 +2828,7 @@ func (x *ScoredPoint) String() string {
 func (*ScoredPoint) ProtoMessage() {}
 
 func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2757,7 +2841,7 @@ func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredPoint.ProtoReflect.Descriptor instead.
 func (*ScoredPoint) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ScoredPoint) GetId() string {
@@ -2798,7 +2882,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2894,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2907,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SearchResponse) GetHits() []*ScoredPoint {
@@ -2842,7 +2926,7 @@ type SearchBatchRequest struct {
 
 func (x *SearchBatchRequest) Reset() {
 	*x = SearchBatchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +2938,7 @@ func (x *SearchBatchRequest) String() string {
 func (*SearchBatchRequest) ProtoMessage() {}
 
 func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +2951,7 @@ func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchRequest.ProtoReflect.Descriptor instead.
 func (*SearchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SearchBatchRequest) GetSearches() []*SearchRequest {
@@ -2887,7 +2971,7 @@ type SearchBatchResponse struct {
 
 func (x *SearchBatchResponse) Reset() {
 	*x = SearchBatchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +2983,7 @@ func (x *SearchBatchResponse) String() string {
 func (*SearchBatchResponse) ProtoMessage() {}
 
 func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +2996,7 @@ func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchResponse.ProtoReflect.Descriptor instead.
 func (*SearchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SearchBatchResponse) GetResults() []*SearchResponse {
@@ -2933,7 +3017,7 @@ type CountRequest struct {
 
 func (x *CountRequest) Reset() {
 	*x = CountRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3029,7 @@ func (x *CountRequest) String() string {
 func (*CountRequest) ProtoMessage() {}
 
 func (x *CountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3042,7 @@ func (x *CountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountRequest.ProtoReflect.Descriptor instead.
 func (*CountRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CountRequest) GetCollection() string {
@@ -2993,7 +3077,7 @@ type ScrollRequest struct {
 
 func (x *ScrollRequest) Reset() {
 	*x = ScrollRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3005,7 +3089,7 @@ func (x *ScrollRequest) String() string {
 func (*ScrollRequest) ProtoMessage() {}
 
 func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3018,7 +3102,7 @@ func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollRequest.ProtoReflect.Descriptor instead.
 func (*ScrollRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ScrollRequest) GetCollection() string {
@@ -3075,7 +3159,7 @@ type ScrollResponse struct {
 
 func (x *ScrollResponse) Reset() {
 	*x = ScrollResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3171,7 @@ func (x *ScrollResponse) String() string {
 func (*ScrollResponse) ProtoMessage() {}
 
 func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3184,7 @@ func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollResponse.ProtoReflect.Descriptor instead.
 func (*ScrollResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ScrollResponse) GetPoints() []*Point {
@@ -3134,7 +3218,7 @@ type SetPayloadRequest struct {
 
 func (x *SetPayloadRequest) Reset() {
 	*x = SetPayloadRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3146,7 +3230,7 @@ func (x *SetPayloadRequest) String() string {
 func (*SetPayloadRequest) ProtoMessage() {}
 
 func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3159,7 +3243,7 @@ func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadRequest.ProtoReflect.Descriptor instead.
 func (*SetPayloadRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SetPayloadRequest) GetCollection() string {
@@ -3207,7 +3291,7 @@ type SetPayloadResponse struct {
 
 func (x *SetPayloadResponse) Reset() {
 	*x = SetPayloadResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3219,7 +3303,7 @@ func (x *SetPayloadResponse) String() string {
 func (*SetPayloadResponse) ProtoMessage() {}
 
 func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3232,7 +3316,7 @@ func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadResponse.ProtoReflect.Descriptor instead.
 func (*SetPayloadResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetPayloadResponse) GetUpdated() uint64 {
@@ -3256,7 +3340,7 @@ type DeletePayloadKeysRequest struct {
 
 func (x *DeletePayloadKeysRequest) Reset() {
 	*x = DeletePayloadKeysRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3268,7 +3352,7 @@ func (x *DeletePayloadKeysRequest) String() string {
 func (*DeletePayloadKeysRequest) ProtoMessage() {}
 
 func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3281,7 +3365,7 @@ func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysRequest.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeletePayloadKeysRequest) GetCollection() string {
@@ -3322,7 +3406,7 @@ type DeletePayloadKeysResponse struct {
 
 func (x *DeletePayloadKeysResponse) Reset() {
 	*x = DeletePayloadKeysResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3418,7 @@ func (x *DeletePayloadKeysResponse) String() string {
 func (*DeletePayloadKeysResponse) ProtoMessage() {}
 
 func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3431,7 @@ func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysResponse.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeletePayloadKeysResponse) GetUpdated() uint64 {
@@ -3383,7 +3467,7 @@ type RecommendRequest struct {
 
 func (x *RecommendRequest) Reset() {
 	*x = RecommendRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3479,7 @@ func (x *RecommendRequest) String() string {
 func (*RecommendRequest) ProtoMessage() {}
 
 func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3492,7 @@ func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendRequest.ProtoReflect.Descriptor instead.
 func (*RecommendRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RecommendRequest) GetCollection() string {
@@ -3518,7 +3602,7 @@ type CountResponse struct {
 
 func (x *CountResponse) Reset() {
 	*x = CountResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3530,7 +3614,7 @@ func (x *CountResponse) String() string {
 func (*CountResponse) ProtoMessage() {}
 
 func (x *CountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3543,7 +3627,7 @@ func (x *CountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountResponse.ProtoReflect.Descriptor instead.
 func (*CountResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CountResponse) GetCount() uint64 {
@@ -3562,7 +3646,7 @@ type EmbedTextRequest struct {
 
 func (x *EmbedTextRequest) Reset() {
 	*x = EmbedTextRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3574,7 +3658,7 @@ func (x *EmbedTextRequest) String() string {
 func (*EmbedTextRequest) ProtoMessage() {}
 
 func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3587,7 +3671,7 @@ func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedTextRequest.ProtoReflect.Descriptor instead.
 func (*EmbedTextRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EmbedTextRequest) GetTexts() []string {
@@ -3606,7 +3690,7 @@ type EmbedImageRequest struct {
 
 func (x *EmbedImageRequest) Reset() {
 	*x = EmbedImageRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3702,7 @@ func (x *EmbedImageRequest) String() string {
 func (*EmbedImageRequest) ProtoMessage() {}
 
 func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3715,7 @@ func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedImageRequest.ProtoReflect.Descriptor instead.
 func (*EmbedImageRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EmbedImageRequest) GetImages() [][]byte {
@@ -3650,7 +3734,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3662,7 +3746,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3675,7 +3759,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Vector {
@@ -3697,7 +3781,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\tef_search\x18\x03 \x01(\rR\befSearch\"9\n" +
 	"\rFusionWeights\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\x02R\x05image\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\x02R\x04text\"\xf2\x02\n" +
+	"\x04text\x18\x02 \x01(\x02R\x04text\"\xaf\x03\n" +
 	"\x17CreateCollectionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12)\n" +
@@ -3708,7 +3792,14 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"vectorizer\x120\n" +
 	"\x06fusion\x18\x06 \x01(\v2\x18.clipdb.v1.FusionWeightsR\x06fusion\x12)\n" +
 	"\x10segment_capacity\x18\a \x01(\rR\x0fsegmentCapacity\x12;\n" +
-	"\fquantization\x18\b \x01(\x0e2\x17.clipdb.v1.QuantizationR\fquantization\"~\n" +
+	"\fquantization\x18\b \x01(\x0e2\x17.clipdb.v1.QuantizationR\fquantization\x12;\n" +
+	"\n" +
+	"thumbnails\x18\t \x01(\v2\x1b.clipdb.v1.ThumbnailOptionsR\n" +
+	"thumbnails\"c\n" +
+	"\x10ThumbnailOptions\x12\x1a\n" +
+	"\bdisabled\x18\x01 \x01(\bR\bdisabled\x12\x19\n" +
+	"\bmax_side\x18\x02 \x01(\rR\amaxSide\x12\x18\n" +
+	"\aquality\x18\x03 \x01(\rR\aquality\"~\n" +
 	"\x19CreatePayloadIndexRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3770,7 +3861,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\arecords\x18\x03 \x01(\x04R\arecords\x12\x1f\n" +
 	"\vlive_points\x18\x04 \x01(\x04R\n" +
 	"livePoints\x129\n" +
-	"\fgraph_source\x18\x05 \x01(\x0e2\x16.clipdb.v1.GraphSourceR\vgraphSource\"\xec\x04\n" +
+	"\fgraph_source\x18\x05 \x01(\x0e2\x16.clipdb.v1.GraphSourceR\vgraphSource\"\xa9\x05\n" +
 	"\x0eCollectionInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12)\n" +
@@ -3789,7 +3880,10 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x11model_fingerprint\x18\v \x01(\tR\x10modelFingerprint\x12\x14\n" +
 	"\x05model\x18\f \x01(\tR\x05model\x12;\n" +
 	"\fquantization\x18\r \x01(\x0e2\x17.clipdb.v1.QuantizationR\fquantization\x12D\n" +
-	"\x0fpayload_indexes\x18\x0e \x03(\v2\x1b.clipdb.v1.PayloadIndexInfoR\x0epayloadIndexes\"\xad\x01\n" +
+	"\x0fpayload_indexes\x18\x0e \x03(\v2\x1b.clipdb.v1.PayloadIndexInfoR\x0epayloadIndexes\x12;\n" +
+	"\n" +
+	"thumbnails\x18\x0f \x01(\v2\x1b.clipdb.v1.ThumbnailOptionsR\n" +
+	"thumbnails\"\xad\x01\n" +
 	"\x05Point\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06vector\x18\x02 \x03(\x02R\x06vector\x12\x12\n" +
@@ -4023,7 +4117,7 @@ func file_clipdb_v1_clipdb_proto_rawDescGZIP() []byte {
 }
 
 var file_clipdb_v1_clipdb_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(Metric)(0),                        // 0: clipdb.v1.Metric
 	(Vectorizer)(0),                    // 1: clipdb.v1.Vectorizer
@@ -4034,57 +4128,58 @@ var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(*HnswConfig)(nil),                 // 6: clipdb.v1.HnswConfig
 	(*FusionWeights)(nil),              // 7: clipdb.v1.FusionWeights
 	(*CreateCollectionRequest)(nil),    // 8: clipdb.v1.CreateCollectionRequest
-	(*CreatePayloadIndexRequest)(nil),  // 9: clipdb.v1.CreatePayloadIndexRequest
-	(*DeletePayloadIndexRequest)(nil),  // 10: clipdb.v1.DeletePayloadIndexRequest
-	(*DeletePayloadIndexResponse)(nil), // 11: clipdb.v1.DeletePayloadIndexResponse
-	(*PayloadIndexInfo)(nil),           // 12: clipdb.v1.PayloadIndexInfo
-	(*GetCollectionRequest)(nil),       // 13: clipdb.v1.GetCollectionRequest
-	(*ListCollectionsRequest)(nil),     // 14: clipdb.v1.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),    // 15: clipdb.v1.ListCollectionsResponse
-	(*DeleteCollectionRequest)(nil),    // 16: clipdb.v1.DeleteCollectionRequest
-	(*DeleteCollectionResponse)(nil),   // 17: clipdb.v1.DeleteCollectionResponse
-	(*CreateSnapshotRequest)(nil),      // 18: clipdb.v1.CreateSnapshotRequest
-	(*ListSnapshotsRequest)(nil),       // 19: clipdb.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),      // 20: clipdb.v1.ListSnapshotsResponse
-	(*DeleteSnapshotRequest)(nil),      // 21: clipdb.v1.DeleteSnapshotRequest
-	(*DeleteSnapshotResponse)(nil),     // 22: clipdb.v1.DeleteSnapshotResponse
-	(*SnapshotInfo)(nil),               // 23: clipdb.v1.SnapshotInfo
-	(*SegmentInfo)(nil),                // 24: clipdb.v1.SegmentInfo
-	(*CollectionInfo)(nil),             // 25: clipdb.v1.CollectionInfo
-	(*Point)(nil),                      // 26: clipdb.v1.Point
-	(*UpsertRequest)(nil),              // 27: clipdb.v1.UpsertRequest
-	(*UpsertResponse)(nil),             // 28: clipdb.v1.UpsertResponse
-	(*GetRequest)(nil),                 // 29: clipdb.v1.GetRequest
-	(*GetResponse)(nil),                // 30: clipdb.v1.GetResponse
-	(*DeleteRequest)(nil),              // 31: clipdb.v1.DeleteRequest
-	(*DeleteResponse)(nil),             // 32: clipdb.v1.DeleteResponse
-	(*Vector)(nil),                     // 33: clipdb.v1.Vector
-	(*Range)(nil),                      // 34: clipdb.v1.Range
-	(*ValueList)(nil),                  // 35: clipdb.v1.ValueList
-	(*IdList)(nil),                     // 36: clipdb.v1.IdList
-	(*IsEmpty)(nil),                    // 37: clipdb.v1.IsEmpty
-	(*Condition)(nil),                  // 38: clipdb.v1.Condition
-	(*Filter)(nil),                     // 39: clipdb.v1.Filter
-	(*SearchRequest)(nil),              // 40: clipdb.v1.SearchRequest
-	(*ScoredPoint)(nil),                // 41: clipdb.v1.ScoredPoint
-	(*SearchResponse)(nil),             // 42: clipdb.v1.SearchResponse
-	(*SearchBatchRequest)(nil),         // 43: clipdb.v1.SearchBatchRequest
-	(*SearchBatchResponse)(nil),        // 44: clipdb.v1.SearchBatchResponse
-	(*CountRequest)(nil),               // 45: clipdb.v1.CountRequest
-	(*ScrollRequest)(nil),              // 46: clipdb.v1.ScrollRequest
-	(*ScrollResponse)(nil),             // 47: clipdb.v1.ScrollResponse
-	(*SetPayloadRequest)(nil),          // 48: clipdb.v1.SetPayloadRequest
-	(*SetPayloadResponse)(nil),         // 49: clipdb.v1.SetPayloadResponse
-	(*DeletePayloadKeysRequest)(nil),   // 50: clipdb.v1.DeletePayloadKeysRequest
-	(*DeletePayloadKeysResponse)(nil),  // 51: clipdb.v1.DeletePayloadKeysResponse
-	(*RecommendRequest)(nil),           // 52: clipdb.v1.RecommendRequest
-	(*CountResponse)(nil),              // 53: clipdb.v1.CountResponse
-	(*EmbedTextRequest)(nil),           // 54: clipdb.v1.EmbedTextRequest
-	(*EmbedImageRequest)(nil),          // 55: clipdb.v1.EmbedImageRequest
-	(*EmbedResponse)(nil),              // 56: clipdb.v1.EmbedResponse
-	(*timestamppb.Timestamp)(nil),      // 57: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 58: google.protobuf.Struct
-	(*structpb.Value)(nil),             // 59: google.protobuf.Value
+	(*ThumbnailOptions)(nil),           // 9: clipdb.v1.ThumbnailOptions
+	(*CreatePayloadIndexRequest)(nil),  // 10: clipdb.v1.CreatePayloadIndexRequest
+	(*DeletePayloadIndexRequest)(nil),  // 11: clipdb.v1.DeletePayloadIndexRequest
+	(*DeletePayloadIndexResponse)(nil), // 12: clipdb.v1.DeletePayloadIndexResponse
+	(*PayloadIndexInfo)(nil),           // 13: clipdb.v1.PayloadIndexInfo
+	(*GetCollectionRequest)(nil),       // 14: clipdb.v1.GetCollectionRequest
+	(*ListCollectionsRequest)(nil),     // 15: clipdb.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),    // 16: clipdb.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),    // 17: clipdb.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil),   // 18: clipdb.v1.DeleteCollectionResponse
+	(*CreateSnapshotRequest)(nil),      // 19: clipdb.v1.CreateSnapshotRequest
+	(*ListSnapshotsRequest)(nil),       // 20: clipdb.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),      // 21: clipdb.v1.ListSnapshotsResponse
+	(*DeleteSnapshotRequest)(nil),      // 22: clipdb.v1.DeleteSnapshotRequest
+	(*DeleteSnapshotResponse)(nil),     // 23: clipdb.v1.DeleteSnapshotResponse
+	(*SnapshotInfo)(nil),               // 24: clipdb.v1.SnapshotInfo
+	(*SegmentInfo)(nil),                // 25: clipdb.v1.SegmentInfo
+	(*CollectionInfo)(nil),             // 26: clipdb.v1.CollectionInfo
+	(*Point)(nil),                      // 27: clipdb.v1.Point
+	(*UpsertRequest)(nil),              // 28: clipdb.v1.UpsertRequest
+	(*UpsertResponse)(nil),             // 29: clipdb.v1.UpsertResponse
+	(*GetRequest)(nil),                 // 30: clipdb.v1.GetRequest
+	(*GetResponse)(nil),                // 31: clipdb.v1.GetResponse
+	(*DeleteRequest)(nil),              // 32: clipdb.v1.DeleteRequest
+	(*DeleteResponse)(nil),             // 33: clipdb.v1.DeleteResponse
+	(*Vector)(nil),                     // 34: clipdb.v1.Vector
+	(*Range)(nil),                      // 35: clipdb.v1.Range
+	(*ValueList)(nil),                  // 36: clipdb.v1.ValueList
+	(*IdList)(nil),                     // 37: clipdb.v1.IdList
+	(*IsEmpty)(nil),                    // 38: clipdb.v1.IsEmpty
+	(*Condition)(nil),                  // 39: clipdb.v1.Condition
+	(*Filter)(nil),                     // 40: clipdb.v1.Filter
+	(*SearchRequest)(nil),              // 41: clipdb.v1.SearchRequest
+	(*ScoredPoint)(nil),                // 42: clipdb.v1.ScoredPoint
+	(*SearchResponse)(nil),             // 43: clipdb.v1.SearchResponse
+	(*SearchBatchRequest)(nil),         // 44: clipdb.v1.SearchBatchRequest
+	(*SearchBatchResponse)(nil),        // 45: clipdb.v1.SearchBatchResponse
+	(*CountRequest)(nil),               // 46: clipdb.v1.CountRequest
+	(*ScrollRequest)(nil),              // 47: clipdb.v1.ScrollRequest
+	(*ScrollResponse)(nil),             // 48: clipdb.v1.ScrollResponse
+	(*SetPayloadRequest)(nil),          // 49: clipdb.v1.SetPayloadRequest
+	(*SetPayloadResponse)(nil),         // 50: clipdb.v1.SetPayloadResponse
+	(*DeletePayloadKeysRequest)(nil),   // 51: clipdb.v1.DeletePayloadKeysRequest
+	(*DeletePayloadKeysResponse)(nil),  // 52: clipdb.v1.DeletePayloadKeysResponse
+	(*RecommendRequest)(nil),           // 53: clipdb.v1.RecommendRequest
+	(*CountResponse)(nil),              // 54: clipdb.v1.CountResponse
+	(*EmbedTextRequest)(nil),           // 55: clipdb.v1.EmbedTextRequest
+	(*EmbedImageRequest)(nil),          // 56: clipdb.v1.EmbedImageRequest
+	(*EmbedResponse)(nil),              // 57: clipdb.v1.EmbedResponse
+	(*timestamppb.Timestamp)(nil),      // 58: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 59: google.protobuf.Struct
+	(*structpb.Value)(nil),             // 60: google.protobuf.Value
 }
 var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	0,  // 0: clipdb.v1.CreateCollectionRequest.metric:type_name -> clipdb.v1.Metric
@@ -4092,101 +4187,103 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	1,  // 2: clipdb.v1.CreateCollectionRequest.vectorizer:type_name -> clipdb.v1.Vectorizer
 	7,  // 3: clipdb.v1.CreateCollectionRequest.fusion:type_name -> clipdb.v1.FusionWeights
 	2,  // 4: clipdb.v1.CreateCollectionRequest.quantization:type_name -> clipdb.v1.Quantization
-	3,  // 5: clipdb.v1.CreatePayloadIndexRequest.type:type_name -> clipdb.v1.PayloadIndexType
-	3,  // 6: clipdb.v1.PayloadIndexInfo.type:type_name -> clipdb.v1.PayloadIndexType
-	4,  // 7: clipdb.v1.PayloadIndexInfo.state:type_name -> clipdb.v1.PayloadIndexState
-	25, // 8: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
-	23, // 9: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
-	57, // 10: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
-	5,  // 11: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
-	0,  // 12: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
-	6,  // 13: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
-	1,  // 14: clipdb.v1.CollectionInfo.vectorizer:type_name -> clipdb.v1.Vectorizer
-	7,  // 15: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
-	24, // 16: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
-	2,  // 17: clipdb.v1.CollectionInfo.quantization:type_name -> clipdb.v1.Quantization
-	12, // 18: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
-	58, // 19: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
-	26, // 20: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
-	26, // 21: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
-	39, // 22: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
-	59, // 23: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
-	59, // 24: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
-	34, // 25: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
-	35, // 26: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
-	37, // 27: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
-	36, // 28: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
-	39, // 29: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
-	38, // 30: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
-	38, // 31: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
-	38, // 32: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
-	33, // 33: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
-	39, // 34: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
-	7,  // 35: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	58, // 36: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
-	41, // 37: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
-	40, // 38: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
-	42, // 39: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
-	39, // 40: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
-	39, // 41: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
-	26, // 42: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
-	39, // 43: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
-	58, // 44: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
-	39, // 45: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
-	33, // 46: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
-	33, // 47: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
-	39, // 48: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
-	7,  // 49: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	33, // 50: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
-	8,  // 51: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
-	13, // 52: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
-	14, // 53: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
-	16, // 54: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
-	18, // 55: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
-	19, // 56: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
-	21, // 57: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
-	9,  // 58: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
-	10, // 59: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
-	27, // 60: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
-	27, // 61: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
-	29, // 62: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
-	31, // 63: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
-	40, // 64: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
-	43, // 65: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
-	45, // 66: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
-	46, // 67: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
-	48, // 68: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
-	50, // 69: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
-	52, // 70: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
-	54, // 71: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
-	55, // 72: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
-	25, // 73: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
-	25, // 74: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
-	15, // 75: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
-	17, // 76: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
-	23, // 77: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
-	20, // 78: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
-	22, // 79: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
-	12, // 80: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
-	11, // 81: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
-	28, // 82: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
-	28, // 83: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
-	30, // 84: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
-	32, // 85: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
-	42, // 86: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
-	44, // 87: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
-	53, // 88: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
-	47, // 89: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
-	49, // 90: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
-	51, // 91: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
-	42, // 92: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
-	56, // 93: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
-	56, // 94: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
-	73, // [73:95] is the sub-list for method output_type
-	51, // [51:73] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	9,  // 5: clipdb.v1.CreateCollectionRequest.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
+	3,  // 6: clipdb.v1.CreatePayloadIndexRequest.type:type_name -> clipdb.v1.PayloadIndexType
+	3,  // 7: clipdb.v1.PayloadIndexInfo.type:type_name -> clipdb.v1.PayloadIndexType
+	4,  // 8: clipdb.v1.PayloadIndexInfo.state:type_name -> clipdb.v1.PayloadIndexState
+	26, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
+	24, // 10: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
+	58, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 12: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
+	0,  // 13: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
+	6,  // 14: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
+	1,  // 15: clipdb.v1.CollectionInfo.vectorizer:type_name -> clipdb.v1.Vectorizer
+	7,  // 16: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
+	25, // 17: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
+	2,  // 18: clipdb.v1.CollectionInfo.quantization:type_name -> clipdb.v1.Quantization
+	13, // 19: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
+	9,  // 20: clipdb.v1.CollectionInfo.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
+	59, // 21: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
+	27, // 22: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
+	27, // 23: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
+	40, // 24: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
+	60, // 25: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
+	60, // 26: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
+	35, // 27: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
+	36, // 28: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
+	38, // 29: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
+	37, // 30: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
+	40, // 31: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
+	39, // 32: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
+	39, // 33: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
+	39, // 34: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
+	34, // 35: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
+	40, // 36: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
+	7,  // 37: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	59, // 38: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
+	42, // 39: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
+	41, // 40: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
+	43, // 41: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
+	40, // 42: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
+	40, // 43: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
+	27, // 44: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
+	40, // 45: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
+	59, // 46: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
+	40, // 47: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
+	34, // 48: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
+	34, // 49: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
+	40, // 50: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
+	7,  // 51: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	34, // 52: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
+	8,  // 53: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
+	14, // 54: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
+	15, // 55: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
+	17, // 56: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
+	19, // 57: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
+	20, // 58: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
+	22, // 59: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
+	10, // 60: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
+	11, // 61: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
+	28, // 62: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
+	28, // 63: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
+	30, // 64: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
+	32, // 65: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
+	41, // 66: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
+	44, // 67: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
+	46, // 68: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
+	47, // 69: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
+	49, // 70: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
+	51, // 71: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
+	53, // 72: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
+	55, // 73: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
+	56, // 74: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
+	26, // 75: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
+	26, // 76: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
+	16, // 77: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
+	18, // 78: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
+	24, // 79: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
+	21, // 80: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
+	23, // 81: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
+	13, // 82: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
+	12, // 83: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
+	29, // 84: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
+	29, // 85: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
+	31, // 86: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
+	33, // 87: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
+	43, // 88: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
+	45, // 89: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
+	54, // 90: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
+	48, // 91: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
+	50, // 92: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
+	52, // 93: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
+	43, // 94: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
+	57, // 95: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
+	57, // 96: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
+	75, // [75:97] is the sub-list for method output_type
+	53, // [53:75] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_clipdb_v1_clipdb_proto_init() }
@@ -4194,8 +4291,8 @@ func file_clipdb_v1_clipdb_proto_init() {
 	if File_clipdb_v1_clipdb_proto != nil {
 		return
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[28].OneofWrappers = []any{}
-	file_clipdb_v1_clipdb_proto_msgTypes[32].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[29].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[33].OneofWrappers = []any{
 		(*Condition_Equals)(nil),
 		(*Condition_Range)(nil),
 		(*Condition_Any)(nil),
@@ -4204,20 +4301,20 @@ func file_clipdb_v1_clipdb_proto_init() {
 		(*Condition_Text)(nil),
 		(*Condition_Filter)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[34].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[35].OneofWrappers = []any{
 		(*SearchRequest_Vector)(nil),
 		(*SearchRequest_Text)(nil),
 		(*SearchRequest_Image)(nil),
 		(*SearchRequest_Id)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[46].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[47].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipdb_v1_clipdb_proto_rawDesc), len(file_clipdb_v1_clipdb_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

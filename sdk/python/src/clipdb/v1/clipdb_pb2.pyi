@@ -284,6 +284,7 @@ class CreateCollectionRequest(_message.Message):
     FUSION_FIELD_NUMBER: _builtins.int
     SEGMENT_CAPACITY_FIELD_NUMBER: _builtins.int
     QUANTIZATION_FIELD_NUMBER: _builtins.int
+    THUMBNAILS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Collection name, [A-Za-z0-9_-]{1,64}."""
     dimension: _builtins.int
@@ -309,6 +310,12 @@ class CreateCollectionRequest(_message.Message):
     def fusion(self) -> Global___FusionWeights:
         """Default fusion weights for VECTORIZER_CLIP collections (default 0.5/0.5)."""
 
+    @_builtins.property
+    def thumbnails(self) -> Global___ThumbnailOptions:
+        """Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+        by default there), served to the search page by the HTTP listener.
+        """
+
     def __init__(
         self,
         *,
@@ -320,14 +327,47 @@ class CreateCollectionRequest(_message.Message):
         fusion: Global___FusionWeights | None = ...,
         segment_capacity: _builtins.int = ...,
         quantization: Global___Quantization.ValueType = ...,
+        thumbnails: Global___ThumbnailOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw", "thumbnails", b"thumbnails"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "name", b"name", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "vectorizer", b"vectorizer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "name", b"name", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateCollectionRequest: _TypeAlias = CreateCollectionRequest  # noqa: Y015
+
+@_typing.final
+class ThumbnailOptions(_message.Message):
+    """Thumbnails: made by the server from each point's image at upsert, stored
+    with the point (written, replaced and deleted with it, in snapshots too).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISABLED_FIELD_NUMBER: _builtins.int
+    MAX_SIDE_FIELD_NUMBER: _builtins.int
+    QUALITY_FIELD_NUMBER: _builtins.int
+    disabled: _builtins.bool
+    """Keep no thumbnails."""
+    max_side: _builtins.int
+    """Longest side in pixels, 16 to 1024 (0 = 192); images are never enlarged."""
+    quality: _builtins.int
+    """JPEG quality, 1 to 100 (0 = 80)."""
+    def __init__(
+        self,
+        *,
+        disabled: _builtins.bool = ...,
+        max_side: _builtins.int = ...,
+        quality: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disabled", b"disabled", "max_side", b"max_side", "quality", b"quality"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThumbnailOptions: _TypeAlias = ThumbnailOptions  # noqa: Y015
 
 @_typing.final
 class CreatePayloadIndexRequest(_message.Message):
@@ -723,6 +763,7 @@ class CollectionInfo(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     QUANTIZATION_FIELD_NUMBER: _builtins.int
     PAYLOAD_INDEXES_FIELD_NUMBER: _builtins.int
+    THUMBNAILS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     dimension: _builtins.int
     metric: Global___Metric.ValueType
@@ -753,6 +794,10 @@ class CollectionInfo(_message.Message):
     def payload_indexes(self) -> _containers.RepeatedCompositeFieldContainer[Global___PayloadIndexInfo]:
         """Payload indexes, by key."""
 
+    @_builtins.property
+    def thumbnails(self) -> Global___ThumbnailOptions:
+        """Whether and how thumbnails are kept (disabled when not)."""
+
     def __init__(
         self,
         *,
@@ -770,10 +815,11 @@ class CollectionInfo(_message.Message):
         model: _builtins.str = ...,
         quantization: Global___Quantization.ValueType = ...,
         payload_indexes: _abc.Iterable[Global___PayloadIndexInfo] | None = ...,
+        thumbnails: Global___ThumbnailOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw", "thumbnails", b"thumbnails"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "model", b"model", "model_fingerprint", b"model_fingerprint", "name", b"name", "payload_indexes", b"payload_indexes", "point_count", b"point_count", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "segment_count", b"segment_count", "segments", b"segments", "vectorizer", b"vectorizer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "model", b"model", "model_fingerprint", b"model_fingerprint", "name", b"name", "payload_indexes", b"payload_indexes", "point_count", b"point_count", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "segment_count", b"segment_count", "segments", b"segments", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

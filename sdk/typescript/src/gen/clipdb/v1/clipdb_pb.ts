@@ -35,7 +35,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file clipdb/v1/clipdb.proto.
  */
 export const file_clipdb_v1_clipdb: GenFile = /*@__PURE__*/
-  fileDesc("ChZjbGlwZGIvdjEvY2xpcGRiLnByb3RvEgljbGlwZGIudjEiQwoKSG5zd0NvbmZpZxIJCgFtGAEgASgNEhcKD2VmX2NvbnN0cnVjdGlvbhgCIAEoDRIRCgllZl9zZWFyY2gYAyABKA0iLAoNRnVzaW9uV2VpZ2h0cxINCgVpbWFnZRgBIAEoAhIMCgR0ZXh0GAIgASgCIqACChdDcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRItCgxxdWFudGl6YXRpb24YCCABKA4yFy5jbGlwZGIudjEuUXVhbnRpemF0aW9uImcKGUNyZWF0ZVBheWxvYWRJbmRleFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRILCgNrZXkYAiABKAkSKQoEdHlwZRgDIAEoDjIbLmNsaXBkYi52MS5QYXlsb2FkSW5kZXhUeXBlIjwKGURlbGV0ZVBheWxvYWRJbmRleFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRILCgNrZXkYAiABKAkiHAoaRGVsZXRlUGF5bG9hZEluZGV4UmVzcG9uc2UiqgEKEFBheWxvYWRJbmRleEluZm8SCwoDa2V5GAEgASgJEikKBHR5cGUYAiABKA4yGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4VHlwZRIrCgVzdGF0ZRgDIAEoDjIcLmNsaXBkYi52MS5QYXlsb2FkSW5kZXhTdGF0ZRIWCg5pbmRleGVkX3BvaW50cxgEIAEoBBIZChFtaXNtYXRjaGVkX3BvaW50cxgFIAEoBCIkChRHZXRDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhgKFkxpc3RDb2xsZWN0aW9uc1JlcXVlc3QiSQoXTGlzdENvbGxlY3Rpb25zUmVzcG9uc2USLgoLY29sbGVjdGlvbnMYASADKAsyGS5jbGlwZGIudjEuQ29sbGVjdGlvbkluZm8iJwoXRGVsZXRlQ29sbGVjdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSIaChhEZWxldGVDb2xsZWN0aW9uUmVzcG9uc2UiKwoVQ3JlYXRlU25hcHNob3RSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkiKgoUTGlzdFNuYXBzaG90c1JlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCSJDChVMaXN0U25hcHNob3RzUmVzcG9uc2USKgoJc25hcHNob3RzGAEgAygLMhcuY2xpcGRiLnYxLlNuYXBzaG90SW5mbyI5ChVEZWxldGVTbmFwc2hvdFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIMCgRuYW1lGAIgASgJIhgKFkRlbGV0ZVNuYXBzaG90UmVzcG9uc2UipgEKDFNuYXBzaG90SW5mbxIMCgRuYW1lGAEgASgJEhIKCmNvbGxlY3Rpb24YAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtwb2ludF9jb3VudBgFIAEoBBIMCgRwYXRoGAYgASgJEg0KBWVycm9yGAcgASgJIn0KC1NlZ21lbnRJbmZvEgoKAmlkGAEgASgNEg4KBnNlYWxlZBgCIAEoCBIPCgdyZWNvcmRzGAMgASgEEhMKC2xpdmVfcG9pbnRzGAQgASgEEiwKDGdyYXBoX3NvdXJjZRgFIAEoDjIWLmNsaXBkYi52MS5HcmFwaFNvdXJjZSLNAwoOQ29sbGVjdGlvbkluZm8SDAoEbmFtZRgBIAEoCRIRCglkaW1lbnNpb24YAiABKA0SIQoGbWV0cmljGAMgASgOMhEuY2xpcGRiLnYxLk1ldHJpYxIjCgRobnN3GAQgASgLMhUuY2xpcGRiLnYxLkhuc3dDb25maWcSKQoKdmVjdG9yaXplchgFIAEoDjIVLmNsaXBkYi52MS5WZWN0b3JpemVyEigKBmZ1c2lvbhgGIAEoCzIYLmNsaXBkYi52MS5GdXNpb25XZWlnaHRzEhgKEHNlZ21lbnRfY2FwYWNpdHkYByABKA0SEwoLcG9pbnRfY291bnQYCCABKAQSFQoNc2VnbWVudF9jb3VudBgJIAEoDRIoCghzZWdtZW50cxgKIAMoCzIWLmNsaXBkYi52MS5TZWdtZW50SW5mbxIZChFtb2RlbF9maW5nZXJwcmludBgLIAEoCRINCgVtb2RlbBgMIAEoCRItCgxxdWFudGl6YXRpb24YDSABKA4yFy5jbGlwZGIudjEuUXVhbnRpemF0aW9uEjQKD3BheWxvYWRfaW5kZXhlcxgOIAMoCzIbLmNsaXBkYi52MS5QYXlsb2FkSW5kZXhJbmZvIn8KBVBvaW50EgoKAmlkGAEgASgJEg4KBnZlY3RvchgCIAMoAhIMCgR0ZXh0GAMgASgJEg0KBWltYWdlGAQgASgMEigKB3BheWxvYWQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3RleHRfdmVjdG9yGAYgAygCIkUKDVVwc2VydFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIgCgZwb2ludHMYAiADKAsyEC5jbGlwZGIudjEuUG9pbnQiIgoOVXBzZXJ0UmVzcG9uc2USEAoIdXBzZXJ0ZWQYASABKAQiQgoKR2V0UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRITCgt3aXRoX3ZlY3RvchgDIAEoCCIvCgtHZXRSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQiUwoNRGVsZXRlUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyIiEKDkRlbGV0ZVJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiGAoGVmVjdG9yEg4KBnZhbHVlcxgBIAMoAiJrCgVSYW5nZRIPCgJndBgBIAEoAUgAiAEBEhAKA2d0ZRgCIAEoAUgBiAEBEg8KAmx0GAMgASgBSAKIAQESEAoDbHRlGAQgASgBSAOIAQFCBQoDX2d0QgYKBF9ndGVCBQoDX2x0QgYKBF9sdGUiMwoJVmFsdWVMaXN0EiYKBnZhbHVlcxgBIAMoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSIVCgZJZExpc3QSCwoDaWRzGAEgAygJIgkKB0lzRW1wdHkilQIKCUNvbmRpdGlvbhILCgNrZXkYASABKAkSKAoGZXF1YWxzGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFcmFuZ2UYAyABKAsyEC5jbGlwZGIudjEuUmFuZ2VIABIjCgNhbnkYBCABKAsyFC5jbGlwZGIudjEuVmFsdWVMaXN0SAASJgoIaXNfZW1wdHkYBSABKAsyEi5jbGlwZGIudjEuSXNFbXB0eUgAEiMKBmhhc19pZBgGIAEoCzIRLmNsaXBkYi52MS5JZExpc3RIABIOCgR0ZXh0GAcgASgJSAASIwoGZmlsdGVyGAggASgLMhEuY2xpcGRiLnYxLkZpbHRlckgAQgcKBW1hdGNoInoKBkZpbHRlchIiCgRtdXN0GAEgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbhIkCgZzaG91bGQYAiADKAsyFC5jbGlwZGIudjEuQ29uZGl0aW9uEiYKCG11c3Rfbm90GAMgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbiLtAgoNU2VhcmNoUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEiMKBnZlY3RvchgCIAEoCzIRLmNsaXBkYi52MS5WZWN0b3JIABIOCgR0ZXh0GAMgASgJSAASDwoFaW1hZ2UYBCABKAxIABIMCgJpZBgFIAEoCUgAEg0KBWxpbWl0GAYgASgNEgoKAmVmGAcgASgNEiEKBmZpbHRlchgIIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEigKBmZ1c2lvbhgLIAEoCzIYLmNsaXBkYi52MS5GdXNpb25XZWlnaHRzEhwKD3Njb3JlX3RocmVzaG9sZBgMIAEoAkgBiAEBEg4KBm9mZnNldBgNIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgOIAMoCUIHCgVxdWVyeUISChBfc2NvcmVfdGhyZXNob2xkImIKC1Njb3JlZFBvaW50EgoKAmlkGAEgASgJEg0KBXNjb3JlGAIgASgCEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnZlY3RvchgEIAMoAiI2Cg5TZWFyY2hSZXNwb25zZRIkCgRoaXRzGAEgAygLMhYuY2xpcGRiLnYxLlNjb3JlZFBvaW50IkAKElNlYXJjaEJhdGNoUmVxdWVzdBIqCghzZWFyY2hlcxgBIAMoCzIYLmNsaXBkYi52MS5TZWFyY2hSZXF1ZXN0IkEKE1NlYXJjaEJhdGNoUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLmNsaXBkYi52MS5TZWFyY2hSZXNwb25zZSJFCgxDb3VudFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIhCgZmaWx0ZXIYAiABKAsyES5jbGlwZGIudjEuRmlsdGVyIpQBCg1TY3JvbGxSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSIQoGZmlsdGVyGAIgASgLMhEuY2xpcGRiLnYxLkZpbHRlchINCgVsaW1pdBgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEhQKDHdpdGhfcGF5bG9hZBgFIAEoCBITCgt3aXRoX3ZlY3RvchgGIAEoCCJLCg5TY3JvbGxSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChFTZXRQYXlsb2FkUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyEigKB3BheWxvYWQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg8KB3JlcGxhY2UYBSABKAgiJQoSU2V0UGF5bG9hZFJlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQibAoYRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDaWRzGAIgAygJEiEKBmZpbHRlchgDIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDAoEa2V5cxgEIAMoCSIsChlEZWxldGVQYXlsb2FkS2V5c1Jlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQimQMKEFJlY29tbWVuZFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIUCgxwb3NpdGl2ZV9pZHMYAiADKAkSKwoQcG9zaXRpdmVfdmVjdG9ycxgDIAMoCzIRLmNsaXBkYi52MS5WZWN0b3ISFAoMbmVnYXRpdmVfaWRzGAQgAygJEisKEG5lZ2F0aXZlX3ZlY3RvcnMYBSADKAsyES5jbGlwZGIudjEuVmVjdG9yEiEKBmZpbHRlchgGIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDQoFbGltaXQYByABKA0SCgoCZWYYCCABKA0SFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEhwKD3Njb3JlX3RocmVzaG9sZBgLIAEoAkgAiAEBEg4KBm9mZnNldBgMIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgNIAMoCRIoCgZmdXNpb24YDiABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0c0ISChBfc2NvcmVfdGhyZXNob2xkIh4KDUNvdW50UmVzcG9uc2USDQoFY291bnQYASABKAQiIQoQRW1iZWRUZXh0UmVxdWVzdBINCgV0ZXh0cxgBIAMoCSIjChFFbWJlZEltYWdlUmVxdWVzdBIOCgZpbWFnZXMYASADKAwiNgoNRW1iZWRSZXNwb25zZRIlCgplbWJlZGRpbmdzGAEgAygLMhEuY2xpcGRiLnYxLlZlY3Rvcio6CgZNZXRyaWMSEQoNTUVUUklDX0NPU0lORRAAEg4KCk1FVFJJQ19ET1QQARINCglNRVRSSUNfTDIQAio2CgpWZWN0b3JpemVyEhMKD1ZFQ1RPUklaRVJfTk9ORRAAEhMKD1ZFQ1RPUklaRVJfQ0xJUBABKjwKDFF1YW50aXphdGlvbhIVChFRVUFOVElaQVRJT05fTk9ORRAAEhUKEVFVQU5USVpBVElPTl9JTlQ4EAEqmAEKEFBheWxvYWRJbmRleFR5cGUSHQoZUEFZTE9BRF9JTkRFWF9VTlNQRUNJRklFRBAAEhkKFVBBWUxPQURfSU5ERVhfS0VZV09SRBABEhkKFVBBWUxPQURfSU5ERVhfSU5URUdFUhACEhcKE1BBWUxPQURfSU5ERVhfRkxPQVQQAxIWChJQQVlMT0FEX0lOREVYX0JPT0wQBCp5ChFQYXlsb2FkSW5kZXhTdGF0ZRIjCh9QQVlMT0FEX0lOREVYX1NUQVRFX1VOU1BFQ0lGSUVEEAASIAocUEFZTE9BRF9JTkRFWF9TVEFURV9CVUlMRElORxABEh0KGVBBWUxPQURfSU5ERVhfU1RBVEVfUkVBRFkQAip5CgtHcmFwaFNvdXJjZRIcChhHUkFQSF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIWChJHUkFQSF9TT1VSQ0VfQlVJTFQQARIXChNHUkFQSF9TT1VSQ0VfTE9BREVEEAISGwoXR1JBUEhfU09VUkNFX0NIRUNLUE9JTlQQAzKYBgoLQ29sbGVjdGlvbnMSUQoQQ3JlYXRlQ29sbGVjdGlvbhIiLmNsaXBkYi52MS5DcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBoZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbxJLCg1HZXRDb2xsZWN0aW9uEh8uY2xpcGRiLnYxLkdldENvbGxlY3Rpb25SZXF1ZXN0GhkuY2xpcGRiLnYxLkNvbGxlY3Rpb25JbmZvElgKD0xpc3RDb2xsZWN0aW9ucxIhLmNsaXBkYi52MS5MaXN0Q29sbGVjdGlvbnNSZXF1ZXN0GiIuY2xpcGRiLnYxLkxpc3RDb2xsZWN0aW9uc1Jlc3BvbnNlElsKEERlbGV0ZUNvbGxlY3Rpb24SIi5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlcXVlc3QaIy5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlc3BvbnNlEksKDkNyZWF0ZVNuYXBzaG90EiAuY2xpcGRiLnYxLkNyZWF0ZVNuYXBzaG90UmVxdWVzdBoXLmNsaXBkYi52MS5TbmFwc2hvdEluZm8SUgoNTGlzdFNuYXBzaG90cxIfLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVxdWVzdBogLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVzcG9uc2USVQoORGVsZXRlU25hcHNob3QSIC5jbGlwZGIudjEuRGVsZXRlU25hcHNob3RSZXF1ZXN0GiEuY2xpcGRiLnYxLkRlbGV0ZVNuYXBzaG90UmVzcG9uc2USVwoSQ3JlYXRlUGF5bG9hZEluZGV4EiQuY2xpcGRiLnYxLkNyZWF0ZVBheWxvYWRJbmRleFJlcXVlc3QaGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4SW5mbxJhChJEZWxldGVQYXlsb2FkSW5kZXgSJC5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEluZGV4UmVxdWVzdBolLmNsaXBkYi52MS5EZWxldGVQYXlsb2FkSW5kZXhSZXNwb25zZTL7BQoGUG9pbnRzEj0KBlVwc2VydBIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlEkUKDFVwc2VydFN0cmVhbRIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlKAESNAoDR2V0EhUuY2xpcGRiLnYxLkdldFJlcXVlc3QaFi5jbGlwZGIudjEuR2V0UmVzcG9uc2USPQoGRGVsZXRlEhguY2xpcGRiLnYxLkRlbGV0ZVJlcXVlc3QaGS5jbGlwZGIudjEuRGVsZXRlUmVzcG9uc2USPQoGU2VhcmNoEhguY2xpcGRiLnYxLlNlYXJjaFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2USTAoLU2VhcmNoQmF0Y2gSHS5jbGlwZGIudjEuU2VhcmNoQmF0Y2hSZXF1ZXN0Gh4uY2xpcGRiLnYxLlNlYXJjaEJhdGNoUmVzcG9uc2USOgoFQ291bnQSFy5jbGlwZGIudjEuQ291bnRSZXF1ZXN0GhguY2xpcGRiLnYxLkNvdW50UmVzcG9uc2USPQoGU2Nyb2xsEhguY2xpcGRiLnYxLlNjcm9sbFJlcXVlc3QaGS5jbGlwZGIudjEuU2Nyb2xsUmVzcG9uc2USSQoKU2V0UGF5bG9hZBIcLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVxdWVzdBodLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVzcG9uc2USXgoRRGVsZXRlUGF5bG9hZEtleXMSIy5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0GiQuY2xpcGRiLnYxLkRlbGV0ZVBheWxvYWRLZXlzUmVzcG9uc2USQwoJUmVjb21tZW5kEhsuY2xpcGRiLnYxLlJlY29tbWVuZFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2UylgEKCkVtYmVkZGluZ3MSQgoJRW1iZWRUZXh0EhsuY2xpcGRiLnYxLkVtYmVkVGV4dFJlcXVlc3QaGC5jbGlwZGIudjEuRW1iZWRSZXNwb25zZRJECgpFbWJlZEltYWdlEhwuY2xpcGRiLnYxLkVtYmVkSW1hZ2VSZXF1ZXN0GhguY2xpcGRiLnYxLkVtYmVkUmVzcG9uc2VCRAoMaW8uY2xpcGRiLnYxUAFaMmdpdGh1Yi5jb20vY2xpcGRiL2NsaXBkYi9nZW4vZ28vY2xpcGRiL3YxO2NsaXBkYnYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChZjbGlwZGIvdjEvY2xpcGRiLnByb3RvEgljbGlwZGIudjEiQwoKSG5zd0NvbmZpZxIJCgFtGAEgASgNEhcKD2VmX2NvbnN0cnVjdGlvbhgCIAEoDRIRCgllZl9zZWFyY2gYAyABKA0iLAoNRnVzaW9uV2VpZ2h0cxINCgVpbWFnZRgBIAEoAhIMCgR0ZXh0GAIgASgCItECChdDcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRItCgxxdWFudGl6YXRpb24YCCABKA4yFy5jbGlwZGIudjEuUXVhbnRpemF0aW9uEi8KCnRodW1ibmFpbHMYCSABKAsyGy5jbGlwZGIudjEuVGh1bWJuYWlsT3B0aW9ucyJHChBUaHVtYm5haWxPcHRpb25zEhAKCGRpc2FibGVkGAEgASgIEhAKCG1heF9zaWRlGAIgASgNEg8KB3F1YWxpdHkYAyABKA0iZwoZQ3JlYXRlUGF5bG9hZEluZGV4UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2tleRgCIAEoCRIpCgR0eXBlGAMgASgOMhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleFR5cGUiPAoZRGVsZXRlUGF5bG9hZEluZGV4UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2tleRgCIAEoCSIcChpEZWxldGVQYXlsb2FkSW5kZXhSZXNwb25zZSKqAQoQUGF5bG9hZEluZGV4SW5mbxILCgNrZXkYASABKAkSKQoEdHlwZRgCIAEoDjIbLmNsaXBkYi52MS5QYXlsb2FkSW5kZXhUeXBlEisKBXN0YXRlGAMgASgOMhwuY2xpcGRiLnYxLlBheWxvYWRJbmRleFN0YXRlEhYKDmluZGV4ZWRfcG9pbnRzGAQgASgEEhkKEW1pc21hdGNoZWRfcG9pbnRzGAUgASgEIiQKFEdldENvbGxlY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWTGlzdENvbGxlY3Rpb25zUmVxdWVzdCJJChdMaXN0Q29sbGVjdGlvbnNSZXNwb25zZRIuCgtjb2xsZWN0aW9ucxgBIAMoCzIZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbyInChdEZWxldGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhoKGERlbGV0ZUNvbGxlY3Rpb25SZXNwb25zZSIrChVDcmVhdGVTbmFwc2hvdFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCSIqChRMaXN0U25hcHNob3RzUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJIkMKFUxpc3RTbmFwc2hvdHNSZXNwb25zZRIqCglzbmFwc2hvdHMYASADKAsyFy5jbGlwZGIudjEuU25hcHNob3RJbmZvIjkKFURlbGV0ZVNuYXBzaG90UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgwKBG5hbWUYAiABKAkiGAoWRGVsZXRlU25hcHNob3RSZXNwb25zZSKmAQoMU25hcHNob3RJbmZvEgwKBG5hbWUYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3BvaW50X2NvdW50GAUgASgEEgwKBHBhdGgYBiABKAkSDQoFZXJyb3IYByABKAkifQoLU2VnbWVudEluZm8SCgoCaWQYASABKA0SDgoGc2VhbGVkGAIgASgIEg8KB3JlY29yZHMYAyABKAQSEwoLbGl2ZV9wb2ludHMYBCABKAQSLAoMZ3JhcGhfc291cmNlGAUgASgOMhYuY2xpcGRiLnYxLkdyYXBoU291cmNlIv4DCg5Db2xsZWN0aW9uSW5mbxIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRITCgtwb2ludF9jb3VudBgIIAEoBBIVCg1zZWdtZW50X2NvdW50GAkgASgNEigKCHNlZ21lbnRzGAogAygLMhYuY2xpcGRiLnYxLlNlZ21lbnRJbmZvEhkKEW1vZGVsX2ZpbmdlcnByaW50GAsgASgJEg0KBW1vZGVsGAwgASgJEi0KDHF1YW50aXphdGlvbhgNIAEoDjIXLmNsaXBkYi52MS5RdWFudGl6YXRpb24SNAoPcGF5bG9hZF9pbmRleGVzGA4gAygLMhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleEluZm8SLwoKdGh1bWJuYWlscxgPIAEoCzIbLmNsaXBkYi52MS5UaHVtYm5haWxPcHRpb25zIn8KBVBvaW50EgoKAmlkGAEgASgJEg4KBnZlY3RvchgCIAMoAhIMCgR0ZXh0GAMgASgJEg0KBWltYWdlGAQgASgMEigKB3BheWxvYWQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3RleHRfdmVjdG9yGAYgAygCIkUKDVVwc2VydFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIgCgZwb2ludHMYAiADKAsyEC5jbGlwZGIudjEuUG9pbnQiIgoOVXBzZXJ0UmVzcG9uc2USEAoIdXBzZXJ0ZWQYASABKAQiQgoKR2V0UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRITCgt3aXRoX3ZlY3RvchgDIAEoCCIvCgtHZXRSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQiUwoNRGVsZXRlUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyIiEKDkRlbGV0ZVJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiGAoGVmVjdG9yEg4KBnZhbHVlcxgBIAMoAiJrCgVSYW5nZRIPCgJndBgBIAEoAUgAiAEBEhAKA2d0ZRgCIAEoAUgBiAEBEg8KAmx0GAMgASgBSAKIAQESEAoDbHRlGAQgASgBSAOIAQFCBQoDX2d0QgYKBF9ndGVCBQoDX2x0QgYKBF9sdGUiMwoJVmFsdWVMaXN0EiYKBnZhbHVlcxgBIAMoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSIVCgZJZExpc3QSCwoDaWRzGAEgAygJIgkKB0lzRW1wdHkilQIKCUNvbmRpdGlvbhILCgNrZXkYASABKAkSKAoGZXF1YWxzGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFcmFuZ2UYAyABKAsyEC5jbGlwZGIudjEuUmFuZ2VIABIjCgNhbnkYBCABKAsyFC5jbGlwZGIudjEuVmFsdWVMaXN0SAASJgoIaXNfZW1wdHkYBSABKAsyEi5jbGlwZGIudjEuSXNFbXB0eUgAEiMKBmhhc19pZBgGIAEoCzIRLmNsaXBkYi52MS5JZExpc3RIABIOCgR0ZXh0GAcgASgJSAASIwoGZmlsdGVyGAggASgLMhEuY2xpcGRiLnYxLkZpbHRlckgAQgcKBW1hdGNoInoKBkZpbHRlchIiCgRtdXN0GAEgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbhIkCgZzaG91bGQYAiADKAsyFC5jbGlwZGIudjEuQ29uZGl0aW9uEiYKCG11c3Rfbm90GAMgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbiLtAgoNU2VhcmNoUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEiMKBnZlY3RvchgCIAEoCzIRLmNsaXBkYi52MS5WZWN0b3JIABIOCgR0ZXh0GAMgASgJSAASDwoFaW1hZ2UYBCABKAxIABIMCgJpZBgFIAEoCUgAEg0KBWxpbWl0GAYgASgNEgoKAmVmGAcgASgNEiEKBmZpbHRlchgIIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEigKBmZ1c2lvbhgLIAEoCzIYLmNsaXBkYi52MS5GdXNpb25XZWlnaHRzEhwKD3Njb3JlX3RocmVzaG9sZBgMIAEoAkgBiAEBEg4KBm9mZnNldBgNIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgOIAMoCUIHCgVxdWVyeUISChBfc2NvcmVfdGhyZXNob2xkImIKC1Njb3JlZFBvaW50EgoKAmlkGAEgASgJEg0KBXNjb3JlGAIgASgCEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnZlY3RvchgEIAMoAiI2Cg5TZWFyY2hSZXNwb25zZRIkCgRoaXRzGAEgAygLMhYuY2xpcGRiLnYxLlNjb3JlZFBvaW50IkAKElNlYXJjaEJhdGNoUmVxdWVzdBIqCghzZWFyY2hlcxgBIAMoCzIYLmNsaXBkYi52MS5TZWFyY2hSZXF1ZXN0IkEKE1NlYXJjaEJhdGNoUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLmNsaXBkYi52MS5TZWFyY2hSZXNwb25zZSJFCgxDb3VudFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIhCgZmaWx0ZXIYAiABKAsyES5jbGlwZGIudjEuRmlsdGVyIpQBCg1TY3JvbGxSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSIQoGZmlsdGVyGAIgASgLMhEuY2xpcGRiLnYxLkZpbHRlchINCgVsaW1pdBgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEhQKDHdpdGhfcGF5bG9hZBgFIAEoCBITCgt3aXRoX3ZlY3RvchgGIAEoCCJLCg5TY3JvbGxSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChFTZXRQYXlsb2FkUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyEigKB3BheWxvYWQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg8KB3JlcGxhY2UYBSABKAgiJQoSU2V0UGF5bG9hZFJlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQibAoYRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDaWRzGAIgAygJEiEKBmZpbHRlchgDIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDAoEa2V5cxgEIAMoCSIsChlEZWxldGVQYXlsb2FkS2V5c1Jlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQimQMKEFJlY29tbWVuZFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIUCgxwb3NpdGl2ZV9pZHMYAiADKAkSKwoQcG9zaXRpdmVfdmVjdG9ycxgDIAMoCzIRLmNsaXBkYi52MS5WZWN0b3ISFAoMbmVnYXRpdmVfaWRzGAQgAygJEisKEG5lZ2F0aXZlX3ZlY3RvcnMYBSADKAsyES5jbGlwZGIudjEuVmVjdG9yEiEKBmZpbHRlchgGIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDQoFbGltaXQYByABKA0SCgoCZWYYCCABKA0SFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEhwKD3Njb3JlX3RocmVzaG9sZBgLIAEoAkgAiAEBEg4KBm9mZnNldBgMIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgNIAMoCRIoCgZmdXNpb24YDiABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0c0ISChBfc2NvcmVfdGhyZXNob2xkIh4KDUNvdW50UmVzcG9uc2USDQoFY291bnQYASABKAQiIQoQRW1iZWRUZXh0UmVxdWVzdBINCgV0ZXh0cxgBIAMoCSIjChFFbWJlZEltYWdlUmVxdWVzdBIOCgZpbWFnZXMYASADKAwiNgoNRW1iZWRSZXNwb25zZRIlCgplbWJlZGRpbmdzGAEgAygLMhEuY2xpcGRiLnYxLlZlY3Rvcio6CgZNZXRyaWMSEQoNTUVUUklDX0NPU0lORRAAEg4KCk1FVFJJQ19ET1QQARINCglNRVRSSUNfTDIQAio2CgpWZWN0b3JpemVyEhMKD1ZFQ1RPUklaRVJfTk9ORRAAEhMKD1ZFQ1RPUklaRVJfQ0xJUBABKjwKDFF1YW50aXphdGlvbhIVChFRVUFOVElaQVRJT05fTk9ORRAAEhUKEVFVQU5USVpBVElPTl9JTlQ4EAEqmAEKEFBheWxvYWRJbmRleFR5cGUSHQoZUEFZTE9BRF9JTkRFWF9VTlNQRUNJRklFRBAAEhkKFVBBWUxPQURfSU5ERVhfS0VZV09SRBABEhkKFVBBWUxPQURfSU5ERVhfSU5URUdFUhACEhcKE1BBWUxPQURfSU5ERVhfRkxPQVQQAxIWChJQQVlMT0FEX0lOREVYX0JPT0wQBCp5ChFQYXlsb2FkSW5kZXhTdGF0ZRIjCh9QQVlMT0FEX0lOREVYX1NUQVRFX1VOU1BFQ0lGSUVEEAASIAocUEFZTE9BRF9JTkRFWF9TVEFURV9CVUlMRElORxABEh0KGVBBWUxPQURfSU5ERVhfU1RBVEVfUkVBRFkQAip5CgtHcmFwaFNvdXJjZRIcChhHUkFQSF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIWChJHUkFQSF9TT1VSQ0VfQlVJTFQQARIXChNHUkFQSF9TT1VSQ0VfTE9BREVEEAISGwoXR1JBUEhfU09VUkNFX0NIRUNLUE9JTlQQAzKYBgoLQ29sbGVjdGlvbnMSUQoQQ3JlYXRlQ29sbGVjdGlvbhIiLmNsaXBkYi52MS5DcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBoZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbxJLCg1HZXRDb2xsZWN0aW9uEh8uY2xpcGRiLnYxLkdldENvbGxlY3Rpb25SZXF1ZXN0GhkuY2xpcGRiLnYxLkNvbGxlY3Rpb25JbmZvElgKD0xpc3RDb2xsZWN0aW9ucxIhLmNsaXBkYi52MS5MaXN0Q29sbGVjdGlvbnNSZXF1ZXN0GiIuY2xpcGRiLnYxLkxpc3RDb2xsZWN0aW9uc1Jlc3BvbnNlElsKEERlbGV0ZUNvbGxlY3Rpb24SIi5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlcXVlc3QaIy5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlc3BvbnNlEksKDkNyZWF0ZVNuYXBzaG90EiAuY2xpcGRiLnYxLkNyZWF0ZVNuYXBzaG90UmVxdWVzdBoXLmNsaXBkYi52MS5TbmFwc2hvdEluZm8SUgoNTGlzdFNuYXBzaG90cxIfLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVxdWVzdBogLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVzcG9uc2USVQoORGVsZXRlU25hcHNob3QSIC5jbGlwZGIudjEuRGVsZXRlU25hcHNob3RSZXF1ZXN0GiEuY2xpcGRiLnYxLkRlbGV0ZVNuYXBzaG90UmVzcG9uc2USVwoSQ3JlYXRlUGF5bG9hZEluZGV4EiQuY2xpcGRiLnYxLkNyZWF0ZVBheWxvYWRJbmRleFJlcXVlc3QaGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4SW5mbxJhChJEZWxldGVQYXlsb2FkSW5kZXgSJC5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEluZGV4UmVxdWVzdBolLmNsaXBkYi52MS5EZWxldGVQYXlsb2FkSW5kZXhSZXNwb25zZTL7BQoGUG9pbnRzEj0KBlVwc2VydBIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlEkUKDFVwc2VydFN0cmVhbRIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlKAESNAoDR2V0EhUuY2xpcGRiLnYxLkdldFJlcXVlc3QaFi5jbGlwZGIudjEuR2V0UmVzcG9uc2USPQoGRGVsZXRlEhguY2xpcGRiLnYxLkRlbGV0ZVJlcXVlc3QaGS5jbGlwZGIudjEuRGVsZXRlUmVzcG9uc2USPQoGU2VhcmNoEhguY2xpcGRiLnYxLlNlYXJjaFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2USTAoLU2VhcmNoQmF0Y2gSHS5jbGlwZGIudjEuU2VhcmNoQmF0Y2hSZXF1ZXN0Gh4uY2xpcGRiLnYxLlNlYXJjaEJhdGNoUmVzcG9uc2USOgoFQ291bnQSFy5jbGlwZGIudjEuQ291bnRSZXF1ZXN0GhguY2xpcGRiLnYxLkNvdW50UmVzcG9uc2USPQoGU2Nyb2xsEhguY2xpcGRiLnYxLlNjcm9sbFJlcXVlc3QaGS5jbGlwZGIudjEuU2Nyb2xsUmVzcG9uc2USSQoKU2V0UGF5bG9hZBIcLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVxdWVzdBodLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVzcG9uc2USXgoRRGVsZXRlUGF5bG9hZEtleXMSIy5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0GiQuY2xpcGRiLnYxLkRlbGV0ZVBheWxvYWRLZXlzUmVzcG9uc2USQwoJUmVjb21tZW5kEhsuY2xpcGRiLnYxLlJlY29tbWVuZFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2UylgEKCkVtYmVkZGluZ3MSQgoJRW1iZWRUZXh0EhsuY2xpcGRiLnYxLkVtYmVkVGV4dFJlcXVlc3QaGC5jbGlwZGIudjEuRW1iZWRSZXNwb25zZRJECgpFbWJlZEltYWdlEhwuY2xpcGRiLnYxLkVtYmVkSW1hZ2VSZXF1ZXN0GhguY2xpcGRiLnYxLkVtYmVkUmVzcG9uc2VCRAoMaW8uY2xpcGRiLnYxUAFaMmdpdGh1Yi5jb20vY2xpcGRiL2NsaXBkYi9nZW4vZ28vY2xpcGRiL3YxO2NsaXBkYnYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * HNSW graph parameters. 0 means the server default.
@@ -162,6 +162,14 @@ export type CreateCollectionRequest = Message<"clipdb.v1.CreateCollectionRequest
    * @generated from field: clipdb.v1.Quantization quantization = 8;
    */
   quantization: Quantization;
+
+  /**
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   *
+   * @generated from field: clipdb.v1.ThumbnailOptions thumbnails = 9;
+   */
+  thumbnails?: ThumbnailOptions | undefined;
 };
 
 /**
@@ -170,6 +178,42 @@ export type CreateCollectionRequest = Message<"clipdb.v1.CreateCollectionRequest
  */
 export const CreateCollectionRequestSchema: GenMessage<CreateCollectionRequest> = /*@__PURE__*/
   messageDesc(file_clipdb_v1_clipdb, 2);
+
+/**
+ * Thumbnails: made by the server from each point's image at upsert, stored
+ * with the point (written, replaced and deleted with it, in snapshots too).
+ *
+ * @generated from message clipdb.v1.ThumbnailOptions
+ */
+export type ThumbnailOptions = Message<"clipdb.v1.ThumbnailOptions"> & {
+  /**
+   * Keep no thumbnails.
+   *
+   * @generated from field: bool disabled = 1;
+   */
+  disabled: boolean;
+
+  /**
+   * Longest side in pixels, 16 to 1024 (0 = 192); images are never enlarged.
+   *
+   * @generated from field: uint32 max_side = 2;
+   */
+  maxSide: number;
+
+  /**
+   * JPEG quality, 1 to 100 (0 = 80).
+   *
+   * @generated from field: uint32 quality = 3;
+   */
+  quality: number;
+};
+
+/**
+ * Describes the message clipdb.v1.ThumbnailOptions.
+ * Use `create(ThumbnailOptionsSchema)` to create a new message.
+ */
+export const ThumbnailOptionsSchema: GenMessage<ThumbnailOptions> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 3);
 
 /**
  * @generated from message clipdb.v1.CreatePayloadIndexRequest
@@ -198,7 +242,7 @@ export type CreatePayloadIndexRequest = Message<"clipdb.v1.CreatePayloadIndexReq
  * Use `create(CreatePayloadIndexRequestSchema)` to create a new message.
  */
 export const CreatePayloadIndexRequestSchema: GenMessage<CreatePayloadIndexRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 3);
+  messageDesc(file_clipdb_v1_clipdb, 4);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadIndexRequest
@@ -220,7 +264,7 @@ export type DeletePayloadIndexRequest = Message<"clipdb.v1.DeletePayloadIndexReq
  * Use `create(DeletePayloadIndexRequestSchema)` to create a new message.
  */
 export const DeletePayloadIndexRequestSchema: GenMessage<DeletePayloadIndexRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 4);
+  messageDesc(file_clipdb_v1_clipdb, 5);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadIndexResponse
@@ -233,7 +277,7 @@ export type DeletePayloadIndexResponse = Message<"clipdb.v1.DeletePayloadIndexRe
  * Use `create(DeletePayloadIndexResponseSchema)` to create a new message.
  */
 export const DeletePayloadIndexResponseSchema: GenMessage<DeletePayloadIndexResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 5);
+  messageDesc(file_clipdb_v1_clipdb, 6);
 
 /**
  * @generated from message clipdb.v1.PayloadIndexInfo
@@ -275,7 +319,7 @@ export type PayloadIndexInfo = Message<"clipdb.v1.PayloadIndexInfo"> & {
  * Use `create(PayloadIndexInfoSchema)` to create a new message.
  */
 export const PayloadIndexInfoSchema: GenMessage<PayloadIndexInfo> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 6);
+  messageDesc(file_clipdb_v1_clipdb, 7);
 
 /**
  * @generated from message clipdb.v1.GetCollectionRequest
@@ -292,7 +336,7 @@ export type GetCollectionRequest = Message<"clipdb.v1.GetCollectionRequest"> & {
  * Use `create(GetCollectionRequestSchema)` to create a new message.
  */
 export const GetCollectionRequestSchema: GenMessage<GetCollectionRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 7);
+  messageDesc(file_clipdb_v1_clipdb, 8);
 
 /**
  * @generated from message clipdb.v1.ListCollectionsRequest
@@ -305,7 +349,7 @@ export type ListCollectionsRequest = Message<"clipdb.v1.ListCollectionsRequest">
  * Use `create(ListCollectionsRequestSchema)` to create a new message.
  */
 export const ListCollectionsRequestSchema: GenMessage<ListCollectionsRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 8);
+  messageDesc(file_clipdb_v1_clipdb, 9);
 
 /**
  * @generated from message clipdb.v1.ListCollectionsResponse
@@ -322,7 +366,7 @@ export type ListCollectionsResponse = Message<"clipdb.v1.ListCollectionsResponse
  * Use `create(ListCollectionsResponseSchema)` to create a new message.
  */
 export const ListCollectionsResponseSchema: GenMessage<ListCollectionsResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 9);
+  messageDesc(file_clipdb_v1_clipdb, 10);
 
 /**
  * @generated from message clipdb.v1.DeleteCollectionRequest
@@ -339,7 +383,7 @@ export type DeleteCollectionRequest = Message<"clipdb.v1.DeleteCollectionRequest
  * Use `create(DeleteCollectionRequestSchema)` to create a new message.
  */
 export const DeleteCollectionRequestSchema: GenMessage<DeleteCollectionRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 10);
+  messageDesc(file_clipdb_v1_clipdb, 11);
 
 /**
  * @generated from message clipdb.v1.DeleteCollectionResponse
@@ -352,7 +396,7 @@ export type DeleteCollectionResponse = Message<"clipdb.v1.DeleteCollectionRespon
  * Use `create(DeleteCollectionResponseSchema)` to create a new message.
  */
 export const DeleteCollectionResponseSchema: GenMessage<DeleteCollectionResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 11);
+  messageDesc(file_clipdb_v1_clipdb, 12);
 
 /**
  * @generated from message clipdb.v1.CreateSnapshotRequest
@@ -369,7 +413,7 @@ export type CreateSnapshotRequest = Message<"clipdb.v1.CreateSnapshotRequest"> &
  * Use `create(CreateSnapshotRequestSchema)` to create a new message.
  */
 export const CreateSnapshotRequestSchema: GenMessage<CreateSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 12);
+  messageDesc(file_clipdb_v1_clipdb, 13);
 
 /**
  * @generated from message clipdb.v1.ListSnapshotsRequest
@@ -388,7 +432,7 @@ export type ListSnapshotsRequest = Message<"clipdb.v1.ListSnapshotsRequest"> & {
  * Use `create(ListSnapshotsRequestSchema)` to create a new message.
  */
 export const ListSnapshotsRequestSchema: GenMessage<ListSnapshotsRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 13);
+  messageDesc(file_clipdb_v1_clipdb, 14);
 
 /**
  * @generated from message clipdb.v1.ListSnapshotsResponse
@@ -407,7 +451,7 @@ export type ListSnapshotsResponse = Message<"clipdb.v1.ListSnapshotsResponse"> &
  * Use `create(ListSnapshotsResponseSchema)` to create a new message.
  */
 export const ListSnapshotsResponseSchema: GenMessage<ListSnapshotsResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 14);
+  messageDesc(file_clipdb_v1_clipdb, 15);
 
 /**
  * @generated from message clipdb.v1.DeleteSnapshotRequest
@@ -431,7 +475,7 @@ export type DeleteSnapshotRequest = Message<"clipdb.v1.DeleteSnapshotRequest"> &
  * Use `create(DeleteSnapshotRequestSchema)` to create a new message.
  */
 export const DeleteSnapshotRequestSchema: GenMessage<DeleteSnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 15);
+  messageDesc(file_clipdb_v1_clipdb, 16);
 
 /**
  * @generated from message clipdb.v1.DeleteSnapshotResponse
@@ -444,7 +488,7 @@ export type DeleteSnapshotResponse = Message<"clipdb.v1.DeleteSnapshotResponse">
  * Use `create(DeleteSnapshotResponseSchema)` to create a new message.
  */
 export const DeleteSnapshotResponseSchema: GenMessage<DeleteSnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 16);
+  messageDesc(file_clipdb_v1_clipdb, 17);
 
 /**
  * One snapshot file.
@@ -507,7 +551,7 @@ export type SnapshotInfo = Message<"clipdb.v1.SnapshotInfo"> & {
  * Use `create(SnapshotInfoSchema)` to create a new message.
  */
 export const SnapshotInfoSchema: GenMessage<SnapshotInfo> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 17);
+  messageDesc(file_clipdb_v1_clipdb, 18);
 
 /**
  * One segment of a collection, for operators.
@@ -556,7 +600,7 @@ export type SegmentInfo = Message<"clipdb.v1.SegmentInfo"> & {
  * Use `create(SegmentInfoSchema)` to create a new message.
  */
 export const SegmentInfoSchema: GenMessage<SegmentInfo> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 18);
+  messageDesc(file_clipdb_v1_clipdb, 19);
 
 /**
  * A collection's configuration and statistics.
@@ -646,6 +690,13 @@ export type CollectionInfo = Message<"clipdb.v1.CollectionInfo"> & {
    * @generated from field: repeated clipdb.v1.PayloadIndexInfo payload_indexes = 14;
    */
   payloadIndexes: PayloadIndexInfo[];
+
+  /**
+   * Whether and how thumbnails are kept (disabled when not).
+   *
+   * @generated from field: clipdb.v1.ThumbnailOptions thumbnails = 15;
+   */
+  thumbnails?: ThumbnailOptions | undefined;
 };
 
 /**
@@ -653,7 +704,7 @@ export type CollectionInfo = Message<"clipdb.v1.CollectionInfo"> & {
  * Use `create(CollectionInfoSchema)` to create a new message.
  */
 export const CollectionInfoSchema: GenMessage<CollectionInfo> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 19);
+  messageDesc(file_clipdb_v1_clipdb, 20);
 
 /**
  * A point. On write it carries a raw `vector`, or for VECTORIZER_CLIP
@@ -725,7 +776,7 @@ export type Point = Message<"clipdb.v1.Point"> & {
  * Use `create(PointSchema)` to create a new message.
  */
 export const PointSchema: GenMessage<Point> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 20);
+  messageDesc(file_clipdb_v1_clipdb, 21);
 
 /**
  * @generated from message clipdb.v1.UpsertRequest
@@ -747,7 +798,7 @@ export type UpsertRequest = Message<"clipdb.v1.UpsertRequest"> & {
  * Use `create(UpsertRequestSchema)` to create a new message.
  */
 export const UpsertRequestSchema: GenMessage<UpsertRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 21);
+  messageDesc(file_clipdb_v1_clipdb, 22);
 
 /**
  * @generated from message clipdb.v1.UpsertResponse
@@ -766,7 +817,7 @@ export type UpsertResponse = Message<"clipdb.v1.UpsertResponse"> & {
  * Use `create(UpsertResponseSchema)` to create a new message.
  */
 export const UpsertResponseSchema: GenMessage<UpsertResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 22);
+  messageDesc(file_clipdb_v1_clipdb, 23);
 
 /**
  * @generated from message clipdb.v1.GetRequest
@@ -795,7 +846,7 @@ export type GetRequest = Message<"clipdb.v1.GetRequest"> & {
  * Use `create(GetRequestSchema)` to create a new message.
  */
 export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 23);
+  messageDesc(file_clipdb_v1_clipdb, 24);
 
 /**
  * @generated from message clipdb.v1.GetResponse
@@ -814,7 +865,7 @@ export type GetResponse = Message<"clipdb.v1.GetResponse"> & {
  * Use `create(GetResponseSchema)` to create a new message.
  */
 export const GetResponseSchema: GenMessage<GetResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 24);
+  messageDesc(file_clipdb_v1_clipdb, 25);
 
 /**
  * @generated from message clipdb.v1.DeleteRequest
@@ -846,7 +897,7 @@ export type DeleteRequest = Message<"clipdb.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 25);
+  messageDesc(file_clipdb_v1_clipdb, 26);
 
 /**
  * @generated from message clipdb.v1.DeleteResponse
@@ -865,7 +916,7 @@ export type DeleteResponse = Message<"clipdb.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 26);
+  messageDesc(file_clipdb_v1_clipdb, 27);
 
 /**
  * @generated from message clipdb.v1.Vector
@@ -882,7 +933,7 @@ export type Vector = Message<"clipdb.v1.Vector"> & {
  * Use `create(VectorSchema)` to create a new message.
  */
 export const VectorSchema: GenMessage<Vector> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 27);
+  messageDesc(file_clipdb_v1_clipdb, 28);
 
 /**
  * Inclusive/exclusive numeric bounds; unset bounds are open.
@@ -916,7 +967,7 @@ export type Range = Message<"clipdb.v1.Range"> & {
  * Use `create(RangeSchema)` to create a new message.
  */
 export const RangeSchema: GenMessage<Range> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 28);
+  messageDesc(file_clipdb_v1_clipdb, 29);
 
 /**
  * @generated from message clipdb.v1.ValueList
@@ -933,7 +984,7 @@ export type ValueList = Message<"clipdb.v1.ValueList"> & {
  * Use `create(ValueListSchema)` to create a new message.
  */
 export const ValueListSchema: GenMessage<ValueList> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 29);
+  messageDesc(file_clipdb_v1_clipdb, 30);
 
 /**
  * @generated from message clipdb.v1.IdList
@@ -950,7 +1001,7 @@ export type IdList = Message<"clipdb.v1.IdList"> & {
  * Use `create(IdListSchema)` to create a new message.
  */
 export const IdListSchema: GenMessage<IdList> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 30);
+  messageDesc(file_clipdb_v1_clipdb, 31);
 
 /**
  * @generated from message clipdb.v1.IsEmpty
@@ -963,7 +1014,7 @@ export type IsEmpty = Message<"clipdb.v1.IsEmpty"> & {
  * Use `create(IsEmptySchema)` to create a new message.
  */
 export const IsEmptySchema: GenMessage<IsEmpty> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 31);
+  messageDesc(file_clipdb_v1_clipdb, 32);
 
 /**
  * One test on a payload field (or the point id, or a nested filter). `key`
@@ -1049,7 +1100,7 @@ export type Condition = Message<"clipdb.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 32);
+  messageDesc(file_clipdb_v1_clipdb, 33);
 
 /**
  * A payload filter: every `must` condition holds, at least one `should`
@@ -1079,7 +1130,7 @@ export type Filter = Message<"clipdb.v1.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 33);
+  messageDesc(file_clipdb_v1_clipdb, 34);
 
 /**
  * @generated from message clipdb.v1.SearchRequest
@@ -1206,7 +1257,7 @@ export type SearchRequest = Message<"clipdb.v1.SearchRequest"> & {
  * Use `create(SearchRequestSchema)` to create a new message.
  */
 export const SearchRequestSchema: GenMessage<SearchRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 34);
+  messageDesc(file_clipdb_v1_clipdb, 35);
 
 /**
  * @generated from message clipdb.v1.ScoredPoint
@@ -1240,7 +1291,7 @@ export type ScoredPoint = Message<"clipdb.v1.ScoredPoint"> & {
  * Use `create(ScoredPointSchema)` to create a new message.
  */
 export const ScoredPointSchema: GenMessage<ScoredPoint> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 35);
+  messageDesc(file_clipdb_v1_clipdb, 36);
 
 /**
  * @generated from message clipdb.v1.SearchResponse
@@ -1259,7 +1310,7 @@ export type SearchResponse = Message<"clipdb.v1.SearchResponse"> & {
  * Use `create(SearchResponseSchema)` to create a new message.
  */
 export const SearchResponseSchema: GenMessage<SearchResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 36);
+  messageDesc(file_clipdb_v1_clipdb, 37);
 
 /**
  * @generated from message clipdb.v1.SearchBatchRequest
@@ -1276,7 +1327,7 @@ export type SearchBatchRequest = Message<"clipdb.v1.SearchBatchRequest"> & {
  * Use `create(SearchBatchRequestSchema)` to create a new message.
  */
 export const SearchBatchRequestSchema: GenMessage<SearchBatchRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 37);
+  messageDesc(file_clipdb_v1_clipdb, 38);
 
 /**
  * @generated from message clipdb.v1.SearchBatchResponse
@@ -1295,7 +1346,7 @@ export type SearchBatchResponse = Message<"clipdb.v1.SearchBatchResponse"> & {
  * Use `create(SearchBatchResponseSchema)` to create a new message.
  */
 export const SearchBatchResponseSchema: GenMessage<SearchBatchResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 38);
+  messageDesc(file_clipdb_v1_clipdb, 39);
 
 /**
  * @generated from message clipdb.v1.CountRequest
@@ -1319,7 +1370,7 @@ export type CountRequest = Message<"clipdb.v1.CountRequest"> & {
  * Use `create(CountRequestSchema)` to create a new message.
  */
 export const CountRequestSchema: GenMessage<CountRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 39);
+  messageDesc(file_clipdb_v1_clipdb, 40);
 
 /**
  * @generated from message clipdb.v1.ScrollRequest
@@ -1368,7 +1419,7 @@ export type ScrollRequest = Message<"clipdb.v1.ScrollRequest"> & {
  * Use `create(ScrollRequestSchema)` to create a new message.
  */
 export const ScrollRequestSchema: GenMessage<ScrollRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 40);
+  messageDesc(file_clipdb_v1_clipdb, 41);
 
 /**
  * @generated from message clipdb.v1.ScrollResponse
@@ -1394,7 +1445,7 @@ export type ScrollResponse = Message<"clipdb.v1.ScrollResponse"> & {
  * Use `create(ScrollResponseSchema)` to create a new message.
  */
 export const ScrollResponseSchema: GenMessage<ScrollResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 41);
+  messageDesc(file_clipdb_v1_clipdb, 42);
 
 /**
  * @generated from message clipdb.v1.SetPayloadRequest
@@ -1438,7 +1489,7 @@ export type SetPayloadRequest = Message<"clipdb.v1.SetPayloadRequest"> & {
  * Use `create(SetPayloadRequestSchema)` to create a new message.
  */
 export const SetPayloadRequestSchema: GenMessage<SetPayloadRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 42);
+  messageDesc(file_clipdb_v1_clipdb, 43);
 
 /**
  * @generated from message clipdb.v1.SetPayloadResponse
@@ -1457,7 +1508,7 @@ export type SetPayloadResponse = Message<"clipdb.v1.SetPayloadResponse"> & {
  * Use `create(SetPayloadResponseSchema)` to create a new message.
  */
 export const SetPayloadResponseSchema: GenMessage<SetPayloadResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 43);
+  messageDesc(file_clipdb_v1_clipdb, 44);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadKeysRequest
@@ -1493,7 +1544,7 @@ export type DeletePayloadKeysRequest = Message<"clipdb.v1.DeletePayloadKeysReque
  * Use `create(DeletePayloadKeysRequestSchema)` to create a new message.
  */
 export const DeletePayloadKeysRequestSchema: GenMessage<DeletePayloadKeysRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 44);
+  messageDesc(file_clipdb_v1_clipdb, 45);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadKeysResponse
@@ -1512,7 +1563,7 @@ export type DeletePayloadKeysResponse = Message<"clipdb.v1.DeletePayloadKeysResp
  * Use `create(DeletePayloadKeysResponseSchema)` to create a new message.
  */
 export const DeletePayloadKeysResponseSchema: GenMessage<DeletePayloadKeysResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 45);
+  messageDesc(file_clipdb_v1_clipdb, 46);
 
 /**
  * @generated from message clipdb.v1.RecommendRequest
@@ -1601,7 +1652,7 @@ export type RecommendRequest = Message<"clipdb.v1.RecommendRequest"> & {
  * Use `create(RecommendRequestSchema)` to create a new message.
  */
 export const RecommendRequestSchema: GenMessage<RecommendRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 46);
+  messageDesc(file_clipdb_v1_clipdb, 47);
 
 /**
  * @generated from message clipdb.v1.CountResponse
@@ -1618,7 +1669,7 @@ export type CountResponse = Message<"clipdb.v1.CountResponse"> & {
  * Use `create(CountResponseSchema)` to create a new message.
  */
 export const CountResponseSchema: GenMessage<CountResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 47);
+  messageDesc(file_clipdb_v1_clipdb, 48);
 
 /**
  * @generated from message clipdb.v1.EmbedTextRequest
@@ -1635,7 +1686,7 @@ export type EmbedTextRequest = Message<"clipdb.v1.EmbedTextRequest"> & {
  * Use `create(EmbedTextRequestSchema)` to create a new message.
  */
 export const EmbedTextRequestSchema: GenMessage<EmbedTextRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 48);
+  messageDesc(file_clipdb_v1_clipdb, 49);
 
 /**
  * @generated from message clipdb.v1.EmbedImageRequest
@@ -1652,7 +1703,7 @@ export type EmbedImageRequest = Message<"clipdb.v1.EmbedImageRequest"> & {
  * Use `create(EmbedImageRequestSchema)` to create a new message.
  */
 export const EmbedImageRequestSchema: GenMessage<EmbedImageRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 49);
+  messageDesc(file_clipdb_v1_clipdb, 50);
 
 /**
  * @generated from message clipdb.v1.EmbedResponse
@@ -1669,7 +1720,7 @@ export type EmbedResponse = Message<"clipdb.v1.EmbedResponse"> & {
  * Use `create(EmbedResponseSchema)` to create a new message.
  */
 export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 50);
+  messageDesc(file_clipdb_v1_clipdb, 51);
 
 /**
  * How similarity between two vectors is measured.

@@ -31,6 +31,11 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_CreateCollectionRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ThumbnailOptions_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ThumbnailOptions_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_CreatePayloadIndexRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -285,7 +290,7 @@ public final class Clipdb {
       "\001(\rR\001m\022\'\n\017ef_construction\030\002 \001(\rR\016efConst" +
       "ruction\022\033\n\tef_search\030\003 \001(\rR\010efSearch\"9\n\r" +
       "FusionWeights\022\024\n\005image\030\001 \001(\002R\005image\022\022\n\004t" +
-      "ext\030\002 \001(\002R\004text\"\362\002\n\027CreateCollectionRequ" +
+      "ext\030\002 \001(\002R\004text\"\257\003\n\027CreateCollectionRequ" +
       "est\022\022\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension\030\002 \001" +
       "(\rR\tdimension\022)\n\006metric\030\003 \001(\0162\021.clipdb.v" +
       "1.MetricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.clipdb." +
@@ -294,212 +299,218 @@ public final class Clipdb {
       "sion\030\006 \001(\0132\030.clipdb.v1.FusionWeightsR\006fu" +
       "sion\022)\n\020segment_capacity\030\007 \001(\rR\017segmentC" +
       "apacity\022;\n\014quantization\030\010 \001(\0162\027.clipdb.v" +
-      "1.QuantizationR\014quantization\"~\n\031CreatePa" +
-      "yloadIndexRequest\022\036\n\ncollection\030\001 \001(\tR\nc" +
-      "ollection\022\020\n\003key\030\002 \001(\tR\003key\022/\n\004type\030\003 \001(" +
-      "\0162\033.clipdb.v1.PayloadIndexTypeR\004type\"M\n\031" +
-      "DeletePayloadIndexRequest\022\036\n\ncollection\030" +
-      "\001 \001(\tR\ncollection\022\020\n\003key\030\002 \001(\tR\003key\"\034\n\032D" +
-      "eletePayloadIndexResponse\"\335\001\n\020PayloadInd" +
-      "exInfo\022\020\n\003key\030\001 \001(\tR\003key\022/\n\004type\030\002 \001(\0162\033" +
-      ".clipdb.v1.PayloadIndexTypeR\004type\0222\n\005sta" +
-      "te\030\003 \001(\0162\034.clipdb.v1.PayloadIndexStateR\005" +
-      "state\022%\n\016indexed_points\030\004 \001(\004R\rindexedPo" +
-      "ints\022+\n\021mismatched_points\030\005 \001(\004R\020mismatc" +
-      "hedPoints\"*\n\024GetCollectionRequest\022\022\n\004nam" +
-      "e\030\001 \001(\tR\004name\"\030\n\026ListCollectionsRequest\"" +
-      "V\n\027ListCollectionsResponse\022;\n\013collection" +
-      "s\030\001 \003(\0132\031.clipdb.v1.CollectionInfoR\013coll" +
-      "ections\"-\n\027DeleteCollectionRequest\022\022\n\004na" +
-      "me\030\001 \001(\tR\004name\"\032\n\030DeleteCollectionRespon" +
-      "se\"7\n\025CreateSnapshotRequest\022\036\n\ncollectio" +
-      "n\030\001 \001(\tR\ncollection\"6\n\024ListSnapshotsRequ" +
-      "est\022\036\n\ncollection\030\001 \001(\tR\ncollection\"N\n\025L" +
-      "istSnapshotsResponse\0225\n\tsnapshots\030\001 \003(\0132" +
-      "\027.clipdb.v1.SnapshotInfoR\tsnapshots\"K\n\025D" +
-      "eleteSnapshotRequest\022\036\n\ncollection\030\001 \001(\t" +
-      "R\ncollection\022\022\n\004name\030\002 \001(\tR\004name\"\030\n\026Dele" +
-      "teSnapshotResponse\"\347\001\n\014SnapshotInfo\022\022\n\004n" +
-      "ame\030\001 \001(\tR\004name\022\036\n\ncollection\030\002 \001(\tR\ncol" +
-      "lection\022\035\n\nsize_bytes\030\003 \001(\004R\tsizeBytes\0229" +
-      "\n\ncreated_at\030\004 \001(\0132\032.google.protobuf.Tim" +
-      "estampR\tcreatedAt\022\037\n\013point_count\030\005 \001(\004R\n" +
-      "pointCount\022\022\n\004path\030\006 \001(\tR\004path\022\024\n\005error\030" +
-      "\007 \001(\tR\005error\"\253\001\n\013SegmentInfo\022\016\n\002id\030\001 \001(\r" +
-      "R\002id\022\026\n\006sealed\030\002 \001(\010R\006sealed\022\030\n\007records\030" +
-      "\003 \001(\004R\007records\022\037\n\013live_points\030\004 \001(\004R\nliv" +
-      "ePoints\0229\n\014graph_source\030\005 \001(\0162\026.clipdb.v" +
-      "1.GraphSourceR\013graphSource\"\354\004\n\016Collectio" +
-      "nInfo\022\022\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension\030\002" +
-      " \001(\rR\tdimension\022)\n\006metric\030\003 \001(\0162\021.clipdb" +
-      ".v1.MetricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.clipd" +
-      "b.v1.HnswConfigR\004hnsw\0225\n\nvectorizer\030\005 \001(" +
-      "\0162\025.clipdb.v1.VectorizerR\nvectorizer\0220\n\006" +
-      "fusion\030\006 \001(\0132\030.clipdb.v1.FusionWeightsR\006" +
-      "fusion\022)\n\020segment_capacity\030\007 \001(\rR\017segmen" +
-      "tCapacity\022\037\n\013point_count\030\010 \001(\004R\npointCou" +
-      "nt\022#\n\rsegment_count\030\t \001(\rR\014segmentCount\022" +
-      "2\n\010segments\030\n \003(\0132\026.clipdb.v1.SegmentInf" +
-      "oR\010segments\022+\n\021model_fingerprint\030\013 \001(\tR\020" +
-      "modelFingerprint\022\024\n\005model\030\014 \001(\tR\005model\022;" +
-      "\n\014quantization\030\r \001(\0162\027.clipdb.v1.Quantiz" +
-      "ationR\014quantization\022D\n\017payload_indexes\030\016" +
-      " \003(\0132\033.clipdb.v1.PayloadIndexInfoR\016paylo" +
-      "adIndexes\"\255\001\n\005Point\022\016\n\002id\030\001 \001(\tR\002id\022\026\n\006v" +
-      "ector\030\002 \003(\002R\006vector\022\022\n\004text\030\003 \001(\tR\004text\022" +
-      "\024\n\005image\030\004 \001(\014R\005image\0221\n\007payload\030\005 \001(\0132\027" +
-      ".google.protobuf.StructR\007payload\022\037\n\013text" +
-      "_vector\030\006 \003(\002R\ntextVector\"Y\n\rUpsertReque" +
-      "st\022\036\n\ncollection\030\001 \001(\tR\ncollection\022(\n\006po" +
-      "ints\030\002 \003(\0132\020.clipdb.v1.PointR\006points\",\n\016" +
-      "UpsertResponse\022\032\n\010upserted\030\001 \001(\004R\010upsert" +
-      "ed\"_\n\nGetRequest\022\036\n\ncollection\030\001 \001(\tR\nco" +
-      "llection\022\020\n\003ids\030\002 \003(\tR\003ids\022\037\n\013with_vecto" +
-      "r\030\003 \001(\010R\nwithVector\"7\n\013GetResponse\022(\n\006po" +
-      "ints\030\001 \003(\0132\020.clipdb.v1.PointR\006points\"l\n\r" +
-      "DeleteRequest\022\036\n\ncollection\030\001 \001(\tR\ncolle" +
-      "ction\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132" +
-      "\021.clipdb.v1.FilterR\006filter\"*\n\016DeleteResp" +
-      "onse\022\030\n\007deleted\030\001 \001(\004R\007deleted\" \n\006Vector" +
-      "\022\026\n\006values\030\001 \003(\002R\006values\"}\n\005Range\022\023\n\002gt\030" +
-      "\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002 \001(\001H\001R\003gte\210\001\001\022\023\n" +
-      "\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003lte\030\004 \001(\001H\003R\003lte\210\001" +
-      "\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_ltB\006\n\004_lte\";\n\tValue" +
-      "List\022.\n\006values\030\001 \003(\0132\026.google.protobuf.V" +
-      "alueR\006values\"\032\n\006IdList\022\020\n\003ids\030\001 \003(\tR\003ids" +
-      "\"\t\n\007IsEmpty\"\314\002\n\tCondition\022\020\n\003key\030\001 \001(\tR\003" +
-      "key\0220\n\006equals\030\002 \001(\0132\026.google.protobuf.Va" +
-      "lueH\000R\006equals\022(\n\005range\030\003 \001(\0132\020.clipdb.v1" +
-      ".RangeH\000R\005range\022(\n\003any\030\004 \001(\0132\024.clipdb.v1" +
-      ".ValueListH\000R\003any\022/\n\010is_empty\030\005 \001(\0132\022.cl" +
-      "ipdb.v1.IsEmptyH\000R\007isEmpty\022*\n\006has_id\030\006 \001" +
-      "(\0132\021.clipdb.v1.IdListH\000R\005hasId\022\024\n\004text\030\007" +
-      " \001(\tH\000R\004text\022+\n\006filter\030\010 \001(\0132\021.clipdb.v1" +
-      ".FilterH\000R\006filterB\007\n\005match\"\221\001\n\006Filter\022(\n" +
-      "\004must\030\001 \003(\0132\024.clipdb.v1.ConditionR\004must\022" +
-      ",\n\006should\030\002 \003(\0132\024.clipdb.v1.ConditionR\006s" +
-      "hould\022/\n\010must_not\030\003 \003(\0132\024.clipdb.v1.Cond" +
-      "itionR\007mustNot\"\355\003\n\rSearchRequest\022\036\n\ncoll" +
-      "ection\030\001 \001(\tR\ncollection\022+\n\006vector\030\002 \001(\013" +
-      "2\021.clipdb.v1.VectorH\000R\006vector\022\024\n\004text\030\003 " +
-      "\001(\tH\000R\004text\022\026\n\005image\030\004 \001(\014H\000R\005image\022\020\n\002i" +
-      "d\030\005 \001(\tH\000R\002id\022\024\n\005limit\030\006 \001(\rR\005limit\022\016\n\002e" +
-      "f\030\007 \001(\rR\002ef\022)\n\006filter\030\010 \001(\0132\021.clipdb.v1." +
-      "FilterR\006filter\022!\n\014with_payload\030\t \001(\010R\013wi" +
-      "thPayload\022\037\n\013with_vector\030\n \001(\010R\nwithVect" +
-      "or\0220\n\006fusion\030\013 \001(\0132\030.clipdb.v1.FusionWei" +
-      "ghtsR\006fusion\022,\n\017score_threshold\030\014 \001(\002H\001R" +
-      "\016scoreThreshold\210\001\001\022\026\n\006offset\030\r \001(\rR\006offs" +
-      "et\022%\n\016payload_fields\030\016 \003(\tR\rpayloadField" +
-      "sB\007\n\005queryB\022\n\020_score_threshold\"~\n\013Scored" +
-      "Point\022\016\n\002id\030\001 \001(\tR\002id\022\024\n\005score\030\002 \001(\002R\005sc" +
-      "ore\0221\n\007payload\030\003 \001(\0132\027.google.protobuf.S" +
-      "tructR\007payload\022\026\n\006vector\030\004 \003(\002R\006vector\"<" +
-      "\n\016SearchResponse\022*\n\004hits\030\001 \003(\0132\026.clipdb." +
-      "v1.ScoredPointR\004hits\"J\n\022SearchBatchReque" +
-      "st\0224\n\010searches\030\001 \003(\0132\030.clipdb.v1.SearchR" +
-      "equestR\010searches\"J\n\023SearchBatchResponse\022" +
-      "3\n\007results\030\001 \003(\0132\031.clipdb.v1.SearchRespo" +
-      "nseR\007results\"Y\n\014CountRequest\022\036\n\ncollecti" +
-      "on\030\001 \001(\tR\ncollection\022)\n\006filter\030\002 \001(\0132\021.c" +
-      "lipdb.v1.FilterR\006filter\"\323\001\n\rScrollReques" +
-      "t\022\036\n\ncollection\030\001 \001(\tR\ncollection\022)\n\006fil" +
-      "ter\030\002 \001(\0132\021.clipdb.v1.FilterR\006filter\022\024\n\005" +
-      "limit\030\003 \001(\rR\005limit\022\035\n\npage_token\030\004 \001(\tR\t" +
-      "pageToken\022!\n\014with_payload\030\005 \001(\010R\013withPay" +
-      "load\022\037\n\013with_vector\030\006 \001(\010R\nwithVector\"b\n" +
-      "\016ScrollResponse\022(\n\006points\030\001 \003(\0132\020.clipdb" +
-      ".v1.PointR\006points\022&\n\017next_page_token\030\002 \001" +
-      "(\tR\rnextPageToken\"\275\001\n\021SetPayloadRequest\022" +
+      "1.QuantizationR\014quantization\022;\n\nthumbnai" +
+      "ls\030\t \001(\0132\033.clipdb.v1.ThumbnailOptionsR\nt" +
+      "humbnails\"c\n\020ThumbnailOptions\022\032\n\010disable" +
+      "d\030\001 \001(\010R\010disabled\022\031\n\010max_side\030\002 \001(\rR\007max" +
+      "Side\022\030\n\007quality\030\003 \001(\rR\007quality\"~\n\031Create" +
+      "PayloadIndexRequest\022\036\n\ncollection\030\001 \001(\tR" +
+      "\ncollection\022\020\n\003key\030\002 \001(\tR\003key\022/\n\004type\030\003 " +
+      "\001(\0162\033.clipdb.v1.PayloadIndexTypeR\004type\"M" +
+      "\n\031DeletePayloadIndexRequest\022\036\n\ncollectio" +
+      "n\030\001 \001(\tR\ncollection\022\020\n\003key\030\002 \001(\tR\003key\"\034\n" +
+      "\032DeletePayloadIndexResponse\"\335\001\n\020PayloadI" +
+      "ndexInfo\022\020\n\003key\030\001 \001(\tR\003key\022/\n\004type\030\002 \001(\016" +
+      "2\033.clipdb.v1.PayloadIndexTypeR\004type\0222\n\005s" +
+      "tate\030\003 \001(\0162\034.clipdb.v1.PayloadIndexState" +
+      "R\005state\022%\n\016indexed_points\030\004 \001(\004R\rindexed" +
+      "Points\022+\n\021mismatched_points\030\005 \001(\004R\020misma" +
+      "tchedPoints\"*\n\024GetCollectionRequest\022\022\n\004n" +
+      "ame\030\001 \001(\tR\004name\"\030\n\026ListCollectionsReques" +
+      "t\"V\n\027ListCollectionsResponse\022;\n\013collecti" +
+      "ons\030\001 \003(\0132\031.clipdb.v1.CollectionInfoR\013co" +
+      "llections\"-\n\027DeleteCollectionRequest\022\022\n\004" +
+      "name\030\001 \001(\tR\004name\"\032\n\030DeleteCollectionResp" +
+      "onse\"7\n\025CreateSnapshotRequest\022\036\n\ncollect" +
+      "ion\030\001 \001(\tR\ncollection\"6\n\024ListSnapshotsRe" +
+      "quest\022\036\n\ncollection\030\001 \001(\tR\ncollection\"N\n" +
+      "\025ListSnapshotsResponse\0225\n\tsnapshots\030\001 \003(" +
+      "\0132\027.clipdb.v1.SnapshotInfoR\tsnapshots\"K\n" +
+      "\025DeleteSnapshotRequest\022\036\n\ncollection\030\001 \001" +
+      "(\tR\ncollection\022\022\n\004name\030\002 \001(\tR\004name\"\030\n\026De" +
+      "leteSnapshotResponse\"\347\001\n\014SnapshotInfo\022\022\n" +
+      "\004name\030\001 \001(\tR\004name\022\036\n\ncollection\030\002 \001(\tR\nc" +
+      "ollection\022\035\n\nsize_bytes\030\003 \001(\004R\tsizeBytes" +
+      "\0229\n\ncreated_at\030\004 \001(\0132\032.google.protobuf.T" +
+      "imestampR\tcreatedAt\022\037\n\013point_count\030\005 \001(\004" +
+      "R\npointCount\022\022\n\004path\030\006 \001(\tR\004path\022\024\n\005erro" +
+      "r\030\007 \001(\tR\005error\"\253\001\n\013SegmentInfo\022\016\n\002id\030\001 \001" +
+      "(\rR\002id\022\026\n\006sealed\030\002 \001(\010R\006sealed\022\030\n\007record" +
+      "s\030\003 \001(\004R\007records\022\037\n\013live_points\030\004 \001(\004R\nl" +
+      "ivePoints\0229\n\014graph_source\030\005 \001(\0162\026.clipdb" +
+      ".v1.GraphSourceR\013graphSource\"\251\005\n\016Collect" +
+      "ionInfo\022\022\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension" +
+      "\030\002 \001(\rR\tdimension\022)\n\006metric\030\003 \001(\0162\021.clip" +
+      "db.v1.MetricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.cli" +
+      "pdb.v1.HnswConfigR\004hnsw\0225\n\nvectorizer\030\005 " +
+      "\001(\0162\025.clipdb.v1.VectorizerR\nvectorizer\0220" +
+      "\n\006fusion\030\006 \001(\0132\030.clipdb.v1.FusionWeights" +
+      "R\006fusion\022)\n\020segment_capacity\030\007 \001(\rR\017segm" +
+      "entCapacity\022\037\n\013point_count\030\010 \001(\004R\npointC" +
+      "ount\022#\n\rsegment_count\030\t \001(\rR\014segmentCoun" +
+      "t\0222\n\010segments\030\n \003(\0132\026.clipdb.v1.SegmentI" +
+      "nfoR\010segments\022+\n\021model_fingerprint\030\013 \001(\t" +
+      "R\020modelFingerprint\022\024\n\005model\030\014 \001(\tR\005model" +
+      "\022;\n\014quantization\030\r \001(\0162\027.clipdb.v1.Quant" +
+      "izationR\014quantization\022D\n\017payload_indexes" +
+      "\030\016 \003(\0132\033.clipdb.v1.PayloadIndexInfoR\016pay" +
+      "loadIndexes\022;\n\nthumbnails\030\017 \001(\0132\033.clipdb" +
+      ".v1.ThumbnailOptionsR\nthumbnails\"\255\001\n\005Poi" +
+      "nt\022\016\n\002id\030\001 \001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vect" +
+      "or\022\022\n\004text\030\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005i" +
+      "mage\0221\n\007payload\030\005 \001(\0132\027.google.protobuf." +
+      "StructR\007payload\022\037\n\013text_vector\030\006 \003(\002R\nte" +
+      "xtVector\"Y\n\rUpsertRequest\022\036\n\ncollection\030" +
+      "\001 \001(\tR\ncollection\022(\n\006points\030\002 \003(\0132\020.clip" +
+      "db.v1.PointR\006points\",\n\016UpsertResponse\022\032\n" +
+      "\010upserted\030\001 \001(\004R\010upserted\"_\n\nGetRequest\022" +
       "\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002" +
-      " \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.Fi" +
-      "lterR\006filter\0221\n\007payload\030\004 \001(\0132\027.google.p" +
-      "rotobuf.StructR\007payload\022\030\n\007replace\030\005 \001(\010" +
-      "R\007replace\".\n\022SetPayloadResponse\022\030\n\007updat" +
-      "ed\030\001 \001(\004R\007updated\"\213\001\n\030DeletePayloadKeysR" +
-      "equest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\020" +
-      "\n\003ids\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipd" +
-      "b.v1.FilterR\006filter\022\022\n\004keys\030\004 \003(\tR\004keys\"" +
-      "5\n\031DeletePayloadKeysResponse\022\030\n\007updated\030" +
-      "\001 \001(\004R\007updated\"\274\004\n\020RecommendRequest\022\036\n\nc" +
-      "ollection\030\001 \001(\tR\ncollection\022!\n\014positive_" +
-      "ids\030\002 \003(\tR\013positiveIds\022<\n\020positive_vecto" +
-      "rs\030\003 \003(\0132\021.clipdb.v1.VectorR\017positiveVec" +
-      "tors\022!\n\014negative_ids\030\004 \003(\tR\013negativeIds\022" +
-      "<\n\020negative_vectors\030\005 \003(\0132\021.clipdb.v1.Ve" +
-      "ctorR\017negativeVectors\022)\n\006filter\030\006 \001(\0132\021." +
-      "clipdb.v1.FilterR\006filter\022\024\n\005limit\030\007 \001(\rR" +
-      "\005limit\022\016\n\002ef\030\010 \001(\rR\002ef\022!\n\014with_payload\030\t" +
-      " \001(\010R\013withPayload\022\037\n\013with_vector\030\n \001(\010R\n" +
-      "withVector\022,\n\017score_threshold\030\013 \001(\002H\000R\016s" +
-      "coreThreshold\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offset" +
-      "\022%\n\016payload_fields\030\r \003(\tR\rpayloadFields\022" +
-      "0\n\006fusion\030\016 \001(\0132\030.clipdb.v1.FusionWeight" +
-      "sR\006fusionB\022\n\020_score_threshold\"%\n\rCountRe" +
-      "sponse\022\024\n\005count\030\001 \001(\004R\005count\"(\n\020EmbedTex" +
-      "tRequest\022\024\n\005texts\030\001 \003(\tR\005texts\"+\n\021EmbedI" +
-      "mageRequest\022\026\n\006images\030\001 \003(\014R\006images\"B\n\rE" +
-      "mbedResponse\0221\n\nembeddings\030\001 \003(\0132\021.clipd" +
-      "b.v1.VectorR\nembeddings*:\n\006Metric\022\021\n\rMET" +
-      "RIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001\022\r\n\tMETRIC_L" +
-      "2\020\002*6\n\nVectorizer\022\023\n\017VECTORIZER_NONE\020\000\022\023" +
-      "\n\017VECTORIZER_CLIP\020\001*<\n\014Quantization\022\025\n\021Q" +
-      "UANTIZATION_NONE\020\000\022\025\n\021QUANTIZATION_INT8\020" +
-      "\001*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOAD_INDEX_" +
-      "UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_KEYWORD\020\001" +
-      "\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023PAYLOAD_I" +
-      "NDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOOL\020\004*y\n\021" +
-      "PayloadIndexState\022#\n\037PAYLOAD_INDEX_STATE" +
-      "_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_STATE_BU" +
-      "ILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_READY\020\002*" +
-      "y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UNSPECIFI" +
-      "ED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023GRAPH_SO" +
-      "URCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CHECKPOINT" +
-      "\020\0032\230\006\n\013Collections\022Q\n\020CreateCollection\022\"" +
-      ".clipdb.v1.CreateCollectionRequest\032\031.cli" +
-      "pdb.v1.CollectionInfo\022K\n\rGetCollection\022\037" +
-      ".clipdb.v1.GetCollectionRequest\032\031.clipdb" +
-      ".v1.CollectionInfo\022X\n\017ListCollections\022!." +
-      "clipdb.v1.ListCollectionsRequest\032\".clipd" +
-      "b.v1.ListCollectionsResponse\022[\n\020DeleteCo" +
-      "llection\022\".clipdb.v1.DeleteCollectionReq" +
-      "uest\032#.clipdb.v1.DeleteCollectionRespons" +
-      "e\022K\n\016CreateSnapshot\022 .clipdb.v1.CreateSn" +
-      "apshotRequest\032\027.clipdb.v1.SnapshotInfo\022R" +
-      "\n\rListSnapshots\022\037.clipdb.v1.ListSnapshot" +
-      "sRequest\032 .clipdb.v1.ListSnapshotsRespon" +
-      "se\022U\n\016DeleteSnapshot\022 .clipdb.v1.DeleteS" +
-      "napshotRequest\032!.clipdb.v1.DeleteSnapsho" +
-      "tResponse\022W\n\022CreatePayloadIndex\022$.clipdb" +
-      ".v1.CreatePayloadIndexRequest\032\033.clipdb.v" +
-      "1.PayloadIndexInfo\022a\n\022DeletePayloadIndex" +
-      "\022$.clipdb.v1.DeletePayloadIndexRequest\032%" +
-      ".clipdb.v1.DeletePayloadIndexResponse2\373\005" +
-      "\n\006Points\022=\n\006Upsert\022\030.clipdb.v1.UpsertReq" +
-      "uest\032\031.clipdb.v1.UpsertResponse\022E\n\014Upser" +
-      "tStream\022\030.clipdb.v1.UpsertRequest\032\031.clip" +
-      "db.v1.UpsertResponse(\001\0224\n\003Get\022\025.clipdb.v" +
-      "1.GetRequest\032\026.clipdb.v1.GetResponse\022=\n\006" +
-      "Delete\022\030.clipdb.v1.DeleteRequest\032\031.clipd" +
-      "b.v1.DeleteResponse\022=\n\006Search\022\030.clipdb.v" +
-      "1.SearchRequest\032\031.clipdb.v1.SearchRespon" +
-      "se\022L\n\013SearchBatch\022\035.clipdb.v1.SearchBatc" +
-      "hRequest\032\036.clipdb.v1.SearchBatchResponse" +
-      "\022:\n\005Count\022\027.clipdb.v1.CountRequest\032\030.cli" +
-      "pdb.v1.CountResponse\022=\n\006Scroll\022\030.clipdb." +
-      "v1.ScrollRequest\032\031.clipdb.v1.ScrollRespo" +
-      "nse\022I\n\nSetPayload\022\034.clipdb.v1.SetPayload" +
-      "Request\032\035.clipdb.v1.SetPayloadResponse\022^" +
-      "\n\021DeletePayloadKeys\022#.clipdb.v1.DeletePa" +
-      "yloadKeysRequest\032$.clipdb.v1.DeletePaylo" +
-      "adKeysResponse\022C\n\tRecommend\022\033.clipdb.v1." +
-      "RecommendRequest\032\031.clipdb.v1.SearchRespo" +
-      "nse2\226\001\n\nEmbeddings\022B\n\tEmbedText\022\033.clipdb" +
-      ".v1.EmbedTextRequest\032\030.clipdb.v1.EmbedRe" +
-      "sponse\022D\n\nEmbedImage\022\034.clipdb.v1.EmbedIm" +
-      "ageRequest\032\030.clipdb.v1.EmbedResponseBD\n\014" +
-      "io.clipdb.v1P\001Z2github.com/clipdb/clipdb" +
-      "/gen/go/clipdb/v1;clipdbv1b\006proto3"
+      " \003(\tR\003ids\022\037\n\013with_vector\030\003 \001(\010R\nwithVect" +
+      "or\"7\n\013GetResponse\022(\n\006points\030\001 \003(\0132\020.clip" +
+      "db.v1.PointR\006points\"l\n\rDeleteRequest\022\036\n\n" +
+      "collection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(" +
+      "\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.Filte" +
+      "rR\006filter\"*\n\016DeleteResponse\022\030\n\007deleted\030\001" +
+      " \001(\004R\007deleted\" \n\006Vector\022\026\n\006values\030\001 \003(\002R" +
+      "\006values\"}\n\005Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n" +
+      "\003gte\030\002 \001(\001H\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001" +
+      "\001\022\025\n\003lte\030\004 \001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB" +
+      "\005\n\003_ltB\006\n\004_lte\";\n\tValueList\022.\n\006values\030\001 " +
+      "\003(\0132\026.google.protobuf.ValueR\006values\"\032\n\006I" +
+      "dList\022\020\n\003ids\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tC" +
+      "ondition\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001" +
+      "(\0132\026.google.protobuf.ValueH\000R\006equals\022(\n\005" +
+      "range\030\003 \001(\0132\020.clipdb.v1.RangeH\000R\005range\022(" +
+      "\n\003any\030\004 \001(\0132\024.clipdb.v1.ValueListH\000R\003any" +
+      "\022/\n\010is_empty\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000" +
+      "R\007isEmpty\022*\n\006has_id\030\006 \001(\0132\021.clipdb.v1.Id" +
+      "ListH\000R\005hasId\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006f" +
+      "ilter\030\010 \001(\0132\021.clipdb.v1.FilterH\000R\006filter" +
+      "B\007\n\005match\"\221\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.cli" +
+      "pdb.v1.ConditionR\004must\022,\n\006should\030\002 \003(\0132\024" +
+      ".clipdb.v1.ConditionR\006should\022/\n\010must_not" +
+      "\030\003 \003(\0132\024.clipdb.v1.ConditionR\007mustNot\"\355\003" +
+      "\n\rSearchRequest\022\036\n\ncollection\030\001 \001(\tR\ncol" +
+      "lection\022+\n\006vector\030\002 \001(\0132\021.clipdb.v1.Vect" +
+      "orH\000R\006vector\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005im" +
+      "age\030\004 \001(\014H\000R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005" +
+      "limit\030\006 \001(\rR\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006fi" +
+      "lter\030\010 \001(\0132\021.clipdb.v1.FilterR\006filter\022!\n" +
+      "\014with_payload\030\t \001(\010R\013withPayload\022\037\n\013with" +
+      "_vector\030\n \001(\010R\nwithVector\0220\n\006fusion\030\013 \001(" +
+      "\0132\030.clipdb.v1.FusionWeightsR\006fusion\022,\n\017s" +
+      "core_threshold\030\014 \001(\002H\001R\016scoreThreshold\210\001" +
+      "\001\022\026\n\006offset\030\r \001(\rR\006offset\022%\n\016payload_fie" +
+      "lds\030\016 \003(\tR\rpayloadFieldsB\007\n\005queryB\022\n\020_sc" +
+      "ore_threshold\"~\n\013ScoredPoint\022\016\n\002id\030\001 \001(\t" +
+      "R\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payload\030\003 " +
+      "\001(\0132\027.google.protobuf.StructR\007payload\022\026\n" +
+      "\006vector\030\004 \003(\002R\006vector\"<\n\016SearchResponse\022" +
+      "*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPointR\004h" +
+      "its\"J\n\022SearchBatchRequest\0224\n\010searches\030\001 " +
+      "\003(\0132\030.clipdb.v1.SearchRequestR\010searches\"" +
+      "J\n\023SearchBatchResponse\0223\n\007results\030\001 \003(\0132" +
+      "\031.clipdb.v1.SearchResponseR\007results\"Y\n\014C" +
+      "ountRequest\022\036\n\ncollection\030\001 \001(\tR\ncollect" +
+      "ion\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.FilterR\006" +
+      "filter\"\323\001\n\rScrollRequest\022\036\n\ncollection\030\001" +
+      " \001(\tR\ncollection\022)\n\006filter\030\002 \001(\0132\021.clipd" +
+      "b.v1.FilterR\006filter\022\024\n\005limit\030\003 \001(\rR\005limi" +
+      "t\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022!\n\014with" +
+      "_payload\030\005 \001(\010R\013withPayload\022\037\n\013with_vect" +
+      "or\030\006 \001(\010R\nwithVector\"b\n\016ScrollResponse\022(" +
+      "\n\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006points" +
+      "\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToken" +
+      "\"\275\001\n\021SetPayloadRequest\022\036\n\ncollection\030\001 \001" +
+      "(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filt" +
+      "er\030\003 \001(\0132\021.clipdb.v1.FilterR\006filter\0221\n\007p" +
+      "ayload\030\004 \001(\0132\027.google.protobuf.StructR\007p" +
+      "ayload\022\030\n\007replace\030\005 \001(\010R\007replace\".\n\022SetP" +
+      "ayloadResponse\022\030\n\007updated\030\001 \001(\004R\007updated" +
+      "\"\213\001\n\030DeletePayloadKeysRequest\022\036\n\ncollect" +
+      "ion\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022" +
+      ")\n\006filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006filt" +
+      "er\022\022\n\004keys\030\004 \003(\tR\004keys\"5\n\031DeletePayloadK" +
+      "eysResponse\022\030\n\007updated\030\001 \001(\004R\007updated\"\274\004" +
+      "\n\020RecommendRequest\022\036\n\ncollection\030\001 \001(\tR\n" +
+      "collection\022!\n\014positive_ids\030\002 \003(\tR\013positi" +
+      "veIds\022<\n\020positive_vectors\030\003 \003(\0132\021.clipdb" +
+      ".v1.VectorR\017positiveVectors\022!\n\014negative_" +
+      "ids\030\004 \003(\tR\013negativeIds\022<\n\020negative_vecto" +
+      "rs\030\005 \003(\0132\021.clipdb.v1.VectorR\017negativeVec" +
+      "tors\022)\n\006filter\030\006 \001(\0132\021.clipdb.v1.FilterR" +
+      "\006filter\022\024\n\005limit\030\007 \001(\rR\005limit\022\016\n\002ef\030\010 \001(" +
+      "\rR\002ef\022!\n\014with_payload\030\t \001(\010R\013withPayload" +
+      "\022\037\n\013with_vector\030\n \001(\010R\nwithVector\022,\n\017sco" +
+      "re_threshold\030\013 \001(\002H\000R\016scoreThreshold\210\001\001\022" +
+      "\026\n\006offset\030\014 \001(\rR\006offset\022%\n\016payload_field" +
+      "s\030\r \003(\tR\rpayloadFields\0220\n\006fusion\030\016 \001(\0132\030" +
+      ".clipdb.v1.FusionWeightsR\006fusionB\022\n\020_sco" +
+      "re_threshold\"%\n\rCountResponse\022\024\n\005count\030\001" +
+      " \001(\004R\005count\"(\n\020EmbedTextRequest\022\024\n\005texts" +
+      "\030\001 \003(\tR\005texts\"+\n\021EmbedImageRequest\022\026\n\006im" +
+      "ages\030\001 \003(\014R\006images\"B\n\rEmbedResponse\0221\n\ne" +
+      "mbeddings\030\001 \003(\0132\021.clipdb.v1.VectorR\nembe" +
+      "ddings*:\n\006Metric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nM" +
+      "ETRIC_DOT\020\001\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer" +
+      "\022\023\n\017VECTORIZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP" +
+      "\020\001*<\n\014Quantization\022\025\n\021QUANTIZATION_NONE\020" +
+      "\000\022\025\n\021QUANTIZATION_INT8\020\001*\230\001\n\020PayloadInde" +
+      "xType\022\035\n\031PAYLOAD_INDEX_UNSPECIFIED\020\000\022\031\n\025" +
+      "PAYLOAD_INDEX_KEYWORD\020\001\022\031\n\025PAYLOAD_INDEX" +
+      "_INTEGER\020\002\022\027\n\023PAYLOAD_INDEX_FLOAT\020\003\022\026\n\022P" +
+      "AYLOAD_INDEX_BOOL\020\004*y\n\021PayloadIndexState" +
+      "\022#\n\037PAYLOAD_INDEX_STATE_UNSPECIFIED\020\000\022 \n" +
+      "\034PAYLOAD_INDEX_STATE_BUILDING\020\001\022\035\n\031PAYLO" +
+      "AD_INDEX_STATE_READY\020\002*y\n\013GraphSource\022\034\n" +
+      "\030GRAPH_SOURCE_UNSPECIFIED\020\000\022\026\n\022GRAPH_SOU" +
+      "RCE_BUILT\020\001\022\027\n\023GRAPH_SOURCE_LOADED\020\002\022\033\n\027" +
+      "GRAPH_SOURCE_CHECKPOINT\020\0032\230\006\n\013Collection" +
+      "s\022Q\n\020CreateCollection\022\".clipdb.v1.Create" +
+      "CollectionRequest\032\031.clipdb.v1.Collection" +
+      "Info\022K\n\rGetCollection\022\037.clipdb.v1.GetCol" +
+      "lectionRequest\032\031.clipdb.v1.CollectionInf" +
+      "o\022X\n\017ListCollections\022!.clipdb.v1.ListCol" +
+      "lectionsRequest\032\".clipdb.v1.ListCollecti" +
+      "onsResponse\022[\n\020DeleteCollection\022\".clipdb" +
+      ".v1.DeleteCollectionRequest\032#.clipdb.v1." +
+      "DeleteCollectionResponse\022K\n\016CreateSnapsh" +
+      "ot\022 .clipdb.v1.CreateSnapshotRequest\032\027.c" +
+      "lipdb.v1.SnapshotInfo\022R\n\rListSnapshots\022\037" +
+      ".clipdb.v1.ListSnapshotsRequest\032 .clipdb" +
+      ".v1.ListSnapshotsResponse\022U\n\016DeleteSnaps" +
+      "hot\022 .clipdb.v1.DeleteSnapshotRequest\032!." +
+      "clipdb.v1.DeleteSnapshotResponse\022W\n\022Crea" +
+      "tePayloadIndex\022$.clipdb.v1.CreatePayload" +
+      "IndexRequest\032\033.clipdb.v1.PayloadIndexInf" +
+      "o\022a\n\022DeletePayloadIndex\022$.clipdb.v1.Dele" +
+      "tePayloadIndexRequest\032%.clipdb.v1.Delete" +
+      "PayloadIndexResponse2\373\005\n\006Points\022=\n\006Upser" +
+      "t\022\030.clipdb.v1.UpsertRequest\032\031.clipdb.v1." +
+      "UpsertResponse\022E\n\014UpsertStream\022\030.clipdb." +
+      "v1.UpsertRequest\032\031.clipdb.v1.UpsertRespo" +
+      "nse(\001\0224\n\003Get\022\025.clipdb.v1.GetRequest\032\026.cl" +
+      "ipdb.v1.GetResponse\022=\n\006Delete\022\030.clipdb.v" +
+      "1.DeleteRequest\032\031.clipdb.v1.DeleteRespon" +
+      "se\022=\n\006Search\022\030.clipdb.v1.SearchRequest\032\031" +
+      ".clipdb.v1.SearchResponse\022L\n\013SearchBatch" +
+      "\022\035.clipdb.v1.SearchBatchRequest\032\036.clipdb" +
+      ".v1.SearchBatchResponse\022:\n\005Count\022\027.clipd" +
+      "b.v1.CountRequest\032\030.clipdb.v1.CountRespo" +
+      "nse\022=\n\006Scroll\022\030.clipdb.v1.ScrollRequest\032" +
+      "\031.clipdb.v1.ScrollResponse\022I\n\nSetPayload" +
+      "\022\034.clipdb.v1.SetPayloadRequest\032\035.clipdb." +
+      "v1.SetPayloadResponse\022^\n\021DeletePayloadKe" +
+      "ys\022#.clipdb.v1.DeletePayloadKeysRequest\032" +
+      "$.clipdb.v1.DeletePayloadKeysResponse\022C\n" +
+      "\tRecommend\022\033.clipdb.v1.RecommendRequest\032" +
+      "\031.clipdb.v1.SearchResponse2\226\001\n\nEmbedding" +
+      "s\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextRequ" +
+      "est\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbedIm" +
+      "age\022\034.clipdb.v1.EmbedImageRequest\032\030.clip" +
+      "db.v1.EmbedResponseBD\n\014io.clipdb.v1P\001Z2g" +
+      "ithub.com/clipdb/clipdb/gen/go/clipdb/v1" +
+      ";clipdbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -524,291 +535,297 @@ public final class Clipdb {
     internal_static_clipdb_v1_CreateCollectionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CreateCollectionRequest_descriptor,
-        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "Quantization", });
-    internal_static_clipdb_v1_CreatePayloadIndexRequest_descriptor =
+        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "Quantization", "Thumbnails", });
+    internal_static_clipdb_v1_ThumbnailOptions_descriptor =
       getDescriptor().getMessageTypes().get(3);
+    internal_static_clipdb_v1_ThumbnailOptions_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ThumbnailOptions_descriptor,
+        new java.lang.String[] { "Disabled", "MaxSide", "Quality", });
+    internal_static_clipdb_v1_CreatePayloadIndexRequest_descriptor =
+      getDescriptor().getMessageTypes().get(4);
     internal_static_clipdb_v1_CreatePayloadIndexRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CreatePayloadIndexRequest_descriptor,
         new java.lang.String[] { "Collection", "Key", "Type", });
     internal_static_clipdb_v1_DeletePayloadIndexRequest_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(5);
     internal_static_clipdb_v1_DeletePayloadIndexRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadIndexRequest_descriptor,
         new java.lang.String[] { "Collection", "Key", });
     internal_static_clipdb_v1_DeletePayloadIndexResponse_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(6);
     internal_static_clipdb_v1_DeletePayloadIndexResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadIndexResponse_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_PayloadIndexInfo_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_clipdb_v1_PayloadIndexInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_PayloadIndexInfo_descriptor,
         new java.lang.String[] { "Key", "Type", "State", "IndexedPoints", "MismatchedPoints", });
     internal_static_clipdb_v1_GetCollectionRequest_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(8);
     internal_static_clipdb_v1_GetCollectionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetCollectionRequest_descriptor,
         new java.lang.String[] { "Name", });
     internal_static_clipdb_v1_ListCollectionsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(9);
     internal_static_clipdb_v1_ListCollectionsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ListCollectionsRequest_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_ListCollectionsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(10);
     internal_static_clipdb_v1_ListCollectionsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ListCollectionsResponse_descriptor,
         new java.lang.String[] { "Collections", });
     internal_static_clipdb_v1_DeleteCollectionRequest_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_clipdb_v1_DeleteCollectionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteCollectionRequest_descriptor,
         new java.lang.String[] { "Name", });
     internal_static_clipdb_v1_DeleteCollectionResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_clipdb_v1_DeleteCollectionResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteCollectionResponse_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_CreateSnapshotRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_clipdb_v1_CreateSnapshotRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CreateSnapshotRequest_descriptor,
         new java.lang.String[] { "Collection", });
     internal_static_clipdb_v1_ListSnapshotsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_clipdb_v1_ListSnapshotsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ListSnapshotsRequest_descriptor,
         new java.lang.String[] { "Collection", });
     internal_static_clipdb_v1_ListSnapshotsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_clipdb_v1_ListSnapshotsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ListSnapshotsResponse_descriptor,
         new java.lang.String[] { "Snapshots", });
     internal_static_clipdb_v1_DeleteSnapshotRequest_descriptor =
-      getDescriptor().getMessageTypes().get(15);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_clipdb_v1_DeleteSnapshotRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteSnapshotRequest_descriptor,
         new java.lang.String[] { "Collection", "Name", });
     internal_static_clipdb_v1_DeleteSnapshotResponse_descriptor =
-      getDescriptor().getMessageTypes().get(16);
+      getDescriptor().getMessageTypes().get(17);
     internal_static_clipdb_v1_DeleteSnapshotResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteSnapshotResponse_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_SnapshotInfo_descriptor =
-      getDescriptor().getMessageTypes().get(17);
+      getDescriptor().getMessageTypes().get(18);
     internal_static_clipdb_v1_SnapshotInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SnapshotInfo_descriptor,
         new java.lang.String[] { "Name", "Collection", "SizeBytes", "CreatedAt", "PointCount", "Path", "Error", });
     internal_static_clipdb_v1_SegmentInfo_descriptor =
-      getDescriptor().getMessageTypes().get(18);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_clipdb_v1_SegmentInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SegmentInfo_descriptor,
         new java.lang.String[] { "Id", "Sealed", "Records", "LivePoints", "GraphSource", });
     internal_static_clipdb_v1_CollectionInfo_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_clipdb_v1_CollectionInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CollectionInfo_descriptor,
-        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "PointCount", "SegmentCount", "Segments", "ModelFingerprint", "Model", "Quantization", "PayloadIndexes", });
+        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "PointCount", "SegmentCount", "Segments", "ModelFingerprint", "Model", "Quantization", "PayloadIndexes", "Thumbnails", });
     internal_static_clipdb_v1_Point_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_clipdb_v1_Point_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Point_descriptor,
         new java.lang.String[] { "Id", "Vector", "Text", "Image", "Payload", "TextVector", });
     internal_static_clipdb_v1_UpsertRequest_descriptor =
-      getDescriptor().getMessageTypes().get(21);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_clipdb_v1_UpsertRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertRequest_descriptor,
         new java.lang.String[] { "Collection", "Points", });
     internal_static_clipdb_v1_UpsertResponse_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_clipdb_v1_UpsertResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertResponse_descriptor,
         new java.lang.String[] { "Upserted", });
     internal_static_clipdb_v1_GetRequest_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_clipdb_v1_GetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "WithVector", });
     internal_static_clipdb_v1_GetResponse_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_clipdb_v1_GetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetResponse_descriptor,
         new java.lang.String[] { "Points", });
     internal_static_clipdb_v1_DeleteRequest_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_clipdb_v1_DeleteRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", });
     internal_static_clipdb_v1_DeleteResponse_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_clipdb_v1_DeleteResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteResponse_descriptor,
         new java.lang.String[] { "Deleted", });
     internal_static_clipdb_v1_Vector_descriptor =
-      getDescriptor().getMessageTypes().get(27);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_clipdb_v1_Vector_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Vector_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_Range_descriptor =
-      getDescriptor().getMessageTypes().get(28);
+      getDescriptor().getMessageTypes().get(29);
     internal_static_clipdb_v1_Range_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Range_descriptor,
         new java.lang.String[] { "Gt", "Gte", "Lt", "Lte", });
     internal_static_clipdb_v1_ValueList_descriptor =
-      getDescriptor().getMessageTypes().get(29);
+      getDescriptor().getMessageTypes().get(30);
     internal_static_clipdb_v1_ValueList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ValueList_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_IdList_descriptor =
-      getDescriptor().getMessageTypes().get(30);
+      getDescriptor().getMessageTypes().get(31);
     internal_static_clipdb_v1_IdList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IdList_descriptor,
         new java.lang.String[] { "Ids", });
     internal_static_clipdb_v1_IsEmpty_descriptor =
-      getDescriptor().getMessageTypes().get(31);
+      getDescriptor().getMessageTypes().get(32);
     internal_static_clipdb_v1_IsEmpty_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IsEmpty_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_Condition_descriptor =
-      getDescriptor().getMessageTypes().get(32);
+      getDescriptor().getMessageTypes().get(33);
     internal_static_clipdb_v1_Condition_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Condition_descriptor,
         new java.lang.String[] { "Key", "Equals", "Range", "Any", "IsEmpty", "HasId", "Text", "Filter", "Match", });
     internal_static_clipdb_v1_Filter_descriptor =
-      getDescriptor().getMessageTypes().get(33);
+      getDescriptor().getMessageTypes().get(34);
     internal_static_clipdb_v1_Filter_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Filter_descriptor,
         new java.lang.String[] { "Must", "Should", "MustNot", });
     internal_static_clipdb_v1_SearchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(34);
+      getDescriptor().getMessageTypes().get(35);
     internal_static_clipdb_v1_SearchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchRequest_descriptor,
         new java.lang.String[] { "Collection", "Vector", "Text", "Image", "Id", "Limit", "Ef", "Filter", "WithPayload", "WithVector", "Fusion", "ScoreThreshold", "Offset", "PayloadFields", "Query", });
     internal_static_clipdb_v1_ScoredPoint_descriptor =
-      getDescriptor().getMessageTypes().get(35);
+      getDescriptor().getMessageTypes().get(36);
     internal_static_clipdb_v1_ScoredPoint_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScoredPoint_descriptor,
         new java.lang.String[] { "Id", "Score", "Payload", "Vector", });
     internal_static_clipdb_v1_SearchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(36);
+      getDescriptor().getMessageTypes().get(37);
     internal_static_clipdb_v1_SearchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchResponse_descriptor,
         new java.lang.String[] { "Hits", });
     internal_static_clipdb_v1_SearchBatchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(37);
+      getDescriptor().getMessageTypes().get(38);
     internal_static_clipdb_v1_SearchBatchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchRequest_descriptor,
         new java.lang.String[] { "Searches", });
     internal_static_clipdb_v1_SearchBatchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(38);
+      getDescriptor().getMessageTypes().get(39);
     internal_static_clipdb_v1_SearchBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchResponse_descriptor,
         new java.lang.String[] { "Results", });
     internal_static_clipdb_v1_CountRequest_descriptor =
-      getDescriptor().getMessageTypes().get(39);
+      getDescriptor().getMessageTypes().get(40);
     internal_static_clipdb_v1_CountRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountRequest_descriptor,
         new java.lang.String[] { "Collection", "Filter", });
     internal_static_clipdb_v1_ScrollRequest_descriptor =
-      getDescriptor().getMessageTypes().get(40);
+      getDescriptor().getMessageTypes().get(41);
     internal_static_clipdb_v1_ScrollRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollRequest_descriptor,
         new java.lang.String[] { "Collection", "Filter", "Limit", "PageToken", "WithPayload", "WithVector", });
     internal_static_clipdb_v1_ScrollResponse_descriptor =
-      getDescriptor().getMessageTypes().get(41);
+      getDescriptor().getMessageTypes().get(42);
     internal_static_clipdb_v1_ScrollResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollResponse_descriptor,
         new java.lang.String[] { "Points", "NextPageToken", });
     internal_static_clipdb_v1_SetPayloadRequest_descriptor =
-      getDescriptor().getMessageTypes().get(42);
+      getDescriptor().getMessageTypes().get(43);
     internal_static_clipdb_v1_SetPayloadRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Payload", "Replace", });
     internal_static_clipdb_v1_SetPayloadResponse_descriptor =
-      getDescriptor().getMessageTypes().get(43);
+      getDescriptor().getMessageTypes().get(44);
     internal_static_clipdb_v1_SetPayloadResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor =
-      getDescriptor().getMessageTypes().get(44);
+      getDescriptor().getMessageTypes().get(45);
     internal_static_clipdb_v1_DeletePayloadKeysRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Keys", });
     internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor =
-      getDescriptor().getMessageTypes().get(45);
+      getDescriptor().getMessageTypes().get(46);
     internal_static_clipdb_v1_DeletePayloadKeysResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_RecommendRequest_descriptor =
-      getDescriptor().getMessageTypes().get(46);
+      getDescriptor().getMessageTypes().get(47);
     internal_static_clipdb_v1_RecommendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_RecommendRequest_descriptor,
         new java.lang.String[] { "Collection", "PositiveIds", "PositiveVectors", "NegativeIds", "NegativeVectors", "Filter", "Limit", "Ef", "WithPayload", "WithVector", "ScoreThreshold", "Offset", "PayloadFields", "Fusion", });
     internal_static_clipdb_v1_CountResponse_descriptor =
-      getDescriptor().getMessageTypes().get(47);
+      getDescriptor().getMessageTypes().get(48);
     internal_static_clipdb_v1_CountResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountResponse_descriptor,
         new java.lang.String[] { "Count", });
     internal_static_clipdb_v1_EmbedTextRequest_descriptor =
-      getDescriptor().getMessageTypes().get(48);
+      getDescriptor().getMessageTypes().get(49);
     internal_static_clipdb_v1_EmbedTextRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedTextRequest_descriptor,
         new java.lang.String[] { "Texts", });
     internal_static_clipdb_v1_EmbedImageRequest_descriptor =
-      getDescriptor().getMessageTypes().get(49);
+      getDescriptor().getMessageTypes().get(50);
     internal_static_clipdb_v1_EmbedImageRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedImageRequest_descriptor,
         new java.lang.String[] { "Images", });
     internal_static_clipdb_v1_EmbedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(50);
+      getDescriptor().getMessageTypes().get(51);
     internal_static_clipdb_v1_EmbedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedResponse_descriptor,

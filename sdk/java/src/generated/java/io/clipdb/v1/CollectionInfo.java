@@ -459,6 +459,44 @@ private static final long serialVersionUID = 0L;
     return payloadIndexes_.get(index);
   }
 
+  public static final int THUMBNAILS_FIELD_NUMBER = 15;
+  private io.clipdb.v1.ThumbnailOptions thumbnails_;
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   * @return Whether the thumbnails field is set.
+   */
+  @java.lang.Override
+  public boolean hasThumbnails() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   * @return The thumbnails.
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ThumbnailOptions getThumbnails() {
+    return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+  }
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder() {
+    return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -514,6 +552,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < payloadIndexes_.size(); i++) {
       output.writeMessage(14, payloadIndexes_.get(i));
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(15, getThumbnails());
     }
     getUnknownFields().writeTo(output);
   }
@@ -577,6 +618,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(14, payloadIndexes_.get(i));
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(15, getThumbnails());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -623,6 +668,11 @@ private static final long serialVersionUID = 0L;
     if (quantization_ != other.quantization_) return false;
     if (!getPayloadIndexesList()
         .equals(other.getPayloadIndexesList())) return false;
+    if (hasThumbnails() != other.hasThumbnails()) return false;
+    if (hasThumbnails()) {
+      if (!getThumbnails()
+          .equals(other.getThumbnails())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -670,6 +720,10 @@ private static final long serialVersionUID = 0L;
     if (getPayloadIndexesCount() > 0) {
       hash = (37 * hash) + PAYLOAD_INDEXES_FIELD_NUMBER;
       hash = (53 * hash) + getPayloadIndexesList().hashCode();
+    }
+    if (hasThumbnails()) {
+      hash = (37 * hash) + THUMBNAILS_FIELD_NUMBER;
+      hash = (53 * hash) + getThumbnails().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -809,6 +863,7 @@ private static final long serialVersionUID = 0L;
         getFusionFieldBuilder();
         getSegmentsFieldBuilder();
         getPayloadIndexesFieldBuilder();
+        getThumbnailsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -849,6 +904,11 @@ private static final long serialVersionUID = 0L;
         payloadIndexesBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00002000);
+      thumbnails_ = null;
+      if (thumbnailsBuilder_ != null) {
+        thumbnailsBuilder_.dispose();
+        thumbnailsBuilder_ = null;
+      }
       return this;
     }
 
@@ -946,6 +1006,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00001000) != 0)) {
         result.quantization_ = quantization_;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.thumbnails_ = thumbnailsBuilder_ == null
+            ? thumbnails_
+            : thumbnailsBuilder_.build();
+        to_bitField0_ |= 0x00000004;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1088,6 +1154,9 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.hasThumbnails()) {
+        mergeThumbnails(other.getThumbnails());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1204,6 +1273,13 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 114
+            case 122: {
+              input.readMessage(
+                  getThumbnailsFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 122
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2619,6 +2695,163 @@ private static final long serialVersionUID = 0L;
         payloadIndexes_ = null;
       }
       return payloadIndexesBuilder_;
+    }
+
+    private io.clipdb.v1.ThumbnailOptions thumbnails_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder> thumbnailsBuilder_;
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     * @return Whether the thumbnails field is set.
+     */
+    public boolean hasThumbnails() {
+      return ((bitField0_ & 0x00004000) != 0);
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     * @return The thumbnails.
+     */
+    public io.clipdb.v1.ThumbnailOptions getThumbnails() {
+      if (thumbnailsBuilder_ == null) {
+        return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+      } else {
+        return thumbnailsBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public Builder setThumbnails(io.clipdb.v1.ThumbnailOptions value) {
+      if (thumbnailsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        thumbnails_ = value;
+      } else {
+        thumbnailsBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public Builder setThumbnails(
+        io.clipdb.v1.ThumbnailOptions.Builder builderForValue) {
+      if (thumbnailsBuilder_ == null) {
+        thumbnails_ = builderForValue.build();
+      } else {
+        thumbnailsBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public Builder mergeThumbnails(io.clipdb.v1.ThumbnailOptions value) {
+      if (thumbnailsBuilder_ == null) {
+        if (((bitField0_ & 0x00004000) != 0) &&
+          thumbnails_ != null &&
+          thumbnails_ != io.clipdb.v1.ThumbnailOptions.getDefaultInstance()) {
+          getThumbnailsBuilder().mergeFrom(value);
+        } else {
+          thumbnails_ = value;
+        }
+      } else {
+        thumbnailsBuilder_.mergeFrom(value);
+      }
+      if (thumbnails_ != null) {
+        bitField0_ |= 0x00004000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public Builder clearThumbnails() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      thumbnails_ = null;
+      if (thumbnailsBuilder_ != null) {
+        thumbnailsBuilder_.dispose();
+        thumbnailsBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public io.clipdb.v1.ThumbnailOptions.Builder getThumbnailsBuilder() {
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return getThumbnailsFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    public io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder() {
+      if (thumbnailsBuilder_ != null) {
+        return thumbnailsBuilder_.getMessageOrBuilder();
+      } else {
+        return thumbnails_ == null ?
+            io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+      }
+    }
+    /**
+     * <pre>
+     * Whether and how thumbnails are kept (disabled when not).
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder> 
+        getThumbnailsFieldBuilder() {
+      if (thumbnailsBuilder_ == null) {
+        thumbnailsBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder>(
+                getThumbnails(),
+                getParentForChildren(),
+                isClean());
+        thumbnails_ = null;
+      }
+      return thumbnailsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -236,4 +236,31 @@ public interface CollectionInfoOrBuilder extends
    */
   io.clipdb.v1.PayloadIndexInfoOrBuilder getPayloadIndexesOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   * @return Whether the thumbnails field is set.
+   */
+  boolean hasThumbnails();
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   * @return The thumbnails.
+   */
+  io.clipdb.v1.ThumbnailOptions getThumbnails();
+  /**
+   * <pre>
+   * Whether and how thumbnails are kept (disabled when not).
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
+   */
+  io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder();
 }

@@ -278,6 +278,47 @@ private static final long serialVersionUID = 0L;
     return result == null ? io.clipdb.v1.Quantization.UNRECOGNIZED : result;
   }
 
+  public static final int THUMBNAILS_FIELD_NUMBER = 9;
+  private io.clipdb.v1.ThumbnailOptions thumbnails_;
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   * @return Whether the thumbnails field is set.
+   */
+  @java.lang.Override
+  public boolean hasThumbnails() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   * @return The thumbnails.
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ThumbnailOptions getThumbnails() {
+    return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+  }
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder() {
+    return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -315,6 +356,9 @@ private static final long serialVersionUID = 0L;
     }
     if (quantization_ != io.clipdb.v1.Quantization.QUANTIZATION_NONE.getNumber()) {
       output.writeEnum(8, quantization_);
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(9, getThumbnails());
     }
     getUnknownFields().writeTo(output);
   }
@@ -356,6 +400,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(8, quantization_);
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(9, getThumbnails());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -390,6 +438,11 @@ private static final long serialVersionUID = 0L;
     if (getSegmentCapacity()
         != other.getSegmentCapacity()) return false;
     if (quantization_ != other.quantization_) return false;
+    if (hasThumbnails() != other.hasThumbnails()) return false;
+    if (hasThumbnails()) {
+      if (!getThumbnails()
+          .equals(other.getThumbnails())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -421,6 +474,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getSegmentCapacity();
     hash = (37 * hash) + QUANTIZATION_FIELD_NUMBER;
     hash = (53 * hash) + quantization_;
+    if (hasThumbnails()) {
+      hash = (37 * hash) + THUMBNAILS_FIELD_NUMBER;
+      hash = (53 * hash) + getThumbnails().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -553,6 +610,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         getHnswFieldBuilder();
         getFusionFieldBuilder();
+        getThumbnailsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -575,6 +633,11 @@ private static final long serialVersionUID = 0L;
       }
       segmentCapacity_ = 0;
       quantization_ = 0;
+      thumbnails_ = null;
+      if (thumbnailsBuilder_ != null) {
+        thumbnailsBuilder_.dispose();
+        thumbnailsBuilder_ = null;
+      }
       return this;
     }
 
@@ -638,6 +701,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.quantization_ = quantization_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.thumbnails_ = thumbnailsBuilder_ == null
+            ? thumbnails_
+            : thumbnailsBuilder_.build();
+        to_bitField0_ |= 0x00000004;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -712,6 +781,9 @@ private static final long serialVersionUID = 0L;
       if (other.quantization_ != 0) {
         setQuantizationValue(other.getQuantizationValue());
       }
+      if (other.hasThumbnails()) {
+        mergeThumbnails(other.getThumbnails());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -782,6 +854,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 64
+            case 74: {
+              input.readMessage(
+                  getThumbnailsFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1519,6 +1598,172 @@ private static final long serialVersionUID = 0L;
       quantization_ = 0;
       onChanged();
       return this;
+    }
+
+    private io.clipdb.v1.ThumbnailOptions thumbnails_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder> thumbnailsBuilder_;
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     * @return Whether the thumbnails field is set.
+     */
+    public boolean hasThumbnails() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     * @return The thumbnails.
+     */
+    public io.clipdb.v1.ThumbnailOptions getThumbnails() {
+      if (thumbnailsBuilder_ == null) {
+        return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+      } else {
+        return thumbnailsBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public Builder setThumbnails(io.clipdb.v1.ThumbnailOptions value) {
+      if (thumbnailsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        thumbnails_ = value;
+      } else {
+        thumbnailsBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public Builder setThumbnails(
+        io.clipdb.v1.ThumbnailOptions.Builder builderForValue) {
+      if (thumbnailsBuilder_ == null) {
+        thumbnails_ = builderForValue.build();
+      } else {
+        thumbnailsBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public Builder mergeThumbnails(io.clipdb.v1.ThumbnailOptions value) {
+      if (thumbnailsBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0) &&
+          thumbnails_ != null &&
+          thumbnails_ != io.clipdb.v1.ThumbnailOptions.getDefaultInstance()) {
+          getThumbnailsBuilder().mergeFrom(value);
+        } else {
+          thumbnails_ = value;
+        }
+      } else {
+        thumbnailsBuilder_.mergeFrom(value);
+      }
+      if (thumbnails_ != null) {
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public Builder clearThumbnails() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      thumbnails_ = null;
+      if (thumbnailsBuilder_ != null) {
+        thumbnailsBuilder_.dispose();
+        thumbnailsBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public io.clipdb.v1.ThumbnailOptions.Builder getThumbnailsBuilder() {
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return getThumbnailsFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    public io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder() {
+      if (thumbnailsBuilder_ != null) {
+        return thumbnailsBuilder_.getMessageOrBuilder();
+      } else {
+        return thumbnails_ == null ?
+            io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
+      }
+    }
+    /**
+     * <pre>
+     * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+     * by default there), served to the search page by the HTTP listener.
+     * </pre>
+     *
+     * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder> 
+        getThumbnailsFieldBuilder() {
+      if (thumbnailsBuilder_ == null) {
+        thumbnailsBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            io.clipdb.v1.ThumbnailOptions, io.clipdb.v1.ThumbnailOptions.Builder, io.clipdb.v1.ThumbnailOptionsOrBuilder>(
+                getThumbnails(),
+                getParentForChildren(),
+                isClean());
+        thumbnails_ = null;
+      }
+      return thumbnailsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

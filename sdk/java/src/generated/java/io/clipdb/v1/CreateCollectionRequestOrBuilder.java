@@ -161,4 +161,34 @@ public interface CreateCollectionRequestOrBuilder extends
    * @return The quantization.
    */
   io.clipdb.v1.Quantization getQuantization();
+
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   * @return Whether the thumbnails field is set.
+   */
+  boolean hasThumbnails();
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   * @return The thumbnails.
+   */
+  io.clipdb.v1.ThumbnailOptions getThumbnails();
+  /**
+   * <pre>
+   * Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
+   * by default there), served to the search page by the HTTP listener.
+   * </pre>
+   *
+   * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
+   */
+  io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder();
 }
