@@ -53,6 +53,10 @@ pub struct Collection {
     /// updated) and by a drop, which so waits for a seal in progress before
     /// removing the files and metadata; seals check `dropped` under it.
     pub(crate) seal_lock: Mutex<()>,
+    /// Odd while a commit moves points between records (a replacement, a
+    /// compaction move), bumped before and after: a search that saw it
+    /// change may have seen a point in neither place, and runs again.
+    pub(crate) moves: std::sync::atomic::AtomicU64,
     /// Payload indexes (see `payload_index.rs`), kept in step by
     /// `CommitTarget::apply` under each segment's record-table lock.
     pub(crate) payload_indexes: RwLock<Vec<Arc<PayloadIndex>>>,
@@ -92,6 +96,7 @@ impl Collection {
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
             seal_lock: Mutex::new(()),
+            moves: std::sync::atomic::AtomicU64::new(0),
             payload_indexes: RwLock::new(Vec::new()),
             index_changes: tokio::sync::Mutex::new(()),
         }))
@@ -190,6 +195,7 @@ impl Collection {
             dropped: AtomicBool::new(false),
             file_pins: AtomicUsize::new(0),
             seal_lock: Mutex::new(()),
+            moves: std::sync::atomic::AtomicU64::new(0),
             payload_indexes: RwLock::new(Vec::new()),
             index_changes: tokio::sync::Mutex::new(()),
         });

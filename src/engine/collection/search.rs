@@ -191,6 +191,25 @@ impl Collection {
     }
 
     pub fn search(&self, query: &[f32], params: &SearchParams, exclude: &[String]) -> Vec<Hit> {
+        // A commit that moves points (a replacement, a compaction move)
+        // takes each out of its old record before putting it in its new
+        // one, and segments are searched one after another or in
+        // parallel: a search across such a commit could miss a point that
+        // exists before and after it. Such a search runs again (a few
+        // times at most: under a stream of replacements, the last answer
+        // stands).
+        let mut hits = Vec::new();
+        for _ in 0..4 {
+            let before = self.moves.load(Ordering::Acquire);
+            hits = self.search_once(query, params, exclude);
+            if before % 2 == 0 && self.moves.load(Ordering::Acquire) == before {
+                break;
+            }
+        }
+        hits
+    }
+
+    fn search_once(&self, query: &[f32], params: &SearchParams, exclude: &[String]) -> Vec<Hit> {
         let spaces = self.config.spaces();
         let weights = if spaces == 1 {
             [1.0, 0.0]
@@ -263,9 +282,9 @@ impl Collection {
         found
             .into_iter()
             .take_while(|(score, _, _)| good_enough(*score))
-            .skip(params.offset)
-            .take(params.limit)
             .filter_map(|(score, seg, record)| {
+                // None: deleted or moved since it was scored (not a hit,
+                // and not a reason to return fewer than `limit`).
                 let entry = seg.points.read()[record as usize].clone()?;
                 Some(Hit {
                     score,
@@ -280,6 +299,8 @@ impl Collection {
                     id: entry.id,
                 })
             })
+            .skip(params.offset)
+            .take(params.limit)
             .collect()
     }
 }

@@ -252,6 +252,14 @@ impl CommitTarget for Collection {
     fn apply(&self, permit: &CommitPermit, changes: &[Change], value: Option<&(String, Vec<u8>)>) {
         let mut ids = self.ids.write(permit);
         let indexes = self.payload_indexes.read();
+        // A point leaves its record before it appears in its new one: a
+        // search between the two would miss it (see `Collection::search`).
+        let moving = changes
+            .iter()
+            .any(|c| c.previous.is_some() && c.new.is_some());
+        if moving {
+            self.moves.fetch_add(1, Ordering::AcqRel);
+        }
         for Change { id, new, previous } in changes {
             if let Some(prev) = previous {
                 if let Some(seg) = self.segment(prev.segment) {
@@ -280,6 +288,9 @@ impl CommitTarget for Collection {
                     ids.remove(id);
                 }
             }
+        }
+        if moving {
+            self.moves.fetch_add(1, Ordering::AcqRel);
         }
         if let Some((k, v)) = value {
             self.values.write().insert(k.to_string(), v.to_vec());
