@@ -34,6 +34,8 @@ pub struct ServerOptions {
     pub tls: Option<TlsOptions>,
     /// Where to serve /metrics, /healthz and /readyz (None: not at all).
     pub http_listen: Option<String>,
+    /// Cluster mode (`--nats`): join the cluster; None: a single server.
+    pub cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// The addresses the server bound (port 0 picks a free one).
@@ -101,6 +103,8 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// tonic answers over-limit messages with OUT_OF_RANGE; the API promises
@@ -212,6 +216,23 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
+    // Cluster mode: joined after the listener is bound, so a node id is
+    // claimed only by a process that holds its address.
+    let cluster = match options.cluster.clone() {
+        Some(mut c) => {
+            if c.advertise.is_empty() {
+                if addr.ip().is_unspecified() {
+                    return Err(crate::cluster::ClusterError::Config(format!(
+                        "listening on {addr}: give --advertise HOST:PORT, where other nodes reach this one"
+                    ))
+                    .into());
+                }
+                c.advertise = addr.to_string();
+            }
+            Some(crate::cluster::ClusterNode::start(c, db.clone()).await?)
+        }
+        None => None,
+    };
     let api = Api::new(db.clone());
     let max = options.max_message_bytes;
     let mut builder = Server::builder();
@@ -230,20 +251,46 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(
-            proto::collections_server::CollectionsServer::new(api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
-        )
-        .add_service(
-            proto::points_server::PointsServer::new(api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
-        )
-        .add_service(
-            proto::embeddings_server::EmbeddingsServer::new(api)
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
+            proto::cluster_server::ClusterServer::new(crate::cluster::api::ClusterService::new(
+                cluster.clone(),
+            ))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(usize::MAX),
         );
+    // A cluster node serves collections over the cluster's shards; a single
+    // server its own database.
+    let router = match &cluster {
+        Some(node) => {
+            let cluster_api = crate::cluster::api::ClusterApi::new(node.clone());
+            router
+                .add_service(
+                    proto::collections_server::CollectionsServer::new(cluster_api.clone())
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(usize::MAX),
+                )
+                .add_service(
+                    proto::points_server::PointsServer::new(cluster_api)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(usize::MAX),
+                )
+        }
+        None => router
+            .add_service(
+                proto::collections_server::CollectionsServer::new(api.clone())
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(usize::MAX),
+            )
+            .add_service(
+                proto::points_server::PointsServer::new(api.clone())
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(usize::MAX),
+            ),
+    };
+    let router = router.add_service(
+        proto::embeddings_server::EmbeddingsServer::new(api)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(usize::MAX),
+    );
     tracing::info!(
         %addr,
         tls = options.tls.is_some(),

@@ -37,6 +37,9 @@ pub enum Command {
     /// the Collections API (CreateSnapshot, ListSnapshots, DeleteSnapshot).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Cluster mode: the cluster's nodes, shards and replica lag.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// ANN load generator: bulk-load a vector data set (TEXMEX files or a
     /// synthetic CLIP-like set) into a running server, then search it from
     /// one and from N concurrent clients; JSON lines of recall@10, QPS and
@@ -382,6 +385,17 @@ pub struct ServeArgs {
     /// Largest accepted decoded image (width x height), checked before decoding.
     #[arg(long, env = "CLIPDB_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
+    /// Cluster mode (docs/cluster.md): NATS server URLs with JetStream,
+    /// comma-separated (nats://host:4222,...). Needs --node-id.
+    #[arg(long, env = "CLIPDB_NATS", value_delimiter = ',', requires = "node_id")]
+    pub nats: Vec<String>,
+    /// Cluster mode: this node's id, unique among live nodes (A-Z a-z 0-9 - _).
+    #[arg(long, env = "CLIPDB_NODE_ID", requires = "nats")]
+    pub node_id: Option<String>,
+    /// Cluster mode: HOST:PORT where other nodes reach this node's gRPC API
+    /// (default: the bound --listen address, unless that is 0.0.0.0).
+    #[arg(long, env = "CLIPDB_ADVERTISE", requires = "nats")]
+    pub advertise: Option<String>,
 }
 
 fn parse_fusion(s: &str) -> Result<(f32, f32), String> {
@@ -405,4 +419,18 @@ fn parse_dead_ratio(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{r} is not in (0, 1]"))
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Print the nodes (address, liveness), and every collection's shards
+    /// with their replicas' applied log position, lag and state.
+    Status(ClusterStatusArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterStatusArgs {
+    /// URL of any node of the cluster.
+    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
 }

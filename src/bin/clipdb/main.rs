@@ -15,8 +15,8 @@ use crate::client::loadgen::{loadgen, LoadgenOptions};
 use crate::client::search::{format_table, search, QueryInput, SearchOptions};
 use crate::client::{gallery, ClientError};
 use crate::config::{
-    CheckArgs, Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat,
-    RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
+    CheckArgs, Cli, ClusterCommand, Command, DemoDataArgs, ImportCommand, ImportTuning,
+    LoadgenArgs, LogFormat, RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
 };
 use clap::Parser;
 use clipdb::api::auth::ApiKeys;
@@ -64,6 +64,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(&args),
         Command::Loadgen(args) => run_client(loadgen_command(args)),
         Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
+        Command::Cluster(ClusterCommand::Status(args)) => {
+            run_client(crate::client::cluster::status_command(args))
+        }
     }
 }
 
@@ -328,7 +331,13 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             queue_capacity: args.embed_queue_capacity,
         },
     });
+    let cluster = (!args.nats.is_empty()).then(|| clipdb::cluster::ClusterOptions {
+        nats_urls: args.nats.clone(),
+        node_id: args.node_id.clone().unwrap_or_default(),
+        advertise: args.advertise.clone().unwrap_or_default(),
+    });
     let options = ServerOptions {
+        cluster,
         listen: args.listen,
         data_dir: args.data_dir,
         max_message_bytes: args.max_message_bytes,
