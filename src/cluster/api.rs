@@ -815,6 +815,26 @@ impl proto::cluster_server::Cluster for ClusterService {
         )
     }
 
+    async fn move_replica(
+        &self,
+        request: Request<proto::MoveReplicaRequest>,
+    ) -> Result<Response<proto::MoveReplicaResponse>, Status> {
+        let api = self.api()?;
+        let r = request.into_inner();
+        let timeout = Duration::from_millis(if r.timeout_ms == 0 {
+            60_000
+        } else {
+            r.timeout_ms as u64
+        });
+        let c = api
+            .node
+            .move_replica(&r.collection, r.shard, &r.from_node, &r.to_node, timeout)
+            .await?;
+        Ok(Response::new(proto::MoveReplicaResponse {
+            collection: Some(collection_info(api, &c).await),
+        }))
+    }
+
     async fn wait_applied(
         &self,
         request: Request<proto::WaitAppliedRequest>,

@@ -564,6 +564,174 @@ impl ClusterNode {
         Ok(())
     }
 
+    /// Moves the replica of `shard` on `from` to `to`: adds `to` to the
+    /// placement, waits until its new replica has applied the log as far as
+    /// it reached when the move began, then removes `from` (whose node
+    /// drops its copy). Both placement changes are compare-and-set.
+    pub(crate) async fn move_replica(
+        &self,
+        name: &str,
+        shard: u32,
+        from: &str,
+        to: &str,
+        timeout: Duration,
+    ) -> Result<ClusterCollection, Status> {
+        let c = self.collection(name)?;
+        if shard >= c.shards {
+            return Err(crate::api::status::invalid(
+                "shard",
+                format!("{shard} is outside 0..{} of `{name}`", c.shards),
+            ));
+        }
+        let view = self.view();
+        let known: Vec<&str> = view.nodes.keys().map(String::as_str).collect();
+        for (field, node) in [("from_node", from), ("to_node", to)] {
+            if !view.nodes.contains_key(node) {
+                return Err(crate::api::status::invalid(
+                    field,
+                    format!(
+                        "node `{node}` is unknown (known nodes: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        if from == to {
+            return Err(crate::api::status::invalid(
+                "to_node",
+                "is the same node as from_node",
+            ));
+        }
+        let placed = &c.placement[shard as usize];
+        if !placed.iter().any(|n| n == from) {
+            return Err(crate::api::status::invalid(
+                "from_node",
+                format!(
+                    "node `{from}` holds no replica of shard {shard} of `{name}` (its replicas: {})",
+                    placed.join(", ")
+                ),
+            ));
+        }
+        if !view.is_live(to, now_ms()) {
+            return Err(Status::failed_precondition(format!(
+                "to_node: node `{to}` is down"
+            )));
+        }
+        // Phase 1 (skipped when an earlier, timed-out move added it).
+        if !placed.iter().any(|n| n == to) {
+            self.update_collection(name, |c| {
+                let nodes = &mut c.placement[shard as usize];
+                if !nodes.iter().any(|n| n == to) {
+                    nodes.push(to.to_string());
+                }
+            })
+            .await?;
+        }
+        let target = self.last_sequences(&c).await[shard as usize].unwrap_or(0);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let c = self.collection(name)?;
+        self.wait_node_applied(&c, shard, to, target, deadline)
+            .await?;
+        // Phase 2.
+        let moved = self
+            .update_collection(name, |c| {
+                c.placement[shard as usize].retain(|n| n != from);
+            })
+            .await?;
+        self.wait_view(|v| {
+            v.collections
+                .get(name)
+                .is_some_and(|c| !c.placement[shard as usize].iter().any(|n| n == from))
+        })
+        .await;
+        Ok(moved)
+    }
+
+    /// Changes a collection's record with compare-and-set on its revision,
+    /// retrying when another node changed it in between.
+    async fn update_collection(
+        &self,
+        name: &str,
+        change: impl Fn(&mut ClusterCollection),
+    ) -> Result<ClusterCollection, Status> {
+        let key = format!("collections.{name}");
+        for _ in 0..10 {
+            let entry = self
+                .kv
+                .entry(&key)
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?
+                .filter(|e| e.operation == kv::Operation::Put)
+                .ok_or_else(|| Status::not_found(format!("collection `{name}` not found")))?;
+            let mut c: ClusterCollection = serde_json::from_slice(&entry.value)
+                .map_err(|e| Status::internal(format!("collection record: {e}")))?;
+            change(&mut c);
+            let value = serde_json::to_vec(&c).expect("collection encodes");
+            if self
+                .kv
+                .update(&key, value.into(), entry.revision)
+                .await
+                .is_ok()
+            {
+                let uid = c.uid.clone();
+                let placement = c.placement.clone();
+                self.wait_view(|v| {
+                    v.collections
+                        .get(name)
+                        .is_some_and(|c| c.uid == uid && c.placement == placement)
+                })
+                .await;
+                return Ok(c);
+            }
+        }
+        Err(Status::aborted(format!(
+            "collection `{name}` kept changing; try again"
+        )))
+    }
+
+    /// Waits until `node`'s replica of `shard` has applied `sequence`.
+    async fn wait_node_applied(
+        &self,
+        c: &ClusterCollection,
+        shard: u32,
+        node: &str,
+        sequence: u64,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Status> {
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(Status::deadline_exceeded(format!(
+                    "node `{node}` has not caught up with shard {shard} of `{}` (sequence {sequence}) yet; \
+                     its replica stays and keeps catching up: call MoveReplica again to finish the move",
+                    c.config.name
+                )));
+            }
+            if node == self.options.node_id {
+                if let Some(r) = self.local_replica(&c.uid, shard) {
+                    if r.wait_applied(sequence, left).await.is_some() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            } else {
+                let mut client = self.client_for(node)?;
+                let request = proto::WaitAppliedRequest {
+                    collection: c.config.name.clone(),
+                    shard,
+                    sequence,
+                    timeout_ms: left.as_millis().min(u32::MAX as u128) as u32,
+                };
+                if client.wait_applied(request).await.is_ok() {
+                    return Ok(());
+                }
+            }
+            // Its replica does not exist yet (the node creates it on its
+            // next pass) or the node is restarting.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn delete_streams(&self, c: &ClusterCollection) {
         for shard in 0..c.shards {
             if let Err(e) = self.js.delete_stream(c.stream(shard)).await {

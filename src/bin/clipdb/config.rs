@@ -426,6 +426,27 @@ pub enum ClusterCommand {
     /// Print the nodes (address, liveness), and every collection's shards
     /// with their replicas' applied log position, lag and state.
     Status(ClusterStatusArgs),
+    /// Move one replica of a shard to another node (e.g. a node just
+    /// added) while the cluster serves: the new replica replays the shard's
+    /// log, then the old one is removed.
+    MoveReplica(MoveReplicaArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MoveReplicaArgs {
+    /// URL of any node of the cluster.
+    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+    #[arg(long)]
+    pub collection: String,
+    #[arg(long)]
+    pub shard: u32,
+    /// The node giving up its replica.
+    #[arg(long)]
+    pub from: String,
+    /// The node receiving it.
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]

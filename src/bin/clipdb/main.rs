@@ -67,6 +67,9 @@ fn main() -> ExitCode {
         Command::Cluster(ClusterCommand::Status(args)) => {
             run_client(crate::client::cluster::status_command(args))
         }
+        Command::Cluster(ClusterCommand::MoveReplica(args)) => {
+            run_client(crate::client::cluster::move_replica_command(args))
+        }
     }
 }
 

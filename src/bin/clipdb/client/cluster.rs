@@ -6,15 +6,50 @@ use clipdb::proto;
 use clipdb::proto::cluster_client::ClusterClient;
 
 use super::ClientError;
-use crate::config::ClusterStatusArgs;
+use crate::config::{ClusterStatusArgs, MoveReplicaArgs};
 
-pub async fn status_command(args: ClusterStatusArgs) -> Result<(), ClientError> {
-    let mut client = ClusterClient::connect(args.server.clone())
+async fn connect(server: &str) -> Result<ClusterClient<tonic::transport::Channel>, ClientError> {
+    ClusterClient::connect(server.to_string())
         .await
         .map_err(|source| ClientError::Connect {
-            url: args.server.clone(),
+            url: server.to_string(),
             source,
-        })?;
+        })
+}
+
+pub async fn move_replica_command(args: MoveReplicaArgs) -> Result<(), ClientError> {
+    let mut client = connect(&args.server).await?;
+    let moved = client
+        .move_replica(proto::MoveReplicaRequest {
+            collection: args.collection.clone(),
+            shard: args.shard,
+            from_node: args.from.clone(),
+            to_node: args.to.clone(),
+            timeout_ms: 0,
+        })
+        .await
+        .map_err(|s| ClientError::rpc("MoveReplica", s))?
+        .into_inner();
+    println!(
+        "moved shard {} of {} from {} to {}",
+        args.shard, args.collection, args.from, args.to
+    );
+    if let Some(c) = moved.collection {
+        let cluster = proto::GetClusterResponse {
+            collections: vec![c],
+            ..Default::default()
+        };
+        let table = format_status(&cluster);
+        // Only the collection's part.
+        if let Some(i) = table.find("\ncollection ") {
+            print!("{}", &table[i + 1..]);
+        }
+    }
+    Ok(())
+}
+
+pub async fn status_command(args: ClusterStatusArgs) -> Result<(), ClientError> {
+    let mut client = connect(&args.server).await?;
     let cluster = client
         .get_cluster(proto::GetClusterRequest {})
         .await

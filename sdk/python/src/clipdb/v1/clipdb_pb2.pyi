@@ -1851,6 +1851,65 @@ class CountResponse(_message.Message):
 Global___CountResponse: _TypeAlias = CountResponse  # noqa: Y015
 
 @_typing.final
+class MoveReplicaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    SHARD_FIELD_NUMBER: _builtins.int
+    FROM_NODE_FIELD_NUMBER: _builtins.int
+    TO_NODE_FIELD_NUMBER: _builtins.int
+    TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    collection: _builtins.str
+    shard: _builtins.int
+    from_node: _builtins.str
+    """The node giving up its replica (it must hold one)."""
+    to_node: _builtins.str
+    """The node receiving it: live, and not holding one already."""
+    timeout_ms: _builtins.int
+    """How long to wait for the new replica to catch up (0: 60000); past it
+    the new replica stays, the old one too, and the call answers
+    DEADLINE_EXCEEDED (call it again to finish the move).
+    """
+    def __init__(
+        self,
+        *,
+        collection: _builtins.str = ...,
+        shard: _builtins.int = ...,
+        from_node: _builtins.str = ...,
+        to_node: _builtins.str = ...,
+        timeout_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "from_node", b"from_node", "shard", b"shard", "timeout_ms", b"timeout_ms", "to_node", b"to_node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveReplicaRequest: _TypeAlias = MoveReplicaRequest  # noqa: Y015
+
+@_typing.final
+class MoveReplicaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def collection(self) -> Global___CollectionInfo:
+        """The collection after the move."""
+
+    def __init__(
+        self,
+        *,
+        collection: Global___CollectionInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveReplicaResponse: _TypeAlias = MoveReplicaResponse  # noqa: Y015
+
+@_typing.final
 class GetClusterRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -1069,6 +1069,11 @@ class ClusterStub(object):
                 request_serializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.SerializeToString,
                 response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.FromString,
                 _registered_method=True)
+        self.MoveReplica = channel.unary_unary(
+                '/clipdb.v1.Cluster/MoveReplica',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
+                _registered_method=True)
 
 
 class ClusterServicer(object):
@@ -1118,6 +1123,15 @@ class ClusterServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MoveReplica(self, request, context):
+        """Moves one replica of a shard to another node while the cluster serves:
+        the new node's replica is added and replays the shard's log; once it
+        has caught up, the old one is removed (its node deletes its copy).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1145,6 +1159,11 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.WaitApplied,
                     request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.FromString,
                     response_serializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.SerializeToString,
+            ),
+            'MoveReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveReplica,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1290,6 +1309,33 @@ class Cluster(object):
             '/clipdb.v1.Cluster/WaitApplied',
             clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.SerializeToString,
             clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/MoveReplica',
+            clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -521,6 +521,11 @@ class ClusterStub:
     """Waits until this node's replica of a shard has applied its log up to
     `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
     """
+    MoveReplica: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.MoveReplicaRequest, _clipdb_pb2.MoveReplicaResponse]
+    """Moves one replica of a shard to another node while the cluster serves:
+    the new node's replica is added and replays the shard's log; once it
+    has caught up, the old one is removed (its node deletes its copy).
+    """
 
 @_typing.type_check_only
 class ClusterAsyncStub(ClusterStub):
@@ -546,6 +551,11 @@ class ClusterAsyncStub(ClusterStub):
     WaitApplied: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.WaitAppliedRequest, _clipdb_pb2.WaitAppliedResponse]  # type: ignore[assignment]
     """Waits until this node's replica of a shard has applied its log up to
     `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+    """
+    MoveReplica: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.MoveReplicaRequest, _clipdb_pb2.MoveReplicaResponse]  # type: ignore[assignment]
+    """Moves one replica of a shard to another node while the cluster serves:
+    the new node's replica is added and replays the shard's log; once it
+    has caught up, the old one is removed (its node deletes its copy).
     """
 
 class ClusterServicer(metaclass=_abc_1.ABCMeta):
@@ -599,6 +609,17 @@ class ClusterServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_clipdb_pb2.WaitAppliedResponse, _abc.Awaitable[_clipdb_pb2.WaitAppliedResponse]]:
         """Waits until this node's replica of a shard has applied its log up to
         `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+        """
+
+    @_abc_1.abstractmethod
+    def MoveReplica(
+        self,
+        request: _clipdb_pb2.MoveReplicaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.MoveReplicaResponse, _abc.Awaitable[_clipdb_pb2.MoveReplicaResponse]]:
+        """Moves one replica of a shard to another node while the cluster serves:
+        the new node's replica is added and replays the shard's log; once it
+        has caught up, the old one is removed (its node deletes its copy).
         """
 
 def add_ClusterServicer_to_server(servicer: ClusterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
