@@ -757,10 +757,20 @@ async fn killed_replica_catches_up_while_writes_continue() {
     let resumed: Vec<u64> = log
         .lines()
         .filter(|l| l.contains("starting local replica"))
-        .filter_map(|l| l.split("applied=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            l.split("applied=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect();
     assert_eq!(resumed.len(), 2, "one start per shard: {resumed:?}");
-    assert!(resumed.iter().all(|&a| a > 0), "restart resumed from {resumed:?}");
+    assert!(
+        resumed.iter().all(|&a| a > 0),
+        "restart resumed from {resumed:?}"
+    );
     urls.lock().push(cluster.url(2));
     let (model, failures) = writing.await.unwrap();
     eprintln!(

@@ -124,6 +124,12 @@ pub struct LoadgenArgs {
     /// Points per UpsertStream message.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
+    /// Shards of the collection (cluster mode; docs/cluster.md).
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// Replicas of each shard (cluster mode).
+    #[arg(long, default_value_t = 1)]
+    pub replication_factor: u32,
     /// Delete an existing collection of that name first.
     #[arg(long)]
     pub replace: bool,

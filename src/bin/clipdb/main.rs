@@ -279,6 +279,8 @@ async fn loadgen_command(args: LoadgenArgs) -> Result<(), ClientError> {
         ef: args.ef,
         clients: args.clients,
         batch_size: args.batch_size,
+        shards: args.shards,
+        replication_factor: args.replication_factor,
         replace: args.replace,
         skip_load: args.skip_load,
         keep: args.keep,
