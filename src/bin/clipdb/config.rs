@@ -200,6 +200,14 @@ pub struct ImportTuning {
     /// No progress bar (the summary is still printed).
     #[arg(long)]
     pub no_progress: bool,
+    /// Shards of the collection when the import creates it (cluster mode;
+    /// docs/cluster.md).
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// Replicas of each shard when the import creates the collection
+    /// (cluster mode).
+    #[arg(long, default_value_t = 1)]
+    pub replication_factor: u32,
 }
 
 #[derive(Debug, Subcommand)]

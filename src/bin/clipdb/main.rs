@@ -206,6 +206,8 @@ async fn import_command(
         batch_size: tuning.batch_size,
         in_flight: tuning.in_flight,
         progress: !tuning.no_progress && std::io::stderr().is_terminal(),
+        shards: tuning.shards,
+        replication_factor: tuning.replication_factor,
     };
     let summary = import(&clients, items, &options).await?;
     print!("{summary}");
