@@ -465,7 +465,7 @@ async fn merged_top_k_through_any_node_equals_a_single_node() {
 }
 
 #[tokio::test]
-async fn text_queries_through_any_node_equal_a_single_node() {
+async fn text_image_and_fused_queries_through_any_node_equal_a_single_node() {
     let _one = CLUSTER_LOCK.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let nats = Nats::start(tmp.path());
@@ -505,12 +505,32 @@ async fn text_queries_through_any_node_equal_a_single_node() {
         .unwrap();
     let colours = ["red", "green", "blue", "yellow", "purple"];
     let shapes = ["circle", "square", "star", "triangle"];
+    // Images from the demo generator, embedded by the node that takes the
+    // write, for fused (image and caption space) queries.
+    let images_dir = tmp.path().join("demo");
+    let made = Command::new(env!("CARGO_BIN_EXE_clipdb"))
+        .args(["demo-data", "--count", "20", "--out"])
+        .arg(&images_dir)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let mut images: Vec<PathBuf> = std::fs::read_dir(images_dir.join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    images.sort();
+    assert_eq!(images.len(), 20);
     // Distinct captions: equal scores would tie, and ties may come back in
-    // any order.
+    // any order. The first ten points have an image too.
     let points: Vec<Point> = (0..20)
         .map(|i| Point {
             id: format!("s{i}"),
             text: format!("a {} {}", colours[i % 5], shapes[i / 5]),
+            image: if i < 10 {
+                std::fs::read(&images[i]).unwrap()
+            } else {
+                Vec::new()
+            },
             payload: Some(payload(serde_json::json!({"group": i % 3}))),
             ..Default::default()
         })
@@ -528,13 +548,31 @@ async fn text_queries_through_any_node_equal_a_single_node() {
     single.points().await.upsert(upsert).await.unwrap();
     for node in &nodes {
         let mut p = node.points().await;
-        for text in ["a red circle", "a blue star", "green"] {
+        let queries = [
+            search_request::Query::Text("a red circle".into()),
+            search_request::Query::Text("a blue star".into()),
+            search_request::Query::Text("green".into()),
+            search_request::Query::Image(std::fs::read(&images[3]).unwrap()),
+        ];
+        let fusions = [
+            None,
+            Some(FusionWeights {
+                image: 0.8,
+                text: 0.2,
+            }),
+        ];
+        for (query, fusion) in queries
+            .iter()
+            .flat_map(|q| fusions.iter().map(move |f| (q, f)))
+        {
             for filter in [None, filters()[1].clone()] {
                 let request = SearchRequest {
                     collection: "shapes".into(),
-                    query: Some(search_request::Query::Text(text.into())),
+                    query: Some(query.clone()),
                     limit: 8,
                     filter: filter.clone(),
+                    fusion: *fusion,
+                    with_payload: true,
                     ..Default::default()
                 };
                 let expected = single
@@ -550,7 +588,7 @@ async fn text_queries_through_any_node_equal_a_single_node() {
                     .expect("cluster text search")
                     .into_inner();
                 assert!(!expected.hits.is_empty());
-                assert_eq!(hits(&got), hits(&expected), "`{text}` {filter:?}");
+                assert_eq!(hits(&got), hits(&expected), "{fusion:?} {filter:?}");
             }
         }
     }
