@@ -195,6 +195,7 @@ async fn start(
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let options = ServerOptions {
+        cluster: None,
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
         max_message_bytes: 64 << 20,

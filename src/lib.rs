@@ -11,6 +11,7 @@ pub mod proto {
 
 pub mod api;
 pub mod bench;
+pub mod cluster;
 pub mod demo;
 pub mod embed;
 pub mod engine;

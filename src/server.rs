@@ -38,6 +38,8 @@ pub struct ServerOptions {
     /// measure their cost: no recorder is installed, so every `metrics`
     /// call is a no-op, and the RPC layer times nothing).
     pub record_metrics: bool,
+    /// Cluster mode (`--nats`): join the cluster; None: a single server.
+    pub cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// The addresses the server bound (port 0 picks a free one).
@@ -105,6 +107,8 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// tonic answers over-limit messages with OUT_OF_RANGE; the API promises
@@ -154,6 +158,7 @@ pub async fn serve(
                 listener,
                 readiness.clone(),
                 options.api_keys.clone(),
+                options.cluster.is_some(),
             ));
             Some((bound, AbortOnDrop(task)))
         }
@@ -222,6 +227,31 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
+    // Cluster mode: joined after the listener is bound, so a node id is
+    // claimed only by a process that holds its address.
+    let cluster = match options.cluster.clone() {
+        Some(mut c) => {
+            // Nodes call each other's gRPC API in plaintext without a key.
+            if options.tls.is_some() || options.api_keys.is_enabled() {
+                return Err(crate::cluster::ClusterError::Config(
+                    "--nats with --tls-cert or --api-key is not supported yet (node-to-node calls carry neither); see docs/cluster.md"
+                        .into(),
+                )
+                .into());
+            }
+            if c.advertise.is_empty() {
+                if addr.ip().is_unspecified() {
+                    return Err(crate::cluster::ClusterError::Config(format!(
+                        "listening on {addr}: give --advertise HOST:PORT, where other nodes reach this one"
+                    ))
+                    .into());
+                }
+                c.advertise = addr.to_string();
+            }
+            Some(crate::cluster::ClusterNode::start(c, db.clone()).await?)
+        }
+        None => None,
+    };
     let api = Api::new(db.clone());
     let max = options.max_message_bytes;
     let mut builder = Server::builder();
@@ -242,20 +272,46 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(
-            proto::collections_server::CollectionsServer::new(api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
-        )
-        .add_service(
-            proto::points_server::PointsServer::new(api.clone())
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
-        )
-        .add_service(
-            proto::embeddings_server::EmbeddingsServer::new(api)
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(usize::MAX),
+            proto::cluster_server::ClusterServer::new(crate::cluster::api::ClusterService::new(
+                cluster.clone(),
+            ))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(usize::MAX),
         );
+    // A cluster node serves collections over the cluster's shards; a single
+    // server its own database.
+    let router = match &cluster {
+        Some(node) => {
+            let cluster_api = crate::cluster::api::ClusterApi::new(node.clone());
+            router
+                .add_service(
+                    proto::collections_server::CollectionsServer::new(cluster_api.clone())
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(usize::MAX),
+                )
+                .add_service(
+                    proto::points_server::PointsServer::new(cluster_api)
+                        .max_decoding_message_size(max)
+                        .max_encoding_message_size(usize::MAX),
+                )
+        }
+        None => router
+            .add_service(
+                proto::collections_server::CollectionsServer::new(api.clone())
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(usize::MAX),
+            )
+            .add_service(
+                proto::points_server::PointsServer::new(api.clone())
+                    .max_decoding_message_size(max)
+                    .max_encoding_message_size(usize::MAX),
+            ),
+    };
+    let router = router.add_service(
+        proto::embeddings_server::EmbeddingsServer::new(api)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(usize::MAX),
+    );
     tracing::info!(
         %addr,
         tls = options.tls.is_some(),
@@ -294,7 +350,19 @@ pub async fn serve(
         let _ = signalled_tx.send(());
     };
     let grace = options.shutdown_grace;
-    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    // Cluster nodes answer each other several calls at once on one
+    // connection: without TCP_NODELAY the later small responses wait for
+    // the peer's delayed ACK (40 ms on Linux).
+    let nodelay = cluster.is_some();
+    let incoming = tokio_stream::StreamExt::map(TcpListenerStream::new(listener), move |s| {
+        if let Ok(stream) = &s {
+            if nodelay {
+                let _ = stream.set_nodelay(true);
+            }
+        }
+        s
+    });
+    let serving = router.serve_with_incoming_shutdown(incoming, shutdown);
     tokio::select! {
         served = serving => served?,
         _ = async {

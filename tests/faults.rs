@@ -41,6 +41,7 @@ impl InProcessServer {
             ..DatabaseOptions::default()
         };
         let options = ServerOptions {
+            cluster: None,
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.to_path_buf(),
             max_message_bytes: 64 << 20,

@@ -121,6 +121,11 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
                 ..Default::default()
             },
         }),
+        // A single server's collection is one shard, one copy (cluster
+        // mode fills these in src/cluster/).
+        shards: 1,
+        replication_factor: 1,
+        shard_details: Vec::new(),
     }
 }
 

@@ -102,10 +102,12 @@ pub async fn serve(
     listener: TcpListener,
     state: Arc<Readiness>,
     keys: crate::api::auth::ApiKeys,
+    cluster_mode: bool,
 ) -> std::io::Result<()> {
     let web = super::web::routes(super::web::WebState {
         readiness: state.clone(),
         keys: Arc::new(keys),
+        cluster_mode,
     });
     let app = Router::new()
         .route("/metrics", get(metrics))

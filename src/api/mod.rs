@@ -29,7 +29,7 @@ pub const DEFAULT_SCROLL_LIMIT: u32 = 100;
 
 /// Search parameters shared by Search and Recommend.
 #[allow(clippy::too_many_arguments)]
-fn search_params(
+pub(crate) fn search_params(
     limit: u32,
     ef: u32,
     filter: Option<proto::Filter>,
@@ -52,7 +52,10 @@ fn search_params(
     })
 }
 
-fn hits_to_proto(hits: Vec<engine::Hit>, payload_fields: &[String]) -> proto::SearchResponse {
+pub(crate) fn hits_to_proto(
+    hits: Vec<engine::Hit>,
+    payload_fields: &[String],
+) -> proto::SearchResponse {
     let hits = hits
         .into_iter()
         .map(|h| proto::ScoredPoint {
@@ -68,7 +71,10 @@ fn hits_to_proto(hits: Vec<engine::Hit>, payload_fields: &[String]) -> proto::Se
             vector: vectors_to_proto(h.vectors).0,
         })
         .collect();
-    proto::SearchResponse { hits }
+    proto::SearchResponse {
+        hits,
+        ..Default::default()
+    }
 }
 
 /// One search request, validated, run and converted.
@@ -138,6 +144,7 @@ impl proto::collections_server::Collections for Api {
         request: Request<proto::CreateCollectionRequest>,
     ) -> Result<Response<proto::CollectionInfo>, Status> {
         let r = request.into_inner();
+        status::single_node_layout(r.shards, r.replication_factor)?;
         let hnsw = r.hnsw.unwrap_or_default();
         let spec = CollectionSpec {
             name: r.name,
@@ -525,7 +532,10 @@ impl proto::points_server::Points for Api {
             .db
             .count(&r.collection, filter.as_ref())
             .map_err(|e| self.status(e))?;
-        Ok(Response::new(proto::CountResponse { count }))
+        Ok(Response::new(proto::CountResponse {
+            count,
+            ..Default::default()
+        }))
     }
 }
 

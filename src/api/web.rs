@@ -42,6 +42,9 @@ const MAX_JSON_BYTES: usize = 64 << 10;
 pub(super) struct WebState {
     pub readiness: Arc<Readiness>,
     pub keys: Arc<ApiKeys>,
+    /// A cluster node: its database holds only its own shard replicas, so
+    /// the page and the API answer UNIMPLEMENTED rather than part of the data.
+    pub cluster_mode: bool,
 }
 
 /// The page and the API, to merge into the operations router.
@@ -176,6 +179,12 @@ impl WebState {
         self.keys
             .authorize(grpc_method, headers)
             .map_err(|s| Box::new(error(s)))?;
+        if self.cluster_mode {
+            return Err(Box::new(error(Status::unimplemented(
+                "the search page and /api/ are not available in cluster mode yet (this node holds \
+                 only some shards); search through gRPC, which any node answers (docs/cluster.md)",
+            ))));
+        }
         match (self.readiness.is_ready(), self.readiness.database()) {
             (true, Some(db)) => Ok(db),
             _ => Err(Box::new(error(Status::unavailable(

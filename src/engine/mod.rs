@@ -14,8 +14,9 @@ mod snapshot;
 mod thumbnail;
 mod types;
 
-pub use collection::Collection;
-pub use database::{Database, DatabaseOptions, RecommendQuery, Selection};
+pub use collection::{Collection, RemoteSchema};
+pub(crate) use database::validate_collection_name;
+pub use database::{Database, DatabaseOptions, RecommendQuery, ReplicatedOp, Selection};
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
 pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};

@@ -265,3 +265,13 @@ pub struct Hit {
     pub payload: Option<Arc<Payload>>,
     pub vectors: Option<[Option<Vec<f32>>; 2]>,
 }
+
+/// A point as a cluster's log carries it: validated, embedded and (cosine)
+/// normalised by the node that took the write; replicas store it as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicatedPoint {
+    pub id: String,
+    /// Image (or raw) space, caption space.
+    pub vectors: [Option<Vec<f32>>; 2],
+    pub payload: Option<Payload>,
+}

@@ -54,8 +54,17 @@ impl TestServer {
         } else {
             &["--http-listen", "127.0.0.1:0"]
         };
+        // A test may pick the port (a restarted cluster node keeps its
+        // address).
+        let listen: &[&str] = if extra_args.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_clipdb"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg("serve")
+            .args(listen)
+            .arg("--data-dir")
             .arg(data_dir)
             .args(model_none)
             .args(http_listen)

@@ -82,6 +82,7 @@ async fn count(server: &TestServer, filter: Option<Filter>) -> u64 {
         .count(CountRequest {
             collection: "c".into(),
             filter,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -330,6 +331,7 @@ async fn richer_conditions_any_is_empty_has_id_text_and_nested_filters() {
             p.count(CountRequest {
                 collection: "c".into(),
                 filter: Some(filter),
+                ..Default::default()
             })
             .await,
         );

@@ -282,6 +282,7 @@ impl Client {
         let request = proto::CountRequest {
             collection: collection.into(),
             filter,
+            ..Default::default()
         };
         Ok(self.points.count(request).await?.into_inner().count)
     }

@@ -37,6 +37,9 @@ pub enum Command {
     /// the Collections API (CreateSnapshot, ListSnapshots, DeleteSnapshot).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Cluster mode: the cluster's nodes, shards and replica lag.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// ANN load generator: bulk-load a vector data set (TEXMEX files or a
     /// synthetic CLIP-like set) into a running server, then search it from
     /// one and from N concurrent clients; JSON lines of recall@10, QPS and
@@ -121,6 +124,12 @@ pub struct LoadgenArgs {
     /// Points per UpsertStream message.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
+    /// Shards of the collection (cluster mode; docs/cluster.md).
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// Replicas of each shard (cluster mode).
+    #[arg(long, default_value_t = 1)]
+    pub replication_factor: u32,
     /// Delete an existing collection of that name first.
     #[arg(long)]
     pub replace: bool,
@@ -191,6 +200,14 @@ pub struct ImportTuning {
     /// No progress bar (the summary is still printed).
     #[arg(long)]
     pub no_progress: bool,
+    /// Shards of the collection when the import creates it (cluster mode;
+    /// docs/cluster.md).
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// Replicas of each shard when the import creates the collection
+    /// (cluster mode).
+    #[arg(long, default_value_t = 1)]
+    pub replication_factor: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,6 +406,17 @@ pub struct ServeArgs {
     /// Largest accepted decoded image (width x height), checked before decoding.
     #[arg(long, env = "CLIPDB_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
+    /// Cluster mode (docs/cluster.md): NATS server URLs with JetStream,
+    /// comma-separated (nats://host:4222,...). Needs --node-id.
+    #[arg(long, env = "CLIPDB_NATS", value_delimiter = ',', requires = "node_id")]
+    pub nats: Vec<String>,
+    /// Cluster mode: this node's id, unique among live nodes (A-Z a-z 0-9 - _).
+    #[arg(long, env = "CLIPDB_NODE_ID", requires = "nats")]
+    pub node_id: Option<String>,
+    /// Cluster mode: HOST:PORT where other nodes reach this node's gRPC API
+    /// (default: the bound --listen address, unless that is 0.0.0.0).
+    #[arg(long, env = "CLIPDB_ADVERTISE", requires = "nats")]
+    pub advertise: Option<String>,
 }
 
 fn parse_fusion(s: &str) -> Result<(f32, f32), String> {
@@ -412,4 +440,39 @@ fn parse_dead_ratio(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{r} is not in (0, 1]"))
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Print the nodes (address, liveness), and every collection's shards
+    /// with their replicas' applied log position, lag and state.
+    Status(ClusterStatusArgs),
+    /// Move one replica of a shard to another node (e.g. a node just
+    /// added) while the cluster serves: the new replica replays the shard's
+    /// log, then the old one is removed.
+    MoveReplica(MoveReplicaArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MoveReplicaArgs {
+    /// URL of any node of the cluster.
+    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+    #[arg(long)]
+    pub collection: String,
+    #[arg(long)]
+    pub shard: u32,
+    /// The node giving up its replica.
+    #[arg(long)]
+    pub from: String,
+    /// The node receiving it.
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterStatusArgs {
+    /// URL of any node of the cluster.
+    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
 }

@@ -15,8 +15,8 @@ use crate::client::loadgen::{loadgen, LoadgenOptions};
 use crate::client::search::{format_table, search, QueryInput, SearchOptions};
 use crate::client::{gallery, ClientError};
 use crate::config::{
-    CheckArgs, Cli, Command, DemoDataArgs, ImportCommand, ImportTuning, LoadgenArgs, LogFormat,
-    RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
+    CheckArgs, Cli, ClusterCommand, Command, DemoDataArgs, ImportCommand, ImportTuning,
+    LoadgenArgs, LogFormat, RestoreArgs, SearchArgs, ServeArgs, ServerAddress, SnapshotCommand,
 };
 use clap::Parser;
 use clipdb::api::auth::ApiKeys;
@@ -64,6 +64,12 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(&args),
         Command::Loadgen(args) => run_client(loadgen_command(args)),
         Command::Snapshot(SnapshotCommand::Restore(args)) => restore_command(&args),
+        Command::Cluster(ClusterCommand::Status(args)) => {
+            run_client(crate::client::cluster::status_command(args))
+        }
+        Command::Cluster(ClusterCommand::MoveReplica(args)) => {
+            run_client(crate::client::cluster::move_replica_command(args))
+        }
     }
 }
 
@@ -200,6 +206,8 @@ async fn import_command(
         batch_size: tuning.batch_size,
         in_flight: tuning.in_flight,
         progress: !tuning.no_progress && std::io::stderr().is_terminal(),
+        shards: tuning.shards,
+        replication_factor: tuning.replication_factor,
     };
     let summary = import(&clients, items, &options).await?;
     print!("{summary}");
@@ -273,6 +281,8 @@ async fn loadgen_command(args: LoadgenArgs) -> Result<(), ClientError> {
         ef: args.ef,
         clients: args.clients,
         batch_size: args.batch_size,
+        shards: args.shards,
+        replication_factor: args.replication_factor,
         replace: args.replace,
         skip_load: args.skip_load,
         keep: args.keep,
@@ -328,7 +338,13 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             queue_capacity: args.embed_queue_capacity,
         },
     });
+    let cluster = (!args.nats.is_empty()).then(|| clipdb::cluster::ClusterOptions {
+        nats_urls: args.nats.clone(),
+        node_id: args.node_id.clone().unwrap_or_default(),
+        advertise: args.advertise.clone().unwrap_or_default(),
+    });
     let options = ServerOptions {
+        cluster,
         listen: args.listen,
         data_dir: args.data_dir,
         max_message_bytes: args.max_message_bytes,

@@ -290,40 +290,96 @@ impl Collection {
     }
 
     /// Validates a raw vector for this collection and normalises it for cosine.
-    pub(crate) fn check_vector(&self, field: &str, mut v: Vec<f32>) -> Result<Vec<f32>> {
-        let dim = self.config.dimension as usize;
-        if v.len() != dim {
-            return Err(EngineError::invalid(
-                field,
-                format!(
-                    "vector has dimension {}, collection `{}` expects {dim}",
-                    v.len(),
-                    self.config.name
-                ),
-            ));
-        }
-        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(EngineError::invalid(
-                field,
-                format!("vector component {i} is not finite ({})", v[i]),
-            ));
-        }
-        let norm_sq: f32 = v.iter().map(|x| x * x).sum();
-        if !norm_sq.is_finite() {
-            return Err(EngineError::invalid(field, "vector norm overflows f32"));
-        }
-        if self.config.metric == Metric::Cosine {
-            if norm_sq == 0.0 {
-                return Err(EngineError::invalid(
-                    field,
-                    "zero vector has no direction (cosine metric)",
-                ));
-            }
-            let inv = 1.0 / norm_sq.sqrt();
-            v.iter_mut().for_each(|x| *x *= inv);
-        }
-        Ok(v)
+    pub(crate) fn check_vector(&self, field: &str, v: Vec<f32>) -> Result<Vec<f32>> {
+        check_vector_for(&self.config, field, v)
     }
+
+    /// A value recorded with this collection's metadata (e.g. the applied
+    /// log position of a cluster replica), as the last commit left it.
+    pub(crate) fn value(&self, key: &str) -> Option<Vec<u8>> {
+        self.values.read().get(key).cloned()
+    }
+}
+
+/// What validating and embedding points for a collection needs of it: its
+/// config and the model that filled it. A local [`Collection`], or in
+/// cluster mode a [`RemoteSchema`]: a collection whose shards other nodes
+/// hold, described by its config.
+pub(crate) trait PointSchema: Sync {
+    fn schema_config(&self) -> &CollectionConfig;
+    fn schema_model(&self) -> Option<ModelRecord>;
+    fn check_vector(&self, field: &str, v: Vec<f32>) -> Result<Vec<f32>> {
+        check_vector_for(self.schema_config(), field, v)
+    }
+}
+
+impl PointSchema for Collection {
+    fn schema_config(&self) -> &CollectionConfig {
+        &self.config
+    }
+    fn schema_model(&self) -> Option<ModelRecord> {
+        self.model()
+    }
+}
+
+/// A collection known by its config only (cluster mode: its shards live on
+/// other nodes), for validating and embedding writes and queries.
+#[derive(Debug, Clone)]
+pub struct RemoteSchema {
+    pub config: CollectionConfig,
+    /// The model that embeds its text and images, when one is recorded.
+    pub model: Option<ModelRecord>,
+}
+
+impl PointSchema for RemoteSchema {
+    fn schema_config(&self) -> &CollectionConfig {
+        &self.config
+    }
+    fn schema_model(&self) -> Option<ModelRecord> {
+        self.model.clone()
+    }
+}
+
+/// Validates a raw vector for a collection of `config` and normalises it for
+/// cosine (a collection's own check, usable where only the config is at
+/// hand: a cluster node writing to shards other nodes hold).
+pub(crate) fn check_vector_for(
+    config: &CollectionConfig,
+    field: &str,
+    mut v: Vec<f32>,
+) -> Result<Vec<f32>> {
+    let dim = config.dimension as usize;
+    if v.len() != dim {
+        return Err(EngineError::invalid(
+            field,
+            format!(
+                "vector has dimension {}, collection `{}` expects {dim}",
+                v.len(),
+                config.name
+            ),
+        ));
+    }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(EngineError::invalid(
+            field,
+            format!("vector component {i} is not finite ({})", v[i]),
+        ));
+    }
+    let norm_sq: f32 = v.iter().map(|x| x * x).sum();
+    if !norm_sq.is_finite() {
+        return Err(EngineError::invalid(field, "vector norm overflows f32"));
+    }
+    if config.metric == Metric::Cosine {
+        if norm_sq == 0.0 {
+            return Err(EngineError::invalid(
+                field,
+                "zero vector has no direction (cosine metric)",
+            ));
+        }
+        let inv = 1.0 / norm_sq.sqrt();
+        v.iter_mut().for_each(|x| *x *= inv);
+    }
+    Ok(v)
 }
 
 /// Removes segment directories that metadata does not list: a compacted

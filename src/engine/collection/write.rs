@@ -210,6 +210,16 @@ impl Collection {
     }
 
     pub(crate) async fn delete(self: &Arc<Self>, ids: Vec<String>) -> Result<u64> {
+        self.delete_recording(ids, None).await
+    }
+
+    /// Deletes `ids`, recording `value` in the same atomic commit (a cluster
+    /// replica's applied log position).
+    pub(crate) async fn delete_recording(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+        value: Option<(String, Vec<u8>)>,
+    ) -> Result<u64> {
         let ops = ids
             .into_iter()
             .map(|id| CommitOp::Delete {
@@ -218,7 +228,7 @@ impl Collection {
             .collect();
         let outcome = self
             .committer
-            .commit(self.clone(), ops, Vec::new(), None)
+            .commit(self.clone(), ops, Vec::new(), value)
             .await?;
         Ok(outcome.deleted)
     }

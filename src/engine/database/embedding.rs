@@ -4,7 +4,7 @@
 
 use super::{Database, NO_MODEL};
 use crate::embed::{EmbedError, EmbedQueue};
-use crate::engine::collection::{Collection, PreparedPoint, MODEL_KEY};
+use crate::engine::collection::{PointSchema, PreparedPoint, MODEL_KEY};
 use crate::engine::types::*;
 use crate::engine::{EngineError, Result};
 
@@ -31,12 +31,16 @@ impl Database {
     /// The embedding queue, for text or image work on `collection`: a model
     /// is loaded, the collection is a CLIP one, and it was filled by this
     /// model (or by none yet).
-    pub(super) fn embedder_for(&self, collection: &Collection, what: &str) -> Result<&EmbedQueue> {
+    pub(super) fn embedder_for(
+        &self,
+        collection: &dyn PointSchema,
+        what: &str,
+    ) -> Result<&EmbedQueue> {
         let queue = self
             .embedder
             .as_ref()
             .ok_or_else(|| EngineError::FailedPrecondition(format!("{what}: {NO_MODEL}")))?;
-        let config = collection.config();
+        let config = collection.schema_config();
         if config.vectorizer != Vectorizer::Clip {
             return Err(EngineError::FailedPrecondition(format!(
                 "{what}: collection `{}` has no vectorizer; text and image need a collection created with VECTORIZER_CLIP",
@@ -44,7 +48,7 @@ impl Database {
             )));
         }
         let info = queue.embedder().info();
-        if let Some(recorded) = collection.model() {
+        if let Some(recorded) = collection.schema_model() {
             if recorded.fingerprint != info.fingerprint {
                 return Err(EngineError::FailedPrecondition(format!(
                     "{what}: collection `{}` was embedded with model {} (fingerprint {}), but this server runs model {} (fingerprint {}); \
@@ -93,7 +97,7 @@ impl Database {
     /// points when this is the collection's first embedded data.
     pub(super) async fn embed_media(
         &self,
-        collection: &Collection,
+        collection: &dyn PointSchema,
         points: &mut [PreparedPoint],
         media: MediaInputs,
     ) -> Result<Option<(String, Vec<u8>)>> {
@@ -105,7 +109,7 @@ impl Database {
         let (image_slots, images): (Vec<usize>, Vec<Vec<u8>>) = media.images.into_iter().unzip();
         // Made once the images have embedded (so decoded within the limits).
         let thumbnail_sources = collection
-            .config()
+            .schema_config()
             .thumbnails
             .filter(|_| !images.is_empty())
             .map(|config| (config, images.clone()));
@@ -156,7 +160,7 @@ impl Database {
                 };
             }
         }
-        if collection.model().is_some() {
+        if collection.schema_model().is_some() {
             return Ok(None);
         }
         let info = queue.embedder().info();

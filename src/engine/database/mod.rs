@@ -7,7 +7,9 @@
 
 mod embedding;
 mod points;
+mod replicated;
 pub use points::{RecommendQuery, Selection};
+pub use replicated::ReplicatedOp;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -252,6 +254,14 @@ impl Database {
 
     /// Fills defaults, validates and creates a collection.
     pub fn create_collection(&self, spec: CollectionSpec) -> Result<CollectionInfo> {
+        let config = self.config_for_spec(&spec)?;
+        self.create_collection_with_config(config)
+    }
+
+    /// The config a collection created from `spec` gets: validated, with
+    /// the server's defaults filled in (cluster mode records it for every
+    /// shard's replicas to create from).
+    pub fn config_for_spec(&self, spec: &CollectionSpec) -> Result<CollectionConfig> {
         validate_collection_name(&spec.name)?;
         let model_dimension = self.model().map(|m| m.dimension as u32);
         let dimension = match (spec.vectorizer, spec.dimension) {
@@ -322,13 +332,22 @@ impl Database {
         }
         config.fusion.validate("fusion")?;
 
+        Ok(config)
+    }
+
+    /// Creates a collection from a complete, validated config.
+    pub fn create_collection_with_config(
+        &self,
+        config: CollectionConfig,
+    ) -> Result<CollectionInfo> {
+        let spec_name = config.name.clone();
         let mut collections = self.collections.write();
-        if collections.contains_key(&spec.name) || self.unavailable.read().contains_key(&spec.name)
+        if collections.contains_key(&spec_name) || self.unavailable.read().contains_key(&spec_name)
         {
-            return Err(EngineError::CollectionExists(spec.name));
+            return Err(EngineError::CollectionExists(spec_name));
         }
         let collection = Collection::create(
-            self.collection_dir(&spec.name),
+            self.collection_dir(&spec_name),
             config.clone(),
             self.meta.clone(),
             self.committer.clone(),
@@ -336,11 +355,11 @@ impl Database {
         // The config is written (and flushed) last: a crash before leaves only
         // a directory that the next create of this name clears.
         self.meta.put_collection(
-            &spec.name,
+            &spec_name,
             &serde_json::to_vec(&config).expect("config encodes"),
         )?;
         let info = collection.info();
-        collections.insert(spec.name, collection);
+        collections.insert(spec_name, collection);
         Ok(info)
     }
 
@@ -428,8 +447,8 @@ impl Database {
         )?;
         let collection = self.collection(collection)?;
         let _admitted = self.admit_write()?;
-        let (mut prepared, media) = self.prepare_points(&collection, points)?;
-        let model_record = self.embed_media(&collection, &mut prepared, media).await?;
+        let (mut prepared, media) = self.prepare_points(&*collection, points)?;
+        let model_record = self.embed_media(&*collection, &mut prepared, media).await?;
         collection.store(prepared, model_record).await
     }
 
@@ -485,12 +504,12 @@ impl Database {
                 (collection.stored_vector_of("query.id", &id)?, Some(id))
             }
             Query::Text(text) => {
-                let queue = self.embedder_for(&collection, "query.text")?;
+                let queue = self.embedder_for(&*collection, "query.text")?;
                 let v = queue.embed_texts(vec![text]).await?.remove(0);
                 (collection.check_vector("query.text", v)?, None)
             }
             Query::Image(image) => {
-                let queue = self.embedder_for(&collection, "query.image")?;
+                let queue = self.embedder_for(&*collection, "query.image")?;
                 let v = queue
                     .embed_images(vec![image])
                     .await

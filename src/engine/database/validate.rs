@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::embedding::MediaInputs;
 use super::{Database, MAX_ID_BYTES, MAX_LIMIT};
-use crate::engine::collection::{Collection, PreparedPoint};
+use crate::engine::collection::{PointSchema, PreparedPoint};
 use crate::engine::types::*;
 use crate::engine::{EngineError, Result};
 
@@ -45,10 +45,10 @@ impl Database {
     /// into the returned points' slots.
     pub(crate) fn prepare_points(
         &self,
-        collection: &Collection,
+        collection: &dyn PointSchema,
         points: Vec<PointInput>,
     ) -> Result<(Vec<PreparedPoint>, MediaInputs)> {
-        let config = collection.config();
+        let config = collection.schema_config();
         // Last write of an id within one request wins.
         let mut last: HashMap<&str, usize> = HashMap::new();
         for (i, p) in points.iter().enumerate() {

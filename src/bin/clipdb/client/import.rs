@@ -40,6 +40,9 @@ pub struct ImportOptions {
     pub in_flight: usize,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Shards and replicas per shard of a collection the import creates.
+    pub shards: u32,
+    pub replication_factor: u32,
 }
 
 /// What an import did.
@@ -198,7 +201,12 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ClientError>
 // --- the import itself ------------------------------------------------------
 
 /// Creates the collection (VECTORIZER_CLIP) unless it exists.
-pub async fn ensure_collection(clients: &mut Clients, name: &str) -> Result<(), ClientError> {
+pub async fn ensure_collection(
+    clients: &mut Clients,
+    name: &str,
+    shards: u32,
+    replication_factor: u32,
+) -> Result<(), ClientError> {
     let get = clients
         .collections
         .get_collection(proto::GetCollectionRequest { name: name.into() })
@@ -216,6 +224,8 @@ pub async fn ensure_collection(clients: &mut Clients, name: &str) -> Result<(), 
                 .create_collection(proto::CreateCollectionRequest {
                     name: name.into(),
                     vectorizer: proto::Vectorizer::Clip as i32,
+                    shards,
+                    replication_factor,
                     ..Default::default()
                 })
                 .await;
@@ -245,7 +255,13 @@ pub async fn import(
 ) -> Result<ImportSummary, ClientError> {
     let start = Instant::now();
     let mut clients = clients.clone();
-    ensure_collection(&mut clients, &options.collection).await?;
+    ensure_collection(
+        &mut clients,
+        &options.collection,
+        options.shards,
+        options.replication_factor,
+    )
+    .await?;
     let total = items.len() as u64;
     let bar = if options.progress {
         let bar = indicatif::ProgressBar::new(total);

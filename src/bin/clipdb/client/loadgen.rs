@@ -27,6 +27,9 @@ pub struct LoadgenOptions {
     pub clients: usize,
     /// Points per UpsertStream message.
     pub batch_size: usize,
+    /// Shards and replicas per shard of the collection (cluster mode).
+    pub shards: u32,
+    pub replication_factor: u32,
     /// Delete an existing collection of that name first.
     pub replace: bool,
     /// Search the existing collection as it is (no create, no load).
@@ -178,6 +181,8 @@ async fn load(
                 ef_construction: options.ef_construction as u32,
                 ef_search: 0,
             }),
+            shards: options.shards,
+            replication_factor: options.replication_factor,
             ..Default::default()
         })
         .await

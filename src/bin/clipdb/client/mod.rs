@@ -1,6 +1,7 @@
 //! Client subcommands (`import`, `search`, `loadgen`): they speak gRPC to a
 //! running server, exactly like any SDK user would.
 
+pub mod cluster;
 pub mod demo_data;
 pub mod gallery;
 pub mod import;

@@ -374,6 +374,61 @@ func (GraphSource) EnumDescriptor() ([]byte, []int) {
 	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{5}
 }
 
+type ReplicaState int32
+
+const (
+	ReplicaState_REPLICA_STATE_UNSPECIFIED ReplicaState = 0
+	// Its node is live and it has applied the log up to the last report.
+	ReplicaState_REPLICA_STATE_ACTIVE ReplicaState = 1
+	// Its node is live but it is behind the log (restarted, new).
+	ReplicaState_REPLICA_STATE_CATCHING_UP ReplicaState = 2
+	// Its node stopped heartbeating: readers and writers skip it.
+	ReplicaState_REPLICA_STATE_DOWN ReplicaState = 3
+)
+
+// Enum value maps for ReplicaState.
+var (
+	ReplicaState_name = map[int32]string{
+		0: "REPLICA_STATE_UNSPECIFIED",
+		1: "REPLICA_STATE_ACTIVE",
+		2: "REPLICA_STATE_CATCHING_UP",
+		3: "REPLICA_STATE_DOWN",
+	}
+	ReplicaState_value = map[string]int32{
+		"REPLICA_STATE_UNSPECIFIED": 0,
+		"REPLICA_STATE_ACTIVE":      1,
+		"REPLICA_STATE_CATCHING_UP": 2,
+		"REPLICA_STATE_DOWN":        3,
+	}
+)
+
+func (x ReplicaState) Enum() *ReplicaState {
+	p := new(ReplicaState)
+	*p = x
+	return p
+}
+
+func (x ReplicaState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReplicaState) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipdb_v1_clipdb_proto_enumTypes[6].Descriptor()
+}
+
+func (ReplicaState) Type() protoreflect.EnumType {
+	return &file_clipdb_v1_clipdb_proto_enumTypes[6]
+}
+
+func (x ReplicaState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReplicaState.Descriptor instead.
+func (ReplicaState) EnumDescriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{6}
+}
+
 // HNSW graph parameters. 0 means the server default.
 type HnswConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -518,9 +573,17 @@ type CreateCollectionRequest struct {
 	Quantization Quantization `protobuf:"varint,8,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
 	// Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
 	// by default there), served to the search page by the HTTP listener.
-	Thumbnails    *ThumbnailOptions `protobuf:"bytes,9,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Thumbnails *ThumbnailOptions `protobuf:"bytes,9,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	// Cluster mode (docs/cluster.md): how many shards the points are split
+	// into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+	// --nats accepts only 0 or 1.
+	Shards uint32 `protobuf:"varint,20,opt,name=shards,proto3" json:"shards,omitempty"`
+	// Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+	// most the number of live nodes (and 5). A server without --nats accepts
+	// only 0 or 1.
+	ReplicationFactor uint32 `protobuf:"varint,21,opt,name=replication_factor,json=replicationFactor,proto3" json:"replication_factor,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CreateCollectionRequest) Reset() {
@@ -614,6 +677,20 @@ func (x *CreateCollectionRequest) GetThumbnails() *ThumbnailOptions {
 		return x.Thumbnails
 	}
 	return nil
+}
+
+func (x *CreateCollectionRequest) GetShards() uint32 {
+	if x != nil {
+		return x.Shards
+	}
+	return 0
+}
+
+func (x *CreateCollectionRequest) GetReplicationFactor() uint32 {
+	if x != nil {
+		return x.ReplicationFactor
+	}
+	return 0
 }
 
 // Thumbnails: made by the server from each point's image at upsert, stored
@@ -1545,7 +1622,15 @@ type CollectionInfo struct {
 	// Payload indexes, by key.
 	PayloadIndexes []*PayloadIndexInfo `protobuf:"bytes,14,rep,name=payload_indexes,json=payloadIndexes,proto3" json:"payload_indexes,omitempty"`
 	// Whether and how thumbnails are kept (disabled when not).
-	Thumbnails    *ThumbnailOptions `protobuf:"bytes,15,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	Thumbnails *ThumbnailOptions `protobuf:"bytes,15,opt,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	// Shards and copies of each (1 and 1 on a single server).
+	Shards            uint32 `protobuf:"varint,20,opt,name=shards,proto3" json:"shards,omitempty"`
+	ReplicationFactor uint32 `protobuf:"varint,21,opt,name=replication_factor,json=replicationFactor,proto3" json:"replication_factor,omitempty"`
+	// Cluster mode: each shard's replicas and how far they have applied its
+	// log (empty on a single server). In cluster mode `segments`,
+	// `segment_count` and `payload_indexes` are left empty and
+	// `point_count` sums one replica per shard.
+	ShardDetails  []*ShardInfo `protobuf:"bytes,22,rep,name=shard_details,json=shardDetails,proto3" json:"shard_details,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1685,6 +1770,161 @@ func (x *CollectionInfo) GetThumbnails() *ThumbnailOptions {
 	return nil
 }
 
+func (x *CollectionInfo) GetShards() uint32 {
+	if x != nil {
+		return x.Shards
+	}
+	return 0
+}
+
+func (x *CollectionInfo) GetReplicationFactor() uint32 {
+	if x != nil {
+		return x.ReplicationFactor
+	}
+	return 0
+}
+
+func (x *CollectionInfo) GetShardDetails() []*ShardInfo {
+	if x != nil {
+		return x.ShardDetails
+	}
+	return nil
+}
+
+// One shard of a collection in cluster mode.
+type ShardInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// The last sequence of the shard's log (its JetStream stream).
+	LastSequence  uint64         `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	Replicas      []*ReplicaInfo `protobuf:"bytes,3,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardInfo) Reset() {
+	*x = ShardInfo{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardInfo) ProtoMessage() {}
+
+func (x *ShardInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
+func (*ShardInfo) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ShardInfo) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetLastSequence() uint64 {
+	if x != nil {
+		return x.LastSequence
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetReplicas() []*ReplicaInfo {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
+// One node's copy of a shard.
+type ReplicaInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node id (clipdb serve --node-id).
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// The last log sequence the replica applied (durably, with the data).
+	AppliedSequence uint64 `protobuf:"varint,2,opt,name=applied_sequence,json=appliedSequence,proto3" json:"applied_sequence,omitempty"`
+	// last_sequence - applied_sequence, as last reported.
+	Lag           uint64       `protobuf:"varint,3,opt,name=lag,proto3" json:"lag,omitempty"`
+	State         ReplicaState `protobuf:"varint,4,opt,name=state,proto3,enum=clipdb.v1.ReplicaState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaInfo) Reset() {
+	*x = ReplicaInfo{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaInfo) ProtoMessage() {}
+
+func (x *ReplicaInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaInfo.ProtoReflect.Descriptor instead.
+func (*ReplicaInfo) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReplicaInfo) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ReplicaInfo) GetAppliedSequence() uint64 {
+	if x != nil {
+		return x.AppliedSequence
+	}
+	return 0
+}
+
+func (x *ReplicaInfo) GetLag() uint64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
+}
+
+func (x *ReplicaInfo) GetState() ReplicaState {
+	if x != nil {
+		return x.State
+	}
+	return ReplicaState_REPLICA_STATE_UNSPECIFIED
+}
+
 // A point. On write it carries a raw `vector`, or for VECTORIZER_CLIP
 // collections an image (`image`, embedded by the server) and/or a caption
 // (`text`, embedded by the server, or a precomputed `text_vector`). A raw
@@ -1722,7 +1962,7 @@ type Point struct {
 
 func (x *Point) Reset() {
 	*x = Point{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1974,7 @@ func (x *Point) String() string {
 func (*Point) ProtoMessage() {}
 
 func (x *Point) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1987,7 @@ func (x *Point) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Point.ProtoReflect.Descriptor instead.
 func (*Point) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Point) GetId() string {
@@ -1802,7 +2042,7 @@ type UpsertRequest struct {
 
 func (x *UpsertRequest) Reset() {
 	*x = UpsertRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +2054,7 @@ func (x *UpsertRequest) String() string {
 func (*UpsertRequest) ProtoMessage() {}
 
 func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +2067,7 @@ func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertRequest.ProtoReflect.Descriptor instead.
 func (*UpsertRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpsertRequest) GetCollection() string {
@@ -1854,7 +2094,7 @@ type UpsertResponse struct {
 
 func (x *UpsertResponse) Reset() {
 	*x = UpsertResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +2106,7 @@ func (x *UpsertResponse) String() string {
 func (*UpsertResponse) ProtoMessage() {}
 
 func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +2119,7 @@ func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertResponse.ProtoReflect.Descriptor instead.
 func (*UpsertResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpsertResponse) GetUpserted() uint64 {
@@ -1901,7 +2141,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2153,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2166,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetRequest) GetCollection() string {
@@ -1960,7 +2200,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2212,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2225,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetResponse) GetPoints() []*Point {
@@ -2009,7 +2249,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2261,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2274,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteRequest) GetCollection() string {
@@ -2068,7 +2308,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2320,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2333,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteResponse) GetDeleted() uint64 {
@@ -2112,7 +2352,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2364,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2377,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -2160,7 +2400,7 @@ type Range struct {
 
 func (x *Range) Reset() {
 	*x = Range{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2172,7 +2412,7 @@ func (x *Range) String() string {
 func (*Range) ProtoMessage() {}
 
 func (x *Range) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2425,7 @@ func (x *Range) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Range.ProtoReflect.Descriptor instead.
 func (*Range) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Range) GetGt() float64 {
@@ -2225,7 +2465,7 @@ type ValueList struct {
 
 func (x *ValueList) Reset() {
 	*x = ValueList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2477,7 @@ func (x *ValueList) String() string {
 func (*ValueList) ProtoMessage() {}
 
 func (x *ValueList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2490,7 @@ func (x *ValueList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueList.ProtoReflect.Descriptor instead.
 func (*ValueList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ValueList) GetValues() []*structpb.Value {
@@ -2269,7 +2509,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2521,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2534,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *IdList) GetIds() []string {
@@ -2312,7 +2552,7 @@ type IsEmpty struct {
 
 func (x *IsEmpty) Reset() {
 	*x = IsEmpty{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2564,7 @@ func (x *IsEmpty) String() string {
 func (*IsEmpty) ProtoMessage() {}
 
 func (x *IsEmpty) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2577,7 @@ func (x *IsEmpty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IsEmpty.ProtoReflect.Descriptor instead.
 func (*IsEmpty) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
 }
 
 // One test on a payload field (or the point id, or a nested filter). `key`
@@ -2363,7 +2603,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2615,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2628,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Condition) GetKey() string {
@@ -2537,7 +2777,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2789,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2802,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Filter) GetMust() []*Condition {
@@ -2623,13 +2863,17 @@ type SearchRequest struct {
 	// Return only these payload keys (top-level or dotted); implies
 	// `with_payload`. Empty: the whole payload when `with_payload` is set.
 	PayloadFields []string `protobuf:"bytes,14,rep,name=payload_fields,json=payloadFields,proto3" json:"payload_fields,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Cluster mode: when a shard has no live replica, answer from the others
+	// and name it in SearchResponse.missing_shards instead of failing with
+	// UNAVAILABLE.
+	AllowPartialResults bool `protobuf:"varint,20,opt,name=allow_partial_results,json=allowPartialResults,proto3" json:"allow_partial_results,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2885,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +2898,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -2770,6 +3014,13 @@ func (x *SearchRequest) GetPayloadFields() []string {
 	return nil
 }
 
+func (x *SearchRequest) GetAllowPartialResults() bool {
+	if x != nil {
+		return x.AllowPartialResults
+	}
+	return false
+}
+
 type isSearchRequest_Query interface {
 	isSearchRequest_Query()
 }
@@ -2816,7 +3067,7 @@ type ScoredPoint struct {
 
 func (x *ScoredPoint) Reset() {
 	*x = ScoredPoint{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +3079,7 @@ func (x *ScoredPoint) String() string {
 func (*ScoredPoint) ProtoMessage() {}
 
 func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3092,7 @@ func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredPoint.ProtoReflect.Descriptor instead.
 func (*ScoredPoint) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ScoredPoint) GetId() string {
@@ -2875,14 +3126,17 @@ func (x *ScoredPoint) GetVector() []float32 {
 type SearchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Best first.
-	Hits          []*ScoredPoint `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	Hits []*ScoredPoint `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
+	// Cluster mode with allow_partial_results: shards that had no live
+	// replica, whose points are missing from `hits`.
+	MissingShards []uint32 `protobuf:"varint,20,rep,packed,name=missing_shards,json=missingShards,proto3" json:"missing_shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +3148,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,12 +3161,19 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SearchResponse) GetHits() []*ScoredPoint {
 	if x != nil {
 		return x.Hits
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetMissingShards() []uint32 {
+	if x != nil {
+		return x.MissingShards
 	}
 	return nil
 }
@@ -2926,7 +3187,7 @@ type SearchBatchRequest struct {
 
 func (x *SearchBatchRequest) Reset() {
 	*x = SearchBatchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3199,7 @@ func (x *SearchBatchRequest) String() string {
 func (*SearchBatchRequest) ProtoMessage() {}
 
 func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3212,7 @@ func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchRequest.ProtoReflect.Descriptor instead.
 func (*SearchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SearchBatchRequest) GetSearches() []*SearchRequest {
@@ -2971,7 +3232,7 @@ type SearchBatchResponse struct {
 
 func (x *SearchBatchResponse) Reset() {
 	*x = SearchBatchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3244,7 @@ func (x *SearchBatchResponse) String() string {
 func (*SearchBatchResponse) ProtoMessage() {}
 
 func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3257,7 @@ func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchResponse.ProtoReflect.Descriptor instead.
 func (*SearchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SearchBatchResponse) GetResults() []*SearchResponse {
@@ -3010,14 +3271,16 @@ type CountRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
 	// Count only the points matching this filter (exactly).
-	Filter        *Filter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filter *Filter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Cluster mode: as SearchRequest.allow_partial_results.
+	AllowPartialResults bool `protobuf:"varint,20,opt,name=allow_partial_results,json=allowPartialResults,proto3" json:"allow_partial_results,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CountRequest) Reset() {
 	*x = CountRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3029,7 +3292,7 @@ func (x *CountRequest) String() string {
 func (*CountRequest) ProtoMessage() {}
 
 func (x *CountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3042,7 +3305,7 @@ func (x *CountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountRequest.ProtoReflect.Descriptor instead.
 func (*CountRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CountRequest) GetCollection() string {
@@ -3057,6 +3320,13 @@ func (x *CountRequest) GetFilter() *Filter {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *CountRequest) GetAllowPartialResults() bool {
+	if x != nil {
+		return x.AllowPartialResults
+	}
+	return false
 }
 
 type ScrollRequest struct {
@@ -3077,7 +3347,7 @@ type ScrollRequest struct {
 
 func (x *ScrollRequest) Reset() {
 	*x = ScrollRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3359,7 @@ func (x *ScrollRequest) String() string {
 func (*ScrollRequest) ProtoMessage() {}
 
 func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3372,7 @@ func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollRequest.ProtoReflect.Descriptor instead.
 func (*ScrollRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ScrollRequest) GetCollection() string {
@@ -3159,7 +3429,7 @@ type ScrollResponse struct {
 
 func (x *ScrollResponse) Reset() {
 	*x = ScrollResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3441,7 @@ func (x *ScrollResponse) String() string {
 func (*ScrollResponse) ProtoMessage() {}
 
 func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3454,7 @@ func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollResponse.ProtoReflect.Descriptor instead.
 func (*ScrollResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ScrollResponse) GetPoints() []*Point {
@@ -3218,7 +3488,7 @@ type SetPayloadRequest struct {
 
 func (x *SetPayloadRequest) Reset() {
 	*x = SetPayloadRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +3500,7 @@ func (x *SetPayloadRequest) String() string {
 func (*SetPayloadRequest) ProtoMessage() {}
 
 func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +3513,7 @@ func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadRequest.ProtoReflect.Descriptor instead.
 func (*SetPayloadRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetPayloadRequest) GetCollection() string {
@@ -3291,7 +3561,7 @@ type SetPayloadResponse struct {
 
 func (x *SetPayloadResponse) Reset() {
 	*x = SetPayloadResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3303,7 +3573,7 @@ func (x *SetPayloadResponse) String() string {
 func (*SetPayloadResponse) ProtoMessage() {}
 
 func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3316,7 +3586,7 @@ func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadResponse.ProtoReflect.Descriptor instead.
 func (*SetPayloadResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SetPayloadResponse) GetUpdated() uint64 {
@@ -3340,7 +3610,7 @@ type DeletePayloadKeysRequest struct {
 
 func (x *DeletePayloadKeysRequest) Reset() {
 	*x = DeletePayloadKeysRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3352,7 +3622,7 @@ func (x *DeletePayloadKeysRequest) String() string {
 func (*DeletePayloadKeysRequest) ProtoMessage() {}
 
 func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3365,7 +3635,7 @@ func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysRequest.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeletePayloadKeysRequest) GetCollection() string {
@@ -3406,7 +3676,7 @@ type DeletePayloadKeysResponse struct {
 
 func (x *DeletePayloadKeysResponse) Reset() {
 	*x = DeletePayloadKeysResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3688,7 @@ func (x *DeletePayloadKeysResponse) String() string {
 func (*DeletePayloadKeysResponse) ProtoMessage() {}
 
 func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3701,7 @@ func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysResponse.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeletePayloadKeysResponse) GetUpdated() uint64 {
@@ -3467,7 +3737,7 @@ type RecommendRequest struct {
 
 func (x *RecommendRequest) Reset() {
 	*x = RecommendRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3749,7 @@ func (x *RecommendRequest) String() string {
 func (*RecommendRequest) ProtoMessage() {}
 
 func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3762,7 @@ func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendRequest.ProtoReflect.Descriptor instead.
 func (*RecommendRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RecommendRequest) GetCollection() string {
@@ -3594,15 +3864,17 @@ func (x *RecommendRequest) GetFusion() *FusionWeights {
 }
 
 type CountResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Count         uint64                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Count uint64                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	// Cluster mode with allow_partial_results: shards not counted.
+	MissingShards []uint32 `protobuf:"varint,20,rep,packed,name=missing_shards,json=missingShards,proto3" json:"missing_shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CountResponse) Reset() {
 	*x = CountResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3614,7 +3886,7 @@ func (x *CountResponse) String() string {
 func (*CountResponse) ProtoMessage() {}
 
 func (x *CountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3627,12 +3899,593 @@ func (x *CountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountResponse.ProtoReflect.Descriptor instead.
 func (*CountResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CountResponse) GetCount() uint64 {
 	if x != nil {
 		return x.Count
+	}
+	return 0
+}
+
+func (x *CountResponse) GetMissingShards() []uint32 {
+	if x != nil {
+		return x.MissingShards
+	}
+	return nil
+}
+
+type MoveReplicaRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Shard      uint32                 `protobuf:"varint,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	// The node giving up its replica (it must hold one).
+	FromNode string `protobuf:"bytes,3,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	// The node receiving it: live, and not holding one already.
+	ToNode string `protobuf:"bytes,4,opt,name=to_node,json=toNode,proto3" json:"to_node,omitempty"`
+	// How long to wait for the new replica to catch up (0: 60000); past it
+	// the new replica stays, the old one too, and the call answers
+	// DEADLINE_EXCEEDED (call it again to finish the move).
+	TimeoutMs     uint32 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveReplicaRequest) Reset() {
+	*x = MoveReplicaRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicaRequest) ProtoMessage() {}
+
+func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicaRequest.ProtoReflect.Descriptor instead.
+func (*MoveReplicaRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *MoveReplicaRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *MoveReplicaRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *MoveReplicaRequest) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
+func (x *MoveReplicaRequest) GetToNode() string {
+	if x != nil {
+		return x.ToNode
+	}
+	return ""
+}
+
+func (x *MoveReplicaRequest) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+type MoveReplicaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The collection after the move.
+	Collection    *CollectionInfo `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveReplicaResponse) Reset() {
+	*x = MoveReplicaResponse{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicaResponse) ProtoMessage() {}
+
+func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicaResponse.ProtoReflect.Descriptor instead.
+func (*MoveReplicaResponse) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *MoveReplicaResponse) GetCollection() *CollectionInfo {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+type GetClusterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClusterRequest) Reset() {
+	*x = GetClusterRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClusterRequest) ProtoMessage() {}
+
+func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
+func (*GetClusterRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{53}
+}
+
+type GetClusterResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node that answered.
+	Node          string            `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Nodes         []*NodeInfo       `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Collections   []*CollectionInfo `protobuf:"bytes,3,rep,name=collections,proto3" json:"collections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClusterResponse) Reset() {
+	*x = GetClusterResponse{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClusterResponse) ProtoMessage() {}
+
+func (x *GetClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClusterResponse.ProtoReflect.Descriptor instead.
+func (*GetClusterResponse) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetClusterResponse) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *GetClusterResponse) GetNodes() []*NodeInfo {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *GetClusterResponse) GetCollections() []*CollectionInfo {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
+type NodeInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Its --advertise address, where other nodes reach it.
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// Heartbeating: its replicas serve reads and are waited for by writes.
+	Live bool `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`
+	// Milliseconds since its last heartbeat.
+	HeartbeatAgeMs uint64 `protobuf:"varint,4,opt,name=heartbeat_age_ms,json=heartbeatAgeMs,proto3" json:"heartbeat_age_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *NodeInfo) Reset() {
+	*x = NodeInfo{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeInfo) ProtoMessage() {}
+
+func (x *NodeInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
+func (*NodeInfo) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *NodeInfo) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NodeInfo) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *NodeInfo) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *NodeInfo) GetHeartbeatAgeMs() uint64 {
+	if x != nil {
+		return x.HeartbeatAgeMs
+	}
+	return 0
+}
+
+type ShardSearchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// `query` must be a vector (validated and normalised by the caller).
+	Search        *SearchRequest `protobuf:"bytes,2,opt,name=search,proto3" json:"search,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardSearchRequest) Reset() {
+	*x = ShardSearchRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardSearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardSearchRequest) ProtoMessage() {}
+
+func (x *ShardSearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardSearchRequest.ProtoReflect.Descriptor instead.
+func (*ShardSearchRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ShardSearchRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardSearchRequest) GetSearch() *SearchRequest {
+	if x != nil {
+		return x.Search
+	}
+	return nil
+}
+
+type ShardGetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Get           *GetRequest            `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardGetRequest) Reset() {
+	*x = ShardGetRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardGetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardGetRequest) ProtoMessage() {}
+
+func (x *ShardGetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardGetRequest.ProtoReflect.Descriptor instead.
+func (*ShardGetRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ShardGetRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardGetRequest) GetGet() *GetRequest {
+	if x != nil {
+		return x.Get
+	}
+	return nil
+}
+
+type ShardCountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Count         *CountRequest          `protobuf:"bytes,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardCountRequest) Reset() {
+	*x = ShardCountRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardCountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardCountRequest) ProtoMessage() {}
+
+func (x *ShardCountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardCountRequest.ProtoReflect.Descriptor instead.
+func (*ShardCountRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ShardCountRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardCountRequest) GetCount() *CountRequest {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+type WaitAppliedRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Shard      uint32                 `protobuf:"varint,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	Sequence   uint64                 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// How long to wait at most (0: 10000).
+	TimeoutMs     uint32 `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitAppliedRequest) Reset() {
+	*x = WaitAppliedRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitAppliedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitAppliedRequest) ProtoMessage() {}
+
+func (x *WaitAppliedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitAppliedRequest.ProtoReflect.Descriptor instead.
+func (*WaitAppliedRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *WaitAppliedRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *WaitAppliedRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *WaitAppliedRequest) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *WaitAppliedRequest) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+type WaitAppliedResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AppliedSequence uint64                 `protobuf:"varint,1,opt,name=applied_sequence,json=appliedSequence,proto3" json:"applied_sequence,omitempty"`
+	// Points the entry at `sequence` upserted or deleted on this replica,
+	// while the replica still remembers it.
+	EntryResult   *uint64 `protobuf:"varint,2,opt,name=entry_result,json=entryResult,proto3,oneof" json:"entry_result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitAppliedResponse) Reset() {
+	*x = WaitAppliedResponse{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitAppliedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitAppliedResponse) ProtoMessage() {}
+
+func (x *WaitAppliedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitAppliedResponse.ProtoReflect.Descriptor instead.
+func (*WaitAppliedResponse) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *WaitAppliedResponse) GetAppliedSequence() uint64 {
+	if x != nil {
+		return x.AppliedSequence
+	}
+	return 0
+}
+
+func (x *WaitAppliedResponse) GetEntryResult() uint64 {
+	if x != nil && x.EntryResult != nil {
+		return *x.EntryResult
 	}
 	return 0
 }
@@ -3646,7 +4499,7 @@ type EmbedTextRequest struct {
 
 func (x *EmbedTextRequest) Reset() {
 	*x = EmbedTextRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3658,7 +4511,7 @@ func (x *EmbedTextRequest) String() string {
 func (*EmbedTextRequest) ProtoMessage() {}
 
 func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3671,7 +4524,7 @@ func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedTextRequest.ProtoReflect.Descriptor instead.
 func (*EmbedTextRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *EmbedTextRequest) GetTexts() []string {
@@ -3690,7 +4543,7 @@ type EmbedImageRequest struct {
 
 func (x *EmbedImageRequest) Reset() {
 	*x = EmbedImageRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3702,7 +4555,7 @@ func (x *EmbedImageRequest) String() string {
 func (*EmbedImageRequest) ProtoMessage() {}
 
 func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3715,7 +4568,7 @@ func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedImageRequest.ProtoReflect.Descriptor instead.
 func (*EmbedImageRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *EmbedImageRequest) GetImages() [][]byte {
@@ -3734,7 +4587,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3746,7 +4599,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3759,7 +4612,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{51}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Vector {
@@ -3781,7 +4634,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\tef_search\x18\x03 \x01(\rR\befSearch\"9\n" +
 	"\rFusionWeights\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\x02R\x05image\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\x02R\x04text\"\xaf\x03\n" +
+	"\x04text\x18\x02 \x01(\x02R\x04text\"\xf6\x03\n" +
 	"\x17CreateCollectionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12)\n" +
@@ -3795,7 +4648,9 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\fquantization\x18\b \x01(\x0e2\x17.clipdb.v1.QuantizationR\fquantization\x12;\n" +
 	"\n" +
 	"thumbnails\x18\t \x01(\v2\x1b.clipdb.v1.ThumbnailOptionsR\n" +
-	"thumbnails\"c\n" +
+	"thumbnails\x12\x16\n" +
+	"\x06shards\x18\x14 \x01(\rR\x06shards\x12-\n" +
+	"\x12replication_factor\x18\x15 \x01(\rR\x11replicationFactor\"c\n" +
 	"\x10ThumbnailOptions\x12\x1a\n" +
 	"\bdisabled\x18\x01 \x01(\bR\bdisabled\x12\x19\n" +
 	"\bmax_side\x18\x02 \x01(\rR\amaxSide\x12\x18\n" +
@@ -3861,7 +4716,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\arecords\x18\x03 \x01(\x04R\arecords\x12\x1f\n" +
 	"\vlive_points\x18\x04 \x01(\x04R\n" +
 	"livePoints\x129\n" +
-	"\fgraph_source\x18\x05 \x01(\x0e2\x16.clipdb.v1.GraphSourceR\vgraphSource\"\xa9\x05\n" +
+	"\fgraph_source\x18\x05 \x01(\x0e2\x16.clipdb.v1.GraphSourceR\vgraphSource\"\xab\x06\n" +
 	"\x0eCollectionInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\rR\tdimension\x12)\n" +
@@ -3883,7 +4738,19 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x0fpayload_indexes\x18\x0e \x03(\v2\x1b.clipdb.v1.PayloadIndexInfoR\x0epayloadIndexes\x12;\n" +
 	"\n" +
 	"thumbnails\x18\x0f \x01(\v2\x1b.clipdb.v1.ThumbnailOptionsR\n" +
-	"thumbnails\"\xad\x01\n" +
+	"thumbnails\x12\x16\n" +
+	"\x06shards\x18\x14 \x01(\rR\x06shards\x12-\n" +
+	"\x12replication_factor\x18\x15 \x01(\rR\x11replicationFactor\x129\n" +
+	"\rshard_details\x18\x16 \x03(\v2\x14.clipdb.v1.ShardInfoR\fshardDetails\"z\n" +
+	"\tShardInfo\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x12#\n" +
+	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x122\n" +
+	"\breplicas\x18\x03 \x03(\v2\x16.clipdb.v1.ReplicaInfoR\breplicas\"\x8d\x01\n" +
+	"\vReplicaInfo\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12)\n" +
+	"\x10applied_sequence\x18\x02 \x01(\x04R\x0fappliedSequence\x12\x10\n" +
+	"\x03lag\x18\x03 \x01(\x04R\x03lag\x12-\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x17.clipdb.v1.ReplicaStateR\x05state\"\xad\x01\n" +
 	"\x05Point\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06vector\x18\x02 \x03(\x02R\x06vector\x12\x12\n" +
@@ -3946,7 +4813,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x06Filter\x12(\n" +
 	"\x04must\x18\x01 \x03(\v2\x14.clipdb.v1.ConditionR\x04must\x12,\n" +
 	"\x06should\x18\x02 \x03(\v2\x14.clipdb.v1.ConditionR\x06should\x12/\n" +
-	"\bmust_not\x18\x03 \x03(\v2\x14.clipdb.v1.ConditionR\amustNot\"\xed\x03\n" +
+	"\bmust_not\x18\x03 \x03(\v2\x14.clipdb.v1.ConditionR\amustNot\"\xa1\x04\n" +
 	"\rSearchRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -3965,25 +4832,28 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x06fusion\x18\v \x01(\v2\x18.clipdb.v1.FusionWeightsR\x06fusion\x12,\n" +
 	"\x0fscore_threshold\x18\f \x01(\x02H\x01R\x0escoreThreshold\x88\x01\x01\x12\x16\n" +
 	"\x06offset\x18\r \x01(\rR\x06offset\x12%\n" +
-	"\x0epayload_fields\x18\x0e \x03(\tR\rpayloadFieldsB\a\n" +
+	"\x0epayload_fields\x18\x0e \x03(\tR\rpayloadFields\x122\n" +
+	"\x15allow_partial_results\x18\x14 \x01(\bR\x13allowPartialResultsB\a\n" +
 	"\x05queryB\x12\n" +
 	"\x10_score_threshold\"~\n" +
 	"\vScoredPoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x02R\x05score\x121\n" +
 	"\apayload\x18\x03 \x01(\v2\x17.google.protobuf.StructR\apayload\x12\x16\n" +
-	"\x06vector\x18\x04 \x03(\x02R\x06vector\"<\n" +
+	"\x06vector\x18\x04 \x03(\x02R\x06vector\"c\n" +
 	"\x0eSearchResponse\x12*\n" +
-	"\x04hits\x18\x01 \x03(\v2\x16.clipdb.v1.ScoredPointR\x04hits\"J\n" +
+	"\x04hits\x18\x01 \x03(\v2\x16.clipdb.v1.ScoredPointR\x04hits\x12%\n" +
+	"\x0emissing_shards\x18\x14 \x03(\rR\rmissingShards\"J\n" +
 	"\x12SearchBatchRequest\x124\n" +
 	"\bsearches\x18\x01 \x03(\v2\x18.clipdb.v1.SearchRequestR\bsearches\"J\n" +
 	"\x13SearchBatchResponse\x123\n" +
-	"\aresults\x18\x01 \x03(\v2\x19.clipdb.v1.SearchResponseR\aresults\"Y\n" +
+	"\aresults\x18\x01 \x03(\v2\x19.clipdb.v1.SearchResponseR\aresults\"\x8d\x01\n" +
 	"\fCountRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\x12)\n" +
-	"\x06filter\x18\x02 \x01(\v2\x11.clipdb.v1.FilterR\x06filter\"\xd3\x01\n" +
+	"\x06filter\x18\x02 \x01(\v2\x11.clipdb.v1.FilterR\x06filter\x122\n" +
+	"\x15allow_partial_results\x18\x14 \x01(\bR\x13allowPartialResults\"\xd3\x01\n" +
 	"\rScrollRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -4036,9 +4906,54 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x06offset\x18\f \x01(\rR\x06offset\x12%\n" +
 	"\x0epayload_fields\x18\r \x03(\tR\rpayloadFields\x120\n" +
 	"\x06fusion\x18\x0e \x01(\v2\x18.clipdb.v1.FusionWeightsR\x06fusionB\x12\n" +
-	"\x10_score_threshold\"%\n" +
+	"\x10_score_threshold\"L\n" +
 	"\rCountResponse\x12\x14\n" +
-	"\x05count\x18\x01 \x01(\x04R\x05count\"(\n" +
+	"\x05count\x18\x01 \x01(\x04R\x05count\x12%\n" +
+	"\x0emissing_shards\x18\x14 \x03(\rR\rmissingShards\"\x9f\x01\n" +
+	"\x12MoveReplicaRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x14\n" +
+	"\x05shard\x18\x02 \x01(\rR\x05shard\x12\x1b\n" +
+	"\tfrom_node\x18\x03 \x01(\tR\bfromNode\x12\x17\n" +
+	"\ato_node\x18\x04 \x01(\tR\x06toNode\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x05 \x01(\rR\ttimeoutMs\"P\n" +
+	"\x13MoveReplicaResponse\x129\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\v2\x19.clipdb.v1.CollectionInfoR\n" +
+	"collection\"\x13\n" +
+	"\x11GetClusterRequest\"\x90\x01\n" +
+	"\x12GetClusterResponse\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12)\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x13.clipdb.v1.NodeInfoR\x05nodes\x12;\n" +
+	"\vcollections\x18\x03 \x03(\v2\x19.clipdb.v1.CollectionInfoR\vcollections\"r\n" +
+	"\bNodeInfo\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04live\x18\x03 \x01(\bR\x04live\x12(\n" +
+	"\x10heartbeat_age_ms\x18\x04 \x01(\x04R\x0eheartbeatAgeMs\"\\\n" +
+	"\x12ShardSearchRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x120\n" +
+	"\x06search\x18\x02 \x01(\v2\x18.clipdb.v1.SearchRequestR\x06search\"P\n" +
+	"\x0fShardGetRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x12'\n" +
+	"\x03get\x18\x02 \x01(\v2\x15.clipdb.v1.GetRequestR\x03get\"X\n" +
+	"\x11ShardCountRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x12-\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.clipdb.v1.CountRequestR\x05count\"\x85\x01\n" +
+	"\x12WaitAppliedRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x14\n" +
+	"\x05shard\x18\x02 \x01(\rR\x05shard\x12\x1a\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x04 \x01(\rR\ttimeoutMs\"y\n" +
+	"\x13WaitAppliedResponse\x12)\n" +
+	"\x10applied_sequence\x18\x01 \x01(\x04R\x0fappliedSequence\x12&\n" +
+	"\fentry_result\x18\x02 \x01(\x04H\x00R\ventryResult\x88\x01\x01B\x0f\n" +
+	"\r_entry_result\"(\n" +
 	"\x10EmbedTextRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\"+\n" +
 	"\x11EmbedImageRequest\x12\x16\n" +
@@ -4073,7 +4988,12 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x18GRAPH_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GRAPH_SOURCE_BUILT\x10\x01\x12\x17\n" +
 	"\x13GRAPH_SOURCE_LOADED\x10\x02\x12\x1b\n" +
-	"\x17GRAPH_SOURCE_CHECKPOINT\x10\x032\x98\x06\n" +
+	"\x17GRAPH_SOURCE_CHECKPOINT\x10\x03*~\n" +
+	"\fReplicaState\x12\x1d\n" +
+	"\x19REPLICA_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14REPLICA_STATE_ACTIVE\x10\x01\x12\x1d\n" +
+	"\x19REPLICA_STATE_CATCHING_UP\x10\x02\x12\x16\n" +
+	"\x12REPLICA_STATE_DOWN\x10\x032\x98\x06\n" +
 	"\vCollections\x12Q\n" +
 	"\x10CreateCollection\x12\".clipdb.v1.CreateCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12K\n" +
 	"\rGetCollection\x12\x1f.clipdb.v1.GetCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12X\n" +
@@ -4096,7 +5016,16 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\n" +
 	"SetPayload\x12\x1c.clipdb.v1.SetPayloadRequest\x1a\x1d.clipdb.v1.SetPayloadResponse\x12^\n" +
 	"\x11DeletePayloadKeys\x12#.clipdb.v1.DeletePayloadKeysRequest\x1a$.clipdb.v1.DeletePayloadKeysResponse\x12C\n" +
-	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\x96\x01\n" +
+	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\xbf\x03\n" +
+	"\aCluster\x12I\n" +
+	"\n" +
+	"GetCluster\x12\x1c.clipdb.v1.GetClusterRequest\x1a\x1d.clipdb.v1.GetClusterResponse\x12G\n" +
+	"\vShardSearch\x12\x1d.clipdb.v1.ShardSearchRequest\x1a\x19.clipdb.v1.SearchResponse\x12>\n" +
+	"\bShardGet\x12\x1a.clipdb.v1.ShardGetRequest\x1a\x16.clipdb.v1.GetResponse\x12D\n" +
+	"\n" +
+	"ShardCount\x12\x1c.clipdb.v1.ShardCountRequest\x1a\x18.clipdb.v1.CountResponse\x12L\n" +
+	"\vWaitApplied\x12\x1d.clipdb.v1.WaitAppliedRequest\x1a\x1e.clipdb.v1.WaitAppliedResponse\x12L\n" +
+	"\vMoveReplica\x12\x1d.clipdb.v1.MoveReplicaRequest\x1a\x1e.clipdb.v1.MoveReplicaResponse2\x96\x01\n" +
 	"\n" +
 	"Embeddings\x12B\n" +
 	"\tEmbedText\x12\x1b.clipdb.v1.EmbedTextRequest\x1a\x18.clipdb.v1.EmbedResponse\x12D\n" +
@@ -4116,8 +5045,8 @@ func file_clipdb_v1_clipdb_proto_rawDescGZIP() []byte {
 	return file_clipdb_v1_clipdb_proto_rawDescData
 }
 
-var file_clipdb_v1_clipdb_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_clipdb_v1_clipdb_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(Metric)(0),                        // 0: clipdb.v1.Metric
 	(Vectorizer)(0),                    // 1: clipdb.v1.Vectorizer
@@ -4125,165 +5054,199 @@ var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(PayloadIndexType)(0),              // 3: clipdb.v1.PayloadIndexType
 	(PayloadIndexState)(0),             // 4: clipdb.v1.PayloadIndexState
 	(GraphSource)(0),                   // 5: clipdb.v1.GraphSource
-	(*HnswConfig)(nil),                 // 6: clipdb.v1.HnswConfig
-	(*FusionWeights)(nil),              // 7: clipdb.v1.FusionWeights
-	(*CreateCollectionRequest)(nil),    // 8: clipdb.v1.CreateCollectionRequest
-	(*ThumbnailOptions)(nil),           // 9: clipdb.v1.ThumbnailOptions
-	(*CreatePayloadIndexRequest)(nil),  // 10: clipdb.v1.CreatePayloadIndexRequest
-	(*DeletePayloadIndexRequest)(nil),  // 11: clipdb.v1.DeletePayloadIndexRequest
-	(*DeletePayloadIndexResponse)(nil), // 12: clipdb.v1.DeletePayloadIndexResponse
-	(*PayloadIndexInfo)(nil),           // 13: clipdb.v1.PayloadIndexInfo
-	(*GetCollectionRequest)(nil),       // 14: clipdb.v1.GetCollectionRequest
-	(*ListCollectionsRequest)(nil),     // 15: clipdb.v1.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),    // 16: clipdb.v1.ListCollectionsResponse
-	(*DeleteCollectionRequest)(nil),    // 17: clipdb.v1.DeleteCollectionRequest
-	(*DeleteCollectionResponse)(nil),   // 18: clipdb.v1.DeleteCollectionResponse
-	(*CreateSnapshotRequest)(nil),      // 19: clipdb.v1.CreateSnapshotRequest
-	(*ListSnapshotsRequest)(nil),       // 20: clipdb.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil),      // 21: clipdb.v1.ListSnapshotsResponse
-	(*DeleteSnapshotRequest)(nil),      // 22: clipdb.v1.DeleteSnapshotRequest
-	(*DeleteSnapshotResponse)(nil),     // 23: clipdb.v1.DeleteSnapshotResponse
-	(*SnapshotInfo)(nil),               // 24: clipdb.v1.SnapshotInfo
-	(*SegmentInfo)(nil),                // 25: clipdb.v1.SegmentInfo
-	(*CollectionInfo)(nil),             // 26: clipdb.v1.CollectionInfo
-	(*Point)(nil),                      // 27: clipdb.v1.Point
-	(*UpsertRequest)(nil),              // 28: clipdb.v1.UpsertRequest
-	(*UpsertResponse)(nil),             // 29: clipdb.v1.UpsertResponse
-	(*GetRequest)(nil),                 // 30: clipdb.v1.GetRequest
-	(*GetResponse)(nil),                // 31: clipdb.v1.GetResponse
-	(*DeleteRequest)(nil),              // 32: clipdb.v1.DeleteRequest
-	(*DeleteResponse)(nil),             // 33: clipdb.v1.DeleteResponse
-	(*Vector)(nil),                     // 34: clipdb.v1.Vector
-	(*Range)(nil),                      // 35: clipdb.v1.Range
-	(*ValueList)(nil),                  // 36: clipdb.v1.ValueList
-	(*IdList)(nil),                     // 37: clipdb.v1.IdList
-	(*IsEmpty)(nil),                    // 38: clipdb.v1.IsEmpty
-	(*Condition)(nil),                  // 39: clipdb.v1.Condition
-	(*Filter)(nil),                     // 40: clipdb.v1.Filter
-	(*SearchRequest)(nil),              // 41: clipdb.v1.SearchRequest
-	(*ScoredPoint)(nil),                // 42: clipdb.v1.ScoredPoint
-	(*SearchResponse)(nil),             // 43: clipdb.v1.SearchResponse
-	(*SearchBatchRequest)(nil),         // 44: clipdb.v1.SearchBatchRequest
-	(*SearchBatchResponse)(nil),        // 45: clipdb.v1.SearchBatchResponse
-	(*CountRequest)(nil),               // 46: clipdb.v1.CountRequest
-	(*ScrollRequest)(nil),              // 47: clipdb.v1.ScrollRequest
-	(*ScrollResponse)(nil),             // 48: clipdb.v1.ScrollResponse
-	(*SetPayloadRequest)(nil),          // 49: clipdb.v1.SetPayloadRequest
-	(*SetPayloadResponse)(nil),         // 50: clipdb.v1.SetPayloadResponse
-	(*DeletePayloadKeysRequest)(nil),   // 51: clipdb.v1.DeletePayloadKeysRequest
-	(*DeletePayloadKeysResponse)(nil),  // 52: clipdb.v1.DeletePayloadKeysResponse
-	(*RecommendRequest)(nil),           // 53: clipdb.v1.RecommendRequest
-	(*CountResponse)(nil),              // 54: clipdb.v1.CountResponse
-	(*EmbedTextRequest)(nil),           // 55: clipdb.v1.EmbedTextRequest
-	(*EmbedImageRequest)(nil),          // 56: clipdb.v1.EmbedImageRequest
-	(*EmbedResponse)(nil),              // 57: clipdb.v1.EmbedResponse
-	(*timestamppb.Timestamp)(nil),      // 58: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 59: google.protobuf.Struct
-	(*structpb.Value)(nil),             // 60: google.protobuf.Value
+	(ReplicaState)(0),                  // 6: clipdb.v1.ReplicaState
+	(*HnswConfig)(nil),                 // 7: clipdb.v1.HnswConfig
+	(*FusionWeights)(nil),              // 8: clipdb.v1.FusionWeights
+	(*CreateCollectionRequest)(nil),    // 9: clipdb.v1.CreateCollectionRequest
+	(*ThumbnailOptions)(nil),           // 10: clipdb.v1.ThumbnailOptions
+	(*CreatePayloadIndexRequest)(nil),  // 11: clipdb.v1.CreatePayloadIndexRequest
+	(*DeletePayloadIndexRequest)(nil),  // 12: clipdb.v1.DeletePayloadIndexRequest
+	(*DeletePayloadIndexResponse)(nil), // 13: clipdb.v1.DeletePayloadIndexResponse
+	(*PayloadIndexInfo)(nil),           // 14: clipdb.v1.PayloadIndexInfo
+	(*GetCollectionRequest)(nil),       // 15: clipdb.v1.GetCollectionRequest
+	(*ListCollectionsRequest)(nil),     // 16: clipdb.v1.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),    // 17: clipdb.v1.ListCollectionsResponse
+	(*DeleteCollectionRequest)(nil),    // 18: clipdb.v1.DeleteCollectionRequest
+	(*DeleteCollectionResponse)(nil),   // 19: clipdb.v1.DeleteCollectionResponse
+	(*CreateSnapshotRequest)(nil),      // 20: clipdb.v1.CreateSnapshotRequest
+	(*ListSnapshotsRequest)(nil),       // 21: clipdb.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),      // 22: clipdb.v1.ListSnapshotsResponse
+	(*DeleteSnapshotRequest)(nil),      // 23: clipdb.v1.DeleteSnapshotRequest
+	(*DeleteSnapshotResponse)(nil),     // 24: clipdb.v1.DeleteSnapshotResponse
+	(*SnapshotInfo)(nil),               // 25: clipdb.v1.SnapshotInfo
+	(*SegmentInfo)(nil),                // 26: clipdb.v1.SegmentInfo
+	(*CollectionInfo)(nil),             // 27: clipdb.v1.CollectionInfo
+	(*ShardInfo)(nil),                  // 28: clipdb.v1.ShardInfo
+	(*ReplicaInfo)(nil),                // 29: clipdb.v1.ReplicaInfo
+	(*Point)(nil),                      // 30: clipdb.v1.Point
+	(*UpsertRequest)(nil),              // 31: clipdb.v1.UpsertRequest
+	(*UpsertResponse)(nil),             // 32: clipdb.v1.UpsertResponse
+	(*GetRequest)(nil),                 // 33: clipdb.v1.GetRequest
+	(*GetResponse)(nil),                // 34: clipdb.v1.GetResponse
+	(*DeleteRequest)(nil),              // 35: clipdb.v1.DeleteRequest
+	(*DeleteResponse)(nil),             // 36: clipdb.v1.DeleteResponse
+	(*Vector)(nil),                     // 37: clipdb.v1.Vector
+	(*Range)(nil),                      // 38: clipdb.v1.Range
+	(*ValueList)(nil),                  // 39: clipdb.v1.ValueList
+	(*IdList)(nil),                     // 40: clipdb.v1.IdList
+	(*IsEmpty)(nil),                    // 41: clipdb.v1.IsEmpty
+	(*Condition)(nil),                  // 42: clipdb.v1.Condition
+	(*Filter)(nil),                     // 43: clipdb.v1.Filter
+	(*SearchRequest)(nil),              // 44: clipdb.v1.SearchRequest
+	(*ScoredPoint)(nil),                // 45: clipdb.v1.ScoredPoint
+	(*SearchResponse)(nil),             // 46: clipdb.v1.SearchResponse
+	(*SearchBatchRequest)(nil),         // 47: clipdb.v1.SearchBatchRequest
+	(*SearchBatchResponse)(nil),        // 48: clipdb.v1.SearchBatchResponse
+	(*CountRequest)(nil),               // 49: clipdb.v1.CountRequest
+	(*ScrollRequest)(nil),              // 50: clipdb.v1.ScrollRequest
+	(*ScrollResponse)(nil),             // 51: clipdb.v1.ScrollResponse
+	(*SetPayloadRequest)(nil),          // 52: clipdb.v1.SetPayloadRequest
+	(*SetPayloadResponse)(nil),         // 53: clipdb.v1.SetPayloadResponse
+	(*DeletePayloadKeysRequest)(nil),   // 54: clipdb.v1.DeletePayloadKeysRequest
+	(*DeletePayloadKeysResponse)(nil),  // 55: clipdb.v1.DeletePayloadKeysResponse
+	(*RecommendRequest)(nil),           // 56: clipdb.v1.RecommendRequest
+	(*CountResponse)(nil),              // 57: clipdb.v1.CountResponse
+	(*MoveReplicaRequest)(nil),         // 58: clipdb.v1.MoveReplicaRequest
+	(*MoveReplicaResponse)(nil),        // 59: clipdb.v1.MoveReplicaResponse
+	(*GetClusterRequest)(nil),          // 60: clipdb.v1.GetClusterRequest
+	(*GetClusterResponse)(nil),         // 61: clipdb.v1.GetClusterResponse
+	(*NodeInfo)(nil),                   // 62: clipdb.v1.NodeInfo
+	(*ShardSearchRequest)(nil),         // 63: clipdb.v1.ShardSearchRequest
+	(*ShardGetRequest)(nil),            // 64: clipdb.v1.ShardGetRequest
+	(*ShardCountRequest)(nil),          // 65: clipdb.v1.ShardCountRequest
+	(*WaitAppliedRequest)(nil),         // 66: clipdb.v1.WaitAppliedRequest
+	(*WaitAppliedResponse)(nil),        // 67: clipdb.v1.WaitAppliedResponse
+	(*EmbedTextRequest)(nil),           // 68: clipdb.v1.EmbedTextRequest
+	(*EmbedImageRequest)(nil),          // 69: clipdb.v1.EmbedImageRequest
+	(*EmbedResponse)(nil),              // 70: clipdb.v1.EmbedResponse
+	(*timestamppb.Timestamp)(nil),      // 71: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 72: google.protobuf.Struct
+	(*structpb.Value)(nil),             // 73: google.protobuf.Value
 }
 var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	0,  // 0: clipdb.v1.CreateCollectionRequest.metric:type_name -> clipdb.v1.Metric
-	6,  // 1: clipdb.v1.CreateCollectionRequest.hnsw:type_name -> clipdb.v1.HnswConfig
+	7,  // 1: clipdb.v1.CreateCollectionRequest.hnsw:type_name -> clipdb.v1.HnswConfig
 	1,  // 2: clipdb.v1.CreateCollectionRequest.vectorizer:type_name -> clipdb.v1.Vectorizer
-	7,  // 3: clipdb.v1.CreateCollectionRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	8,  // 3: clipdb.v1.CreateCollectionRequest.fusion:type_name -> clipdb.v1.FusionWeights
 	2,  // 4: clipdb.v1.CreateCollectionRequest.quantization:type_name -> clipdb.v1.Quantization
-	9,  // 5: clipdb.v1.CreateCollectionRequest.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
+	10, // 5: clipdb.v1.CreateCollectionRequest.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
 	3,  // 6: clipdb.v1.CreatePayloadIndexRequest.type:type_name -> clipdb.v1.PayloadIndexType
 	3,  // 7: clipdb.v1.PayloadIndexInfo.type:type_name -> clipdb.v1.PayloadIndexType
 	4,  // 8: clipdb.v1.PayloadIndexInfo.state:type_name -> clipdb.v1.PayloadIndexState
-	26, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
-	24, // 10: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
-	58, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
+	27, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
+	25, // 10: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
+	71, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 12: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
 	0,  // 13: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
-	6,  // 14: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
+	7,  // 14: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
 	1,  // 15: clipdb.v1.CollectionInfo.vectorizer:type_name -> clipdb.v1.Vectorizer
-	7,  // 16: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
-	25, // 17: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
+	8,  // 16: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
+	26, // 17: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
 	2,  // 18: clipdb.v1.CollectionInfo.quantization:type_name -> clipdb.v1.Quantization
-	13, // 19: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
-	9,  // 20: clipdb.v1.CollectionInfo.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
-	59, // 21: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
-	27, // 22: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
-	27, // 23: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
-	40, // 24: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
-	60, // 25: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
-	60, // 26: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
-	35, // 27: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
-	36, // 28: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
-	38, // 29: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
-	37, // 30: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
-	40, // 31: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
-	39, // 32: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
-	39, // 33: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
-	39, // 34: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
-	34, // 35: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
-	40, // 36: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
-	7,  // 37: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	59, // 38: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
-	42, // 39: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
-	41, // 40: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
-	43, // 41: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
-	40, // 42: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
-	40, // 43: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
-	27, // 44: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
-	40, // 45: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
-	59, // 46: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
-	40, // 47: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
-	34, // 48: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
-	34, // 49: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
-	40, // 50: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
-	7,  // 51: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	34, // 52: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
-	8,  // 53: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
-	14, // 54: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
-	15, // 55: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
-	17, // 56: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
-	19, // 57: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
-	20, // 58: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
-	22, // 59: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
-	10, // 60: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
-	11, // 61: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
-	28, // 62: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
-	28, // 63: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
-	30, // 64: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
-	32, // 65: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
-	41, // 66: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
-	44, // 67: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
-	46, // 68: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
-	47, // 69: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
-	49, // 70: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
-	51, // 71: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
-	53, // 72: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
-	55, // 73: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
-	56, // 74: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
-	26, // 75: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
-	26, // 76: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
-	16, // 77: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
-	18, // 78: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
-	24, // 79: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
-	21, // 80: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
-	23, // 81: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
-	13, // 82: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
-	12, // 83: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
-	29, // 84: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
-	29, // 85: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
-	31, // 86: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
-	33, // 87: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
-	43, // 88: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
-	45, // 89: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
-	54, // 90: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
-	48, // 91: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
-	50, // 92: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
-	52, // 93: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
-	43, // 94: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
-	57, // 95: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
-	57, // 96: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
-	75, // [75:97] is the sub-list for method output_type
-	53, // [53:75] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	14, // 19: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
+	10, // 20: clipdb.v1.CollectionInfo.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
+	28, // 21: clipdb.v1.CollectionInfo.shard_details:type_name -> clipdb.v1.ShardInfo
+	29, // 22: clipdb.v1.ShardInfo.replicas:type_name -> clipdb.v1.ReplicaInfo
+	6,  // 23: clipdb.v1.ReplicaInfo.state:type_name -> clipdb.v1.ReplicaState
+	72, // 24: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
+	30, // 25: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
+	30, // 26: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
+	43, // 27: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
+	73, // 28: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
+	73, // 29: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
+	38, // 30: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
+	39, // 31: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
+	41, // 32: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
+	40, // 33: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
+	43, // 34: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
+	42, // 35: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
+	42, // 36: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
+	42, // 37: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
+	37, // 38: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
+	43, // 39: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
+	8,  // 40: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	72, // 41: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
+	45, // 42: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
+	44, // 43: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
+	46, // 44: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
+	43, // 45: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
+	43, // 46: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
+	30, // 47: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
+	43, // 48: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
+	72, // 49: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
+	43, // 50: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
+	37, // 51: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
+	37, // 52: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
+	43, // 53: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
+	8,  // 54: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	27, // 55: clipdb.v1.MoveReplicaResponse.collection:type_name -> clipdb.v1.CollectionInfo
+	62, // 56: clipdb.v1.GetClusterResponse.nodes:type_name -> clipdb.v1.NodeInfo
+	27, // 57: clipdb.v1.GetClusterResponse.collections:type_name -> clipdb.v1.CollectionInfo
+	44, // 58: clipdb.v1.ShardSearchRequest.search:type_name -> clipdb.v1.SearchRequest
+	33, // 59: clipdb.v1.ShardGetRequest.get:type_name -> clipdb.v1.GetRequest
+	49, // 60: clipdb.v1.ShardCountRequest.count:type_name -> clipdb.v1.CountRequest
+	37, // 61: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
+	9,  // 62: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
+	15, // 63: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
+	16, // 64: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
+	18, // 65: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
+	20, // 66: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
+	21, // 67: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
+	23, // 68: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
+	11, // 69: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
+	12, // 70: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
+	31, // 71: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
+	31, // 72: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
+	33, // 73: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
+	35, // 74: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
+	44, // 75: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
+	47, // 76: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
+	49, // 77: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
+	50, // 78: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
+	52, // 79: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
+	54, // 80: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
+	56, // 81: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
+	60, // 82: clipdb.v1.Cluster.GetCluster:input_type -> clipdb.v1.GetClusterRequest
+	63, // 83: clipdb.v1.Cluster.ShardSearch:input_type -> clipdb.v1.ShardSearchRequest
+	64, // 84: clipdb.v1.Cluster.ShardGet:input_type -> clipdb.v1.ShardGetRequest
+	65, // 85: clipdb.v1.Cluster.ShardCount:input_type -> clipdb.v1.ShardCountRequest
+	66, // 86: clipdb.v1.Cluster.WaitApplied:input_type -> clipdb.v1.WaitAppliedRequest
+	58, // 87: clipdb.v1.Cluster.MoveReplica:input_type -> clipdb.v1.MoveReplicaRequest
+	68, // 88: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
+	69, // 89: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
+	27, // 90: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
+	27, // 91: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
+	17, // 92: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
+	19, // 93: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
+	25, // 94: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
+	22, // 95: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
+	24, // 96: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
+	14, // 97: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
+	13, // 98: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
+	32, // 99: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
+	32, // 100: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
+	34, // 101: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
+	36, // 102: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
+	46, // 103: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
+	48, // 104: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
+	57, // 105: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
+	51, // 106: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
+	53, // 107: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
+	55, // 108: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
+	46, // 109: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
+	61, // 110: clipdb.v1.Cluster.GetCluster:output_type -> clipdb.v1.GetClusterResponse
+	46, // 111: clipdb.v1.Cluster.ShardSearch:output_type -> clipdb.v1.SearchResponse
+	34, // 112: clipdb.v1.Cluster.ShardGet:output_type -> clipdb.v1.GetResponse
+	57, // 113: clipdb.v1.Cluster.ShardCount:output_type -> clipdb.v1.CountResponse
+	67, // 114: clipdb.v1.Cluster.WaitApplied:output_type -> clipdb.v1.WaitAppliedResponse
+	59, // 115: clipdb.v1.Cluster.MoveReplica:output_type -> clipdb.v1.MoveReplicaResponse
+	70, // 116: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
+	70, // 117: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
+	90, // [90:118] is the sub-list for method output_type
+	62, // [62:90] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_clipdb_v1_clipdb_proto_init() }
@@ -4291,8 +5254,8 @@ func file_clipdb_v1_clipdb_proto_init() {
 	if File_clipdb_v1_clipdb_proto != nil {
 		return
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[29].OneofWrappers = []any{}
-	file_clipdb_v1_clipdb_proto_msgTypes[33].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[31].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[35].OneofWrappers = []any{
 		(*Condition_Equals)(nil),
 		(*Condition_Range)(nil),
 		(*Condition_Any)(nil),
@@ -4301,22 +5264,23 @@ func file_clipdb_v1_clipdb_proto_init() {
 		(*Condition_Text)(nil),
 		(*Condition_Filter)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[35].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[37].OneofWrappers = []any{
 		(*SearchRequest_Vector)(nil),
 		(*SearchRequest_Text)(nil),
 		(*SearchRequest_Image)(nil),
 		(*SearchRequest_Id)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[47].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[49].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[60].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipdb_v1_clipdb_proto_rawDesc), len(file_clipdb_v1_clipdb_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   52,
+			NumEnums:      7,
+			NumMessages:   64,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_clipdb_v1_clipdb_proto_goTypes,
 		DependencyIndexes: file_clipdb_v1_clipdb_proto_depIdxs,

@@ -1040,6 +1040,326 @@ var Points_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	Cluster_GetCluster_FullMethodName  = "/clipdb.v1.Cluster/GetCluster"
+	Cluster_ShardSearch_FullMethodName = "/clipdb.v1.Cluster/ShardSearch"
+	Cluster_ShardGet_FullMethodName    = "/clipdb.v1.Cluster/ShardGet"
+	Cluster_ShardCount_FullMethodName  = "/clipdb.v1.Cluster/ShardCount"
+	Cluster_WaitApplied_FullMethodName = "/clipdb.v1.Cluster/WaitApplied"
+	Cluster_MoveReplica_FullMethodName = "/clipdb.v1.Cluster/MoveReplica"
+)
+
+// ClusterClient is the client API for Cluster service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// The cluster: its nodes and every collection's shards and replicas. Served
+// by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+// Shard* and WaitApplied methods are what nodes call on each other (a
+// client may, but need not).
+type ClusterClient interface {
+	// Nodes, their liveness, and every collection's shards and replica lag.
+	GetCluster(ctx context.Context, in *GetClusterRequest, opts ...grpc.CallOption) (*GetClusterResponse, error)
+	// Searches this node's replica of one shard with a prepared query vector.
+	ShardSearch(ctx context.Context, in *ShardSearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
+	// Gets points from this node's replica of one shard.
+	ShardGet(ctx context.Context, in *ShardGetRequest, opts ...grpc.CallOption) (*GetResponse, error)
+	// Counts points in this node's replica of one shard.
+	ShardCount(ctx context.Context, in *ShardCountRequest, opts ...grpc.CallOption) (*CountResponse, error)
+	// Waits until this node's replica of a shard has applied its log up to
+	// `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+	WaitApplied(ctx context.Context, in *WaitAppliedRequest, opts ...grpc.CallOption) (*WaitAppliedResponse, error)
+	// Moves one replica of a shard to another node while the cluster serves:
+	// the new node's replica is added and replays the shard's log; once it
+	// has caught up, the old one is removed (its node deletes its copy).
+	MoveReplica(ctx context.Context, in *MoveReplicaRequest, opts ...grpc.CallOption) (*MoveReplicaResponse, error)
+}
+
+type clusterClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewClusterClient(cc grpc.ClientConnInterface) ClusterClient {
+	return &clusterClient{cc}
+}
+
+func (c *clusterClient) GetCluster(ctx context.Context, in *GetClusterRequest, opts ...grpc.CallOption) (*GetClusterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetClusterResponse)
+	err := c.cc.Invoke(ctx, Cluster_GetCluster_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterClient) ShardSearch(ctx context.Context, in *ShardSearchRequest, opts ...grpc.CallOption) (*SearchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchResponse)
+	err := c.cc.Invoke(ctx, Cluster_ShardSearch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterClient) ShardGet(ctx context.Context, in *ShardGetRequest, opts ...grpc.CallOption) (*GetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResponse)
+	err := c.cc.Invoke(ctx, Cluster_ShardGet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterClient) ShardCount(ctx context.Context, in *ShardCountRequest, opts ...grpc.CallOption) (*CountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountResponse)
+	err := c.cc.Invoke(ctx, Cluster_ShardCount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterClient) WaitApplied(ctx context.Context, in *WaitAppliedRequest, opts ...grpc.CallOption) (*WaitAppliedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WaitAppliedResponse)
+	err := c.cc.Invoke(ctx, Cluster_WaitApplied_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterClient) MoveReplica(ctx context.Context, in *MoveReplicaRequest, opts ...grpc.CallOption) (*MoveReplicaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MoveReplicaResponse)
+	err := c.cc.Invoke(ctx, Cluster_MoveReplica_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClusterServer is the server API for Cluster service.
+// All implementations must embed UnimplementedClusterServer
+// for forward compatibility.
+//
+// The cluster: its nodes and every collection's shards and replicas. Served
+// by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+// Shard* and WaitApplied methods are what nodes call on each other (a
+// client may, but need not).
+type ClusterServer interface {
+	// Nodes, their liveness, and every collection's shards and replica lag.
+	GetCluster(context.Context, *GetClusterRequest) (*GetClusterResponse, error)
+	// Searches this node's replica of one shard with a prepared query vector.
+	ShardSearch(context.Context, *ShardSearchRequest) (*SearchResponse, error)
+	// Gets points from this node's replica of one shard.
+	ShardGet(context.Context, *ShardGetRequest) (*GetResponse, error)
+	// Counts points in this node's replica of one shard.
+	ShardCount(context.Context, *ShardCountRequest) (*CountResponse, error)
+	// Waits until this node's replica of a shard has applied its log up to
+	// `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+	WaitApplied(context.Context, *WaitAppliedRequest) (*WaitAppliedResponse, error)
+	// Moves one replica of a shard to another node while the cluster serves:
+	// the new node's replica is added and replays the shard's log; once it
+	// has caught up, the old one is removed (its node deletes its copy).
+	MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error)
+	mustEmbedUnimplementedClusterServer()
+}
+
+// UnimplementedClusterServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedClusterServer struct{}
+
+func (UnimplementedClusterServer) GetCluster(context.Context, *GetClusterRequest) (*GetClusterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCluster not implemented")
+}
+func (UnimplementedClusterServer) ShardSearch(context.Context, *ShardSearchRequest) (*SearchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardSearch not implemented")
+}
+func (UnimplementedClusterServer) ShardGet(context.Context, *ShardGetRequest) (*GetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardGet not implemented")
+}
+func (UnimplementedClusterServer) ShardCount(context.Context, *ShardCountRequest) (*CountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardCount not implemented")
+}
+func (UnimplementedClusterServer) WaitApplied(context.Context, *WaitAppliedRequest) (*WaitAppliedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WaitApplied not implemented")
+}
+func (UnimplementedClusterServer) MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MoveReplica not implemented")
+}
+func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
+func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
+
+// UnsafeClusterServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ClusterServer will
+// result in compilation errors.
+type UnsafeClusterServer interface {
+	mustEmbedUnimplementedClusterServer()
+}
+
+func RegisterClusterServer(s grpc.ServiceRegistrar, srv ClusterServer) {
+	// If the following call panics, it indicates UnimplementedClusterServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Cluster_ServiceDesc, srv)
+}
+
+func _Cluster_GetCluster_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetClusterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).GetCluster(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_GetCluster_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).GetCluster(ctx, req.(*GetClusterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Cluster_ShardSearch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardSearchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ShardSearch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ShardSearch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ShardSearch(ctx, req.(*ShardSearchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Cluster_ShardGet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardGetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ShardGet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ShardGet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ShardGet(ctx, req.(*ShardGetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Cluster_ShardCount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardCountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ShardCount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ShardCount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ShardCount(ctx, req.(*ShardCountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Cluster_WaitApplied_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WaitAppliedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).WaitApplied(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_WaitApplied_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).WaitApplied(ctx, req.(*WaitAppliedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Cluster_MoveReplica_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MoveReplicaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).MoveReplica(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_MoveReplica_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).MoveReplica(ctx, req.(*MoveReplicaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Cluster_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "clipdb.v1.Cluster",
+	HandlerType: (*ClusterServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetCluster",
+			Handler:    _Cluster_GetCluster_Handler,
+		},
+		{
+			MethodName: "ShardSearch",
+			Handler:    _Cluster_ShardSearch_Handler,
+		},
+		{
+			MethodName: "ShardGet",
+			Handler:    _Cluster_ShardGet_Handler,
+		},
+		{
+			MethodName: "ShardCount",
+			Handler:    _Cluster_ShardCount_Handler,
+		},
+		{
+			MethodName: "WaitApplied",
+			Handler:    _Cluster_WaitApplied_Handler,
+		},
+		{
+			MethodName: "MoveReplica",
+			Handler:    _Cluster_MoveReplica_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "clipdb/v1/clipdb.proto",
+}
+
+const (
 	Embeddings_EmbedText_FullMethodName  = "/clipdb.v1.Embeddings/EmbedText"
 	Embeddings_EmbedImage_FullMethodName = "/clipdb.v1.Embeddings/EmbedImage"
 )

@@ -213,6 +213,31 @@ periodically and at shutdown) plus the records written after it.
 """
 Global___GraphSource: _TypeAlias = GraphSource  # noqa: Y015
 
+class _ReplicaState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ReplicaStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReplicaState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPLICA_STATE_UNSPECIFIED: _ReplicaState.ValueType  # 0
+    REPLICA_STATE_ACTIVE: _ReplicaState.ValueType  # 1
+    """Its node is live and it has applied the log up to the last report."""
+    REPLICA_STATE_CATCHING_UP: _ReplicaState.ValueType  # 2
+    """Its node is live but it is behind the log (restarted, new)."""
+    REPLICA_STATE_DOWN: _ReplicaState.ValueType  # 3
+    """Its node stopped heartbeating: readers and writers skip it."""
+
+class ReplicaState(_ReplicaState, metaclass=_ReplicaStateEnumTypeWrapper): ...
+
+REPLICA_STATE_UNSPECIFIED: ReplicaState.ValueType  # 0
+REPLICA_STATE_ACTIVE: ReplicaState.ValueType  # 1
+"""Its node is live and it has applied the log up to the last report."""
+REPLICA_STATE_CATCHING_UP: ReplicaState.ValueType  # 2
+"""Its node is live but it is behind the log (restarted, new)."""
+REPLICA_STATE_DOWN: ReplicaState.ValueType  # 3
+"""Its node stopped heartbeating: readers and writers skip it."""
+Global___ReplicaState: _TypeAlias = ReplicaState  # noqa: Y015
+
 @_typing.final
 class HnswConfig(_message.Message):
     """HNSW graph parameters. 0 means the server default."""
@@ -285,6 +310,8 @@ class CreateCollectionRequest(_message.Message):
     SEGMENT_CAPACITY_FIELD_NUMBER: _builtins.int
     QUANTIZATION_FIELD_NUMBER: _builtins.int
     THUMBNAILS_FIELD_NUMBER: _builtins.int
+    SHARDS_FIELD_NUMBER: _builtins.int
+    REPLICATION_FACTOR_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Collection name, [A-Za-z0-9_-]{1,64}."""
     dimension: _builtins.int
@@ -302,6 +329,16 @@ class CreateCollectionRequest(_message.Message):
     """
     quantization: Global___Quantization.ValueType
     """Vector quantization of sealed segments (default none)."""
+    shards: _builtins.int
+    """Cluster mode (docs/cluster.md): how many shards the points are split
+    into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+    --nats accepts only 0 or 1.
+    """
+    replication_factor: _builtins.int
+    """Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+    most the number of live nodes (and 5). A server without --nats accepts
+    only 0 or 1.
+    """
     @_builtins.property
     def hnsw(self) -> Global___HnswConfig:
         """Graph parameters; unset or 0 fields take the server defaults."""
@@ -328,10 +365,12 @@ class CreateCollectionRequest(_message.Message):
         segment_capacity: _builtins.int = ...,
         quantization: Global___Quantization.ValueType = ...,
         thumbnails: Global___ThumbnailOptions | None = ...,
+        shards: _builtins.int = ...,
+        replication_factor: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw", "thumbnails", b"thumbnails"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "name", b"name", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "name", b"name", "quantization", b"quantization", "replication_factor", b"replication_factor", "segment_capacity", b"segment_capacity", "shards", b"shards", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -764,6 +803,9 @@ class CollectionInfo(_message.Message):
     QUANTIZATION_FIELD_NUMBER: _builtins.int
     PAYLOAD_INDEXES_FIELD_NUMBER: _builtins.int
     THUMBNAILS_FIELD_NUMBER: _builtins.int
+    SHARDS_FIELD_NUMBER: _builtins.int
+    REPLICATION_FACTOR_FIELD_NUMBER: _builtins.int
+    SHARD_DETAILS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     dimension: _builtins.int
     metric: Global___Metric.ValueType
@@ -782,6 +824,9 @@ class CollectionInfo(_message.Message):
     loaded it; empty like model_fingerprint.
     """
     quantization: Global___Quantization.ValueType
+    shards: _builtins.int
+    """Shards and copies of each (1 and 1 on a single server)."""
+    replication_factor: _builtins.int
     @_builtins.property
     def hnsw(self) -> Global___HnswConfig:
         """Effective graph parameters (defaults filled in)."""
@@ -797,6 +842,14 @@ class CollectionInfo(_message.Message):
     @_builtins.property
     def thumbnails(self) -> Global___ThumbnailOptions:
         """Whether and how thumbnails are kept (disabled when not)."""
+
+    @_builtins.property
+    def shard_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShardInfo]:
+        """Cluster mode: each shard's replicas and how far they have applied its
+        log (empty on a single server). In cluster mode `segments`,
+        `segment_count` and `payload_indexes` are left empty and
+        `point_count` sums one replica per shard.
+        """
 
     def __init__(
         self,
@@ -816,14 +869,79 @@ class CollectionInfo(_message.Message):
         quantization: Global___Quantization.ValueType = ...,
         payload_indexes: _abc.Iterable[Global___PayloadIndexInfo] | None = ...,
         thumbnails: Global___ThumbnailOptions | None = ...,
+        shards: _builtins.int = ...,
+        replication_factor: _builtins.int = ...,
+        shard_details: _abc.Iterable[Global___ShardInfo] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fusion", b"fusion", "hnsw", b"hnsw", "thumbnails", b"thumbnails"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "model", b"model", "model_fingerprint", b"model_fingerprint", "name", b"name", "payload_indexes", b"payload_indexes", "point_count", b"point_count", "quantization", b"quantization", "segment_capacity", b"segment_capacity", "segment_count", b"segment_count", "segments", b"segments", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "fusion", b"fusion", "hnsw", b"hnsw", "metric", b"metric", "model", b"model", "model_fingerprint", b"model_fingerprint", "name", b"name", "payload_indexes", b"payload_indexes", "point_count", b"point_count", "quantization", b"quantization", "replication_factor", b"replication_factor", "segment_capacity", b"segment_capacity", "segment_count", b"segment_count", "segments", b"segments", "shard_details", b"shard_details", "shards", b"shards", "thumbnails", b"thumbnails", "vectorizer", b"vectorizer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CollectionInfo: _TypeAlias = CollectionInfo  # noqa: Y015
+
+@_typing.final
+class ShardInfo(_message.Message):
+    """One shard of a collection in cluster mode."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    REPLICAS_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    last_sequence: _builtins.int
+    """The last sequence of the shard's log (its JetStream stream)."""
+    @_builtins.property
+    def replicas(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicaInfo]: ...
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        last_sequence: _builtins.int = ...,
+        replicas: _abc.Iterable[Global___ReplicaInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_sequence", b"last_sequence", "replicas", b"replicas", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardInfo: _TypeAlias = ShardInfo  # noqa: Y015
+
+@_typing.final
+class ReplicaInfo(_message.Message):
+    """One node's copy of a shard."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    APPLIED_SEQUENCE_FIELD_NUMBER: _builtins.int
+    LAG_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    """The node id (clipdb serve --node-id)."""
+    applied_sequence: _builtins.int
+    """The last log sequence the replica applied (durably, with the data)."""
+    lag: _builtins.int
+    """last_sequence - applied_sequence, as last reported."""
+    state: Global___ReplicaState.ValueType
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+        applied_sequence: _builtins.int = ...,
+        lag: _builtins.int = ...,
+        state: Global___ReplicaState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_sequence", b"applied_sequence", "lag", b"lag", "node", b"node", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicaInfo: _TypeAlias = ReplicaInfo  # noqa: Y015
 
 @_typing.final
 class Point(_message.Message):
@@ -1282,6 +1400,7 @@ class SearchRequest(_message.Message):
     SCORE_THRESHOLD_FIELD_NUMBER: _builtins.int
     OFFSET_FIELD_NUMBER: _builtins.int
     PAYLOAD_FIELDS_FIELD_NUMBER: _builtins.int
+    ALLOW_PARTIAL_RESULTS_FIELD_NUMBER: _builtins.int
     collection: _builtins.str
     text: _builtins.str
     """A text to embed with CLIP (CLIP collections)."""
@@ -1308,6 +1427,11 @@ class SearchRequest(_message.Message):
     offset: _builtins.int
     """Skip this many best hits first (paging through results); `offset +
     limit` is at most 10000.
+    """
+    allow_partial_results: _builtins.bool
+    """Cluster mode: when a shard has no live replica, answer from the others
+    and name it in SearchResponse.missing_shards instead of failing with
+    UNAVAILABLE.
     """
     @_builtins.property
     def vector(self) -> Global___Vector:
@@ -1349,10 +1473,11 @@ class SearchRequest(_message.Message):
         score_threshold: _builtins.float | None = ...,
         offset: _builtins.int = ...,
         payload_fields: _abc.Iterable[_builtins.str] | None = ...,
+        allow_partial_results: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_score_threshold", b"_score_threshold", "filter", b"filter", "fusion", b"fusion", "id", b"id", "image", b"image", "query", b"query", "score_threshold", b"score_threshold", "text", b"text", "vector", b"vector"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_score_threshold", b"_score_threshold", "collection", b"collection", "ef", b"ef", "filter", b"filter", "fusion", b"fusion", "id", b"id", "image", b"image", "limit", b"limit", "offset", b"offset", "payload_fields", b"payload_fields", "query", b"query", "score_threshold", b"score_threshold", "text", b"text", "vector", b"vector", "with_payload", b"with_payload", "with_vector", b"with_vector"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_score_threshold", b"_score_threshold", "allow_partial_results", b"allow_partial_results", "collection", b"collection", "ef", b"ef", "filter", b"filter", "fusion", b"fusion", "id", b"id", "image", b"image", "limit", b"limit", "offset", b"offset", "payload_fields", b"payload_fields", "query", b"query", "score_threshold", b"score_threshold", "text", b"text", "vector", b"vector", "with_payload", b"with_payload", "with_vector", b"with_vector"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__score_threshold: _TypeAlias = _typing.Literal["score_threshold"]  # noqa: Y015
     _WhichOneofArgType__score_threshold: _TypeAlias = _typing.Literal["_score_threshold", b"_score_threshold"]  # noqa: Y015
@@ -1401,18 +1526,26 @@ class SearchResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     HITS_FIELD_NUMBER: _builtins.int
+    MISSING_SHARDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredPoint]:
         """Best first."""
+
+    @_builtins.property
+    def missing_shards(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Cluster mode with allow_partial_results: shards that had no live
+        replica, whose points are missing from `hits`.
+        """
 
     def __init__(
         self,
         *,
         hits: _abc.Iterable[Global___ScoredPoint] | None = ...,
+        missing_shards: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hits", b"hits"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hits", b"hits", "missing_shards", b"missing_shards"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1466,7 +1599,10 @@ class CountRequest(_message.Message):
 
     COLLECTION_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
+    ALLOW_PARTIAL_RESULTS_FIELD_NUMBER: _builtins.int
     collection: _builtins.str
+    allow_partial_results: _builtins.bool
+    """Cluster mode: as SearchRequest.allow_partial_results."""
     @_builtins.property
     def filter(self) -> Global___Filter:
         """Count only the points matching this filter (exactly)."""
@@ -1476,10 +1612,11 @@ class CountRequest(_message.Message):
         *,
         collection: _builtins.str = ...,
         filter: Global___Filter | None = ...,
+        allow_partial_results: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "filter", b"filter"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_partial_results", b"allow_partial_results", "collection", b"collection", "filter", b"filter"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1747,19 +1884,285 @@ class CountResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     COUNT_FIELD_NUMBER: _builtins.int
+    MISSING_SHARDS_FIELD_NUMBER: _builtins.int
     count: _builtins.int
+    @_builtins.property
+    def missing_shards(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Cluster mode with allow_partial_results: shards not counted."""
+
     def __init__(
         self,
         *,
         count: _builtins.int = ...,
+        missing_shards: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "missing_shards", b"missing_shards"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CountResponse: _TypeAlias = CountResponse  # noqa: Y015
+
+@_typing.final
+class MoveReplicaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    SHARD_FIELD_NUMBER: _builtins.int
+    FROM_NODE_FIELD_NUMBER: _builtins.int
+    TO_NODE_FIELD_NUMBER: _builtins.int
+    TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    collection: _builtins.str
+    shard: _builtins.int
+    from_node: _builtins.str
+    """The node giving up its replica (it must hold one)."""
+    to_node: _builtins.str
+    """The node receiving it: live, and not holding one already."""
+    timeout_ms: _builtins.int
+    """How long to wait for the new replica to catch up (0: 60000); past it
+    the new replica stays, the old one too, and the call answers
+    DEADLINE_EXCEEDED (call it again to finish the move).
+    """
+    def __init__(
+        self,
+        *,
+        collection: _builtins.str = ...,
+        shard: _builtins.int = ...,
+        from_node: _builtins.str = ...,
+        to_node: _builtins.str = ...,
+        timeout_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "from_node", b"from_node", "shard", b"shard", "timeout_ms", b"timeout_ms", "to_node", b"to_node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveReplicaRequest: _TypeAlias = MoveReplicaRequest  # noqa: Y015
+
+@_typing.final
+class MoveReplicaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def collection(self) -> Global___CollectionInfo:
+        """The collection after the move."""
+
+    def __init__(
+        self,
+        *,
+        collection: Global___CollectionInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveReplicaResponse: _TypeAlias = MoveReplicaResponse  # noqa: Y015
+
+@_typing.final
+class GetClusterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClusterRequest: _TypeAlias = GetClusterRequest  # noqa: Y015
+
+@_typing.final
+class GetClusterResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    NODES_FIELD_NUMBER: _builtins.int
+    COLLECTIONS_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    """The node that answered."""
+    @_builtins.property
+    def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___NodeInfo]: ...
+    @_builtins.property
+    def collections(self) -> _containers.RepeatedCompositeFieldContainer[Global___CollectionInfo]: ...
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+        nodes: _abc.Iterable[Global___NodeInfo] | None = ...,
+        collections: _abc.Iterable[Global___CollectionInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collections", b"collections", "node", b"node", "nodes", b"nodes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClusterResponse: _TypeAlias = GetClusterResponse  # noqa: Y015
+
+@_typing.final
+class NodeInfo(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    LIVE_FIELD_NUMBER: _builtins.int
+    HEARTBEAT_AGE_MS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    address: _builtins.str
+    """Its --advertise address, where other nodes reach it."""
+    live: _builtins.bool
+    """Heartbeating: its replicas serve reads and are waited for by writes."""
+    heartbeat_age_ms: _builtins.int
+    """Milliseconds since its last heartbeat."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        address: _builtins.str = ...,
+        live: _builtins.bool = ...,
+        heartbeat_age_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "heartbeat_age_ms", b"heartbeat_age_ms", "id", b"id", "live", b"live"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NodeInfo: _TypeAlias = NodeInfo  # noqa: Y015
+
+@_typing.final
+class ShardSearchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    SEARCH_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    @_builtins.property
+    def search(self) -> Global___SearchRequest:
+        """`query` must be a vector (validated and normalised by the caller)."""
+
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        search: Global___SearchRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["search", b"search", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardSearchRequest: _TypeAlias = ShardSearchRequest  # noqa: Y015
+
+@_typing.final
+class ShardGetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    GET_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    @_builtins.property
+    def get(self) -> Global___GetRequest: ...
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        get: Global___GetRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["get", b"get"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["get", b"get", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardGetRequest: _TypeAlias = ShardGetRequest  # noqa: Y015
+
+@_typing.final
+class ShardCountRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    @_builtins.property
+    def count(self) -> Global___CountRequest: ...
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        count: Global___CountRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["count", b"count"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardCountRequest: _TypeAlias = ShardCountRequest  # noqa: Y015
+
+@_typing.final
+class WaitAppliedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    SHARD_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    collection: _builtins.str
+    shard: _builtins.int
+    sequence: _builtins.int
+    timeout_ms: _builtins.int
+    """How long to wait at most (0: 10000)."""
+    def __init__(
+        self,
+        *,
+        collection: _builtins.str = ...,
+        shard: _builtins.int = ...,
+        sequence: _builtins.int = ...,
+        timeout_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "sequence", b"sequence", "shard", b"shard", "timeout_ms", b"timeout_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitAppliedRequest: _TypeAlias = WaitAppliedRequest  # noqa: Y015
+
+@_typing.final
+class WaitAppliedResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLIED_SEQUENCE_FIELD_NUMBER: _builtins.int
+    ENTRY_RESULT_FIELD_NUMBER: _builtins.int
+    applied_sequence: _builtins.int
+    entry_result: _builtins.int
+    """Points the entry at `sequence` upserted or deleted on this replica,
+    while the replica still remembers it.
+    """
+    def __init__(
+        self,
+        *,
+        applied_sequence: _builtins.int = ...,
+        entry_result: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_entry_result", b"_entry_result", "entry_result", b"entry_result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_entry_result", b"_entry_result", "applied_sequence", b"applied_sequence", "entry_result", b"entry_result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__entry_result: _TypeAlias = _typing.Literal["entry_result"]  # noqa: Y015
+    _WhichOneofArgType__entry_result: _TypeAlias = _typing.Literal["_entry_result", b"_entry_result"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__entry_result) -> _WhichOneofReturnType__entry_result | None: ...
+
+Global___WaitAppliedResponse: _TypeAlias = WaitAppliedResponse  # noqa: Y015
 
 @_typing.final
 class EmbedTextRequest(_message.Message):

@@ -1027,6 +1027,326 @@ class Points(object):
             _registered_method=True)
 
 
+class ClusterStub(object):
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetCluster = channel.unary_unary(
+                '/clipdb.v1.Cluster/GetCluster',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.GetClusterRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.GetClusterResponse.FromString,
+                _registered_method=True)
+        self.ShardSearch = channel.unary_unary(
+                '/clipdb.v1.Cluster/ShardSearch',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSearchRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.SearchResponse.FromString,
+                _registered_method=True)
+        self.ShardGet = channel.unary_unary(
+                '/clipdb.v1.Cluster/ShardGet',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardGetRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.GetResponse.FromString,
+                _registered_method=True)
+        self.ShardCount = channel.unary_unary(
+                '/clipdb.v1.Cluster/ShardCount',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.CountResponse.FromString,
+                _registered_method=True)
+        self.WaitApplied = channel.unary_unary(
+                '/clipdb.v1.Cluster/WaitApplied',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.FromString,
+                _registered_method=True)
+        self.MoveReplica = channel.unary_unary(
+                '/clipdb.v1.Cluster/MoveReplica',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
+                _registered_method=True)
+
+
+class ClusterServicer(object):
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    def GetCluster(self, request, context):
+        """Nodes, their liveness, and every collection's shards and replica lag.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShardSearch(self, request, context):
+        """Searches this node's replica of one shard with a prepared query vector.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShardGet(self, request, context):
+        """Gets points from this node's replica of one shard.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShardCount(self, request, context):
+        """Counts points in this node's replica of one shard.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitApplied(self, request, context):
+        """Waits until this node's replica of a shard has applied its log up to
+        `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MoveReplica(self, request, context):
+        """Moves one replica of a shard to another node while the cluster serves:
+        the new node's replica is added and replays the shard's log; once it
+        has caught up, the old one is removed (its node deletes its copy).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ClusterServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCluster,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.GetClusterRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.GetClusterResponse.SerializeToString,
+            ),
+            'ShardSearch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardSearch,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSearchRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.SearchResponse.SerializeToString,
+            ),
+            'ShardGet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardGet,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardGetRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.GetResponse.SerializeToString,
+            ),
+            'ShardCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardCount,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.CountResponse.SerializeToString,
+            ),
+            'WaitApplied': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitApplied,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.SerializeToString,
+            ),
+            'MoveReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveReplica,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'clipdb.v1.Cluster', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('clipdb.v1.Cluster', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Cluster(object):
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    @staticmethod
+    def GetCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/GetCluster',
+            clipdb_dot_v1_dot_clipdb__pb2.GetClusterRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.GetClusterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardSearch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/ShardSearch',
+            clipdb_dot_v1_dot_clipdb__pb2.ShardSearchRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardGet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/ShardGet',
+            clipdb_dot_v1_dot_clipdb__pb2.ShardGetRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.GetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/ShardCount',
+            clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.CountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitApplied(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/WaitApplied',
+            clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/MoveReplica',
+            clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class EmbeddingsStub(object):
     """---------------------------------------------------------------------------
     Embeddings

@@ -494,6 +494,136 @@ class PointsServicer(metaclass=_abc_1.ABCMeta):
 
 def add_PointsServicer_to_server(servicer: PointsServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class ClusterStub:
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ClusterAsyncStub: ...
+    GetCluster: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.GetClusterRequest, _clipdb_pb2.GetClusterResponse]
+    """Nodes, their liveness, and every collection's shards and replica lag."""
+    ShardSearch: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardSearchRequest, _clipdb_pb2.SearchResponse]
+    """Searches this node's replica of one shard with a prepared query vector."""
+    ShardGet: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardGetRequest, _clipdb_pb2.GetResponse]
+    """Gets points from this node's replica of one shard."""
+    ShardCount: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardCountRequest, _clipdb_pb2.CountResponse]
+    """Counts points in this node's replica of one shard."""
+    WaitApplied: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.WaitAppliedRequest, _clipdb_pb2.WaitAppliedResponse]
+    """Waits until this node's replica of a shard has applied its log up to
+    `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+    """
+    MoveReplica: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.MoveReplicaRequest, _clipdb_pb2.MoveReplicaResponse]
+    """Moves one replica of a shard to another node while the cluster serves:
+    the new node's replica is added and replays the shard's log; once it
+    has caught up, the old one is removed (its node deletes its copy).
+    """
+
+@_typing.type_check_only
+class ClusterAsyncStub(ClusterStub):
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetCluster: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.GetClusterRequest, _clipdb_pb2.GetClusterResponse]  # type: ignore[assignment]
+    """Nodes, their liveness, and every collection's shards and replica lag."""
+    ShardSearch: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardSearchRequest, _clipdb_pb2.SearchResponse]  # type: ignore[assignment]
+    """Searches this node's replica of one shard with a prepared query vector."""
+    ShardGet: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardGetRequest, _clipdb_pb2.GetResponse]  # type: ignore[assignment]
+    """Gets points from this node's replica of one shard."""
+    ShardCount: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardCountRequest, _clipdb_pb2.CountResponse]  # type: ignore[assignment]
+    """Counts points in this node's replica of one shard."""
+    WaitApplied: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.WaitAppliedRequest, _clipdb_pb2.WaitAppliedResponse]  # type: ignore[assignment]
+    """Waits until this node's replica of a shard has applied its log up to
+    `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+    """
+    MoveReplica: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.MoveReplicaRequest, _clipdb_pb2.MoveReplicaResponse]  # type: ignore[assignment]
+    """Moves one replica of a shard to another node while the cluster serves:
+    the new node's replica is added and replays the shard's log; once it
+    has caught up, the old one is removed (its node deletes its copy).
+    """
+
+class ClusterServicer(metaclass=_abc_1.ABCMeta):
+    """---------------------------------------------------------------------------
+    Cluster (docs/cluster.md)
+    ---------------------------------------------------------------------------
+
+    The cluster: its nodes and every collection's shards and replicas. Served
+    by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+    Shard* and WaitApplied methods are what nodes call on each other (a
+    client may, but need not).
+    """
+
+    @_abc_1.abstractmethod
+    def GetCluster(
+        self,
+        request: _clipdb_pb2.GetClusterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.GetClusterResponse, _abc.Awaitable[_clipdb_pb2.GetClusterResponse]]:
+        """Nodes, their liveness, and every collection's shards and replica lag."""
+
+    @_abc_1.abstractmethod
+    def ShardSearch(
+        self,
+        request: _clipdb_pb2.ShardSearchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.SearchResponse, _abc.Awaitable[_clipdb_pb2.SearchResponse]]:
+        """Searches this node's replica of one shard with a prepared query vector."""
+
+    @_abc_1.abstractmethod
+    def ShardGet(
+        self,
+        request: _clipdb_pb2.ShardGetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.GetResponse, _abc.Awaitable[_clipdb_pb2.GetResponse]]:
+        """Gets points from this node's replica of one shard."""
+
+    @_abc_1.abstractmethod
+    def ShardCount(
+        self,
+        request: _clipdb_pb2.ShardCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.CountResponse, _abc.Awaitable[_clipdb_pb2.CountResponse]]:
+        """Counts points in this node's replica of one shard."""
+
+    @_abc_1.abstractmethod
+    def WaitApplied(
+        self,
+        request: _clipdb_pb2.WaitAppliedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.WaitAppliedResponse, _abc.Awaitable[_clipdb_pb2.WaitAppliedResponse]]:
+        """Waits until this node's replica of a shard has applied its log up to
+        `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+        """
+
+    @_abc_1.abstractmethod
+    def MoveReplica(
+        self,
+        request: _clipdb_pb2.MoveReplicaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.MoveReplicaResponse, _abc.Awaitable[_clipdb_pb2.MoveReplicaResponse]]:
+        """Moves one replica of a shard to another node while the cluster serves:
+        the new node's replica is added and replays the shard's log; once it
+        has caught up, the old one is removed (its node deletes its copy).
+        """
+
+def add_ClusterServicer_to_server(servicer: ClusterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class EmbeddingsStub:
     """---------------------------------------------------------------------------
     Embeddings

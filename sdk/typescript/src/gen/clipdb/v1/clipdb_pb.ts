@@ -35,7 +35,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file clipdb/v1/clipdb.proto.
  */
 export const file_clipdb_v1_clipdb: GenFile = /*@__PURE__*/
-  fileDesc("ChZjbGlwZGIvdjEvY2xpcGRiLnByb3RvEgljbGlwZGIudjEiQwoKSG5zd0NvbmZpZxIJCgFtGAEgASgNEhcKD2VmX2NvbnN0cnVjdGlvbhgCIAEoDRIRCgllZl9zZWFyY2gYAyABKA0iLAoNRnVzaW9uV2VpZ2h0cxINCgVpbWFnZRgBIAEoAhIMCgR0ZXh0GAIgASgCItECChdDcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRItCgxxdWFudGl6YXRpb24YCCABKA4yFy5jbGlwZGIudjEuUXVhbnRpemF0aW9uEi8KCnRodW1ibmFpbHMYCSABKAsyGy5jbGlwZGIudjEuVGh1bWJuYWlsT3B0aW9ucyJHChBUaHVtYm5haWxPcHRpb25zEhAKCGRpc2FibGVkGAEgASgIEhAKCG1heF9zaWRlGAIgASgNEg8KB3F1YWxpdHkYAyABKA0iZwoZQ3JlYXRlUGF5bG9hZEluZGV4UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2tleRgCIAEoCRIpCgR0eXBlGAMgASgOMhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleFR5cGUiPAoZRGVsZXRlUGF5bG9hZEluZGV4UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2tleRgCIAEoCSIcChpEZWxldGVQYXlsb2FkSW5kZXhSZXNwb25zZSKqAQoQUGF5bG9hZEluZGV4SW5mbxILCgNrZXkYASABKAkSKQoEdHlwZRgCIAEoDjIbLmNsaXBkYi52MS5QYXlsb2FkSW5kZXhUeXBlEisKBXN0YXRlGAMgASgOMhwuY2xpcGRiLnYxLlBheWxvYWRJbmRleFN0YXRlEhYKDmluZGV4ZWRfcG9pbnRzGAQgASgEEhkKEW1pc21hdGNoZWRfcG9pbnRzGAUgASgEIiQKFEdldENvbGxlY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGAoWTGlzdENvbGxlY3Rpb25zUmVxdWVzdCJJChdMaXN0Q29sbGVjdGlvbnNSZXNwb25zZRIuCgtjb2xsZWN0aW9ucxgBIAMoCzIZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbyInChdEZWxldGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIhoKGERlbGV0ZUNvbGxlY3Rpb25SZXNwb25zZSIrChVDcmVhdGVTbmFwc2hvdFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCSIqChRMaXN0U25hcHNob3RzUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJIkMKFUxpc3RTbmFwc2hvdHNSZXNwb25zZRIqCglzbmFwc2hvdHMYASADKAsyFy5jbGlwZGIudjEuU25hcHNob3RJbmZvIjkKFURlbGV0ZVNuYXBzaG90UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgwKBG5hbWUYAiABKAkiGAoWRGVsZXRlU25hcHNob3RSZXNwb25zZSKmAQoMU25hcHNob3RJbmZvEgwKBG5hbWUYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEi4KCmNyZWF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3BvaW50X2NvdW50GAUgASgEEgwKBHBhdGgYBiABKAkSDQoFZXJyb3IYByABKAkifQoLU2VnbWVudEluZm8SCgoCaWQYASABKA0SDgoGc2VhbGVkGAIgASgIEg8KB3JlY29yZHMYAyABKAQSEwoLbGl2ZV9wb2ludHMYBCABKAQSLAoMZ3JhcGhfc291cmNlGAUgASgOMhYuY2xpcGRiLnYxLkdyYXBoU291cmNlIv4DCg5Db2xsZWN0aW9uSW5mbxIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRITCgtwb2ludF9jb3VudBgIIAEoBBIVCg1zZWdtZW50X2NvdW50GAkgASgNEigKCHNlZ21lbnRzGAogAygLMhYuY2xpcGRiLnYxLlNlZ21lbnRJbmZvEhkKEW1vZGVsX2ZpbmdlcnByaW50GAsgASgJEg0KBW1vZGVsGAwgASgJEi0KDHF1YW50aXphdGlvbhgNIAEoDjIXLmNsaXBkYi52MS5RdWFudGl6YXRpb24SNAoPcGF5bG9hZF9pbmRleGVzGA4gAygLMhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleEluZm8SLwoKdGh1bWJuYWlscxgPIAEoCzIbLmNsaXBkYi52MS5UaHVtYm5haWxPcHRpb25zIn8KBVBvaW50EgoKAmlkGAEgASgJEg4KBnZlY3RvchgCIAMoAhIMCgR0ZXh0GAMgASgJEg0KBWltYWdlGAQgASgMEigKB3BheWxvYWQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3RleHRfdmVjdG9yGAYgAygCIkUKDVVwc2VydFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIgCgZwb2ludHMYAiADKAsyEC5jbGlwZGIudjEuUG9pbnQiIgoOVXBzZXJ0UmVzcG9uc2USEAoIdXBzZXJ0ZWQYASABKAQiQgoKR2V0UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRITCgt3aXRoX3ZlY3RvchgDIAEoCCIvCgtHZXRSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQiUwoNRGVsZXRlUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyIiEKDkRlbGV0ZVJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiGAoGVmVjdG9yEg4KBnZhbHVlcxgBIAMoAiJrCgVSYW5nZRIPCgJndBgBIAEoAUgAiAEBEhAKA2d0ZRgCIAEoAUgBiAEBEg8KAmx0GAMgASgBSAKIAQESEAoDbHRlGAQgASgBSAOIAQFCBQoDX2d0QgYKBF9ndGVCBQoDX2x0QgYKBF9sdGUiMwoJVmFsdWVMaXN0EiYKBnZhbHVlcxgBIAMoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZSIVCgZJZExpc3QSCwoDaWRzGAEgAygJIgkKB0lzRW1wdHkilQIKCUNvbmRpdGlvbhILCgNrZXkYASABKAkSKAoGZXF1YWxzGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFcmFuZ2UYAyABKAsyEC5jbGlwZGIudjEuUmFuZ2VIABIjCgNhbnkYBCABKAsyFC5jbGlwZGIudjEuVmFsdWVMaXN0SAASJgoIaXNfZW1wdHkYBSABKAsyEi5jbGlwZGIudjEuSXNFbXB0eUgAEiMKBmhhc19pZBgGIAEoCzIRLmNsaXBkYi52MS5JZExpc3RIABIOCgR0ZXh0GAcgASgJSAASIwoGZmlsdGVyGAggASgLMhEuY2xpcGRiLnYxLkZpbHRlckgAQgcKBW1hdGNoInoKBkZpbHRlchIiCgRtdXN0GAEgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbhIkCgZzaG91bGQYAiADKAsyFC5jbGlwZGIudjEuQ29uZGl0aW9uEiYKCG11c3Rfbm90GAMgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbiLtAgoNU2VhcmNoUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEiMKBnZlY3RvchgCIAEoCzIRLmNsaXBkYi52MS5WZWN0b3JIABIOCgR0ZXh0GAMgASgJSAASDwoFaW1hZ2UYBCABKAxIABIMCgJpZBgFIAEoCUgAEg0KBWxpbWl0GAYgASgNEgoKAmVmGAcgASgNEiEKBmZpbHRlchgIIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEigKBmZ1c2lvbhgLIAEoCzIYLmNsaXBkYi52MS5GdXNpb25XZWlnaHRzEhwKD3Njb3JlX3RocmVzaG9sZBgMIAEoAkgBiAEBEg4KBm9mZnNldBgNIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgOIAMoCUIHCgVxdWVyeUISChBfc2NvcmVfdGhyZXNob2xkImIKC1Njb3JlZFBvaW50EgoKAmlkGAEgASgJEg0KBXNjb3JlGAIgASgCEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnZlY3RvchgEIAMoAiI2Cg5TZWFyY2hSZXNwb25zZRIkCgRoaXRzGAEgAygLMhYuY2xpcGRiLnYxLlNjb3JlZFBvaW50IkAKElNlYXJjaEJhdGNoUmVxdWVzdBIqCghzZWFyY2hlcxgBIAMoCzIYLmNsaXBkYi52MS5TZWFyY2hSZXF1ZXN0IkEKE1NlYXJjaEJhdGNoUmVzcG9uc2USKgoHcmVzdWx0cxgBIAMoCzIZLmNsaXBkYi52MS5TZWFyY2hSZXNwb25zZSJFCgxDb3VudFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIhCgZmaWx0ZXIYAiABKAsyES5jbGlwZGIudjEuRmlsdGVyIpQBCg1TY3JvbGxSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSIQoGZmlsdGVyGAIgASgLMhEuY2xpcGRiLnYxLkZpbHRlchINCgVsaW1pdBgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEhQKDHdpdGhfcGF5bG9hZBgFIAEoCBITCgt3aXRoX3ZlY3RvchgGIAEoCCJLCg5TY3JvbGxSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChFTZXRQYXlsb2FkUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyEigKB3BheWxvYWQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg8KB3JlcGxhY2UYBSABKAgiJQoSU2V0UGF5bG9hZFJlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQibAoYRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDaWRzGAIgAygJEiEKBmZpbHRlchgDIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDAoEa2V5cxgEIAMoCSIsChlEZWxldGVQYXlsb2FkS2V5c1Jlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQimQMKEFJlY29tbWVuZFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIUCgxwb3NpdGl2ZV9pZHMYAiADKAkSKwoQcG9zaXRpdmVfdmVjdG9ycxgDIAMoCzIRLmNsaXBkYi52MS5WZWN0b3ISFAoMbmVnYXRpdmVfaWRzGAQgAygJEisKEG5lZ2F0aXZlX3ZlY3RvcnMYBSADKAsyES5jbGlwZGIudjEuVmVjdG9yEiEKBmZpbHRlchgGIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDQoFbGltaXQYByABKA0SCgoCZWYYCCABKA0SFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEhwKD3Njb3JlX3RocmVzaG9sZBgLIAEoAkgAiAEBEg4KBm9mZnNldBgMIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgNIAMoCRIoCgZmdXNpb24YDiABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0c0ISChBfc2NvcmVfdGhyZXNob2xkIh4KDUNvdW50UmVzcG9uc2USDQoFY291bnQYASABKAQiIQoQRW1iZWRUZXh0UmVxdWVzdBINCgV0ZXh0cxgBIAMoCSIjChFFbWJlZEltYWdlUmVxdWVzdBIOCgZpbWFnZXMYASADKAwiNgoNRW1iZWRSZXNwb25zZRIlCgplbWJlZGRpbmdzGAEgAygLMhEuY2xpcGRiLnYxLlZlY3Rvcio6CgZNZXRyaWMSEQoNTUVUUklDX0NPU0lORRAAEg4KCk1FVFJJQ19ET1QQARINCglNRVRSSUNfTDIQAio2CgpWZWN0b3JpemVyEhMKD1ZFQ1RPUklaRVJfTk9ORRAAEhMKD1ZFQ1RPUklaRVJfQ0xJUBABKjwKDFF1YW50aXphdGlvbhIVChFRVUFOVElaQVRJT05fTk9ORRAAEhUKEVFVQU5USVpBVElPTl9JTlQ4EAEqmAEKEFBheWxvYWRJbmRleFR5cGUSHQoZUEFZTE9BRF9JTkRFWF9VTlNQRUNJRklFRBAAEhkKFVBBWUxPQURfSU5ERVhfS0VZV09SRBABEhkKFVBBWUxPQURfSU5ERVhfSU5URUdFUhACEhcKE1BBWUxPQURfSU5ERVhfRkxPQVQQAxIWChJQQVlMT0FEX0lOREVYX0JPT0wQBCp5ChFQYXlsb2FkSW5kZXhTdGF0ZRIjCh9QQVlMT0FEX0lOREVYX1NUQVRFX1VOU1BFQ0lGSUVEEAASIAocUEFZTE9BRF9JTkRFWF9TVEFURV9CVUlMRElORxABEh0KGVBBWUxPQURfSU5ERVhfU1RBVEVfUkVBRFkQAip5CgtHcmFwaFNvdXJjZRIcChhHUkFQSF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIWChJHUkFQSF9TT1VSQ0VfQlVJTFQQARIXChNHUkFQSF9TT1VSQ0VfTE9BREVEEAISGwoXR1JBUEhfU09VUkNFX0NIRUNLUE9JTlQQAzKYBgoLQ29sbGVjdGlvbnMSUQoQQ3JlYXRlQ29sbGVjdGlvbhIiLmNsaXBkYi52MS5DcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBoZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbxJLCg1HZXRDb2xsZWN0aW9uEh8uY2xpcGRiLnYxLkdldENvbGxlY3Rpb25SZXF1ZXN0GhkuY2xpcGRiLnYxLkNvbGxlY3Rpb25JbmZvElgKD0xpc3RDb2xsZWN0aW9ucxIhLmNsaXBkYi52MS5MaXN0Q29sbGVjdGlvbnNSZXF1ZXN0GiIuY2xpcGRiLnYxLkxpc3RDb2xsZWN0aW9uc1Jlc3BvbnNlElsKEERlbGV0ZUNvbGxlY3Rpb24SIi5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlcXVlc3QaIy5jbGlwZGIudjEuRGVsZXRlQ29sbGVjdGlvblJlc3BvbnNlEksKDkNyZWF0ZVNuYXBzaG90EiAuY2xpcGRiLnYxLkNyZWF0ZVNuYXBzaG90UmVxdWVzdBoXLmNsaXBkYi52MS5TbmFwc2hvdEluZm8SUgoNTGlzdFNuYXBzaG90cxIfLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVxdWVzdBogLmNsaXBkYi52MS5MaXN0U25hcHNob3RzUmVzcG9uc2USVQoORGVsZXRlU25hcHNob3QSIC5jbGlwZGIudjEuRGVsZXRlU25hcHNob3RSZXF1ZXN0GiEuY2xpcGRiLnYxLkRlbGV0ZVNuYXBzaG90UmVzcG9uc2USVwoSQ3JlYXRlUGF5bG9hZEluZGV4EiQuY2xpcGRiLnYxLkNyZWF0ZVBheWxvYWRJbmRleFJlcXVlc3QaGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4SW5mbxJhChJEZWxldGVQYXlsb2FkSW5kZXgSJC5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEluZGV4UmVxdWVzdBolLmNsaXBkYi52MS5EZWxldGVQYXlsb2FkSW5kZXhSZXNwb25zZTL7BQoGUG9pbnRzEj0KBlVwc2VydBIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlEkUKDFVwc2VydFN0cmVhbRIYLmNsaXBkYi52MS5VcHNlcnRSZXF1ZXN0GhkuY2xpcGRiLnYxLlVwc2VydFJlc3BvbnNlKAESNAoDR2V0EhUuY2xpcGRiLnYxLkdldFJlcXVlc3QaFi5jbGlwZGIudjEuR2V0UmVzcG9uc2USPQoGRGVsZXRlEhguY2xpcGRiLnYxLkRlbGV0ZVJlcXVlc3QaGS5jbGlwZGIudjEuRGVsZXRlUmVzcG9uc2USPQoGU2VhcmNoEhguY2xpcGRiLnYxLlNlYXJjaFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2USTAoLU2VhcmNoQmF0Y2gSHS5jbGlwZGIudjEuU2VhcmNoQmF0Y2hSZXF1ZXN0Gh4uY2xpcGRiLnYxLlNlYXJjaEJhdGNoUmVzcG9uc2USOgoFQ291bnQSFy5jbGlwZGIudjEuQ291bnRSZXF1ZXN0GhguY2xpcGRiLnYxLkNvdW50UmVzcG9uc2USPQoGU2Nyb2xsEhguY2xpcGRiLnYxLlNjcm9sbFJlcXVlc3QaGS5jbGlwZGIudjEuU2Nyb2xsUmVzcG9uc2USSQoKU2V0UGF5bG9hZBIcLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVxdWVzdBodLmNsaXBkYi52MS5TZXRQYXlsb2FkUmVzcG9uc2USXgoRRGVsZXRlUGF5bG9hZEtleXMSIy5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0GiQuY2xpcGRiLnYxLkRlbGV0ZVBheWxvYWRLZXlzUmVzcG9uc2USQwoJUmVjb21tZW5kEhsuY2xpcGRiLnYxLlJlY29tbWVuZFJlcXVlc3QaGS5jbGlwZGIudjEuU2VhcmNoUmVzcG9uc2UylgEKCkVtYmVkZGluZ3MSQgoJRW1iZWRUZXh0EhsuY2xpcGRiLnYxLkVtYmVkVGV4dFJlcXVlc3QaGC5jbGlwZGIudjEuRW1iZWRSZXNwb25zZRJECgpFbWJlZEltYWdlEhwuY2xpcGRiLnYxLkVtYmVkSW1hZ2VSZXF1ZXN0GhguY2xpcGRiLnYxLkVtYmVkUmVzcG9uc2VCRAoMaW8uY2xpcGRiLnYxUAFaMmdpdGh1Yi5jb20vY2xpcGRiL2NsaXBkYi9nZW4vZ28vY2xpcGRiL3YxO2NsaXBkYnYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChZjbGlwZGIvdjEvY2xpcGRiLnByb3RvEgljbGlwZGIudjEiQwoKSG5zd0NvbmZpZxIJCgFtGAEgASgNEhcKD2VmX2NvbnN0cnVjdGlvbhgCIAEoDRIRCgllZl9zZWFyY2gYAyABKA0iLAoNRnVzaW9uV2VpZ2h0cxINCgVpbWFnZRgBIAEoAhIMCgR0ZXh0GAIgASgCIv0CChdDcmVhdGVDb2xsZWN0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhEKCWRpbWVuc2lvbhgCIAEoDRIhCgZtZXRyaWMYAyABKA4yES5jbGlwZGIudjEuTWV0cmljEiMKBGhuc3cYBCABKAsyFS5jbGlwZGIudjEuSG5zd0NvbmZpZxIpCgp2ZWN0b3JpemVyGAUgASgOMhUuY2xpcGRiLnYxLlZlY3Rvcml6ZXISKAoGZnVzaW9uGAYgASgLMhguY2xpcGRiLnYxLkZ1c2lvbldlaWdodHMSGAoQc2VnbWVudF9jYXBhY2l0eRgHIAEoDRItCgxxdWFudGl6YXRpb24YCCABKA4yFy5jbGlwZGIudjEuUXVhbnRpemF0aW9uEi8KCnRodW1ibmFpbHMYCSABKAsyGy5jbGlwZGIudjEuVGh1bWJuYWlsT3B0aW9ucxIOCgZzaGFyZHMYFCABKA0SGgoScmVwbGljYXRpb25fZmFjdG9yGBUgASgNIkcKEFRodW1ibmFpbE9wdGlvbnMSEAoIZGlzYWJsZWQYASABKAgSEAoIbWF4X3NpZGUYAiABKA0SDwoHcXVhbGl0eRgDIAEoDSJnChlDcmVhdGVQYXlsb2FkSW5kZXhSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDa2V5GAIgASgJEikKBHR5cGUYAyABKA4yGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4VHlwZSI8ChlEZWxldGVQYXlsb2FkSW5kZXhSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDa2V5GAIgASgJIhwKGkRlbGV0ZVBheWxvYWRJbmRleFJlc3BvbnNlIqoBChBQYXlsb2FkSW5kZXhJbmZvEgsKA2tleRgBIAEoCRIpCgR0eXBlGAIgASgOMhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleFR5cGUSKwoFc3RhdGUYAyABKA4yHC5jbGlwZGIudjEuUGF5bG9hZEluZGV4U3RhdGUSFgoOaW5kZXhlZF9wb2ludHMYBCABKAQSGQoRbWlzbWF0Y2hlZF9wb2ludHMYBSABKAQiJAoUR2V0Q29sbGVjdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSIYChZMaXN0Q29sbGVjdGlvbnNSZXF1ZXN0IkkKF0xpc3RDb2xsZWN0aW9uc1Jlc3BvbnNlEi4KC2NvbGxlY3Rpb25zGAEgAygLMhkuY2xpcGRiLnYxLkNvbGxlY3Rpb25JbmZvIicKF0RlbGV0ZUNvbGxlY3Rpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiGgoYRGVsZXRlQ29sbGVjdGlvblJlc3BvbnNlIisKFUNyZWF0ZVNuYXBzaG90UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJIioKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkiQwoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEioKCXNuYXBzaG90cxgBIAMoCzIXLmNsaXBkYi52MS5TbmFwc2hvdEluZm8iOQoVRGVsZXRlU25hcHNob3RSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSDAoEbmFtZRgCIAEoCSIYChZEZWxldGVTbmFwc2hvdFJlc3BvbnNlIqYBCgxTbmFwc2hvdEluZm8SDAoEbmFtZRgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAQSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcG9pbnRfY291bnQYBSABKAQSDAoEcGF0aBgGIAEoCRINCgVlcnJvchgHIAEoCSJ9CgtTZWdtZW50SW5mbxIKCgJpZBgBIAEoDRIOCgZzZWFsZWQYAiABKAgSDwoHcmVjb3JkcxgDIAEoBBITCgtsaXZlX3BvaW50cxgEIAEoBBIsCgxncmFwaF9zb3VyY2UYBSABKA4yFi5jbGlwZGIudjEuR3JhcGhTb3VyY2Ui1wQKDkNvbGxlY3Rpb25JbmZvEgwKBG5hbWUYASABKAkSEQoJZGltZW5zaW9uGAIgASgNEiEKBm1ldHJpYxgDIAEoDjIRLmNsaXBkYi52MS5NZXRyaWMSIwoEaG5zdxgEIAEoCzIVLmNsaXBkYi52MS5IbnN3Q29uZmlnEikKCnZlY3Rvcml6ZXIYBSABKA4yFS5jbGlwZGIudjEuVmVjdG9yaXplchIoCgZmdXNpb24YBiABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0cxIYChBzZWdtZW50X2NhcGFjaXR5GAcgASgNEhMKC3BvaW50X2NvdW50GAggASgEEhUKDXNlZ21lbnRfY291bnQYCSABKA0SKAoIc2VnbWVudHMYCiADKAsyFi5jbGlwZGIudjEuU2VnbWVudEluZm8SGQoRbW9kZWxfZmluZ2VycHJpbnQYCyABKAkSDQoFbW9kZWwYDCABKAkSLQoMcXVhbnRpemF0aW9uGA0gASgOMhcuY2xpcGRiLnYxLlF1YW50aXphdGlvbhI0Cg9wYXlsb2FkX2luZGV4ZXMYDiADKAsyGy5jbGlwZGIudjEuUGF5bG9hZEluZGV4SW5mbxIvCgp0aHVtYm5haWxzGA8gASgLMhsuY2xpcGRiLnYxLlRodW1ibmFpbE9wdGlvbnMSDgoGc2hhcmRzGBQgASgNEhoKEnJlcGxpY2F0aW9uX2ZhY3RvchgVIAEoDRIrCg1zaGFyZF9kZXRhaWxzGBYgAygLMhQuY2xpcGRiLnYxLlNoYXJkSW5mbyJbCglTaGFyZEluZm8SDQoFc2hhcmQYASABKA0SFQoNbGFzdF9zZXF1ZW5jZRgCIAEoBBIoCghyZXBsaWNhcxgDIAMoCzIWLmNsaXBkYi52MS5SZXBsaWNhSW5mbyJqCgtSZXBsaWNhSW5mbxIMCgRub2RlGAEgASgJEhgKEGFwcGxpZWRfc2VxdWVuY2UYAiABKAQSCwoDbGFnGAMgASgEEiYKBXN0YXRlGAQgASgOMhcuY2xpcGRiLnYxLlJlcGxpY2FTdGF0ZSJ/CgVQb2ludBIKCgJpZBgBIAEoCRIOCgZ2ZWN0b3IYAiADKAISDAoEdGV4dBgDIAEoCRINCgVpbWFnZRgEIAEoDBIoCgdwYXlsb2FkGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgt0ZXh0X3ZlY3RvchgGIAMoAiJFCg1VcHNlcnRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSIAoGcG9pbnRzGAIgAygLMhAuY2xpcGRiLnYxLlBvaW50IiIKDlVwc2VydFJlc3BvbnNlEhAKCHVwc2VydGVkGAEgASgEIkIKCkdldFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRILCgNpZHMYAiADKAkSEwoLd2l0aF92ZWN0b3IYAyABKAgiLwoLR2V0UmVzcG9uc2USIAoGcG9pbnRzGAEgAygLMhAuY2xpcGRiLnYxLlBvaW50IlMKDURlbGV0ZVJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRILCgNpZHMYAiADKAkSIQoGZmlsdGVyGAMgASgLMhEuY2xpcGRiLnYxLkZpbHRlciIhCg5EZWxldGVSZXNwb25zZRIPCgdkZWxldGVkGAEgASgEIhgKBlZlY3RvchIOCgZ2YWx1ZXMYASADKAIiawoFUmFuZ2USDwoCZ3QYASABKAFIAIgBARIQCgNndGUYAiABKAFIAYgBARIPCgJsdBgDIAEoAUgCiAEBEhAKA2x0ZRgEIAEoAUgDiAEBQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIjMKCVZhbHVlTGlzdBImCgZ2YWx1ZXMYASADKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUiFQoGSWRMaXN0EgsKA2lkcxgBIAMoCSIJCgdJc0VtcHR5IpUCCglDb25kaXRpb24SCwoDa2V5GAEgASgJEigKBmVxdWFscxgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEiEKBXJhbmdlGAMgASgLMhAuY2xpcGRiLnYxLlJhbmdlSAASIwoDYW55GAQgASgLMhQuY2xpcGRiLnYxLlZhbHVlTGlzdEgAEiYKCGlzX2VtcHR5GAUgASgLMhIuY2xpcGRiLnYxLklzRW1wdHlIABIjCgZoYXNfaWQYBiABKAsyES5jbGlwZGIudjEuSWRMaXN0SAASDgoEdGV4dBgHIAEoCUgAEiMKBmZpbHRlchgIIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXJIAEIHCgVtYXRjaCJ6CgZGaWx0ZXISIgoEbXVzdBgBIAMoCzIULmNsaXBkYi52MS5Db25kaXRpb24SJAoGc2hvdWxkGAIgAygLMhQuY2xpcGRiLnYxLkNvbmRpdGlvbhImCghtdXN0X25vdBgDIAMoCzIULmNsaXBkYi52MS5Db25kaXRpb24ijAMKDVNlYXJjaFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIjCgZ2ZWN0b3IYAiABKAsyES5jbGlwZGIudjEuVmVjdG9ySAASDgoEdGV4dBgDIAEoCUgAEg8KBWltYWdlGAQgASgMSAASDAoCaWQYBSABKAlIABINCgVsaW1pdBgGIAEoDRIKCgJlZhgHIAEoDRIhCgZmaWx0ZXIYCCABKAsyES5jbGlwZGIudjEuRmlsdGVyEhQKDHdpdGhfcGF5bG9hZBgJIAEoCBITCgt3aXRoX3ZlY3RvchgKIAEoCBIoCgZmdXNpb24YCyABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0cxIcCg9zY29yZV90aHJlc2hvbGQYDCABKAJIAYgBARIOCgZvZmZzZXQYDSABKA0SFgoOcGF5bG9hZF9maWVsZHMYDiADKAkSHQoVYWxsb3dfcGFydGlhbF9yZXN1bHRzGBQgASgIQgcKBXF1ZXJ5QhIKEF9zY29yZV90aHJlc2hvbGQiYgoLU2NvcmVkUG9pbnQSCgoCaWQYASABKAkSDQoFc2NvcmUYAiABKAISKAoHcGF5bG9hZBgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGdmVjdG9yGAQgAygCIk4KDlNlYXJjaFJlc3BvbnNlEiQKBGhpdHMYASADKAsyFi5jbGlwZGIudjEuU2NvcmVkUG9pbnQSFgoObWlzc2luZ19zaGFyZHMYFCADKA0iQAoSU2VhcmNoQmF0Y2hSZXF1ZXN0EioKCHNlYXJjaGVzGAEgAygLMhguY2xpcGRiLnYxLlNlYXJjaFJlcXVlc3QiQQoTU2VhcmNoQmF0Y2hSZXNwb25zZRIqCgdyZXN1bHRzGAEgAygLMhkuY2xpcGRiLnYxLlNlYXJjaFJlc3BvbnNlImQKDENvdW50UmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEiEKBmZpbHRlchgCIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISHQoVYWxsb3dfcGFydGlhbF9yZXN1bHRzGBQgASgIIpQBCg1TY3JvbGxSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSIQoGZmlsdGVyGAIgASgLMhEuY2xpcGRiLnYxLkZpbHRlchINCgVsaW1pdBgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJEhQKDHdpdGhfcGF5bG9hZBgFIAEoCBITCgt3aXRoX3ZlY3RvchgGIAEoCCJLCg5TY3JvbGxSZXNwb25zZRIgCgZwb2ludHMYASADKAsyEC5jbGlwZGIudjEuUG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpIBChFTZXRQYXlsb2FkUmVxdWVzdBISCgpjb2xsZWN0aW9uGAEgASgJEgsKA2lkcxgCIAMoCRIhCgZmaWx0ZXIYAyABKAsyES5jbGlwZGIudjEuRmlsdGVyEigKB3BheWxvYWQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg8KB3JlcGxhY2UYBSABKAgiJQoSU2V0UGF5bG9hZFJlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQibAoYRGVsZXRlUGF5bG9hZEtleXNSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSCwoDaWRzGAIgAygJEiEKBmZpbHRlchgDIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDAoEa2V5cxgEIAMoCSIsChlEZWxldGVQYXlsb2FkS2V5c1Jlc3BvbnNlEg8KB3VwZGF0ZWQYASABKAQimQMKEFJlY29tbWVuZFJlcXVlc3QSEgoKY29sbGVjdGlvbhgBIAEoCRIUCgxwb3NpdGl2ZV9pZHMYAiADKAkSKwoQcG9zaXRpdmVfdmVjdG9ycxgDIAMoCzIRLmNsaXBkYi52MS5WZWN0b3ISFAoMbmVnYXRpdmVfaWRzGAQgAygJEisKEG5lZ2F0aXZlX3ZlY3RvcnMYBSADKAsyES5jbGlwZGIudjEuVmVjdG9yEiEKBmZpbHRlchgGIAEoCzIRLmNsaXBkYi52MS5GaWx0ZXISDQoFbGltaXQYByABKA0SCgoCZWYYCCABKA0SFAoMd2l0aF9wYXlsb2FkGAkgASgIEhMKC3dpdGhfdmVjdG9yGAogASgIEhwKD3Njb3JlX3RocmVzaG9sZBgLIAEoAkgAiAEBEg4KBm9mZnNldBgMIAEoDRIWCg5wYXlsb2FkX2ZpZWxkcxgNIAMoCRIoCgZmdXNpb24YDiABKAsyGC5jbGlwZGIudjEuRnVzaW9uV2VpZ2h0c0ISChBfc2NvcmVfdGhyZXNob2xkIjYKDUNvdW50UmVzcG9uc2USDQoFY291bnQYASABKAQSFgoObWlzc2luZ19zaGFyZHMYFCADKA0ibwoSTW92ZVJlcGxpY2FSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSDQoFc2hhcmQYAiABKA0SEQoJZnJvbV9ub2RlGAMgASgJEg8KB3RvX25vZGUYBCABKAkSEgoKdGltZW91dF9tcxgFIAEoDSJEChNNb3ZlUmVwbGljYVJlc3BvbnNlEi0KCmNvbGxlY3Rpb24YASABKAsyGS5jbGlwZGIudjEuQ29sbGVjdGlvbkluZm8iEwoRR2V0Q2x1c3RlclJlcXVlc3QidgoSR2V0Q2x1c3RlclJlc3BvbnNlEgwKBG5vZGUYASABKAkSIgoFbm9kZXMYAiADKAsyEy5jbGlwZGIudjEuTm9kZUluZm8SLgoLY29sbGVjdGlvbnMYAyADKAsyGS5jbGlwZGIudjEuQ29sbGVjdGlvbkluZm8iTwoITm9kZUluZm8SCgoCaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIMCgRsaXZlGAMgASgIEhgKEGhlYXJ0YmVhdF9hZ2VfbXMYBCABKAQiTQoSU2hhcmRTZWFyY2hSZXF1ZXN0Eg0KBXNoYXJkGAEgASgNEigKBnNlYXJjaBgCIAEoCzIYLmNsaXBkYi52MS5TZWFyY2hSZXF1ZXN0IkQKD1NoYXJkR2V0UmVxdWVzdBINCgVzaGFyZBgBIAEoDRIiCgNnZXQYAiABKAsyFS5jbGlwZGIudjEuR2V0UmVxdWVzdCJKChFTaGFyZENvdW50UmVxdWVzdBINCgVzaGFyZBgBIAEoDRImCgVjb3VudBgCIAEoCzIXLmNsaXBkYi52MS5Db3VudFJlcXVlc3QiXQoSV2FpdEFwcGxpZWRSZXF1ZXN0EhIKCmNvbGxlY3Rpb24YASABKAkSDQoFc2hhcmQYAiABKA0SEAoIc2VxdWVuY2UYAyABKAQSEgoKdGltZW91dF9tcxgEIAEoDSJbChNXYWl0QXBwbGllZFJlc3BvbnNlEhgKEGFwcGxpZWRfc2VxdWVuY2UYASABKAQSGQoMZW50cnlfcmVzdWx0GAIgASgESACIAQFCDwoNX2VudHJ5X3Jlc3VsdCIhChBFbWJlZFRleHRSZXF1ZXN0Eg0KBXRleHRzGAEgAygJIiMKEUVtYmVkSW1hZ2VSZXF1ZXN0Eg4KBmltYWdlcxgBIAMoDCI2Cg1FbWJlZFJlc3BvbnNlEiUKCmVtYmVkZGluZ3MYASADKAsyES5jbGlwZGIudjEuVmVjdG9yKjoKBk1ldHJpYxIRCg1NRVRSSUNfQ09TSU5FEAASDgoKTUVUUklDX0RPVBABEg0KCU1FVFJJQ19MMhACKjYKClZlY3Rvcml6ZXISEwoPVkVDVE9SSVpFUl9OT05FEAASEwoPVkVDVE9SSVpFUl9DTElQEAEqPAoMUXVhbnRpemF0aW9uEhUKEVFVQU5USVpBVElPTl9OT05FEAASFQoRUVVBTlRJWkFUSU9OX0lOVDgQASqYAQoQUGF5bG9hZEluZGV4VHlwZRIdChlQQVlMT0FEX0lOREVYX1VOU1BFQ0lGSUVEEAASGQoVUEFZTE9BRF9JTkRFWF9LRVlXT1JEEAESGQoVUEFZTE9BRF9JTkRFWF9JTlRFR0VSEAISFwoTUEFZTE9BRF9JTkRFWF9GTE9BVBADEhYKElBBWUxPQURfSU5ERVhfQk9PTBAEKnkKEVBheWxvYWRJbmRleFN0YXRlEiMKH1BBWUxPQURfSU5ERVhfU1RBVEVfVU5TUEVDSUZJRUQQABIgChxQQVlMT0FEX0lOREVYX1NUQVRFX0JVSUxESU5HEAESHQoZUEFZTE9BRF9JTkRFWF9TVEFURV9SRUFEWRACKnkKC0dyYXBoU291cmNlEhwKGEdSQVBIX1NPVVJDRV9VTlNQRUNJRklFRBAAEhYKEkdSQVBIX1NPVVJDRV9CVUlMVBABEhcKE0dSQVBIX1NPVVJDRV9MT0FERUQQAhIbChdHUkFQSF9TT1VSQ0VfQ0hFQ0tQT0lOVBADKn4KDFJlcGxpY2FTdGF0ZRIdChlSRVBMSUNBX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUUkVQTElDQV9TVEFURV9BQ1RJVkUQARIdChlSRVBMSUNBX1NUQVRFX0NBVENISU5HX1VQEAISFgoSUkVQTElDQV9TVEFURV9ET1dOEAMymAYKC0NvbGxlY3Rpb25zElEKEENyZWF0ZUNvbGxlY3Rpb24SIi5jbGlwZGIudjEuQ3JlYXRlQ29sbGVjdGlvblJlcXVlc3QaGS5jbGlwZGIudjEuQ29sbGVjdGlvbkluZm8SSwoNR2V0Q29sbGVjdGlvbhIfLmNsaXBkYi52MS5HZXRDb2xsZWN0aW9uUmVxdWVzdBoZLmNsaXBkYi52MS5Db2xsZWN0aW9uSW5mbxJYCg9MaXN0Q29sbGVjdGlvbnMSIS5jbGlwZGIudjEuTGlzdENvbGxlY3Rpb25zUmVxdWVzdBoiLmNsaXBkYi52MS5MaXN0Q29sbGVjdGlvbnNSZXNwb25zZRJbChBEZWxldGVDb2xsZWN0aW9uEiIuY2xpcGRiLnYxLkRlbGV0ZUNvbGxlY3Rpb25SZXF1ZXN0GiMuY2xpcGRiLnYxLkRlbGV0ZUNvbGxlY3Rpb25SZXNwb25zZRJLCg5DcmVhdGVTbmFwc2hvdBIgLmNsaXBkYi52MS5DcmVhdGVTbmFwc2hvdFJlcXVlc3QaFy5jbGlwZGIudjEuU25hcHNob3RJbmZvElIKDUxpc3RTbmFwc2hvdHMSHy5jbGlwZGIudjEuTGlzdFNuYXBzaG90c1JlcXVlc3QaIC5jbGlwZGIudjEuTGlzdFNuYXBzaG90c1Jlc3BvbnNlElUKDkRlbGV0ZVNuYXBzaG90EiAuY2xpcGRiLnYxLkRlbGV0ZVNuYXBzaG90UmVxdWVzdBohLmNsaXBkYi52MS5EZWxldGVTbmFwc2hvdFJlc3BvbnNlElcKEkNyZWF0ZVBheWxvYWRJbmRleBIkLmNsaXBkYi52MS5DcmVhdGVQYXlsb2FkSW5kZXhSZXF1ZXN0GhsuY2xpcGRiLnYxLlBheWxvYWRJbmRleEluZm8SYQoSRGVsZXRlUGF5bG9hZEluZGV4EiQuY2xpcGRiLnYxLkRlbGV0ZVBheWxvYWRJbmRleFJlcXVlc3QaJS5jbGlwZGIudjEuRGVsZXRlUGF5bG9hZEluZGV4UmVzcG9uc2Uy+wUKBlBvaW50cxI9CgZVcHNlcnQSGC5jbGlwZGIudjEuVXBzZXJ0UmVxdWVzdBoZLmNsaXBkYi52MS5VcHNlcnRSZXNwb25zZRJFCgxVcHNlcnRTdHJlYW0SGC5jbGlwZGIudjEuVXBzZXJ0UmVxdWVzdBoZLmNsaXBkYi52MS5VcHNlcnRSZXNwb25zZSgBEjQKA0dldBIVLmNsaXBkYi52MS5HZXRSZXF1ZXN0GhYuY2xpcGRiLnYxLkdldFJlc3BvbnNlEj0KBkRlbGV0ZRIYLmNsaXBkYi52MS5EZWxldGVSZXF1ZXN0GhkuY2xpcGRiLnYxLkRlbGV0ZVJlc3BvbnNlEj0KBlNlYXJjaBIYLmNsaXBkYi52MS5TZWFyY2hSZXF1ZXN0GhkuY2xpcGRiLnYxLlNlYXJjaFJlc3BvbnNlEkwKC1NlYXJjaEJhdGNoEh0uY2xpcGRiLnYxLlNlYXJjaEJhdGNoUmVxdWVzdBoeLmNsaXBkYi52MS5TZWFyY2hCYXRjaFJlc3BvbnNlEjoKBUNvdW50EhcuY2xpcGRiLnYxLkNvdW50UmVxdWVzdBoYLmNsaXBkYi52MS5Db3VudFJlc3BvbnNlEj0KBlNjcm9sbBIYLmNsaXBkYi52MS5TY3JvbGxSZXF1ZXN0GhkuY2xpcGRiLnYxLlNjcm9sbFJlc3BvbnNlEkkKClNldFBheWxvYWQSHC5jbGlwZGIudjEuU2V0UGF5bG9hZFJlcXVlc3QaHS5jbGlwZGIudjEuU2V0UGF5bG9hZFJlc3BvbnNlEl4KEURlbGV0ZVBheWxvYWRLZXlzEiMuY2xpcGRiLnYxLkRlbGV0ZVBheWxvYWRLZXlzUmVxdWVzdBokLmNsaXBkYi52MS5EZWxldGVQYXlsb2FkS2V5c1Jlc3BvbnNlEkMKCVJlY29tbWVuZBIbLmNsaXBkYi52MS5SZWNvbW1lbmRSZXF1ZXN0GhkuY2xpcGRiLnYxLlNlYXJjaFJlc3BvbnNlMr8DCgdDbHVzdGVyEkkKCkdldENsdXN0ZXISHC5jbGlwZGIudjEuR2V0Q2x1c3RlclJlcXVlc3QaHS5jbGlwZGIudjEuR2V0Q2x1c3RlclJlc3BvbnNlEkcKC1NoYXJkU2VhcmNoEh0uY2xpcGRiLnYxLlNoYXJkU2VhcmNoUmVxdWVzdBoZLmNsaXBkYi52MS5TZWFyY2hSZXNwb25zZRI+CghTaGFyZEdldBIaLmNsaXBkYi52MS5TaGFyZEdldFJlcXVlc3QaFi5jbGlwZGIudjEuR2V0UmVzcG9uc2USRAoKU2hhcmRDb3VudBIcLmNsaXBkYi52MS5TaGFyZENvdW50UmVxdWVzdBoYLmNsaXBkYi52MS5Db3VudFJlc3BvbnNlEkwKC1dhaXRBcHBsaWVkEh0uY2xpcGRiLnYxLldhaXRBcHBsaWVkUmVxdWVzdBoeLmNsaXBkYi52MS5XYWl0QXBwbGllZFJlc3BvbnNlEkwKC01vdmVSZXBsaWNhEh0uY2xpcGRiLnYxLk1vdmVSZXBsaWNhUmVxdWVzdBoeLmNsaXBkYi52MS5Nb3ZlUmVwbGljYVJlc3BvbnNlMpYBCgpFbWJlZGRpbmdzEkIKCUVtYmVkVGV4dBIbLmNsaXBkYi52MS5FbWJlZFRleHRSZXF1ZXN0GhguY2xpcGRiLnYxLkVtYmVkUmVzcG9uc2USRAoKRW1iZWRJbWFnZRIcLmNsaXBkYi52MS5FbWJlZEltYWdlUmVxdWVzdBoYLmNsaXBkYi52MS5FbWJlZFJlc3BvbnNlQkQKDGlvLmNsaXBkYi52MVABWjJnaXRodWIuY29tL2NsaXBkYi9jbGlwZGIvZ2VuL2dvL2NsaXBkYi92MTtjbGlwZGJ2MWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * HNSW graph parameters. 0 means the server default.
@@ -170,6 +170,24 @@ export type CreateCollectionRequest = Message<"clipdb.v1.CreateCollectionRequest
    * @generated from field: clipdb.v1.ThumbnailOptions thumbnails = 9;
    */
   thumbnails?: ThumbnailOptions | undefined;
+
+  /**
+   * Cluster mode (docs/cluster.md): how many shards the points are split
+   * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+   * --nats accepts only 0 or 1.
+   *
+   * @generated from field: uint32 shards = 20;
+   */
+  shards: number;
+
+  /**
+   * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+   * most the number of live nodes (and 5). A server without --nats accepts
+   * only 0 or 1.
+   *
+   * @generated from field: uint32 replication_factor = 21;
+   */
+  replicationFactor: number;
 };
 
 /**
@@ -697,6 +715,28 @@ export type CollectionInfo = Message<"clipdb.v1.CollectionInfo"> & {
    * @generated from field: clipdb.v1.ThumbnailOptions thumbnails = 15;
    */
   thumbnails?: ThumbnailOptions | undefined;
+
+  /**
+   * Shards and copies of each (1 and 1 on a single server).
+   *
+   * @generated from field: uint32 shards = 20;
+   */
+  shards: number;
+
+  /**
+   * @generated from field: uint32 replication_factor = 21;
+   */
+  replicationFactor: number;
+
+  /**
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   *
+   * @generated from field: repeated clipdb.v1.ShardInfo shard_details = 22;
+   */
+  shardDetails: ShardInfo[];
 };
 
 /**
@@ -705,6 +745,77 @@ export type CollectionInfo = Message<"clipdb.v1.CollectionInfo"> & {
  */
 export const CollectionInfoSchema: GenMessage<CollectionInfo> = /*@__PURE__*/
   messageDesc(file_clipdb_v1_clipdb, 20);
+
+/**
+ * One shard of a collection in cluster mode.
+ *
+ * @generated from message clipdb.v1.ShardInfo
+ */
+export type ShardInfo = Message<"clipdb.v1.ShardInfo"> & {
+  /**
+   * @generated from field: uint32 shard = 1;
+   */
+  shard: number;
+
+  /**
+   * The last sequence of the shard's log (its JetStream stream).
+   *
+   * @generated from field: uint64 last_sequence = 2;
+   */
+  lastSequence: bigint;
+
+  /**
+   * @generated from field: repeated clipdb.v1.ReplicaInfo replicas = 3;
+   */
+  replicas: ReplicaInfo[];
+};
+
+/**
+ * Describes the message clipdb.v1.ShardInfo.
+ * Use `create(ShardInfoSchema)` to create a new message.
+ */
+export const ShardInfoSchema: GenMessage<ShardInfo> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 21);
+
+/**
+ * One node's copy of a shard.
+ *
+ * @generated from message clipdb.v1.ReplicaInfo
+ */
+export type ReplicaInfo = Message<"clipdb.v1.ReplicaInfo"> & {
+  /**
+   * The node id (clipdb serve --node-id).
+   *
+   * @generated from field: string node = 1;
+   */
+  node: string;
+
+  /**
+   * The last log sequence the replica applied (durably, with the data).
+   *
+   * @generated from field: uint64 applied_sequence = 2;
+   */
+  appliedSequence: bigint;
+
+  /**
+   * last_sequence - applied_sequence, as last reported.
+   *
+   * @generated from field: uint64 lag = 3;
+   */
+  lag: bigint;
+
+  /**
+   * @generated from field: clipdb.v1.ReplicaState state = 4;
+   */
+  state: ReplicaState;
+};
+
+/**
+ * Describes the message clipdb.v1.ReplicaInfo.
+ * Use `create(ReplicaInfoSchema)` to create a new message.
+ */
+export const ReplicaInfoSchema: GenMessage<ReplicaInfo> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 22);
 
 /**
  * A point. On write it carries a raw `vector`, or for VECTORIZER_CLIP
@@ -776,7 +887,7 @@ export type Point = Message<"clipdb.v1.Point"> & {
  * Use `create(PointSchema)` to create a new message.
  */
 export const PointSchema: GenMessage<Point> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 21);
+  messageDesc(file_clipdb_v1_clipdb, 23);
 
 /**
  * @generated from message clipdb.v1.UpsertRequest
@@ -798,7 +909,7 @@ export type UpsertRequest = Message<"clipdb.v1.UpsertRequest"> & {
  * Use `create(UpsertRequestSchema)` to create a new message.
  */
 export const UpsertRequestSchema: GenMessage<UpsertRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 22);
+  messageDesc(file_clipdb_v1_clipdb, 24);
 
 /**
  * @generated from message clipdb.v1.UpsertResponse
@@ -817,7 +928,7 @@ export type UpsertResponse = Message<"clipdb.v1.UpsertResponse"> & {
  * Use `create(UpsertResponseSchema)` to create a new message.
  */
 export const UpsertResponseSchema: GenMessage<UpsertResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 23);
+  messageDesc(file_clipdb_v1_clipdb, 25);
 
 /**
  * @generated from message clipdb.v1.GetRequest
@@ -846,7 +957,7 @@ export type GetRequest = Message<"clipdb.v1.GetRequest"> & {
  * Use `create(GetRequestSchema)` to create a new message.
  */
 export const GetRequestSchema: GenMessage<GetRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 24);
+  messageDesc(file_clipdb_v1_clipdb, 26);
 
 /**
  * @generated from message clipdb.v1.GetResponse
@@ -865,7 +976,7 @@ export type GetResponse = Message<"clipdb.v1.GetResponse"> & {
  * Use `create(GetResponseSchema)` to create a new message.
  */
 export const GetResponseSchema: GenMessage<GetResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 25);
+  messageDesc(file_clipdb_v1_clipdb, 27);
 
 /**
  * @generated from message clipdb.v1.DeleteRequest
@@ -897,7 +1008,7 @@ export type DeleteRequest = Message<"clipdb.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 26);
+  messageDesc(file_clipdb_v1_clipdb, 28);
 
 /**
  * @generated from message clipdb.v1.DeleteResponse
@@ -916,7 +1027,7 @@ export type DeleteResponse = Message<"clipdb.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 27);
+  messageDesc(file_clipdb_v1_clipdb, 29);
 
 /**
  * @generated from message clipdb.v1.Vector
@@ -933,7 +1044,7 @@ export type Vector = Message<"clipdb.v1.Vector"> & {
  * Use `create(VectorSchema)` to create a new message.
  */
 export const VectorSchema: GenMessage<Vector> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 28);
+  messageDesc(file_clipdb_v1_clipdb, 30);
 
 /**
  * Inclusive/exclusive numeric bounds; unset bounds are open.
@@ -967,7 +1078,7 @@ export type Range = Message<"clipdb.v1.Range"> & {
  * Use `create(RangeSchema)` to create a new message.
  */
 export const RangeSchema: GenMessage<Range> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 29);
+  messageDesc(file_clipdb_v1_clipdb, 31);
 
 /**
  * @generated from message clipdb.v1.ValueList
@@ -984,7 +1095,7 @@ export type ValueList = Message<"clipdb.v1.ValueList"> & {
  * Use `create(ValueListSchema)` to create a new message.
  */
 export const ValueListSchema: GenMessage<ValueList> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 30);
+  messageDesc(file_clipdb_v1_clipdb, 32);
 
 /**
  * @generated from message clipdb.v1.IdList
@@ -1001,7 +1112,7 @@ export type IdList = Message<"clipdb.v1.IdList"> & {
  * Use `create(IdListSchema)` to create a new message.
  */
 export const IdListSchema: GenMessage<IdList> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 31);
+  messageDesc(file_clipdb_v1_clipdb, 33);
 
 /**
  * @generated from message clipdb.v1.IsEmpty
@@ -1014,7 +1125,7 @@ export type IsEmpty = Message<"clipdb.v1.IsEmpty"> & {
  * Use `create(IsEmptySchema)` to create a new message.
  */
 export const IsEmptySchema: GenMessage<IsEmpty> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 32);
+  messageDesc(file_clipdb_v1_clipdb, 34);
 
 /**
  * One test on a payload field (or the point id, or a nested filter). `key`
@@ -1100,7 +1211,7 @@ export type Condition = Message<"clipdb.v1.Condition"> & {
  * Use `create(ConditionSchema)` to create a new message.
  */
 export const ConditionSchema: GenMessage<Condition> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 33);
+  messageDesc(file_clipdb_v1_clipdb, 35);
 
 /**
  * A payload filter: every `must` condition holds, at least one `should`
@@ -1130,7 +1241,7 @@ export type Filter = Message<"clipdb.v1.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 34);
+  messageDesc(file_clipdb_v1_clipdb, 36);
 
 /**
  * @generated from message clipdb.v1.SearchRequest
@@ -1250,6 +1361,15 @@ export type SearchRequest = Message<"clipdb.v1.SearchRequest"> & {
    * @generated from field: repeated string payload_fields = 14;
    */
   payloadFields: string[];
+
+  /**
+   * Cluster mode: when a shard has no live replica, answer from the others
+   * and name it in SearchResponse.missing_shards instead of failing with
+   * UNAVAILABLE.
+   *
+   * @generated from field: bool allow_partial_results = 20;
+   */
+  allowPartialResults: boolean;
 };
 
 /**
@@ -1257,7 +1377,7 @@ export type SearchRequest = Message<"clipdb.v1.SearchRequest"> & {
  * Use `create(SearchRequestSchema)` to create a new message.
  */
 export const SearchRequestSchema: GenMessage<SearchRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 35);
+  messageDesc(file_clipdb_v1_clipdb, 37);
 
 /**
  * @generated from message clipdb.v1.ScoredPoint
@@ -1291,7 +1411,7 @@ export type ScoredPoint = Message<"clipdb.v1.ScoredPoint"> & {
  * Use `create(ScoredPointSchema)` to create a new message.
  */
 export const ScoredPointSchema: GenMessage<ScoredPoint> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 36);
+  messageDesc(file_clipdb_v1_clipdb, 38);
 
 /**
  * @generated from message clipdb.v1.SearchResponse
@@ -1303,6 +1423,14 @@ export type SearchResponse = Message<"clipdb.v1.SearchResponse"> & {
    * @generated from field: repeated clipdb.v1.ScoredPoint hits = 1;
    */
   hits: ScoredPoint[];
+
+  /**
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   *
+   * @generated from field: repeated uint32 missing_shards = 20;
+   */
+  missingShards: number[];
 };
 
 /**
@@ -1310,7 +1438,7 @@ export type SearchResponse = Message<"clipdb.v1.SearchResponse"> & {
  * Use `create(SearchResponseSchema)` to create a new message.
  */
 export const SearchResponseSchema: GenMessage<SearchResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 37);
+  messageDesc(file_clipdb_v1_clipdb, 39);
 
 /**
  * @generated from message clipdb.v1.SearchBatchRequest
@@ -1327,7 +1455,7 @@ export type SearchBatchRequest = Message<"clipdb.v1.SearchBatchRequest"> & {
  * Use `create(SearchBatchRequestSchema)` to create a new message.
  */
 export const SearchBatchRequestSchema: GenMessage<SearchBatchRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 38);
+  messageDesc(file_clipdb_v1_clipdb, 40);
 
 /**
  * @generated from message clipdb.v1.SearchBatchResponse
@@ -1346,7 +1474,7 @@ export type SearchBatchResponse = Message<"clipdb.v1.SearchBatchResponse"> & {
  * Use `create(SearchBatchResponseSchema)` to create a new message.
  */
 export const SearchBatchResponseSchema: GenMessage<SearchBatchResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 39);
+  messageDesc(file_clipdb_v1_clipdb, 41);
 
 /**
  * @generated from message clipdb.v1.CountRequest
@@ -1363,6 +1491,13 @@ export type CountRequest = Message<"clipdb.v1.CountRequest"> & {
    * @generated from field: clipdb.v1.Filter filter = 2;
    */
   filter?: Filter | undefined;
+
+  /**
+   * Cluster mode: as SearchRequest.allow_partial_results.
+   *
+   * @generated from field: bool allow_partial_results = 20;
+   */
+  allowPartialResults: boolean;
 };
 
 /**
@@ -1370,7 +1505,7 @@ export type CountRequest = Message<"clipdb.v1.CountRequest"> & {
  * Use `create(CountRequestSchema)` to create a new message.
  */
 export const CountRequestSchema: GenMessage<CountRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 40);
+  messageDesc(file_clipdb_v1_clipdb, 42);
 
 /**
  * @generated from message clipdb.v1.ScrollRequest
@@ -1419,7 +1554,7 @@ export type ScrollRequest = Message<"clipdb.v1.ScrollRequest"> & {
  * Use `create(ScrollRequestSchema)` to create a new message.
  */
 export const ScrollRequestSchema: GenMessage<ScrollRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 41);
+  messageDesc(file_clipdb_v1_clipdb, 43);
 
 /**
  * @generated from message clipdb.v1.ScrollResponse
@@ -1445,7 +1580,7 @@ export type ScrollResponse = Message<"clipdb.v1.ScrollResponse"> & {
  * Use `create(ScrollResponseSchema)` to create a new message.
  */
 export const ScrollResponseSchema: GenMessage<ScrollResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 42);
+  messageDesc(file_clipdb_v1_clipdb, 44);
 
 /**
  * @generated from message clipdb.v1.SetPayloadRequest
@@ -1489,7 +1624,7 @@ export type SetPayloadRequest = Message<"clipdb.v1.SetPayloadRequest"> & {
  * Use `create(SetPayloadRequestSchema)` to create a new message.
  */
 export const SetPayloadRequestSchema: GenMessage<SetPayloadRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 43);
+  messageDesc(file_clipdb_v1_clipdb, 45);
 
 /**
  * @generated from message clipdb.v1.SetPayloadResponse
@@ -1508,7 +1643,7 @@ export type SetPayloadResponse = Message<"clipdb.v1.SetPayloadResponse"> & {
  * Use `create(SetPayloadResponseSchema)` to create a new message.
  */
 export const SetPayloadResponseSchema: GenMessage<SetPayloadResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 44);
+  messageDesc(file_clipdb_v1_clipdb, 46);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadKeysRequest
@@ -1544,7 +1679,7 @@ export type DeletePayloadKeysRequest = Message<"clipdb.v1.DeletePayloadKeysReque
  * Use `create(DeletePayloadKeysRequestSchema)` to create a new message.
  */
 export const DeletePayloadKeysRequestSchema: GenMessage<DeletePayloadKeysRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 45);
+  messageDesc(file_clipdb_v1_clipdb, 47);
 
 /**
  * @generated from message clipdb.v1.DeletePayloadKeysResponse
@@ -1563,7 +1698,7 @@ export type DeletePayloadKeysResponse = Message<"clipdb.v1.DeletePayloadKeysResp
  * Use `create(DeletePayloadKeysResponseSchema)` to create a new message.
  */
 export const DeletePayloadKeysResponseSchema: GenMessage<DeletePayloadKeysResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 46);
+  messageDesc(file_clipdb_v1_clipdb, 48);
 
 /**
  * @generated from message clipdb.v1.RecommendRequest
@@ -1652,7 +1787,7 @@ export type RecommendRequest = Message<"clipdb.v1.RecommendRequest"> & {
  * Use `create(RecommendRequestSchema)` to create a new message.
  */
 export const RecommendRequestSchema: GenMessage<RecommendRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 47);
+  messageDesc(file_clipdb_v1_clipdb, 49);
 
 /**
  * @generated from message clipdb.v1.CountResponse
@@ -1662,6 +1797,13 @@ export type CountResponse = Message<"clipdb.v1.CountResponse"> & {
    * @generated from field: uint64 count = 1;
    */
   count: bigint;
+
+  /**
+   * Cluster mode with allow_partial_results: shards not counted.
+   *
+   * @generated from field: repeated uint32 missing_shards = 20;
+   */
+  missingShards: number[];
 };
 
 /**
@@ -1669,7 +1811,278 @@ export type CountResponse = Message<"clipdb.v1.CountResponse"> & {
  * Use `create(CountResponseSchema)` to create a new message.
  */
 export const CountResponseSchema: GenMessage<CountResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 48);
+  messageDesc(file_clipdb_v1_clipdb, 50);
+
+/**
+ * @generated from message clipdb.v1.MoveReplicaRequest
+ */
+export type MoveReplicaRequest = Message<"clipdb.v1.MoveReplicaRequest"> & {
+  /**
+   * @generated from field: string collection = 1;
+   */
+  collection: string;
+
+  /**
+   * @generated from field: uint32 shard = 2;
+   */
+  shard: number;
+
+  /**
+   * The node giving up its replica (it must hold one).
+   *
+   * @generated from field: string from_node = 3;
+   */
+  fromNode: string;
+
+  /**
+   * The node receiving it: live, and not holding one already.
+   *
+   * @generated from field: string to_node = 4;
+   */
+  toNode: string;
+
+  /**
+   * How long to wait for the new replica to catch up (0: 60000); past it
+   * the new replica stays, the old one too, and the call answers
+   * DEADLINE_EXCEEDED (call it again to finish the move).
+   *
+   * @generated from field: uint32 timeout_ms = 5;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message clipdb.v1.MoveReplicaRequest.
+ * Use `create(MoveReplicaRequestSchema)` to create a new message.
+ */
+export const MoveReplicaRequestSchema: GenMessage<MoveReplicaRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 51);
+
+/**
+ * @generated from message clipdb.v1.MoveReplicaResponse
+ */
+export type MoveReplicaResponse = Message<"clipdb.v1.MoveReplicaResponse"> & {
+  /**
+   * The collection after the move.
+   *
+   * @generated from field: clipdb.v1.CollectionInfo collection = 1;
+   */
+  collection?: CollectionInfo | undefined;
+};
+
+/**
+ * Describes the message clipdb.v1.MoveReplicaResponse.
+ * Use `create(MoveReplicaResponseSchema)` to create a new message.
+ */
+export const MoveReplicaResponseSchema: GenMessage<MoveReplicaResponse> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 52);
+
+/**
+ * @generated from message clipdb.v1.GetClusterRequest
+ */
+export type GetClusterRequest = Message<"clipdb.v1.GetClusterRequest"> & {
+};
+
+/**
+ * Describes the message clipdb.v1.GetClusterRequest.
+ * Use `create(GetClusterRequestSchema)` to create a new message.
+ */
+export const GetClusterRequestSchema: GenMessage<GetClusterRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 53);
+
+/**
+ * @generated from message clipdb.v1.GetClusterResponse
+ */
+export type GetClusterResponse = Message<"clipdb.v1.GetClusterResponse"> & {
+  /**
+   * The node that answered.
+   *
+   * @generated from field: string node = 1;
+   */
+  node: string;
+
+  /**
+   * @generated from field: repeated clipdb.v1.NodeInfo nodes = 2;
+   */
+  nodes: NodeInfo[];
+
+  /**
+   * @generated from field: repeated clipdb.v1.CollectionInfo collections = 3;
+   */
+  collections: CollectionInfo[];
+};
+
+/**
+ * Describes the message clipdb.v1.GetClusterResponse.
+ * Use `create(GetClusterResponseSchema)` to create a new message.
+ */
+export const GetClusterResponseSchema: GenMessage<GetClusterResponse> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 54);
+
+/**
+ * @generated from message clipdb.v1.NodeInfo
+ */
+export type NodeInfo = Message<"clipdb.v1.NodeInfo"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Its --advertise address, where other nodes reach it.
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * Heartbeating: its replicas serve reads and are waited for by writes.
+   *
+   * @generated from field: bool live = 3;
+   */
+  live: boolean;
+
+  /**
+   * Milliseconds since its last heartbeat.
+   *
+   * @generated from field: uint64 heartbeat_age_ms = 4;
+   */
+  heartbeatAgeMs: bigint;
+};
+
+/**
+ * Describes the message clipdb.v1.NodeInfo.
+ * Use `create(NodeInfoSchema)` to create a new message.
+ */
+export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 55);
+
+/**
+ * @generated from message clipdb.v1.ShardSearchRequest
+ */
+export type ShardSearchRequest = Message<"clipdb.v1.ShardSearchRequest"> & {
+  /**
+   * @generated from field: uint32 shard = 1;
+   */
+  shard: number;
+
+  /**
+   * `query` must be a vector (validated and normalised by the caller).
+   *
+   * @generated from field: clipdb.v1.SearchRequest search = 2;
+   */
+  search?: SearchRequest | undefined;
+};
+
+/**
+ * Describes the message clipdb.v1.ShardSearchRequest.
+ * Use `create(ShardSearchRequestSchema)` to create a new message.
+ */
+export const ShardSearchRequestSchema: GenMessage<ShardSearchRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 56);
+
+/**
+ * @generated from message clipdb.v1.ShardGetRequest
+ */
+export type ShardGetRequest = Message<"clipdb.v1.ShardGetRequest"> & {
+  /**
+   * @generated from field: uint32 shard = 1;
+   */
+  shard: number;
+
+  /**
+   * @generated from field: clipdb.v1.GetRequest get = 2;
+   */
+  get?: GetRequest | undefined;
+};
+
+/**
+ * Describes the message clipdb.v1.ShardGetRequest.
+ * Use `create(ShardGetRequestSchema)` to create a new message.
+ */
+export const ShardGetRequestSchema: GenMessage<ShardGetRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 57);
+
+/**
+ * @generated from message clipdb.v1.ShardCountRequest
+ */
+export type ShardCountRequest = Message<"clipdb.v1.ShardCountRequest"> & {
+  /**
+   * @generated from field: uint32 shard = 1;
+   */
+  shard: number;
+
+  /**
+   * @generated from field: clipdb.v1.CountRequest count = 2;
+   */
+  count?: CountRequest | undefined;
+};
+
+/**
+ * Describes the message clipdb.v1.ShardCountRequest.
+ * Use `create(ShardCountRequestSchema)` to create a new message.
+ */
+export const ShardCountRequestSchema: GenMessage<ShardCountRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 58);
+
+/**
+ * @generated from message clipdb.v1.WaitAppliedRequest
+ */
+export type WaitAppliedRequest = Message<"clipdb.v1.WaitAppliedRequest"> & {
+  /**
+   * @generated from field: string collection = 1;
+   */
+  collection: string;
+
+  /**
+   * @generated from field: uint32 shard = 2;
+   */
+  shard: number;
+
+  /**
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * How long to wait at most (0: 10000).
+   *
+   * @generated from field: uint32 timeout_ms = 4;
+   */
+  timeoutMs: number;
+};
+
+/**
+ * Describes the message clipdb.v1.WaitAppliedRequest.
+ * Use `create(WaitAppliedRequestSchema)` to create a new message.
+ */
+export const WaitAppliedRequestSchema: GenMessage<WaitAppliedRequest> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 59);
+
+/**
+ * @generated from message clipdb.v1.WaitAppliedResponse
+ */
+export type WaitAppliedResponse = Message<"clipdb.v1.WaitAppliedResponse"> & {
+  /**
+   * @generated from field: uint64 applied_sequence = 1;
+   */
+  appliedSequence: bigint;
+
+  /**
+   * Points the entry at `sequence` upserted or deleted on this replica,
+   * while the replica still remembers it.
+   *
+   * @generated from field: optional uint64 entry_result = 2;
+   */
+  entryResult?: bigint | undefined;
+};
+
+/**
+ * Describes the message clipdb.v1.WaitAppliedResponse.
+ * Use `create(WaitAppliedResponseSchema)` to create a new message.
+ */
+export const WaitAppliedResponseSchema: GenMessage<WaitAppliedResponse> = /*@__PURE__*/
+  messageDesc(file_clipdb_v1_clipdb, 60);
 
 /**
  * @generated from message clipdb.v1.EmbedTextRequest
@@ -1686,7 +2099,7 @@ export type EmbedTextRequest = Message<"clipdb.v1.EmbedTextRequest"> & {
  * Use `create(EmbedTextRequestSchema)` to create a new message.
  */
 export const EmbedTextRequestSchema: GenMessage<EmbedTextRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 49);
+  messageDesc(file_clipdb_v1_clipdb, 61);
 
 /**
  * @generated from message clipdb.v1.EmbedImageRequest
@@ -1703,7 +2116,7 @@ export type EmbedImageRequest = Message<"clipdb.v1.EmbedImageRequest"> & {
  * Use `create(EmbedImageRequestSchema)` to create a new message.
  */
 export const EmbedImageRequestSchema: GenMessage<EmbedImageRequest> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 50);
+  messageDesc(file_clipdb_v1_clipdb, 62);
 
 /**
  * @generated from message clipdb.v1.EmbedResponse
@@ -1720,7 +2133,7 @@ export type EmbedResponse = Message<"clipdb.v1.EmbedResponse"> & {
  * Use `create(EmbedResponseSchema)` to create a new message.
  */
 export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
-  messageDesc(file_clipdb_v1_clipdb, 51);
+  messageDesc(file_clipdb_v1_clipdb, 63);
 
 /**
  * How similarity between two vectors is measured.
@@ -1934,6 +2347,43 @@ export enum GraphSource {
  */
 export const GraphSourceSchema: GenEnum<GraphSource> = /*@__PURE__*/
   enumDesc(file_clipdb_v1_clipdb, 5);
+
+/**
+ * @generated from enum clipdb.v1.ReplicaState
+ */
+export enum ReplicaState {
+  /**
+   * @generated from enum value: REPLICA_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Its node is live and it has applied the log up to the last report.
+   *
+   * @generated from enum value: REPLICA_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Its node is live but it is behind the log (restarted, new).
+   *
+   * @generated from enum value: REPLICA_STATE_CATCHING_UP = 2;
+   */
+  CATCHING_UP = 2,
+
+  /**
+   * Its node stopped heartbeating: readers and writers skip it.
+   *
+   * @generated from enum value: REPLICA_STATE_DOWN = 3;
+   */
+  DOWN = 3,
+}
+
+/**
+ * Describes the enum clipdb.v1.ReplicaState.
+ */
+export const ReplicaStateSchema: GenEnum<ReplicaState> = /*@__PURE__*/
+  enumDesc(file_clipdb_v1_clipdb, 6);
 
 /**
  * Creates, inspects and drops collections.
@@ -2188,6 +2638,81 @@ export const Points: GenService<{
   serviceDesc(file_clipdb_v1_clipdb, 1);
 
 /**
+ * The cluster: its nodes and every collection's shards and replicas. Served
+ * by nodes started with --nats; a single server answers UNIMPLEMENTED. The
+ * Shard* and WaitApplied methods are what nodes call on each other (a
+ * client may, but need not).
+ *
+ * @generated from service clipdb.v1.Cluster
+ */
+export const Cluster: GenService<{
+  /**
+   * Nodes, their liveness, and every collection's shards and replica lag.
+   *
+   * @generated from rpc clipdb.v1.Cluster.GetCluster
+   */
+  getCluster: {
+    methodKind: "unary";
+    input: typeof GetClusterRequestSchema;
+    output: typeof GetClusterResponseSchema;
+  },
+  /**
+   * Searches this node's replica of one shard with a prepared query vector.
+   *
+   * @generated from rpc clipdb.v1.Cluster.ShardSearch
+   */
+  shardSearch: {
+    methodKind: "unary";
+    input: typeof ShardSearchRequestSchema;
+    output: typeof SearchResponseSchema;
+  },
+  /**
+   * Gets points from this node's replica of one shard.
+   *
+   * @generated from rpc clipdb.v1.Cluster.ShardGet
+   */
+  shardGet: {
+    methodKind: "unary";
+    input: typeof ShardGetRequestSchema;
+    output: typeof GetResponseSchema;
+  },
+  /**
+   * Counts points in this node's replica of one shard.
+   *
+   * @generated from rpc clipdb.v1.Cluster.ShardCount
+   */
+  shardCount: {
+    methodKind: "unary";
+    input: typeof ShardCountRequestSchema;
+    output: typeof CountResponseSchema;
+  },
+  /**
+   * Waits until this node's replica of a shard has applied its log up to
+   * `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
+   *
+   * @generated from rpc clipdb.v1.Cluster.WaitApplied
+   */
+  waitApplied: {
+    methodKind: "unary";
+    input: typeof WaitAppliedRequestSchema;
+    output: typeof WaitAppliedResponseSchema;
+  },
+  /**
+   * Moves one replica of a shard to another node while the cluster serves:
+   * the new node's replica is added and replays the shard's log; once it
+   * has caught up, the old one is removed (its node deletes its copy).
+   *
+   * @generated from rpc clipdb.v1.Cluster.MoveReplica
+   */
+  moveReplica: {
+    methodKind: "unary";
+    input: typeof MoveReplicaRequestSchema;
+    output: typeof MoveReplicaResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_clipdb_v1_clipdb, 2);
+
+/**
  * Embeds text and images without storing them. Vectors are L2-normalised
  * CLIP embeddings, comparable with each other by dot product (= cosine).
  *
@@ -2216,5 +2741,5 @@ export const Embeddings: GenService<{
     output: typeof EmbedResponseSchema;
   },
 }> = /*@__PURE__*/
-  serviceDesc(file_clipdb_v1_clipdb, 2);
+  serviceDesc(file_clipdb_v1_clipdb, 3);
 

@@ -121,6 +121,16 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_CollectionInfo_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardInfo_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardInfo_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ReplicaInfo_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ReplicaInfo_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_Point_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -261,6 +271,56 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_CountResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_MoveReplicaRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_MoveReplicaRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_MoveReplicaResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_MoveReplicaResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_GetClusterRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_GetClusterRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_GetClusterResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_GetClusterResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_NodeInfo_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_NodeInfo_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardSearchRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardSearchRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardGetRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardGetRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardCountRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardCountRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_WaitAppliedRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_WaitAppliedRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_WaitAppliedResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_WaitAppliedResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_EmbedTextRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -290,7 +350,7 @@ public final class Clipdb {
       "\001(\rR\001m\022\'\n\017ef_construction\030\002 \001(\rR\016efConst" +
       "ruction\022\033\n\tef_search\030\003 \001(\rR\010efSearch\"9\n\r" +
       "FusionWeights\022\024\n\005image\030\001 \001(\002R\005image\022\022\n\004t" +
-      "ext\030\002 \001(\002R\004text\"\257\003\n\027CreateCollectionRequ" +
+      "ext\030\002 \001(\002R\004text\"\366\003\n\027CreateCollectionRequ" +
       "est\022\022\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension\030\002 \001" +
       "(\rR\tdimension\022)\n\006metric\030\003 \001(\0162\021.clipdb.v" +
       "1.MetricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.clipdb." +
@@ -301,216 +361,273 @@ public final class Clipdb {
       "apacity\022;\n\014quantization\030\010 \001(\0162\027.clipdb.v" +
       "1.QuantizationR\014quantization\022;\n\nthumbnai" +
       "ls\030\t \001(\0132\033.clipdb.v1.ThumbnailOptionsR\nt" +
-      "humbnails\"c\n\020ThumbnailOptions\022\032\n\010disable" +
-      "d\030\001 \001(\010R\010disabled\022\031\n\010max_side\030\002 \001(\rR\007max" +
-      "Side\022\030\n\007quality\030\003 \001(\rR\007quality\"~\n\031Create" +
-      "PayloadIndexRequest\022\036\n\ncollection\030\001 \001(\tR" +
-      "\ncollection\022\020\n\003key\030\002 \001(\tR\003key\022/\n\004type\030\003 " +
-      "\001(\0162\033.clipdb.v1.PayloadIndexTypeR\004type\"M" +
-      "\n\031DeletePayloadIndexRequest\022\036\n\ncollectio" +
-      "n\030\001 \001(\tR\ncollection\022\020\n\003key\030\002 \001(\tR\003key\"\034\n" +
-      "\032DeletePayloadIndexResponse\"\335\001\n\020PayloadI" +
-      "ndexInfo\022\020\n\003key\030\001 \001(\tR\003key\022/\n\004type\030\002 \001(\016" +
-      "2\033.clipdb.v1.PayloadIndexTypeR\004type\0222\n\005s" +
-      "tate\030\003 \001(\0162\034.clipdb.v1.PayloadIndexState" +
-      "R\005state\022%\n\016indexed_points\030\004 \001(\004R\rindexed" +
-      "Points\022+\n\021mismatched_points\030\005 \001(\004R\020misma" +
-      "tchedPoints\"*\n\024GetCollectionRequest\022\022\n\004n" +
-      "ame\030\001 \001(\tR\004name\"\030\n\026ListCollectionsReques" +
-      "t\"V\n\027ListCollectionsResponse\022;\n\013collecti" +
-      "ons\030\001 \003(\0132\031.clipdb.v1.CollectionInfoR\013co" +
-      "llections\"-\n\027DeleteCollectionRequest\022\022\n\004" +
-      "name\030\001 \001(\tR\004name\"\032\n\030DeleteCollectionResp" +
-      "onse\"7\n\025CreateSnapshotRequest\022\036\n\ncollect" +
-      "ion\030\001 \001(\tR\ncollection\"6\n\024ListSnapshotsRe" +
-      "quest\022\036\n\ncollection\030\001 \001(\tR\ncollection\"N\n" +
-      "\025ListSnapshotsResponse\0225\n\tsnapshots\030\001 \003(" +
-      "\0132\027.clipdb.v1.SnapshotInfoR\tsnapshots\"K\n" +
-      "\025DeleteSnapshotRequest\022\036\n\ncollection\030\001 \001" +
-      "(\tR\ncollection\022\022\n\004name\030\002 \001(\tR\004name\"\030\n\026De" +
-      "leteSnapshotResponse\"\347\001\n\014SnapshotInfo\022\022\n" +
-      "\004name\030\001 \001(\tR\004name\022\036\n\ncollection\030\002 \001(\tR\nc" +
-      "ollection\022\035\n\nsize_bytes\030\003 \001(\004R\tsizeBytes" +
-      "\0229\n\ncreated_at\030\004 \001(\0132\032.google.protobuf.T" +
-      "imestampR\tcreatedAt\022\037\n\013point_count\030\005 \001(\004" +
-      "R\npointCount\022\022\n\004path\030\006 \001(\tR\004path\022\024\n\005erro" +
-      "r\030\007 \001(\tR\005error\"\253\001\n\013SegmentInfo\022\016\n\002id\030\001 \001" +
-      "(\rR\002id\022\026\n\006sealed\030\002 \001(\010R\006sealed\022\030\n\007record" +
-      "s\030\003 \001(\004R\007records\022\037\n\013live_points\030\004 \001(\004R\nl" +
-      "ivePoints\0229\n\014graph_source\030\005 \001(\0162\026.clipdb" +
-      ".v1.GraphSourceR\013graphSource\"\251\005\n\016Collect" +
-      "ionInfo\022\022\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension" +
-      "\030\002 \001(\rR\tdimension\022)\n\006metric\030\003 \001(\0162\021.clip" +
-      "db.v1.MetricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.cli" +
-      "pdb.v1.HnswConfigR\004hnsw\0225\n\nvectorizer\030\005 " +
-      "\001(\0162\025.clipdb.v1.VectorizerR\nvectorizer\0220" +
-      "\n\006fusion\030\006 \001(\0132\030.clipdb.v1.FusionWeights" +
-      "R\006fusion\022)\n\020segment_capacity\030\007 \001(\rR\017segm" +
-      "entCapacity\022\037\n\013point_count\030\010 \001(\004R\npointC" +
-      "ount\022#\n\rsegment_count\030\t \001(\rR\014segmentCoun" +
-      "t\0222\n\010segments\030\n \003(\0132\026.clipdb.v1.SegmentI" +
-      "nfoR\010segments\022+\n\021model_fingerprint\030\013 \001(\t" +
-      "R\020modelFingerprint\022\024\n\005model\030\014 \001(\tR\005model" +
-      "\022;\n\014quantization\030\r \001(\0162\027.clipdb.v1.Quant" +
-      "izationR\014quantization\022D\n\017payload_indexes" +
-      "\030\016 \003(\0132\033.clipdb.v1.PayloadIndexInfoR\016pay" +
-      "loadIndexes\022;\n\nthumbnails\030\017 \001(\0132\033.clipdb" +
-      ".v1.ThumbnailOptionsR\nthumbnails\"\255\001\n\005Poi" +
-      "nt\022\016\n\002id\030\001 \001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vect" +
-      "or\022\022\n\004text\030\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005i" +
-      "mage\0221\n\007payload\030\005 \001(\0132\027.google.protobuf." +
-      "StructR\007payload\022\037\n\013text_vector\030\006 \003(\002R\nte" +
-      "xtVector\"Y\n\rUpsertRequest\022\036\n\ncollection\030" +
-      "\001 \001(\tR\ncollection\022(\n\006points\030\002 \003(\0132\020.clip" +
-      "db.v1.PointR\006points\",\n\016UpsertResponse\022\032\n" +
-      "\010upserted\030\001 \001(\004R\010upserted\"_\n\nGetRequest\022" +
-      "\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002" +
-      " \003(\tR\003ids\022\037\n\013with_vector\030\003 \001(\010R\nwithVect" +
-      "or\"7\n\013GetResponse\022(\n\006points\030\001 \003(\0132\020.clip" +
-      "db.v1.PointR\006points\"l\n\rDeleteRequest\022\036\n\n" +
-      "collection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(" +
-      "\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.Filte" +
-      "rR\006filter\"*\n\016DeleteResponse\022\030\n\007deleted\030\001" +
-      " \001(\004R\007deleted\" \n\006Vector\022\026\n\006values\030\001 \003(\002R" +
-      "\006values\"}\n\005Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n" +
-      "\003gte\030\002 \001(\001H\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001" +
-      "\001\022\025\n\003lte\030\004 \001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB" +
-      "\005\n\003_ltB\006\n\004_lte\";\n\tValueList\022.\n\006values\030\001 " +
-      "\003(\0132\026.google.protobuf.ValueR\006values\"\032\n\006I" +
-      "dList\022\020\n\003ids\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tC" +
-      "ondition\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001" +
-      "(\0132\026.google.protobuf.ValueH\000R\006equals\022(\n\005" +
-      "range\030\003 \001(\0132\020.clipdb.v1.RangeH\000R\005range\022(" +
-      "\n\003any\030\004 \001(\0132\024.clipdb.v1.ValueListH\000R\003any" +
-      "\022/\n\010is_empty\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000" +
-      "R\007isEmpty\022*\n\006has_id\030\006 \001(\0132\021.clipdb.v1.Id" +
-      "ListH\000R\005hasId\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006f" +
-      "ilter\030\010 \001(\0132\021.clipdb.v1.FilterH\000R\006filter" +
-      "B\007\n\005match\"\221\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.cli" +
-      "pdb.v1.ConditionR\004must\022,\n\006should\030\002 \003(\0132\024" +
-      ".clipdb.v1.ConditionR\006should\022/\n\010must_not" +
-      "\030\003 \003(\0132\024.clipdb.v1.ConditionR\007mustNot\"\355\003" +
-      "\n\rSearchRequest\022\036\n\ncollection\030\001 \001(\tR\ncol" +
-      "lection\022+\n\006vector\030\002 \001(\0132\021.clipdb.v1.Vect" +
-      "orH\000R\006vector\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005im" +
-      "age\030\004 \001(\014H\000R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005" +
-      "limit\030\006 \001(\rR\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006fi" +
-      "lter\030\010 \001(\0132\021.clipdb.v1.FilterR\006filter\022!\n" +
-      "\014with_payload\030\t \001(\010R\013withPayload\022\037\n\013with" +
-      "_vector\030\n \001(\010R\nwithVector\0220\n\006fusion\030\013 \001(" +
-      "\0132\030.clipdb.v1.FusionWeightsR\006fusion\022,\n\017s" +
-      "core_threshold\030\014 \001(\002H\001R\016scoreThreshold\210\001" +
-      "\001\022\026\n\006offset\030\r \001(\rR\006offset\022%\n\016payload_fie" +
-      "lds\030\016 \003(\tR\rpayloadFieldsB\007\n\005queryB\022\n\020_sc" +
-      "ore_threshold\"~\n\013ScoredPoint\022\016\n\002id\030\001 \001(\t" +
-      "R\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payload\030\003 " +
-      "\001(\0132\027.google.protobuf.StructR\007payload\022\026\n" +
-      "\006vector\030\004 \003(\002R\006vector\"<\n\016SearchResponse\022" +
-      "*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPointR\004h" +
-      "its\"J\n\022SearchBatchRequest\0224\n\010searches\030\001 " +
+      "humbnails\022\026\n\006shards\030\024 \001(\rR\006shards\022-\n\022rep" +
+      "lication_factor\030\025 \001(\rR\021replicationFactor" +
+      "\"c\n\020ThumbnailOptions\022\032\n\010disabled\030\001 \001(\010R\010" +
+      "disabled\022\031\n\010max_side\030\002 \001(\rR\007maxSide\022\030\n\007q" +
+      "uality\030\003 \001(\rR\007quality\"~\n\031CreatePayloadIn" +
+      "dexRequest\022\036\n\ncollection\030\001 \001(\tR\ncollecti" +
+      "on\022\020\n\003key\030\002 \001(\tR\003key\022/\n\004type\030\003 \001(\0162\033.cli" +
+      "pdb.v1.PayloadIndexTypeR\004type\"M\n\031DeleteP" +
+      "ayloadIndexRequest\022\036\n\ncollection\030\001 \001(\tR\n" +
+      "collection\022\020\n\003key\030\002 \001(\tR\003key\"\034\n\032DeletePa" +
+      "yloadIndexResponse\"\335\001\n\020PayloadIndexInfo\022" +
+      "\020\n\003key\030\001 \001(\tR\003key\022/\n\004type\030\002 \001(\0162\033.clipdb" +
+      ".v1.PayloadIndexTypeR\004type\0222\n\005state\030\003 \001(" +
+      "\0162\034.clipdb.v1.PayloadIndexStateR\005state\022%" +
+      "\n\016indexed_points\030\004 \001(\004R\rindexedPoints\022+\n" +
+      "\021mismatched_points\030\005 \001(\004R\020mismatchedPoin" +
+      "ts\"*\n\024GetCollectionRequest\022\022\n\004name\030\001 \001(\t" +
+      "R\004name\"\030\n\026ListCollectionsRequest\"V\n\027List" +
+      "CollectionsResponse\022;\n\013collections\030\001 \003(\013" +
+      "2\031.clipdb.v1.CollectionInfoR\013collections" +
+      "\"-\n\027DeleteCollectionRequest\022\022\n\004name\030\001 \001(" +
+      "\tR\004name\"\032\n\030DeleteCollectionResponse\"7\n\025C" +
+      "reateSnapshotRequest\022\036\n\ncollection\030\001 \001(\t" +
+      "R\ncollection\"6\n\024ListSnapshotsRequest\022\036\n\n" +
+      "collection\030\001 \001(\tR\ncollection\"N\n\025ListSnap" +
+      "shotsResponse\0225\n\tsnapshots\030\001 \003(\0132\027.clipd" +
+      "b.v1.SnapshotInfoR\tsnapshots\"K\n\025DeleteSn" +
+      "apshotRequest\022\036\n\ncollection\030\001 \001(\tR\ncolle" +
+      "ction\022\022\n\004name\030\002 \001(\tR\004name\"\030\n\026DeleteSnaps" +
+      "hotResponse\"\347\001\n\014SnapshotInfo\022\022\n\004name\030\001 \001" +
+      "(\tR\004name\022\036\n\ncollection\030\002 \001(\tR\ncollection" +
+      "\022\035\n\nsize_bytes\030\003 \001(\004R\tsizeBytes\0229\n\ncreat" +
+      "ed_at\030\004 \001(\0132\032.google.protobuf.TimestampR" +
+      "\tcreatedAt\022\037\n\013point_count\030\005 \001(\004R\npointCo" +
+      "unt\022\022\n\004path\030\006 \001(\tR\004path\022\024\n\005error\030\007 \001(\tR\005" +
+      "error\"\253\001\n\013SegmentInfo\022\016\n\002id\030\001 \001(\rR\002id\022\026\n" +
+      "\006sealed\030\002 \001(\010R\006sealed\022\030\n\007records\030\003 \001(\004R\007" +
+      "records\022\037\n\013live_points\030\004 \001(\004R\nlivePoints" +
+      "\0229\n\014graph_source\030\005 \001(\0162\026.clipdb.v1.Graph" +
+      "SourceR\013graphSource\"\253\006\n\016CollectionInfo\022\022" +
+      "\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension\030\002 \001(\rR\td" +
+      "imension\022)\n\006metric\030\003 \001(\0162\021.clipdb.v1.Met" +
+      "ricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.clipdb.v1.Hn" +
+      "swConfigR\004hnsw\0225\n\nvectorizer\030\005 \001(\0162\025.cli" +
+      "pdb.v1.VectorizerR\nvectorizer\0220\n\006fusion\030" +
+      "\006 \001(\0132\030.clipdb.v1.FusionWeightsR\006fusion\022" +
+      ")\n\020segment_capacity\030\007 \001(\rR\017segmentCapaci" +
+      "ty\022\037\n\013point_count\030\010 \001(\004R\npointCount\022#\n\rs" +
+      "egment_count\030\t \001(\rR\014segmentCount\0222\n\010segm" +
+      "ents\030\n \003(\0132\026.clipdb.v1.SegmentInfoR\010segm" +
+      "ents\022+\n\021model_fingerprint\030\013 \001(\tR\020modelFi" +
+      "ngerprint\022\024\n\005model\030\014 \001(\tR\005model\022;\n\014quant" +
+      "ization\030\r \001(\0162\027.clipdb.v1.QuantizationR\014" +
+      "quantization\022D\n\017payload_indexes\030\016 \003(\0132\033." +
+      "clipdb.v1.PayloadIndexInfoR\016payloadIndex" +
+      "es\022;\n\nthumbnails\030\017 \001(\0132\033.clipdb.v1.Thumb" +
+      "nailOptionsR\nthumbnails\022\026\n\006shards\030\024 \001(\rR" +
+      "\006shards\022-\n\022replication_factor\030\025 \001(\rR\021rep" +
+      "licationFactor\0229\n\rshard_details\030\026 \003(\0132\024." +
+      "clipdb.v1.ShardInfoR\014shardDetails\"z\n\tSha" +
+      "rdInfo\022\024\n\005shard\030\001 \001(\rR\005shard\022#\n\rlast_seq" +
+      "uence\030\002 \001(\004R\014lastSequence\0222\n\010replicas\030\003 " +
+      "\003(\0132\026.clipdb.v1.ReplicaInfoR\010replicas\"\215\001" +
+      "\n\013ReplicaInfo\022\022\n\004node\030\001 \001(\tR\004node\022)\n\020app" +
+      "lied_sequence\030\002 \001(\004R\017appliedSequence\022\020\n\003" +
+      "lag\030\003 \001(\004R\003lag\022-\n\005state\030\004 \001(\0162\027.clipdb.v" +
+      "1.ReplicaStateR\005state\"\255\001\n\005Point\022\016\n\002id\030\001 " +
+      "\001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vector\022\022\n\004text\030" +
+      "\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005image\0221\n\007pay" +
+      "load\030\005 \001(\0132\027.google.protobuf.StructR\007pay" +
+      "load\022\037\n\013text_vector\030\006 \003(\002R\ntextVector\"Y\n" +
+      "\rUpsertRequest\022\036\n\ncollection\030\001 \001(\tR\ncoll" +
+      "ection\022(\n\006points\030\002 \003(\0132\020.clipdb.v1.Point" +
+      "R\006points\",\n\016UpsertResponse\022\032\n\010upserted\030\001" +
+      " \001(\004R\010upserted\"_\n\nGetRequest\022\036\n\ncollecti" +
+      "on\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022\037" +
+      "\n\013with_vector\030\003 \001(\010R\nwithVector\"7\n\013GetRe" +
+      "sponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1.Point" +
+      "R\006points\"l\n\rDeleteRequest\022\036\n\ncollection\030" +
+      "\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006f" +
+      "ilter\030\003 \001(\0132\021.clipdb.v1.FilterR\006filter\"*" +
+      "\n\016DeleteResponse\022\030\n\007deleted\030\001 \001(\004R\007delet" +
+      "ed\" \n\006Vector\022\026\n\006values\030\001 \003(\002R\006values\"}\n\005" +
+      "Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002 \001(\001H" +
+      "\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003lte\030\004 " +
+      "\001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_ltB\006\n\004_" +
+      "lte\";\n\tValueList\022.\n\006values\030\001 \003(\0132\026.googl" +
+      "e.protobuf.ValueR\006values\"\032\n\006IdList\022\020\n\003id" +
+      "s\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tCondition\022\020\n" +
+      "\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001(\0132\026.google" +
+      ".protobuf.ValueH\000R\006equals\022(\n\005range\030\003 \001(\013" +
+      "2\020.clipdb.v1.RangeH\000R\005range\022(\n\003any\030\004 \001(\013" +
+      "2\024.clipdb.v1.ValueListH\000R\003any\022/\n\010is_empt" +
+      "y\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000R\007isEmpty\022*" +
+      "\n\006has_id\030\006 \001(\0132\021.clipdb.v1.IdListH\000R\005has" +
+      "Id\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006filter\030\010 \001(\013" +
+      "2\021.clipdb.v1.FilterH\000R\006filterB\007\n\005match\"\221" +
+      "\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.clipdb.v1.Cond" +
+      "itionR\004must\022,\n\006should\030\002 \003(\0132\024.clipdb.v1." +
+      "ConditionR\006should\022/\n\010must_not\030\003 \003(\0132\024.cl" +
+      "ipdb.v1.ConditionR\007mustNot\"\241\004\n\rSearchReq" +
+      "uest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022+\n\006" +
+      "vector\030\002 \001(\0132\021.clipdb.v1.VectorH\000R\006vecto" +
+      "r\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005image\030\004 \001(\014H\000" +
+      "R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005limit\030\006 \001(\r" +
+      "R\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006filter\030\010 \001(\0132" +
+      "\021.clipdb.v1.FilterR\006filter\022!\n\014with_paylo" +
+      "ad\030\t \001(\010R\013withPayload\022\037\n\013with_vector\030\n \001" +
+      "(\010R\nwithVector\0220\n\006fusion\030\013 \001(\0132\030.clipdb." +
+      "v1.FusionWeightsR\006fusion\022,\n\017score_thresh" +
+      "old\030\014 \001(\002H\001R\016scoreThreshold\210\001\001\022\026\n\006offset" +
+      "\030\r \001(\rR\006offset\022%\n\016payload_fields\030\016 \003(\tR\r" +
+      "payloadFields\0222\n\025allow_partial_results\030\024" +
+      " \001(\010R\023allowPartialResultsB\007\n\005queryB\022\n\020_s" +
+      "core_threshold\"~\n\013ScoredPoint\022\016\n\002id\030\001 \001(" +
+      "\tR\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payload\030\003" +
+      " \001(\0132\027.google.protobuf.StructR\007payload\022\026" +
+      "\n\006vector\030\004 \003(\002R\006vector\"c\n\016SearchResponse" +
+      "\022*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPointR\004" +
+      "hits\022%\n\016missing_shards\030\024 \003(\rR\rmissingSha" +
+      "rds\"J\n\022SearchBatchRequest\0224\n\010searches\030\001 " +
       "\003(\0132\030.clipdb.v1.SearchRequestR\010searches\"" +
       "J\n\023SearchBatchResponse\0223\n\007results\030\001 \003(\0132" +
-      "\031.clipdb.v1.SearchResponseR\007results\"Y\n\014C" +
-      "ountRequest\022\036\n\ncollection\030\001 \001(\tR\ncollect" +
-      "ion\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.FilterR\006" +
-      "filter\"\323\001\n\rScrollRequest\022\036\n\ncollection\030\001" +
-      " \001(\tR\ncollection\022)\n\006filter\030\002 \001(\0132\021.clipd" +
-      "b.v1.FilterR\006filter\022\024\n\005limit\030\003 \001(\rR\005limi" +
-      "t\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022!\n\014with" +
-      "_payload\030\005 \001(\010R\013withPayload\022\037\n\013with_vect" +
-      "or\030\006 \001(\010R\nwithVector\"b\n\016ScrollResponse\022(" +
-      "\n\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006points" +
-      "\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToken" +
-      "\"\275\001\n\021SetPayloadRequest\022\036\n\ncollection\030\001 \001" +
-      "(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filt" +
-      "er\030\003 \001(\0132\021.clipdb.v1.FilterR\006filter\0221\n\007p" +
-      "ayload\030\004 \001(\0132\027.google.protobuf.StructR\007p" +
-      "ayload\022\030\n\007replace\030\005 \001(\010R\007replace\".\n\022SetP" +
-      "ayloadResponse\022\030\n\007updated\030\001 \001(\004R\007updated" +
-      "\"\213\001\n\030DeletePayloadKeysRequest\022\036\n\ncollect" +
-      "ion\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022" +
-      ")\n\006filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006filt" +
-      "er\022\022\n\004keys\030\004 \003(\tR\004keys\"5\n\031DeletePayloadK" +
-      "eysResponse\022\030\n\007updated\030\001 \001(\004R\007updated\"\274\004" +
-      "\n\020RecommendRequest\022\036\n\ncollection\030\001 \001(\tR\n" +
-      "collection\022!\n\014positive_ids\030\002 \003(\tR\013positi" +
-      "veIds\022<\n\020positive_vectors\030\003 \003(\0132\021.clipdb" +
-      ".v1.VectorR\017positiveVectors\022!\n\014negative_" +
-      "ids\030\004 \003(\tR\013negativeIds\022<\n\020negative_vecto" +
-      "rs\030\005 \003(\0132\021.clipdb.v1.VectorR\017negativeVec" +
-      "tors\022)\n\006filter\030\006 \001(\0132\021.clipdb.v1.FilterR" +
-      "\006filter\022\024\n\005limit\030\007 \001(\rR\005limit\022\016\n\002ef\030\010 \001(" +
-      "\rR\002ef\022!\n\014with_payload\030\t \001(\010R\013withPayload" +
-      "\022\037\n\013with_vector\030\n \001(\010R\nwithVector\022,\n\017sco" +
-      "re_threshold\030\013 \001(\002H\000R\016scoreThreshold\210\001\001\022" +
-      "\026\n\006offset\030\014 \001(\rR\006offset\022%\n\016payload_field" +
-      "s\030\r \003(\tR\rpayloadFields\0220\n\006fusion\030\016 \001(\0132\030" +
-      ".clipdb.v1.FusionWeightsR\006fusionB\022\n\020_sco" +
-      "re_threshold\"%\n\rCountResponse\022\024\n\005count\030\001" +
-      " \001(\004R\005count\"(\n\020EmbedTextRequest\022\024\n\005texts" +
-      "\030\001 \003(\tR\005texts\"+\n\021EmbedImageRequest\022\026\n\006im" +
-      "ages\030\001 \003(\014R\006images\"B\n\rEmbedResponse\0221\n\ne" +
-      "mbeddings\030\001 \003(\0132\021.clipdb.v1.VectorR\nembe" +
-      "ddings*:\n\006Metric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nM" +
-      "ETRIC_DOT\020\001\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer" +
-      "\022\023\n\017VECTORIZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP" +
-      "\020\001*<\n\014Quantization\022\025\n\021QUANTIZATION_NONE\020" +
-      "\000\022\025\n\021QUANTIZATION_INT8\020\001*\230\001\n\020PayloadInde" +
-      "xType\022\035\n\031PAYLOAD_INDEX_UNSPECIFIED\020\000\022\031\n\025" +
-      "PAYLOAD_INDEX_KEYWORD\020\001\022\031\n\025PAYLOAD_INDEX" +
-      "_INTEGER\020\002\022\027\n\023PAYLOAD_INDEX_FLOAT\020\003\022\026\n\022P" +
-      "AYLOAD_INDEX_BOOL\020\004*y\n\021PayloadIndexState" +
-      "\022#\n\037PAYLOAD_INDEX_STATE_UNSPECIFIED\020\000\022 \n" +
-      "\034PAYLOAD_INDEX_STATE_BUILDING\020\001\022\035\n\031PAYLO" +
-      "AD_INDEX_STATE_READY\020\002*y\n\013GraphSource\022\034\n" +
-      "\030GRAPH_SOURCE_UNSPECIFIED\020\000\022\026\n\022GRAPH_SOU" +
-      "RCE_BUILT\020\001\022\027\n\023GRAPH_SOURCE_LOADED\020\002\022\033\n\027" +
-      "GRAPH_SOURCE_CHECKPOINT\020\0032\230\006\n\013Collection" +
-      "s\022Q\n\020CreateCollection\022\".clipdb.v1.Create" +
-      "CollectionRequest\032\031.clipdb.v1.Collection" +
-      "Info\022K\n\rGetCollection\022\037.clipdb.v1.GetCol" +
-      "lectionRequest\032\031.clipdb.v1.CollectionInf" +
-      "o\022X\n\017ListCollections\022!.clipdb.v1.ListCol" +
-      "lectionsRequest\032\".clipdb.v1.ListCollecti" +
-      "onsResponse\022[\n\020DeleteCollection\022\".clipdb" +
-      ".v1.DeleteCollectionRequest\032#.clipdb.v1." +
-      "DeleteCollectionResponse\022K\n\016CreateSnapsh" +
-      "ot\022 .clipdb.v1.CreateSnapshotRequest\032\027.c" +
-      "lipdb.v1.SnapshotInfo\022R\n\rListSnapshots\022\037" +
-      ".clipdb.v1.ListSnapshotsRequest\032 .clipdb" +
-      ".v1.ListSnapshotsResponse\022U\n\016DeleteSnaps" +
-      "hot\022 .clipdb.v1.DeleteSnapshotRequest\032!." +
-      "clipdb.v1.DeleteSnapshotResponse\022W\n\022Crea" +
-      "tePayloadIndex\022$.clipdb.v1.CreatePayload" +
-      "IndexRequest\032\033.clipdb.v1.PayloadIndexInf" +
-      "o\022a\n\022DeletePayloadIndex\022$.clipdb.v1.Dele" +
-      "tePayloadIndexRequest\032%.clipdb.v1.Delete" +
-      "PayloadIndexResponse2\373\005\n\006Points\022=\n\006Upser" +
-      "t\022\030.clipdb.v1.UpsertRequest\032\031.clipdb.v1." +
-      "UpsertResponse\022E\n\014UpsertStream\022\030.clipdb." +
-      "v1.UpsertRequest\032\031.clipdb.v1.UpsertRespo" +
-      "nse(\001\0224\n\003Get\022\025.clipdb.v1.GetRequest\032\026.cl" +
-      "ipdb.v1.GetResponse\022=\n\006Delete\022\030.clipdb.v" +
-      "1.DeleteRequest\032\031.clipdb.v1.DeleteRespon" +
-      "se\022=\n\006Search\022\030.clipdb.v1.SearchRequest\032\031" +
-      ".clipdb.v1.SearchResponse\022L\n\013SearchBatch" +
-      "\022\035.clipdb.v1.SearchBatchRequest\032\036.clipdb" +
-      ".v1.SearchBatchResponse\022:\n\005Count\022\027.clipd" +
-      "b.v1.CountRequest\032\030.clipdb.v1.CountRespo" +
-      "nse\022=\n\006Scroll\022\030.clipdb.v1.ScrollRequest\032" +
-      "\031.clipdb.v1.ScrollResponse\022I\n\nSetPayload" +
-      "\022\034.clipdb.v1.SetPayloadRequest\032\035.clipdb." +
-      "v1.SetPayloadResponse\022^\n\021DeletePayloadKe" +
-      "ys\022#.clipdb.v1.DeletePayloadKeysRequest\032" +
-      "$.clipdb.v1.DeletePayloadKeysResponse\022C\n" +
-      "\tRecommend\022\033.clipdb.v1.RecommendRequest\032" +
-      "\031.clipdb.v1.SearchResponse2\226\001\n\nEmbedding" +
-      "s\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextRequ" +
-      "est\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbedIm" +
-      "age\022\034.clipdb.v1.EmbedImageRequest\032\030.clip" +
-      "db.v1.EmbedResponseBD\n\014io.clipdb.v1P\001Z2g" +
-      "ithub.com/clipdb/clipdb/gen/go/clipdb/v1" +
-      ";clipdbv1b\006proto3"
+      "\031.clipdb.v1.SearchResponseR\007results\"\215\001\n\014" +
+      "CountRequest\022\036\n\ncollection\030\001 \001(\tR\ncollec" +
+      "tion\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.FilterR" +
+      "\006filter\0222\n\025allow_partial_results\030\024 \001(\010R\023" +
+      "allowPartialResults\"\323\001\n\rScrollRequest\022\036\n" +
+      "\ncollection\030\001 \001(\tR\ncollection\022)\n\006filter\030" +
+      "\002 \001(\0132\021.clipdb.v1.FilterR\006filter\022\024\n\005limi" +
+      "t\030\003 \001(\rR\005limit\022\035\n\npage_token\030\004 \001(\tR\tpage" +
+      "Token\022!\n\014with_payload\030\005 \001(\010R\013withPayload" +
+      "\022\037\n\013with_vector\030\006 \001(\010R\nwithVector\"b\n\016Scr" +
+      "ollResponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1." +
+      "PointR\006points\022&\n\017next_page_token\030\002 \001(\tR\r" +
+      "nextPageToken\"\275\001\n\021SetPayloadRequest\022\036\n\nc" +
+      "ollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\t" +
+      "R\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.Filter" +
+      "R\006filter\0221\n\007payload\030\004 \001(\0132\027.google.proto" +
+      "buf.StructR\007payload\022\030\n\007replace\030\005 \001(\010R\007re" +
+      "place\".\n\022SetPayloadResponse\022\030\n\007updated\030\001" +
+      " \001(\004R\007updated\"\213\001\n\030DeletePayloadKeysReque" +
+      "st\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003id" +
+      "s\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1" +
+      ".FilterR\006filter\022\022\n\004keys\030\004 \003(\tR\004keys\"5\n\031D" +
+      "eletePayloadKeysResponse\022\030\n\007updated\030\001 \001(" +
+      "\004R\007updated\"\274\004\n\020RecommendRequest\022\036\n\ncolle" +
+      "ction\030\001 \001(\tR\ncollection\022!\n\014positive_ids\030" +
+      "\002 \003(\tR\013positiveIds\022<\n\020positive_vectors\030\003" +
+      " \003(\0132\021.clipdb.v1.VectorR\017positiveVectors" +
+      "\022!\n\014negative_ids\030\004 \003(\tR\013negativeIds\022<\n\020n" +
+      "egative_vectors\030\005 \003(\0132\021.clipdb.v1.Vector" +
+      "R\017negativeVectors\022)\n\006filter\030\006 \001(\0132\021.clip" +
+      "db.v1.FilterR\006filter\022\024\n\005limit\030\007 \001(\rR\005lim" +
+      "it\022\016\n\002ef\030\010 \001(\rR\002ef\022!\n\014with_payload\030\t \001(\010" +
+      "R\013withPayload\022\037\n\013with_vector\030\n \001(\010R\nwith" +
+      "Vector\022,\n\017score_threshold\030\013 \001(\002H\000R\016score" +
+      "Threshold\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offset\022%\n\016" +
+      "payload_fields\030\r \003(\tR\rpayloadFields\0220\n\006f" +
+      "usion\030\016 \001(\0132\030.clipdb.v1.FusionWeightsR\006f" +
+      "usionB\022\n\020_score_threshold\"L\n\rCountRespon" +
+      "se\022\024\n\005count\030\001 \001(\004R\005count\022%\n\016missing_shar" +
+      "ds\030\024 \003(\rR\rmissingShards\"\237\001\n\022MoveReplicaR" +
+      "equest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024" +
+      "\n\005shard\030\002 \001(\rR\005shard\022\033\n\tfrom_node\030\003 \001(\tR" +
+      "\010fromNode\022\027\n\007to_node\030\004 \001(\tR\006toNode\022\035\n\nti" +
+      "meout_ms\030\005 \001(\rR\ttimeoutMs\"P\n\023MoveReplica" +
+      "Response\0229\n\ncollection\030\001 \001(\0132\031.clipdb.v1" +
+      ".CollectionInfoR\ncollection\"\023\n\021GetCluste" +
+      "rRequest\"\220\001\n\022GetClusterResponse\022\022\n\004node\030" +
+      "\001 \001(\tR\004node\022)\n\005nodes\030\002 \003(\0132\023.clipdb.v1.N" +
+      "odeInfoR\005nodes\022;\n\013collections\030\003 \003(\0132\031.cl" +
+      "ipdb.v1.CollectionInfoR\013collections\"r\n\010N" +
+      "odeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007address\030\002 \001(\t" +
+      "R\007address\022\022\n\004live\030\003 \001(\010R\004live\022(\n\020heartbe" +
+      "at_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"\\\n\022Shard" +
+      "SearchRequest\022\024\n\005shard\030\001 \001(\rR\005shard\0220\n\006s" +
+      "earch\030\002 \001(\0132\030.clipdb.v1.SearchRequestR\006s" +
+      "earch\"P\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR" +
+      "\005shard\022\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetReque" +
+      "stR\003get\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 " +
+      "\001(\rR\005shard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.Co" +
+      "untRequestR\005count\"\205\001\n\022WaitAppliedRequest" +
+      "\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005shar" +
+      "d\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010sequen" +
+      "ce\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n\023Wai" +
+      "tAppliedResponse\022)\n\020applied_sequence\030\001 \001" +
+      "(\004R\017appliedSequence\022&\n\014entry_result\030\002 \001(" +
+      "\004H\000R\013entryResult\210\001\001B\017\n\r_entry_result\"(\n\020" +
+      "EmbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005texts\"+" +
+      "\n\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R\006ima" +
+      "ges\"B\n\rEmbedResponse\0221\n\nembeddings\030\001 \003(\013" +
+      "2\021.clipdb.v1.VectorR\nembeddings*:\n\006Metri" +
+      "c\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001\022\r\n\t" +
+      "METRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORIZER_" +
+      "NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quantizat" +
+      "ion\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTIZATI" +
+      "ON_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOA" +
+      "D_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_K" +
+      "EYWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023P" +
+      "AYLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BO" +
+      "OL\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD_IND" +
+      "EX_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_" +
+      "STATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_" +
+      "READY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_U" +
+      "NSPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023" +
+      "GRAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CH" +
+      "ECKPOINT\020\003*~\n\014ReplicaState\022\035\n\031REPLICA_ST" +
+      "ATE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_ACTIV" +
+      "E\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022\026\n\022RE" +
+      "PLICA_STATE_DOWN\020\0032\230\006\n\013Collections\022Q\n\020Cr" +
+      "eateCollection\022\".clipdb.v1.CreateCollect" +
+      "ionRequest\032\031.clipdb.v1.CollectionInfo\022K\n" +
+      "\rGetCollection\022\037.clipdb.v1.GetCollection" +
+      "Request\032\031.clipdb.v1.CollectionInfo\022X\n\017Li" +
+      "stCollections\022!.clipdb.v1.ListCollection" +
+      "sRequest\032\".clipdb.v1.ListCollectionsResp" +
+      "onse\022[\n\020DeleteCollection\022\".clipdb.v1.Del" +
+      "eteCollectionRequest\032#.clipdb.v1.DeleteC" +
+      "ollectionResponse\022K\n\016CreateSnapshot\022 .cl" +
+      "ipdb.v1.CreateSnapshotRequest\032\027.clipdb.v" +
+      "1.SnapshotInfo\022R\n\rListSnapshots\022\037.clipdb" +
+      ".v1.ListSnapshotsRequest\032 .clipdb.v1.Lis" +
+      "tSnapshotsResponse\022U\n\016DeleteSnapshot\022 .c" +
+      "lipdb.v1.DeleteSnapshotRequest\032!.clipdb." +
+      "v1.DeleteSnapshotResponse\022W\n\022CreatePaylo" +
+      "adIndex\022$.clipdb.v1.CreatePayloadIndexRe" +
+      "quest\032\033.clipdb.v1.PayloadIndexInfo\022a\n\022De" +
+      "letePayloadIndex\022$.clipdb.v1.DeletePaylo" +
+      "adIndexRequest\032%.clipdb.v1.DeletePayload" +
+      "IndexResponse2\373\005\n\006Points\022=\n\006Upsert\022\030.cli" +
+      "pdb.v1.UpsertRequest\032\031.clipdb.v1.UpsertR" +
+      "esponse\022E\n\014UpsertStream\022\030.clipdb.v1.Upse" +
+      "rtRequest\032\031.clipdb.v1.UpsertResponse(\001\0224" +
+      "\n\003Get\022\025.clipdb.v1.GetRequest\032\026.clipdb.v1" +
+      ".GetResponse\022=\n\006Delete\022\030.clipdb.v1.Delet" +
+      "eRequest\032\031.clipdb.v1.DeleteResponse\022=\n\006S" +
+      "earch\022\030.clipdb.v1.SearchRequest\032\031.clipdb" +
+      ".v1.SearchResponse\022L\n\013SearchBatch\022\035.clip" +
+      "db.v1.SearchBatchRequest\032\036.clipdb.v1.Sea" +
+      "rchBatchResponse\022:\n\005Count\022\027.clipdb.v1.Co" +
+      "untRequest\032\030.clipdb.v1.CountResponse\022=\n\006" +
+      "Scroll\022\030.clipdb.v1.ScrollRequest\032\031.clipd" +
+      "b.v1.ScrollResponse\022I\n\nSetPayload\022\034.clip" +
+      "db.v1.SetPayloadRequest\032\035.clipdb.v1.SetP" +
+      "ayloadResponse\022^\n\021DeletePayloadKeys\022#.cl" +
+      "ipdb.v1.DeletePayloadKeysRequest\032$.clipd" +
+      "b.v1.DeletePayloadKeysResponse\022C\n\tRecomm" +
+      "end\022\033.clipdb.v1.RecommendRequest\032\031.clipd" +
+      "b.v1.SearchResponse2\277\003\n\007Cluster\022I\n\nGetCl" +
+      "uster\022\034.clipdb.v1.GetClusterRequest\032\035.cl" +
+      "ipdb.v1.GetClusterResponse\022G\n\013ShardSearc" +
+      "h\022\035.clipdb.v1.ShardSearchRequest\032\031.clipd" +
+      "b.v1.SearchResponse\022>\n\010ShardGet\022\032.clipdb" +
+      ".v1.ShardGetRequest\032\026.clipdb.v1.GetRespo" +
+      "nse\022D\n\nShardCount\022\034.clipdb.v1.ShardCount" +
+      "Request\032\030.clipdb.v1.CountResponse\022L\n\013Wai" +
+      "tApplied\022\035.clipdb.v1.WaitAppliedRequest\032" +
+      "\036.clipdb.v1.WaitAppliedResponse\022L\n\013MoveR" +
+      "eplica\022\035.clipdb.v1.MoveReplicaRequest\032\036." +
+      "clipdb.v1.MoveReplicaResponse2\226\001\n\nEmbedd" +
+      "ings\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextR" +
+      "equest\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbe" +
+      "dImage\022\034.clipdb.v1.EmbedImageRequest\032\030.c" +
+      "lipdb.v1.EmbedResponseBD\n\014io.clipdb.v1P\001" +
+      "Z2github.com/clipdb/clipdb/gen/go/clipdb" +
+      "/v1;clipdbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -535,7 +652,7 @@ public final class Clipdb {
     internal_static_clipdb_v1_CreateCollectionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CreateCollectionRequest_descriptor,
-        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "Quantization", "Thumbnails", });
+        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "Quantization", "Thumbnails", "Shards", "ReplicationFactor", });
     internal_static_clipdb_v1_ThumbnailOptions_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_clipdb_v1_ThumbnailOptions_fieldAccessorTable = new
@@ -643,189 +760,261 @@ public final class Clipdb {
     internal_static_clipdb_v1_CollectionInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CollectionInfo_descriptor,
-        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "PointCount", "SegmentCount", "Segments", "ModelFingerprint", "Model", "Quantization", "PayloadIndexes", "Thumbnails", });
-    internal_static_clipdb_v1_Point_descriptor =
+        new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "PointCount", "SegmentCount", "Segments", "ModelFingerprint", "Model", "Quantization", "PayloadIndexes", "Thumbnails", "Shards", "ReplicationFactor", "ShardDetails", });
+    internal_static_clipdb_v1_ShardInfo_descriptor =
       getDescriptor().getMessageTypes().get(21);
+    internal_static_clipdb_v1_ShardInfo_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardInfo_descriptor,
+        new java.lang.String[] { "Shard", "LastSequence", "Replicas", });
+    internal_static_clipdb_v1_ReplicaInfo_descriptor =
+      getDescriptor().getMessageTypes().get(22);
+    internal_static_clipdb_v1_ReplicaInfo_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ReplicaInfo_descriptor,
+        new java.lang.String[] { "Node", "AppliedSequence", "Lag", "State", });
+    internal_static_clipdb_v1_Point_descriptor =
+      getDescriptor().getMessageTypes().get(23);
     internal_static_clipdb_v1_Point_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Point_descriptor,
         new java.lang.String[] { "Id", "Vector", "Text", "Image", "Payload", "TextVector", });
     internal_static_clipdb_v1_UpsertRequest_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_clipdb_v1_UpsertRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertRequest_descriptor,
         new java.lang.String[] { "Collection", "Points", });
     internal_static_clipdb_v1_UpsertResponse_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_clipdb_v1_UpsertResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertResponse_descriptor,
         new java.lang.String[] { "Upserted", });
     internal_static_clipdb_v1_GetRequest_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_clipdb_v1_GetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "WithVector", });
     internal_static_clipdb_v1_GetResponse_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_clipdb_v1_GetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetResponse_descriptor,
         new java.lang.String[] { "Points", });
     internal_static_clipdb_v1_DeleteRequest_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_clipdb_v1_DeleteRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", });
     internal_static_clipdb_v1_DeleteResponse_descriptor =
-      getDescriptor().getMessageTypes().get(27);
+      getDescriptor().getMessageTypes().get(29);
     internal_static_clipdb_v1_DeleteResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteResponse_descriptor,
         new java.lang.String[] { "Deleted", });
     internal_static_clipdb_v1_Vector_descriptor =
-      getDescriptor().getMessageTypes().get(28);
+      getDescriptor().getMessageTypes().get(30);
     internal_static_clipdb_v1_Vector_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Vector_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_Range_descriptor =
-      getDescriptor().getMessageTypes().get(29);
+      getDescriptor().getMessageTypes().get(31);
     internal_static_clipdb_v1_Range_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Range_descriptor,
         new java.lang.String[] { "Gt", "Gte", "Lt", "Lte", });
     internal_static_clipdb_v1_ValueList_descriptor =
-      getDescriptor().getMessageTypes().get(30);
+      getDescriptor().getMessageTypes().get(32);
     internal_static_clipdb_v1_ValueList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ValueList_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_IdList_descriptor =
-      getDescriptor().getMessageTypes().get(31);
+      getDescriptor().getMessageTypes().get(33);
     internal_static_clipdb_v1_IdList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IdList_descriptor,
         new java.lang.String[] { "Ids", });
     internal_static_clipdb_v1_IsEmpty_descriptor =
-      getDescriptor().getMessageTypes().get(32);
+      getDescriptor().getMessageTypes().get(34);
     internal_static_clipdb_v1_IsEmpty_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IsEmpty_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_Condition_descriptor =
-      getDescriptor().getMessageTypes().get(33);
+      getDescriptor().getMessageTypes().get(35);
     internal_static_clipdb_v1_Condition_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Condition_descriptor,
         new java.lang.String[] { "Key", "Equals", "Range", "Any", "IsEmpty", "HasId", "Text", "Filter", "Match", });
     internal_static_clipdb_v1_Filter_descriptor =
-      getDescriptor().getMessageTypes().get(34);
+      getDescriptor().getMessageTypes().get(36);
     internal_static_clipdb_v1_Filter_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Filter_descriptor,
         new java.lang.String[] { "Must", "Should", "MustNot", });
     internal_static_clipdb_v1_SearchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(35);
+      getDescriptor().getMessageTypes().get(37);
     internal_static_clipdb_v1_SearchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchRequest_descriptor,
-        new java.lang.String[] { "Collection", "Vector", "Text", "Image", "Id", "Limit", "Ef", "Filter", "WithPayload", "WithVector", "Fusion", "ScoreThreshold", "Offset", "PayloadFields", "Query", });
+        new java.lang.String[] { "Collection", "Vector", "Text", "Image", "Id", "Limit", "Ef", "Filter", "WithPayload", "WithVector", "Fusion", "ScoreThreshold", "Offset", "PayloadFields", "AllowPartialResults", "Query", });
     internal_static_clipdb_v1_ScoredPoint_descriptor =
-      getDescriptor().getMessageTypes().get(36);
+      getDescriptor().getMessageTypes().get(38);
     internal_static_clipdb_v1_ScoredPoint_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScoredPoint_descriptor,
         new java.lang.String[] { "Id", "Score", "Payload", "Vector", });
     internal_static_clipdb_v1_SearchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(37);
+      getDescriptor().getMessageTypes().get(39);
     internal_static_clipdb_v1_SearchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchResponse_descriptor,
-        new java.lang.String[] { "Hits", });
+        new java.lang.String[] { "Hits", "MissingShards", });
     internal_static_clipdb_v1_SearchBatchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(38);
+      getDescriptor().getMessageTypes().get(40);
     internal_static_clipdb_v1_SearchBatchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchRequest_descriptor,
         new java.lang.String[] { "Searches", });
     internal_static_clipdb_v1_SearchBatchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(39);
+      getDescriptor().getMessageTypes().get(41);
     internal_static_clipdb_v1_SearchBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchResponse_descriptor,
         new java.lang.String[] { "Results", });
     internal_static_clipdb_v1_CountRequest_descriptor =
-      getDescriptor().getMessageTypes().get(40);
+      getDescriptor().getMessageTypes().get(42);
     internal_static_clipdb_v1_CountRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountRequest_descriptor,
-        new java.lang.String[] { "Collection", "Filter", });
+        new java.lang.String[] { "Collection", "Filter", "AllowPartialResults", });
     internal_static_clipdb_v1_ScrollRequest_descriptor =
-      getDescriptor().getMessageTypes().get(41);
+      getDescriptor().getMessageTypes().get(43);
     internal_static_clipdb_v1_ScrollRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollRequest_descriptor,
         new java.lang.String[] { "Collection", "Filter", "Limit", "PageToken", "WithPayload", "WithVector", });
     internal_static_clipdb_v1_ScrollResponse_descriptor =
-      getDescriptor().getMessageTypes().get(42);
+      getDescriptor().getMessageTypes().get(44);
     internal_static_clipdb_v1_ScrollResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollResponse_descriptor,
         new java.lang.String[] { "Points", "NextPageToken", });
     internal_static_clipdb_v1_SetPayloadRequest_descriptor =
-      getDescriptor().getMessageTypes().get(43);
+      getDescriptor().getMessageTypes().get(45);
     internal_static_clipdb_v1_SetPayloadRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Payload", "Replace", });
     internal_static_clipdb_v1_SetPayloadResponse_descriptor =
-      getDescriptor().getMessageTypes().get(44);
+      getDescriptor().getMessageTypes().get(46);
     internal_static_clipdb_v1_SetPayloadResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor =
-      getDescriptor().getMessageTypes().get(45);
+      getDescriptor().getMessageTypes().get(47);
     internal_static_clipdb_v1_DeletePayloadKeysRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Keys", });
     internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor =
-      getDescriptor().getMessageTypes().get(46);
+      getDescriptor().getMessageTypes().get(48);
     internal_static_clipdb_v1_DeletePayloadKeysResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_RecommendRequest_descriptor =
-      getDescriptor().getMessageTypes().get(47);
+      getDescriptor().getMessageTypes().get(49);
     internal_static_clipdb_v1_RecommendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_RecommendRequest_descriptor,
         new java.lang.String[] { "Collection", "PositiveIds", "PositiveVectors", "NegativeIds", "NegativeVectors", "Filter", "Limit", "Ef", "WithPayload", "WithVector", "ScoreThreshold", "Offset", "PayloadFields", "Fusion", });
     internal_static_clipdb_v1_CountResponse_descriptor =
-      getDescriptor().getMessageTypes().get(48);
+      getDescriptor().getMessageTypes().get(50);
     internal_static_clipdb_v1_CountResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountResponse_descriptor,
-        new java.lang.String[] { "Count", });
+        new java.lang.String[] { "Count", "MissingShards", });
+    internal_static_clipdb_v1_MoveReplicaRequest_descriptor =
+      getDescriptor().getMessageTypes().get(51);
+    internal_static_clipdb_v1_MoveReplicaRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_MoveReplicaRequest_descriptor,
+        new java.lang.String[] { "Collection", "Shard", "FromNode", "ToNode", "TimeoutMs", });
+    internal_static_clipdb_v1_MoveReplicaResponse_descriptor =
+      getDescriptor().getMessageTypes().get(52);
+    internal_static_clipdb_v1_MoveReplicaResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_MoveReplicaResponse_descriptor,
+        new java.lang.String[] { "Collection", });
+    internal_static_clipdb_v1_GetClusterRequest_descriptor =
+      getDescriptor().getMessageTypes().get(53);
+    internal_static_clipdb_v1_GetClusterRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_GetClusterRequest_descriptor,
+        new java.lang.String[] { });
+    internal_static_clipdb_v1_GetClusterResponse_descriptor =
+      getDescriptor().getMessageTypes().get(54);
+    internal_static_clipdb_v1_GetClusterResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_GetClusterResponse_descriptor,
+        new java.lang.String[] { "Node", "Nodes", "Collections", });
+    internal_static_clipdb_v1_NodeInfo_descriptor =
+      getDescriptor().getMessageTypes().get(55);
+    internal_static_clipdb_v1_NodeInfo_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_NodeInfo_descriptor,
+        new java.lang.String[] { "Id", "Address", "Live", "HeartbeatAgeMs", });
+    internal_static_clipdb_v1_ShardSearchRequest_descriptor =
+      getDescriptor().getMessageTypes().get(56);
+    internal_static_clipdb_v1_ShardSearchRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardSearchRequest_descriptor,
+        new java.lang.String[] { "Shard", "Search", });
+    internal_static_clipdb_v1_ShardGetRequest_descriptor =
+      getDescriptor().getMessageTypes().get(57);
+    internal_static_clipdb_v1_ShardGetRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardGetRequest_descriptor,
+        new java.lang.String[] { "Shard", "Get", });
+    internal_static_clipdb_v1_ShardCountRequest_descriptor =
+      getDescriptor().getMessageTypes().get(58);
+    internal_static_clipdb_v1_ShardCountRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardCountRequest_descriptor,
+        new java.lang.String[] { "Shard", "Count", });
+    internal_static_clipdb_v1_WaitAppliedRequest_descriptor =
+      getDescriptor().getMessageTypes().get(59);
+    internal_static_clipdb_v1_WaitAppliedRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_WaitAppliedRequest_descriptor,
+        new java.lang.String[] { "Collection", "Shard", "Sequence", "TimeoutMs", });
+    internal_static_clipdb_v1_WaitAppliedResponse_descriptor =
+      getDescriptor().getMessageTypes().get(60);
+    internal_static_clipdb_v1_WaitAppliedResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_WaitAppliedResponse_descriptor,
+        new java.lang.String[] { "AppliedSequence", "EntryResult", });
     internal_static_clipdb_v1_EmbedTextRequest_descriptor =
-      getDescriptor().getMessageTypes().get(49);
+      getDescriptor().getMessageTypes().get(61);
     internal_static_clipdb_v1_EmbedTextRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedTextRequest_descriptor,
         new java.lang.String[] { "Texts", });
     internal_static_clipdb_v1_EmbedImageRequest_descriptor =
-      getDescriptor().getMessageTypes().get(50);
+      getDescriptor().getMessageTypes().get(62);
     internal_static_clipdb_v1_EmbedImageRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedImageRequest_descriptor,
         new java.lang.String[] { "Images", });
     internal_static_clipdb_v1_EmbedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(51);
+      getDescriptor().getMessageTypes().get(63);
     internal_static_clipdb_v1_EmbedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedResponse_descriptor,

@@ -29,6 +29,7 @@ private static final long serialVersionUID = 0L;
     model_ = "";
     quantization_ = 0;
     payloadIndexes_ = java.util.Collections.emptyList();
+    shardDetails_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -497,6 +498,108 @@ private static final long serialVersionUID = 0L;
     return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
   }
 
+  public static final int SHARDS_FIELD_NUMBER = 20;
+  private int shards_ = 0;
+  /**
+   * <pre>
+   * Shards and copies of each (1 and 1 on a single server).
+   * </pre>
+   *
+   * <code>uint32 shards = 20 [json_name = "shards"];</code>
+   * @return The shards.
+   */
+  @java.lang.Override
+  public int getShards() {
+    return shards_;
+  }
+
+  public static final int REPLICATION_FACTOR_FIELD_NUMBER = 21;
+  private int replicationFactor_ = 0;
+  /**
+   * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+   * @return The replicationFactor.
+   */
+  @java.lang.Override
+  public int getReplicationFactor() {
+    return replicationFactor_;
+  }
+
+  public static final int SHARD_DETAILS_FIELD_NUMBER = 22;
+  @SuppressWarnings("serial")
+  private java.util.List<io.clipdb.v1.ShardInfo> shardDetails_;
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.clipdb.v1.ShardInfo> getShardDetailsList() {
+    return shardDetails_;
+  }
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.clipdb.v1.ShardInfoOrBuilder> 
+      getShardDetailsOrBuilderList() {
+    return shardDetails_;
+  }
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  @java.lang.Override
+  public int getShardDetailsCount() {
+    return shardDetails_.size();
+  }
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ShardInfo getShardDetails(int index) {
+    return shardDetails_.get(index);
+  }
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ShardInfoOrBuilder getShardDetailsOrBuilder(
+      int index) {
+    return shardDetails_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -555,6 +658,15 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000004) != 0)) {
       output.writeMessage(15, getThumbnails());
+    }
+    if (shards_ != 0) {
+      output.writeUInt32(20, shards_);
+    }
+    if (replicationFactor_ != 0) {
+      output.writeUInt32(21, replicationFactor_);
+    }
+    for (int i = 0; i < shardDetails_.size(); i++) {
+      output.writeMessage(22, shardDetails_.get(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -622,6 +734,18 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(15, getThumbnails());
     }
+    if (shards_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(20, shards_);
+    }
+    if (replicationFactor_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(21, replicationFactor_);
+    }
+    for (int i = 0; i < shardDetails_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(22, shardDetails_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -673,6 +797,12 @@ private static final long serialVersionUID = 0L;
       if (!getThumbnails()
           .equals(other.getThumbnails())) return false;
     }
+    if (getShards()
+        != other.getShards()) return false;
+    if (getReplicationFactor()
+        != other.getReplicationFactor()) return false;
+    if (!getShardDetailsList()
+        .equals(other.getShardDetailsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -724,6 +854,14 @@ private static final long serialVersionUID = 0L;
     if (hasThumbnails()) {
       hash = (37 * hash) + THUMBNAILS_FIELD_NUMBER;
       hash = (53 * hash) + getThumbnails().hashCode();
+    }
+    hash = (37 * hash) + SHARDS_FIELD_NUMBER;
+    hash = (53 * hash) + getShards();
+    hash = (37 * hash) + REPLICATION_FACTOR_FIELD_NUMBER;
+    hash = (53 * hash) + getReplicationFactor();
+    if (getShardDetailsCount() > 0) {
+      hash = (37 * hash) + SHARD_DETAILS_FIELD_NUMBER;
+      hash = (53 * hash) + getShardDetailsList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -864,6 +1002,7 @@ private static final long serialVersionUID = 0L;
         getSegmentsFieldBuilder();
         getPayloadIndexesFieldBuilder();
         getThumbnailsFieldBuilder();
+        getShardDetailsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -909,6 +1048,15 @@ private static final long serialVersionUID = 0L;
         thumbnailsBuilder_.dispose();
         thumbnailsBuilder_ = null;
       }
+      shards_ = 0;
+      replicationFactor_ = 0;
+      if (shardDetailsBuilder_ == null) {
+        shardDetails_ = java.util.Collections.emptyList();
+      } else {
+        shardDetails_ = null;
+        shardDetailsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00020000);
       return this;
     }
 
@@ -959,6 +1107,15 @@ private static final long serialVersionUID = 0L;
         result.payloadIndexes_ = payloadIndexes_;
       } else {
         result.payloadIndexes_ = payloadIndexesBuilder_.build();
+      }
+      if (shardDetailsBuilder_ == null) {
+        if (((bitField0_ & 0x00020000) != 0)) {
+          shardDetails_ = java.util.Collections.unmodifiableList(shardDetails_);
+          bitField0_ = (bitField0_ & ~0x00020000);
+        }
+        result.shardDetails_ = shardDetails_;
+      } else {
+        result.shardDetails_ = shardDetailsBuilder_.build();
       }
     }
 
@@ -1012,6 +1169,12 @@ private static final long serialVersionUID = 0L;
             ? thumbnails_
             : thumbnailsBuilder_.build();
         to_bitField0_ |= 0x00000004;
+      }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.shards_ = shards_;
+      }
+      if (((from_bitField0_ & 0x00010000) != 0)) {
+        result.replicationFactor_ = replicationFactor_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1157,6 +1320,38 @@ private static final long serialVersionUID = 0L;
       if (other.hasThumbnails()) {
         mergeThumbnails(other.getThumbnails());
       }
+      if (other.getShards() != 0) {
+        setShards(other.getShards());
+      }
+      if (other.getReplicationFactor() != 0) {
+        setReplicationFactor(other.getReplicationFactor());
+      }
+      if (shardDetailsBuilder_ == null) {
+        if (!other.shardDetails_.isEmpty()) {
+          if (shardDetails_.isEmpty()) {
+            shardDetails_ = other.shardDetails_;
+            bitField0_ = (bitField0_ & ~0x00020000);
+          } else {
+            ensureShardDetailsIsMutable();
+            shardDetails_.addAll(other.shardDetails_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.shardDetails_.isEmpty()) {
+          if (shardDetailsBuilder_.isEmpty()) {
+            shardDetailsBuilder_.dispose();
+            shardDetailsBuilder_ = null;
+            shardDetails_ = other.shardDetails_;
+            bitField0_ = (bitField0_ & ~0x00020000);
+            shardDetailsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getShardDetailsFieldBuilder() : null;
+          } else {
+            shardDetailsBuilder_.addAllMessages(other.shardDetails_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1280,6 +1475,29 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00004000;
               break;
             } // case 122
+            case 160: {
+              shards_ = input.readUInt32();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 160
+            case 168: {
+              replicationFactor_ = input.readUInt32();
+              bitField0_ |= 0x00010000;
+              break;
+            } // case 168
+            case 178: {
+              io.clipdb.v1.ShardInfo m =
+                  input.readMessage(
+                      io.clipdb.v1.ShardInfo.parser(),
+                      extensionRegistry);
+              if (shardDetailsBuilder_ == null) {
+                ensureShardDetailsIsMutable();
+                shardDetails_.add(m);
+              } else {
+                shardDetailsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 178
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2852,6 +3070,448 @@ private static final long serialVersionUID = 0L;
         thumbnails_ = null;
       }
       return thumbnailsBuilder_;
+    }
+
+    private int shards_ ;
+    /**
+     * <pre>
+     * Shards and copies of each (1 and 1 on a single server).
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @return The shards.
+     */
+    @java.lang.Override
+    public int getShards() {
+      return shards_;
+    }
+    /**
+     * <pre>
+     * Shards and copies of each (1 and 1 on a single server).
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @param value The shards to set.
+     * @return This builder for chaining.
+     */
+    public Builder setShards(int value) {
+
+      shards_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Shards and copies of each (1 and 1 on a single server).
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearShards() {
+      bitField0_ = (bitField0_ & ~0x00008000);
+      shards_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int replicationFactor_ ;
+    /**
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @return The replicationFactor.
+     */
+    @java.lang.Override
+    public int getReplicationFactor() {
+      return replicationFactor_;
+    }
+    /**
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @param value The replicationFactor to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReplicationFactor(int value) {
+
+      replicationFactor_ = value;
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReplicationFactor() {
+      bitField0_ = (bitField0_ & ~0x00010000);
+      replicationFactor_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<io.clipdb.v1.ShardInfo> shardDetails_ =
+      java.util.Collections.emptyList();
+    private void ensureShardDetailsIsMutable() {
+      if (!((bitField0_ & 0x00020000) != 0)) {
+        shardDetails_ = new java.util.ArrayList<io.clipdb.v1.ShardInfo>(shardDetails_);
+        bitField0_ |= 0x00020000;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        io.clipdb.v1.ShardInfo, io.clipdb.v1.ShardInfo.Builder, io.clipdb.v1.ShardInfoOrBuilder> shardDetailsBuilder_;
+
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public java.util.List<io.clipdb.v1.ShardInfo> getShardDetailsList() {
+      if (shardDetailsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(shardDetails_);
+      } else {
+        return shardDetailsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public int getShardDetailsCount() {
+      if (shardDetailsBuilder_ == null) {
+        return shardDetails_.size();
+      } else {
+        return shardDetailsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public io.clipdb.v1.ShardInfo getShardDetails(int index) {
+      if (shardDetailsBuilder_ == null) {
+        return shardDetails_.get(index);
+      } else {
+        return shardDetailsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder setShardDetails(
+        int index, io.clipdb.v1.ShardInfo value) {
+      if (shardDetailsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardDetailsIsMutable();
+        shardDetails_.set(index, value);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder setShardDetails(
+        int index, io.clipdb.v1.ShardInfo.Builder builderForValue) {
+      if (shardDetailsBuilder_ == null) {
+        ensureShardDetailsIsMutable();
+        shardDetails_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        shardDetailsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder addShardDetails(io.clipdb.v1.ShardInfo value) {
+      if (shardDetailsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardDetailsIsMutable();
+        shardDetails_.add(value);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder addShardDetails(
+        int index, io.clipdb.v1.ShardInfo value) {
+      if (shardDetailsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardDetailsIsMutable();
+        shardDetails_.add(index, value);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder addShardDetails(
+        io.clipdb.v1.ShardInfo.Builder builderForValue) {
+      if (shardDetailsBuilder_ == null) {
+        ensureShardDetailsIsMutable();
+        shardDetails_.add(builderForValue.build());
+        onChanged();
+      } else {
+        shardDetailsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder addShardDetails(
+        int index, io.clipdb.v1.ShardInfo.Builder builderForValue) {
+      if (shardDetailsBuilder_ == null) {
+        ensureShardDetailsIsMutable();
+        shardDetails_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        shardDetailsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder addAllShardDetails(
+        java.lang.Iterable<? extends io.clipdb.v1.ShardInfo> values) {
+      if (shardDetailsBuilder_ == null) {
+        ensureShardDetailsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, shardDetails_);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder clearShardDetails() {
+      if (shardDetailsBuilder_ == null) {
+        shardDetails_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00020000);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public Builder removeShardDetails(int index) {
+      if (shardDetailsBuilder_ == null) {
+        ensureShardDetailsIsMutable();
+        shardDetails_.remove(index);
+        onChanged();
+      } else {
+        shardDetailsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public io.clipdb.v1.ShardInfo.Builder getShardDetailsBuilder(
+        int index) {
+      return getShardDetailsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public io.clipdb.v1.ShardInfoOrBuilder getShardDetailsOrBuilder(
+        int index) {
+      if (shardDetailsBuilder_ == null) {
+        return shardDetails_.get(index);  } else {
+        return shardDetailsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public java.util.List<? extends io.clipdb.v1.ShardInfoOrBuilder> 
+         getShardDetailsOrBuilderList() {
+      if (shardDetailsBuilder_ != null) {
+        return shardDetailsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(shardDetails_);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public io.clipdb.v1.ShardInfo.Builder addShardDetailsBuilder() {
+      return getShardDetailsFieldBuilder().addBuilder(
+          io.clipdb.v1.ShardInfo.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public io.clipdb.v1.ShardInfo.Builder addShardDetailsBuilder(
+        int index) {
+      return getShardDetailsFieldBuilder().addBuilder(
+          index, io.clipdb.v1.ShardInfo.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Cluster mode: each shard's replicas and how far they have applied its
+     * log (empty on a single server). In cluster mode `segments`,
+     * `segment_count` and `payload_indexes` are left empty and
+     * `point_count` sums one replica per shard.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+     */
+    public java.util.List<io.clipdb.v1.ShardInfo.Builder> 
+         getShardDetailsBuilderList() {
+      return getShardDetailsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        io.clipdb.v1.ShardInfo, io.clipdb.v1.ShardInfo.Builder, io.clipdb.v1.ShardInfoOrBuilder> 
+        getShardDetailsFieldBuilder() {
+      if (shardDetailsBuilder_ == null) {
+        shardDetailsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            io.clipdb.v1.ShardInfo, io.clipdb.v1.ShardInfo.Builder, io.clipdb.v1.ShardInfoOrBuilder>(
+                shardDetails_,
+                ((bitField0_ & 0x00020000) != 0),
+                getParentForChildren(),
+                isClean());
+        shardDetails_ = null;
+      }
+      return shardDetailsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

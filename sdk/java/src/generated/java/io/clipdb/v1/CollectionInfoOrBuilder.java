@@ -263,4 +263,79 @@ public interface CollectionInfoOrBuilder extends
    * <code>.clipdb.v1.ThumbnailOptions thumbnails = 15 [json_name = "thumbnails"];</code>
    */
   io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder();
+
+  /**
+   * <pre>
+   * Shards and copies of each (1 and 1 on a single server).
+   * </pre>
+   *
+   * <code>uint32 shards = 20 [json_name = "shards"];</code>
+   * @return The shards.
+   */
+  int getShards();
+
+  /**
+   * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+   * @return The replicationFactor.
+   */
+  int getReplicationFactor();
+
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  java.util.List<io.clipdb.v1.ShardInfo> 
+      getShardDetailsList();
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  io.clipdb.v1.ShardInfo getShardDetails(int index);
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  int getShardDetailsCount();
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  java.util.List<? extends io.clipdb.v1.ShardInfoOrBuilder> 
+      getShardDetailsOrBuilderList();
+  /**
+   * <pre>
+   * Cluster mode: each shard's replicas and how far they have applied its
+   * log (empty on a single server). In cluster mode `segments`,
+   * `segment_count` and `payload_indexes` are left empty and
+   * `point_count` sums one replica per shard.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardInfo shard_details = 22 [json_name = "shardDetails"];</code>
+   */
+  io.clipdb.v1.ShardInfoOrBuilder getShardDetailsOrBuilder(
+      int index);
 }

@@ -118,6 +118,21 @@ private static final long serialVersionUID = 0L;
     return filter_ == null ? io.clipdb.v1.Filter.getDefaultInstance() : filter_;
   }
 
+  public static final int ALLOW_PARTIAL_RESULTS_FIELD_NUMBER = 20;
+  private boolean allowPartialResults_ = false;
+  /**
+   * <pre>
+   * Cluster mode: as SearchRequest.allow_partial_results.
+   * </pre>
+   *
+   * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+   * @return The allowPartialResults.
+   */
+  @java.lang.Override
+  public boolean getAllowPartialResults() {
+    return allowPartialResults_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -138,6 +153,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(2, getFilter());
     }
+    if (allowPartialResults_ != false) {
+      output.writeBool(20, allowPartialResults_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -153,6 +171,10 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, getFilter());
+    }
+    if (allowPartialResults_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(20, allowPartialResults_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -176,6 +198,8 @@ private static final long serialVersionUID = 0L;
       if (!getFilter()
           .equals(other.getFilter())) return false;
     }
+    if (getAllowPartialResults()
+        != other.getAllowPartialResults()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -193,6 +217,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + FILTER_FIELD_NUMBER;
       hash = (53 * hash) + getFilter().hashCode();
     }
+    hash = (37 * hash) + ALLOW_PARTIAL_RESULTS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getAllowPartialResults());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -336,6 +363,7 @@ private static final long serialVersionUID = 0L;
         filterBuilder_.dispose();
         filterBuilder_ = null;
       }
+      allowPartialResults_ = false;
       return this;
     }
 
@@ -378,6 +406,9 @@ private static final long serialVersionUID = 0L;
             ? filter_
             : filterBuilder_.build();
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.allowPartialResults_ = allowPartialResults_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -434,6 +465,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasFilter()) {
         mergeFilter(other.getFilter());
       }
+      if (other.getAllowPartialResults() != false) {
+        setAllowPartialResults(other.getAllowPartialResults());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -472,6 +506,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 160: {
+              allowPartialResults_ = input.readBool();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 160
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -716,6 +755,50 @@ private static final long serialVersionUID = 0L;
         filter_ = null;
       }
       return filterBuilder_;
+    }
+
+    private boolean allowPartialResults_ ;
+    /**
+     * <pre>
+     * Cluster mode: as SearchRequest.allow_partial_results.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @return The allowPartialResults.
+     */
+    @java.lang.Override
+    public boolean getAllowPartialResults() {
+      return allowPartialResults_;
+    }
+    /**
+     * <pre>
+     * Cluster mode: as SearchRequest.allow_partial_results.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @param value The allowPartialResults to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAllowPartialResults(boolean value) {
+
+      allowPartialResults_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: as SearchRequest.allow_partial_results.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAllowPartialResults() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      allowPartialResults_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -46,4 +46,14 @@ public interface CountRequestOrBuilder extends
    * <code>.clipdb.v1.Filter filter = 2 [json_name = "filter"];</code>
    */
   io.clipdb.v1.FilterOrBuilder getFilterOrBuilder();
+
+  /**
+   * <pre>
+   * Cluster mode: as SearchRequest.allow_partial_results.
+   * </pre>
+   *
+   * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+   * @return The allowPartialResults.
+   */
+  boolean getAllowPartialResults();
 }

@@ -17,6 +17,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private CountResponse() {
+    missingShards_ = emptyIntList();
   }
 
   @java.lang.Override
@@ -50,6 +51,48 @@ private static final long serialVersionUID = 0L;
     return count_;
   }
 
+  public static final int MISSING_SHARDS_FIELD_NUMBER = 20;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.Internal.IntList missingShards_ =
+      emptyIntList();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return A list containing the missingShards.
+   */
+  @java.lang.Override
+  public java.util.List<java.lang.Integer>
+      getMissingShardsList() {
+    return missingShards_;
+  }
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return The count of missingShards.
+   */
+  public int getMissingShardsCount() {
+    return missingShards_.size();
+  }
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @param index The index of the element to return.
+   * @return The missingShards at the given index.
+   */
+  public int getMissingShards(int index) {
+    return missingShards_.getInt(index);
+  }
+  private int missingShardsMemoizedSerializedSize = -1;
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -64,8 +107,16 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
+    getSerializedSize();
     if (count_ != 0L) {
       output.writeUInt64(1, count_);
+    }
+    if (getMissingShardsList().size() > 0) {
+      output.writeUInt32NoTag(162);
+      output.writeUInt32NoTag(missingShardsMemoizedSerializedSize);
+    }
+    for (int i = 0; i < missingShards_.size(); i++) {
+      output.writeUInt32NoTag(missingShards_.getInt(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -79,6 +130,20 @@ private static final long serialVersionUID = 0L;
     if (count_ != 0L) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt64Size(1, count_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < missingShards_.size(); i++) {
+        dataSize += com.google.protobuf.CodedOutputStream
+          .computeUInt32SizeNoTag(missingShards_.getInt(i));
+      }
+      size += dataSize;
+      if (!getMissingShardsList().isEmpty()) {
+        size += 2;
+        size += com.google.protobuf.CodedOutputStream
+            .computeInt32SizeNoTag(dataSize);
+      }
+      missingShardsMemoizedSerializedSize = dataSize;
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -97,6 +162,8 @@ private static final long serialVersionUID = 0L;
 
     if (getCount()
         != other.getCount()) return false;
+    if (!getMissingShardsList()
+        .equals(other.getMissingShardsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -111,6 +178,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + COUNT_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
         getCount());
+    if (getMissingShardsCount() > 0) {
+      hash = (37 * hash) + MISSING_SHARDS_FIELD_NUMBER;
+      hash = (53 * hash) + getMissingShardsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -243,6 +314,7 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       count_ = 0L;
+      missingShards_ = emptyIntList();
       return this;
     }
 
@@ -278,6 +350,10 @@ private static final long serialVersionUID = 0L;
       int from_bitField0_ = bitField0_;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.count_ = count_;
+      }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        missingShards_.makeImmutable();
+        result.missingShards_ = missingShards_;
       }
     }
 
@@ -328,6 +404,17 @@ private static final long serialVersionUID = 0L;
       if (other.getCount() != 0L) {
         setCount(other.getCount());
       }
+      if (!other.missingShards_.isEmpty()) {
+        if (missingShards_.isEmpty()) {
+          missingShards_ = other.missingShards_;
+          missingShards_.makeImmutable();
+          bitField0_ |= 0x00000002;
+        } else {
+          ensureMissingShardsIsMutable();
+          missingShards_.addAll(other.missingShards_);
+        }
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -359,6 +446,22 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 8
+            case 160: {
+              int v = input.readUInt32();
+              ensureMissingShardsIsMutable();
+              missingShards_.addInt(v);
+              break;
+            } // case 160
+            case 162: {
+              int length = input.readRawVarint32();
+              int limit = input.pushLimit(length);
+              ensureMissingShardsIsMutable();
+              while (input.getBytesUntilLimit() > 0) {
+                missingShards_.addInt(input.readUInt32());
+              }
+              input.popLimit(limit);
+              break;
+            } // case 162
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -404,6 +507,118 @@ private static final long serialVersionUID = 0L;
     public Builder clearCount() {
       bitField0_ = (bitField0_ & ~0x00000001);
       count_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Internal.IntList missingShards_ = emptyIntList();
+    private void ensureMissingShardsIsMutable() {
+      if (!missingShards_.isModifiable()) {
+        missingShards_ = makeMutableCopy(missingShards_);
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return A list containing the missingShards.
+     */
+    public java.util.List<java.lang.Integer>
+        getMissingShardsList() {
+      missingShards_.makeImmutable();
+      return missingShards_;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return The count of missingShards.
+     */
+    public int getMissingShardsCount() {
+      return missingShards_.size();
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param index The index of the element to return.
+     * @return The missingShards at the given index.
+     */
+    public int getMissingShards(int index) {
+      return missingShards_.getInt(index);
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param index The index to set the value at.
+     * @param value The missingShards to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMissingShards(
+        int index, int value) {
+
+      ensureMissingShardsIsMutable();
+      missingShards_.setInt(index, value);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param value The missingShards to add.
+     * @return This builder for chaining.
+     */
+    public Builder addMissingShards(int value) {
+
+      ensureMissingShardsIsMutable();
+      missingShards_.addInt(value);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param values The missingShards to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllMissingShards(
+        java.lang.Iterable<? extends java.lang.Integer> values) {
+      ensureMissingShardsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, missingShards_);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards not counted.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMissingShards() {
+      missingShards_ = emptyIntList();
+      bitField0_ = (bitField0_ & ~0x00000002);
       onChanged();
       return this;
     }

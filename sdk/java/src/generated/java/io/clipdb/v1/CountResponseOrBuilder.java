@@ -13,4 +13,33 @@ public interface CountResponseOrBuilder extends
    * @return The count.
    */
   long getCount();
+
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return A list containing the missingShards.
+   */
+  java.util.List<java.lang.Integer> getMissingShardsList();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return The count of missingShards.
+   */
+  int getMissingShardsCount();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards not counted.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @param index The index of the element to return.
+   * @return The missingShards at the given index.
+   */
+  int getMissingShards(int index);
 }

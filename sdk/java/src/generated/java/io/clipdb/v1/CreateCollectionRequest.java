@@ -319,6 +319,40 @@ private static final long serialVersionUID = 0L;
     return thumbnails_ == null ? io.clipdb.v1.ThumbnailOptions.getDefaultInstance() : thumbnails_;
   }
 
+  public static final int SHARDS_FIELD_NUMBER = 20;
+  private int shards_ = 0;
+  /**
+   * <pre>
+   * Cluster mode (docs/cluster.md): how many shards the points are split
+   * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+   * --nats accepts only 0 or 1.
+   * </pre>
+   *
+   * <code>uint32 shards = 20 [json_name = "shards"];</code>
+   * @return The shards.
+   */
+  @java.lang.Override
+  public int getShards() {
+    return shards_;
+  }
+
+  public static final int REPLICATION_FACTOR_FIELD_NUMBER = 21;
+  private int replicationFactor_ = 0;
+  /**
+   * <pre>
+   * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+   * most the number of live nodes (and 5). A server without --nats accepts
+   * only 0 or 1.
+   * </pre>
+   *
+   * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+   * @return The replicationFactor.
+   */
+  @java.lang.Override
+  public int getReplicationFactor() {
+    return replicationFactor_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -359,6 +393,12 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000004) != 0)) {
       output.writeMessage(9, getThumbnails());
+    }
+    if (shards_ != 0) {
+      output.writeUInt32(20, shards_);
+    }
+    if (replicationFactor_ != 0) {
+      output.writeUInt32(21, replicationFactor_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -404,6 +444,14 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(9, getThumbnails());
     }
+    if (shards_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(20, shards_);
+    }
+    if (replicationFactor_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(21, replicationFactor_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -443,6 +491,10 @@ private static final long serialVersionUID = 0L;
       if (!getThumbnails()
           .equals(other.getThumbnails())) return false;
     }
+    if (getShards()
+        != other.getShards()) return false;
+    if (getReplicationFactor()
+        != other.getReplicationFactor()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -478,6 +530,10 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + THUMBNAILS_FIELD_NUMBER;
       hash = (53 * hash) + getThumbnails().hashCode();
     }
+    hash = (37 * hash) + SHARDS_FIELD_NUMBER;
+    hash = (53 * hash) + getShards();
+    hash = (37 * hash) + REPLICATION_FACTOR_FIELD_NUMBER;
+    hash = (53 * hash) + getReplicationFactor();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -638,6 +694,8 @@ private static final long serialVersionUID = 0L;
         thumbnailsBuilder_.dispose();
         thumbnailsBuilder_ = null;
       }
+      shards_ = 0;
+      replicationFactor_ = 0;
       return this;
     }
 
@@ -707,6 +765,12 @@ private static final long serialVersionUID = 0L;
             ? thumbnails_
             : thumbnailsBuilder_.build();
         to_bitField0_ |= 0x00000004;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.shards_ = shards_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.replicationFactor_ = replicationFactor_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -783,6 +847,12 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasThumbnails()) {
         mergeThumbnails(other.getThumbnails());
+      }
+      if (other.getShards() != 0) {
+        setShards(other.getShards());
+      }
+      if (other.getReplicationFactor() != 0) {
+        setReplicationFactor(other.getReplicationFactor());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -861,6 +931,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 160: {
+              shards_ = input.readUInt32();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 160
+            case 168: {
+              replicationFactor_ = input.readUInt32();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 168
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1764,6 +1844,106 @@ private static final long serialVersionUID = 0L;
         thumbnails_ = null;
       }
       return thumbnailsBuilder_;
+    }
+
+    private int shards_ ;
+    /**
+     * <pre>
+     * Cluster mode (docs/cluster.md): how many shards the points are split
+     * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+     * --nats accepts only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @return The shards.
+     */
+    @java.lang.Override
+    public int getShards() {
+      return shards_;
+    }
+    /**
+     * <pre>
+     * Cluster mode (docs/cluster.md): how many shards the points are split
+     * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+     * --nats accepts only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @param value The shards to set.
+     * @return This builder for chaining.
+     */
+    public Builder setShards(int value) {
+
+      shards_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode (docs/cluster.md): how many shards the points are split
+     * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+     * --nats accepts only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 shards = 20 [json_name = "shards"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearShards() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      shards_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int replicationFactor_ ;
+    /**
+     * <pre>
+     * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+     * most the number of live nodes (and 5). A server without --nats accepts
+     * only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @return The replicationFactor.
+     */
+    @java.lang.Override
+    public int getReplicationFactor() {
+      return replicationFactor_;
+    }
+    /**
+     * <pre>
+     * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+     * most the number of live nodes (and 5). A server without --nats accepts
+     * only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @param value The replicationFactor to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReplicationFactor(int value) {
+
+      replicationFactor_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+     * most the number of live nodes (and 5). A server without --nats accepts
+     * only 0 or 1.
+     * </pre>
+     *
+     * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReplicationFactor() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      replicationFactor_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -191,4 +191,28 @@ public interface CreateCollectionRequestOrBuilder extends
    * <code>.clipdb.v1.ThumbnailOptions thumbnails = 9 [json_name = "thumbnails"];</code>
    */
   io.clipdb.v1.ThumbnailOptionsOrBuilder getThumbnailsOrBuilder();
+
+  /**
+   * <pre>
+   * Cluster mode (docs/cluster.md): how many shards the points are split
+   * into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
+   * --nats accepts only 0 or 1.
+   * </pre>
+   *
+   * <code>uint32 shards = 20 [json_name = "shards"];</code>
+   * @return The shards.
+   */
+  int getShards();
+
+  /**
+   * <pre>
+   * Cluster mode: how many nodes keep a copy of each shard; 0 means 1, at
+   * most the number of live nodes (and 5). A server without --nats accepts
+   * only 0 or 1.
+   * </pre>
+   *
+   * <code>uint32 replication_factor = 21 [json_name = "replicationFactor"];</code>
+   * @return The replicationFactor.
+   */
+  int getReplicationFactor();
 }

@@ -579,6 +579,23 @@ private static final long serialVersionUID = 0L;
     return payloadFields_.getByteString(index);
   }
 
+  public static final int ALLOW_PARTIAL_RESULTS_FIELD_NUMBER = 20;
+  private boolean allowPartialResults_ = false;
+  /**
+   * <pre>
+   * Cluster mode: when a shard has no live replica, answer from the others
+   * and name it in SearchResponse.missing_shards instead of failing with
+   * UNAVAILABLE.
+   * </pre>
+   *
+   * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+   * @return The allowPartialResults.
+   */
+  @java.lang.Override
+  public boolean getAllowPartialResults() {
+    return allowPartialResults_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -635,6 +652,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < payloadFields_.size(); i++) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 14, payloadFields_.getRaw(i));
+    }
+    if (allowPartialResults_ != false) {
+      output.writeBool(20, allowPartialResults_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -703,6 +723,10 @@ private static final long serialVersionUID = 0L;
       size += dataSize;
       size += 1 * getPayloadFieldsList().size();
     }
+    if (allowPartialResults_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(20, allowPartialResults_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -748,6 +772,8 @@ private static final long serialVersionUID = 0L;
         != other.getOffset()) return false;
     if (!getPayloadFieldsList()
         .equals(other.getPayloadFieldsList())) return false;
+    if (getAllowPartialResults()
+        != other.getAllowPartialResults()) return false;
     if (!getQueryCase().equals(other.getQueryCase())) return false;
     switch (queryCase_) {
       case 2:
@@ -811,6 +837,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + PAYLOAD_FIELDS_FIELD_NUMBER;
       hash = (53 * hash) + getPayloadFieldsList().hashCode();
     }
+    hash = (37 * hash) + ALLOW_PARTIAL_RESULTS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getAllowPartialResults());
     switch (queryCase_) {
       case 2:
         hash = (37 * hash) + VECTOR_FIELD_NUMBER;
@@ -991,6 +1020,7 @@ private static final long serialVersionUID = 0L;
       offset_ = 0;
       payloadFields_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
+      allowPartialResults_ = false;
       queryCase_ = 0;
       query_ = null;
       return this;
@@ -1065,6 +1095,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00002000) != 0)) {
         payloadFields_.makeImmutable();
         result.payloadFields_ = payloadFields_;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.allowPartialResults_ = allowPartialResults_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1160,6 +1193,9 @@ private static final long serialVersionUID = 0L;
           payloadFields_.addAll(other.payloadFields_);
         }
         onChanged();
+      }
+      if (other.getAllowPartialResults() != false) {
+        setAllowPartialResults(other.getAllowPartialResults());
       }
       switch (other.getQueryCase()) {
         case VECTOR: {
@@ -1291,6 +1327,11 @@ private static final long serialVersionUID = 0L;
               payloadFields_.add(s);
               break;
             } // case 114
+            case 160: {
+              allowPartialResults_ = input.readBool();
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 160
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2650,6 +2691,56 @@ private static final long serialVersionUID = 0L;
       ensurePayloadFieldsIsMutable();
       payloadFields_.add(value);
       bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+
+    private boolean allowPartialResults_ ;
+    /**
+     * <pre>
+     * Cluster mode: when a shard has no live replica, answer from the others
+     * and name it in SearchResponse.missing_shards instead of failing with
+     * UNAVAILABLE.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @return The allowPartialResults.
+     */
+    @java.lang.Override
+    public boolean getAllowPartialResults() {
+      return allowPartialResults_;
+    }
+    /**
+     * <pre>
+     * Cluster mode: when a shard has no live replica, answer from the others
+     * and name it in SearchResponse.missing_shards instead of failing with
+     * UNAVAILABLE.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @param value The allowPartialResults to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAllowPartialResults(boolean value) {
+
+      allowPartialResults_ = value;
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: when a shard has no live replica, answer from the others
+     * and name it in SearchResponse.missing_shards instead of failing with
+     * UNAVAILABLE.
+     * </pre>
+     *
+     * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAllowPartialResults() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      allowPartialResults_ = false;
       onChanged();
       return this;
     }

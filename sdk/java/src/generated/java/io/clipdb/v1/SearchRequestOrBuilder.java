@@ -308,5 +308,17 @@ public interface SearchRequestOrBuilder extends
   com.google.protobuf.ByteString
       getPayloadFieldsBytes(int index);
 
+  /**
+   * <pre>
+   * Cluster mode: when a shard has no live replica, answer from the others
+   * and name it in SearchResponse.missing_shards instead of failing with
+   * UNAVAILABLE.
+   * </pre>
+   *
+   * <code>bool allow_partial_results = 20 [json_name = "allowPartialResults"];</code>
+   * @return The allowPartialResults.
+   */
+  boolean getAllowPartialResults();
+
   io.clipdb.v1.SearchRequest.QueryCase getQueryCase();
 }

@@ -18,6 +18,7 @@ private static final long serialVersionUID = 0L;
   }
   private SearchResponse() {
     hits_ = java.util.Collections.emptyList();
+    missingShards_ = emptyIntList();
   }
 
   @java.lang.Override
@@ -101,6 +102,51 @@ private static final long serialVersionUID = 0L;
     return hits_.get(index);
   }
 
+  public static final int MISSING_SHARDS_FIELD_NUMBER = 20;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.Internal.IntList missingShards_ =
+      emptyIntList();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return A list containing the missingShards.
+   */
+  @java.lang.Override
+  public java.util.List<java.lang.Integer>
+      getMissingShardsList() {
+    return missingShards_;
+  }
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return The count of missingShards.
+   */
+  public int getMissingShardsCount() {
+    return missingShards_.size();
+  }
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @param index The index of the element to return.
+   * @return The missingShards at the given index.
+   */
+  public int getMissingShards(int index) {
+    return missingShards_.getInt(index);
+  }
+  private int missingShardsMemoizedSerializedSize = -1;
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -115,8 +161,16 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
+    getSerializedSize();
     for (int i = 0; i < hits_.size(); i++) {
       output.writeMessage(1, hits_.get(i));
+    }
+    if (getMissingShardsList().size() > 0) {
+      output.writeUInt32NoTag(162);
+      output.writeUInt32NoTag(missingShardsMemoizedSerializedSize);
+    }
+    for (int i = 0; i < missingShards_.size(); i++) {
+      output.writeUInt32NoTag(missingShards_.getInt(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -130,6 +184,20 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < hits_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, hits_.get(i));
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < missingShards_.size(); i++) {
+        dataSize += com.google.protobuf.CodedOutputStream
+          .computeUInt32SizeNoTag(missingShards_.getInt(i));
+      }
+      size += dataSize;
+      if (!getMissingShardsList().isEmpty()) {
+        size += 2;
+        size += com.google.protobuf.CodedOutputStream
+            .computeInt32SizeNoTag(dataSize);
+      }
+      missingShardsMemoizedSerializedSize = dataSize;
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -148,6 +216,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getHitsList()
         .equals(other.getHitsList())) return false;
+    if (!getMissingShardsList()
+        .equals(other.getMissingShardsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -162,6 +232,10 @@ private static final long serialVersionUID = 0L;
     if (getHitsCount() > 0) {
       hash = (37 * hash) + HITS_FIELD_NUMBER;
       hash = (53 * hash) + getHitsList().hashCode();
+    }
+    if (getMissingShardsCount() > 0) {
+      hash = (37 * hash) + MISSING_SHARDS_FIELD_NUMBER;
+      hash = (53 * hash) + getMissingShardsList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -301,6 +375,7 @@ private static final long serialVersionUID = 0L;
         hitsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000001);
+      missingShards_ = emptyIntList();
       return this;
     }
 
@@ -347,6 +422,10 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartial0(io.clipdb.v1.SearchResponse result) {
       int from_bitField0_ = bitField0_;
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        missingShards_.makeImmutable();
+        result.missingShards_ = missingShards_;
+      }
     }
 
     @java.lang.Override
@@ -419,6 +498,17 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (!other.missingShards_.isEmpty()) {
+        if (missingShards_.isEmpty()) {
+          missingShards_ = other.missingShards_;
+          missingShards_.makeImmutable();
+          bitField0_ |= 0x00000002;
+        } else {
+          ensureMissingShardsIsMutable();
+          missingShards_.addAll(other.missingShards_);
+        }
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -458,6 +548,22 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 10
+            case 160: {
+              int v = input.readUInt32();
+              ensureMissingShardsIsMutable();
+              missingShards_.addInt(v);
+              break;
+            } // case 160
+            case 162: {
+              int length = input.readRawVarint32();
+              int limit = input.pushLimit(length);
+              ensureMissingShardsIsMutable();
+              while (input.getBytesUntilLimit() > 0) {
+                missingShards_.addInt(input.readUInt32());
+              }
+              input.popLimit(limit);
+              break;
+            } // case 162
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -785,6 +891,125 @@ private static final long serialVersionUID = 0L;
         hits_ = null;
       }
       return hitsBuilder_;
+    }
+
+    private com.google.protobuf.Internal.IntList missingShards_ = emptyIntList();
+    private void ensureMissingShardsIsMutable() {
+      if (!missingShards_.isModifiable()) {
+        missingShards_ = makeMutableCopy(missingShards_);
+      }
+      bitField0_ |= 0x00000002;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return A list containing the missingShards.
+     */
+    public java.util.List<java.lang.Integer>
+        getMissingShardsList() {
+      missingShards_.makeImmutable();
+      return missingShards_;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return The count of missingShards.
+     */
+    public int getMissingShardsCount() {
+      return missingShards_.size();
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param index The index of the element to return.
+     * @return The missingShards at the given index.
+     */
+    public int getMissingShards(int index) {
+      return missingShards_.getInt(index);
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param index The index to set the value at.
+     * @param value The missingShards to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMissingShards(
+        int index, int value) {
+
+      ensureMissingShardsIsMutable();
+      missingShards_.setInt(index, value);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param value The missingShards to add.
+     * @return This builder for chaining.
+     */
+    public Builder addMissingShards(int value) {
+
+      ensureMissingShardsIsMutable();
+      missingShards_.addInt(value);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @param values The missingShards to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllMissingShards(
+        java.lang.Iterable<? extends java.lang.Integer> values) {
+      ensureMissingShardsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, missingShards_);
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode with allow_partial_results: shards that had no live
+     * replica, whose points are missing from `hits`.
+     * </pre>
+     *
+     * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMissingShards() {
+      missingShards_ = emptyIntList();
+      bitField0_ = (bitField0_ & ~0x00000002);
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -51,4 +51,36 @@ public interface SearchResponseOrBuilder extends
    */
   io.clipdb.v1.ScoredPointOrBuilder getHitsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return A list containing the missingShards.
+   */
+  java.util.List<java.lang.Integer> getMissingShardsList();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @return The count of missingShards.
+   */
+  int getMissingShardsCount();
+  /**
+   * <pre>
+   * Cluster mode with allow_partial_results: shards that had no live
+   * replica, whose points are missing from `hits`.
+   * </pre>
+   *
+   * <code>repeated uint32 missing_shards = 20 [json_name = "missingShards"];</code>
+   * @param index The index of the element to return.
+   * @return The missingShards at the given index.
+   */
+  int getMissingShards(int index);
 }

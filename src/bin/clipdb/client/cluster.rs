@@ -1,0 +1,108 @@
+//! `clipdb cluster status`: the Cluster service's view, as a table.
+
+use std::fmt::Write;
+
+use clipdb::proto;
+use clipdb::proto::cluster_client::ClusterClient;
+
+use super::ClientError;
+use crate::config::{ClusterStatusArgs, MoveReplicaArgs};
+
+async fn connect(server: &str) -> Result<ClusterClient<tonic::transport::Channel>, ClientError> {
+    ClusterClient::connect(server.to_string())
+        .await
+        .map_err(|source| ClientError::Connect {
+            url: server.to_string(),
+            source,
+        })
+}
+
+pub async fn move_replica_command(args: MoveReplicaArgs) -> Result<(), ClientError> {
+    let mut client = connect(&args.server).await?;
+    let moved = client
+        .move_replica(proto::MoveReplicaRequest {
+            collection: args.collection.clone(),
+            shard: args.shard,
+            from_node: args.from.clone(),
+            to_node: args.to.clone(),
+            timeout_ms: 0,
+        })
+        .await
+        .map_err(|s| ClientError::rpc("MoveReplica", s))?
+        .into_inner();
+    println!(
+        "moved shard {} of {} from {} to {}",
+        args.shard, args.collection, args.from, args.to
+    );
+    if let Some(c) = moved.collection {
+        let cluster = proto::GetClusterResponse {
+            collections: vec![c],
+            ..Default::default()
+        };
+        let table = format_status(&cluster);
+        // Only the collection's part.
+        if let Some(i) = table.find("\ncollection ") {
+            print!("{}", &table[i + 1..]);
+        }
+    }
+    Ok(())
+}
+
+pub async fn status_command(args: ClusterStatusArgs) -> Result<(), ClientError> {
+    let mut client = connect(&args.server).await?;
+    let cluster = client
+        .get_cluster(proto::GetClusterRequest {})
+        .await
+        .map_err(|s| ClientError::rpc("GetCluster", s))?
+        .into_inner();
+    print!("{}", format_status(&cluster));
+    Ok(())
+}
+
+pub fn format_status(c: &proto::GetClusterResponse) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "answered by node {}", c.node);
+    let _ = writeln!(
+        out,
+        "{:<20} {:<24} {:<5} HEARTBEAT",
+        "NODE", "ADDRESS", "LIVE"
+    );
+    for n in &c.nodes {
+        let _ = writeln!(
+            out,
+            "{:<20} {:<24} {:<5} {} ms ago",
+            n.id,
+            n.address,
+            if n.live { "yes" } else { "no" },
+            n.heartbeat_age_ms
+        );
+    }
+    for col in &c.collections {
+        let _ = writeln!(
+            out,
+            "\ncollection {}: {} shard(s) x {} replica(s), {} points",
+            col.name, col.shards, col.replication_factor, col.point_count
+        );
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<20} {:>10} {:>8}  STATE",
+            "SHARD", "NODE", "APPLIED", "LAG"
+        );
+        for s in &col.shard_details {
+            for r in &s.replicas {
+                let state = match proto::ReplicaState::try_from(r.state) {
+                    Ok(proto::ReplicaState::Active) => "active",
+                    Ok(proto::ReplicaState::CatchingUp) => "catching up",
+                    Ok(proto::ReplicaState::Down) => "down",
+                    _ => "unknown",
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<6} {:<20} {:>10} {:>8}  {state}",
+                    s.shard, r.node, r.applied_sequence, r.lag
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,20 @@
+//! Cluster mode (`clipdb serve --nats ...`): collections split into shards,
+//! each shard kept by several replicas on different nodes, any node taking
+//! any request. NATS JetStream is the write-ahead log (one stream per
+//! collection shard) and the metadata store (the key-value bucket of
+//! `meta.rs`); see docs/cluster.md for the design and its guarantees.
+//!
+//! - `meta.rs`: the metadata records, each node's cached view, placement;
+//! - `log.rs`: the log entries replicas apply;
+//! - `replica.rs`: a local replica, applying its shard's log in order;
+//! - `node.rs`: the node: joining, heartbeats, the watch of the metadata,
+//!   starting and stopping local replicas, and routing writes and reads;
+//! - `api.rs`: the Collections, Points and Cluster gRPC services of a node.
+
+pub mod api;
+mod log;
+pub mod meta;
+mod node;
+mod replica;
+
+pub use node::{ClusterError, ClusterNode, ClusterOptions};
