@@ -81,6 +81,11 @@ def server_flags(argv):
     return {a.split("=", 1)[0] for a in argv if a.startswith("--")}
 
 
+def is_clipdb(image):
+    """The clipdb image (`clipdb`, `clipdb:TAG`, `REGISTRY/clipdb:TAG`), not nats."""
+    return image.rsplit("/", 1)[-1].split(":", 1)[0] == "clipdb"
+
+
 def check_dockerfile(flags, envs):
     text = (DEPLOY / "Dockerfile").read_text()
     text = re.sub(r"\\\n", " ", text)
@@ -101,6 +106,8 @@ def check_dockerfile(flags, envs):
 def check_compose(flags, envs):
     doc = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     for name, svc in doc["services"].items():
+        if not is_clipdb(svc.get("image", "clipdb")):
+            continue  # nats servers: not clipdb's flags
         env = svc.get("environment") or {}
         keys = set(env) if isinstance(env, dict) else {e.split("=", 1)[0] for e in env}
         used_env = {k for k in keys if k.startswith("CLIPDB_")}
@@ -118,6 +125,8 @@ def check_manifests(paths, flags, envs):
             continue
         spec = d["spec"]["template"]["spec"] if d["kind"] != "Pod" else d["spec"]
         for c in spec.get("containers", []) + spec.get("initContainers", []):
+            if not is_clipdb(c.get("image", "")):
+                continue  # nats servers: not clipdb's flags
             found_container = True
             used_env = {e["name"] for e in c.get("env", []) if e["name"].startswith("CLIPDB_")}
             for src in c.get("envFrom", []):
@@ -139,23 +148,55 @@ def check_manifests(paths, flags, envs):
 
 def check_servicemonitor(paths):
     """optional/servicemonitor.yaml (a CRD: no schema here) selects exactly
-    one rendered Service, on a port that Service has."""
-    docs = [d for p in paths for d in yaml.safe_load_all(Path(p).read_text()) if d]
-    services = [d for d in docs if d["kind"] == "Service"]
+    one Service of each rendered overlay, on a port that Service has."""
     sm = yaml.safe_load((DEPLOY / "kubernetes" / "optional" / "servicemonitor.yaml").read_text())
     want = sm["spec"]["selector"]["matchLabels"]
-    chosen = [s for s in services
-              if all(s["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
-    if len(chosen) != 1:
-        fail(f"servicemonitor.yaml selects {len(chosen)} Services of the rendered manifests, not 1")
-        return
-    ports = {p.get("name") for p in chosen[0]["spec"]["ports"]}
-    for ep in sm["spec"]["endpoints"]:
-        if ep.get("port") not in ports:
-            fail(f"servicemonitor.yaml: port {ep.get('port')} is not a port of Service {chosen[0]['metadata']['name']}")
-            return
-    print(f"  ok   deploy/kubernetes/optional/servicemonitor.yaml selects Service "
-          f"{chosen[0]['metadata']['name']}, port {sm['spec']['endpoints'][0]['port']}")
+    for p in paths:
+        docs = [d for d in yaml.safe_load_all(Path(p).read_text()) if d]
+        services = [d for d in docs if d["kind"] == "Service"]
+        chosen = [s for s in services
+                  if all(s["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
+        if len(chosen) != 1:
+            fail(f"servicemonitor.yaml selects {len(chosen)} Services of {p}, not 1")
+            continue
+        ports = {port.get("name") for port in chosen[0]["spec"]["ports"]}
+        bad = [ep.get("port") for ep in sm["spec"]["endpoints"] if ep.get("port") not in ports]
+        if bad:
+            fail(f"servicemonitor.yaml: port {bad[0]} is not a port of Service {chosen[0]['metadata']['name']} in {p}")
+            continue
+        print(f"  ok   deploy/kubernetes/optional/servicemonitor.yaml selects Service "
+              f"{chosen[0]['metadata']['name']} of {Path(p).name}, port {sm['spec']['endpoints'][0]['port']}")
+
+
+def check_cluster_identity(paths):
+    """A rendered cluster (one with a nats StatefulSet) can't bootstrap a second
+    cluster: every NATS server routes to the same fixed list naming each of
+    its pods, and each clipdb node's id is its pod's (stable) name."""
+    for p in paths:
+        docs = [d for d in yaml.safe_load_all(Path(p).read_text()) if d]
+        nats = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "nats"]
+        if not nats:
+            continue
+        before = len(errors)
+        sts = nats[0]
+        replicas = sts["spec"]["replicas"]
+        service = sts["spec"]["serviceName"]
+        conf = next((d["data"]["nats.conf"] for d in docs
+                     if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "nats-config"), "")
+        routes = set(re.findall(r"nats://([a-z0-9.-]+):6222", conf))
+        want = {f"nats-{i}.{service}" for i in range(replicas)}
+        if routes != want:
+            fail(f"{Path(p).name}: NATS routes {sorted(routes)} are not the {replicas} pods {sorted(want)}")
+        for d in docs:
+            if d["kind"] != "StatefulSet" or d["metadata"]["name"] != "clipdb":
+                continue
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            env = {e["name"]: e for e in c.get("env", [])}
+            pod = env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            if env.get("CLIPDB_NODE_ID", {}).get("value") != "$(POD_NAME)" or pod != "metadata.name":
+                fail(f"{Path(p).name}: clipdb's CLIPDB_NODE_ID must be $(POD_NAME) from metadata.name (a stable node id)")
+        if len(errors) == before:
+            print(f"  ok   {Path(p).name}: NATS routes name its {replicas} pods; clipdb node ids are pod names")
 
 
 def headings_slugs(markdown):
@@ -220,6 +261,7 @@ def main():
     check_compose(flags, envs)
     check_manifests(sys.argv[2:], flags, envs)
     check_servicemonitor(sys.argv[2:])
+    check_cluster_identity(sys.argv[2:])
     check_alerts()
     if errors:
         print(f"check_deploy.py: {len(errors)} problem(s)", file=sys.stderr)
