@@ -824,6 +824,69 @@ async fn killed_replica_catches_up_while_writes_continue() {
     for i in 0..3 {
         assert_eq!(cluster.node(i).count("crash").await, live);
     }
+    // The restarted node's /metrics: three live nodes, and its replica of
+    // each shard at the log's end (the gauges refresh every second).
+    let http = cluster.node(2).http_addr.clone().expect("operations port");
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = http_get(&http, "/metrics");
+        let caught_up = (0..2).all(|shard| {
+            let labels = format!("{{collection=\"crash\",shard=\"{shard}\"}}");
+            let applied = metric(&text, &format!("clipdb_replica_applied_sequence{labels}"));
+            metric(&text, &format!("clipdb_replica_lag{labels}")) == Some(0.0)
+                && applied.is_some_and(|a| a > 0.0)
+        });
+        if caught_up && metric(&text, "clipdb_cluster_nodes{state=\"live\"}") == Some(3.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(&text, "clipdb_cluster_nodes{state=\"live\"}"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "clipdb_cluster_nodes{state=\"down\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    for shard in 0..2 {
+        let labels = format!("{{collection=\"crash\",shard=\"{shard}\"}}");
+        assert_eq!(
+            metric(&text, &format!("clipdb_replica_lag{labels}")),
+            Some(0.0),
+            "{text}"
+        );
+        assert!(
+            metric(&text, &format!("clipdb_replica_applied_sequence{labels}")).unwrap_or(0.0) > 0.0,
+            "{text}"
+        );
+    }
+}
+
+/// GET `path` over plain HTTP/1.1; the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the operations port");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// The value of the series written exactly as `series` (name and labels).
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

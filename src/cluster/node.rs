@@ -180,11 +180,18 @@ impl ClusterNode {
         let watch = tokio::spawn(async move { watch_loop(weak).await });
         let weak = Arc::downgrade(&node);
         let reconcile = tokio::spawn(async move {
+            let mut rounds = 0u64;
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let Some(node) = weak.upgrade() else { break };
                 node.reconcile().await;
                 node.report_applied().await;
+                rounds += 1;
+                // The gauges each second (asking JetStream for every
+                // shard's last sequence costs a round trip per shard).
+                if rounds % 5 == 1 {
+                    node.record_metrics().await;
+                }
             }
         });
         node.tasks.lock().extend([heartbeat, watch, reconcile]);
@@ -392,6 +399,44 @@ impl ClusterNode {
             let value = serde_json::to_vec(&AppliedReport { applied }).expect("encodes");
             if let Err(e) = self.kv.put(key, value.into()).await {
                 tracing::warn!(error = %e, "cannot report the applied sequence");
+            }
+        }
+    }
+
+    /// The cluster gauges of /metrics: nodes by liveness as this node sees
+    /// them, and for each replica this node holds its applied log sequence
+    /// and how far it is behind its shard's log.
+    async fn record_metrics(&self) {
+        let view = self.view();
+        let now = now_ms();
+        let live = view.nodes.values().filter(|n| n.is_live(now)).count();
+        metrics::gauge!("clipdb_cluster_nodes", "state" => "live").set(live as f64);
+        metrics::gauge!("clipdb_cluster_nodes", "state" => "down")
+            .set((view.nodes.len() - live) as f64);
+        let replicas: Vec<((String, u32), Arc<LocalReplica>)> = self
+            .replicas
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for c in view.collections.values() {
+            let mine: Vec<(u32, u64)> = replicas
+                .iter()
+                .filter(|((uid, _), _)| *uid == c.uid)
+                .map(|((_, shard), r)| (*shard, r.applied()))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let lasts = self.last_sequences(c).await;
+            let name = c.config.name.clone();
+            for (shard, applied) in mine {
+                let labels = [("collection", name.clone()), ("shard", shard.to_string())];
+                metrics::gauge!("clipdb_replica_applied_sequence", &labels).set(applied as f64);
+                if let Some(Some(last)) = lasts.get(shard as usize) {
+                    metrics::gauge!("clipdb_replica_lag", &labels)
+                        .set(last.saturating_sub(applied) as f64);
+                }
             }
         }
     }
