@@ -35,6 +35,7 @@ CLIPDB_METRICS = {
     "clipdb_commit_duration_seconds", "clipdb_search_duration_seconds",
     "clipdb_compactions_total", "clipdb_seals_total",
     "clipdb_snapshot_duration_seconds", "clipdb_build_info",
+    "clipdb_cluster_nodes", "clipdb_replica_applied_sequence", "clipdb_replica_lag",
     "process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total",
 }
 OTHER_METRICS = {
