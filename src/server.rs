@@ -320,6 +320,40 @@ pub async fn serve(
         "clipdb listening"
     );
     readiness.set_ready(db.clone());
+    // A cluster node is ready once its replicas have applied their shards'
+    // logs as far as they reached when it joined: until then it serves
+    // (other nodes' calls, reads it forwards) but probes say not ready, so a
+    // rolling restart waits for it before taking down the next node.
+    let catch_up = match &cluster {
+        Some(node) => {
+            readiness.set_not_ready("catching up with the cluster's log");
+            health_reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+            let (node, ready, health, db) = (
+                node.clone(),
+                readiness.clone(),
+                health_reporter.clone(),
+                db.clone(),
+            );
+            Some(tokio::spawn(async move {
+                let targets = node.catch_up_targets().await;
+                while let Some(reason) = node.catching_up(&targets) {
+                    ready.set_not_ready(&reason);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                tracing::info!(
+                    replicas = targets.len(),
+                    "caught up with the cluster's log: ready"
+                );
+                ready.set_ready(db);
+                health
+                    .set_service_status("", tonic_health::ServingStatus::Serving)
+                    .await;
+            }))
+        }
+        None => None,
+    };
     on_bound(BoundAddrs {
         grpc: addr,
         http: http.as_ref().map(|(a, _)| *a),
@@ -333,6 +367,9 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutdown requested: finishing in-flight requests");
+        if let Some(task) = catch_up {
+            task.abort(); // so it cannot report ready again
+        }
         // Probes see it at once, over HTTP and over gRPC health alike.
         stopping.set_not_ready("shutting down");
         health_reporter

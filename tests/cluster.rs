@@ -789,6 +789,14 @@ async fn killed_replica_catches_up_while_writes_continue() {
     .await
     .expect("search with a replica down");
     cluster.start_node(2);
+    // Not ready until its replicas reach where the log was when it joined:
+    // /readyz says which shard it is catching up (if it is still at it).
+    let http = cluster.node(2).http_addr.clone().expect("operations port");
+    let (status, body) = http_get_status(&http, "/readyz");
+    assert!(
+        status == 200 || (status == 503 && body.starts_with("not ready: catching up")),
+        "{status} {body}"
+    );
     // It resumed each shard after the entry it had applied last (recorded
     // with the data), not from the start of the log.
     let log = cluster.node(2).log();
@@ -824,6 +832,14 @@ async fn killed_replica_catches_up_while_writes_continue() {
     for i in 0..3 {
         assert_eq!(cluster.node(i).count("crash").await, live);
     }
+    assert_eq!(
+        http_get_status(&http, "/readyz"),
+        (200, "ready\n".to_string())
+    );
+    assert!(cluster
+        .node(2)
+        .log()
+        .contains("caught up with the cluster's log: ready"));
     // The restarted node's /metrics: three live nodes, and its replica of
     // each shard at the log's end (the gauges refresh every second).
     let http = cluster.node(2).http_addr.clone().expect("operations port");
@@ -863,6 +879,25 @@ async fn killed_replica_catches_up_while_writes_continue() {
             "{text}"
         );
     }
+}
+
+/// GET `path` over plain HTTP/1.1: (status, body).
+fn http_get_status(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the operations port");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().expect("an HTTP status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// GET `path` over plain HTTP/1.1; the body.

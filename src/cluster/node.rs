@@ -403,6 +403,47 @@ impl ClusterNode {
         }
     }
 
+    /// Where each replica this node holds must get to before the node is
+    /// ready: its shard's last log sequence now, per (collection name,
+    /// collection uid, shard).
+    pub async fn catch_up_targets(&self) -> Vec<(String, String, u32, u64)> {
+        let view = self.view();
+        let held: Vec<(String, u32)> = self.replicas.lock().keys().cloned().collect();
+        let mut out = Vec::new();
+        for c in view.collections.values() {
+            let shards: Vec<u32> = held
+                .iter()
+                .filter(|(uid, _)| *uid == c.uid)
+                .map(|(_, s)| *s)
+                .collect();
+            if shards.is_empty() {
+                continue;
+            }
+            let lasts = self.last_sequences(c).await;
+            for shard in shards {
+                if let Some(Some(last)) = lasts.get(shard as usize) {
+                    out.push((c.config.name.clone(), c.uid.clone(), shard, *last));
+                }
+            }
+        }
+        out
+    }
+
+    /// The first replica still short of its target (see
+    /// [`ClusterNode::catch_up_targets`]), as a reason for /readyz; None
+    /// once every one has applied its log that far.
+    pub fn catching_up(&self, targets: &[(String, String, u32, u64)]) -> Option<String> {
+        let replicas = self.replicas.lock();
+        targets.iter().find_map(|(name, uid, shard, target)| {
+            let applied = replicas.get(&(uid.clone(), *shard))?.applied();
+            (applied < *target).then(|| {
+                format!(
+                    "catching up: collection {name} shard {shard} applied {applied} of {target}"
+                )
+            })
+        })
+    }
+
     /// The cluster gauges of /metrics: nodes by liveness as this node sees
     /// them, and for each replica this node holds its applied log sequence
     /// and how far it is behind its shard's log.
