@@ -433,8 +433,9 @@ impl SearchContext<'_> {
         };
         let kept_records = || (0..allocated).filter(|&r| keep_record(r)).map(|r| r as u32);
         // A growing segment this small is scanned exactly: it costs about
-        // what a walk does, and its answers stay the same across a restart,
-        // which rebuilds its graph (a parallel build, never the same graph).
+        // what a walk does, and its answers stay the same across a restart
+        // or restore that rebuilds its graph (a parallel build, never the
+        // same graph).
         if !seg.sealed.load(Ordering::Acquire) && allocated <= self.ef * EXACT_SCAN_FACTOR {
             return self.exact(seg, &points, kept_records());
         }
