@@ -6,8 +6,9 @@
 #   then each other SDK's sdk/<language>/test.sh (TypeScript, Go, Java).
 # On a fresh machine it installs what it needs: buf from npm (sdk/package-lock.json,
 # into sdk/node_modules) and the Python SDK with its test extra from PyPI (into
-# the venv sdk/.venv; SDK_FRESH_VENV=1 recreates it). It builds the server once
-# with `cargo build --bin clipdb` (reusing target/). Called by .ci/run.
+# the venv sdk/.venv; SDK_FRESH_VENV=1 recreates it). It tests the server
+# binary $CLIPDB_BIN (tests/all.sh passes the one `cargo test` built), else it
+# builds one with `cargo build --bin clipdb` (reusing target/). Called by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -58,11 +59,18 @@ PYTHON="$VPY" sdk/python/generate.sh --check
 step "mypy --strict (sdk/python)"
 (cd sdk/python && "$VPY" -m mypy --strict) || die "mypy --strict failed on sdk/python (see above)"
 
-step "cargo build --bin clipdb"
-cargo build --bin clipdb --quiet || die "cargo build --bin clipdb failed"
+if [ -n "${CLIPDB_BIN:-}" ]; then
+  step "server binary: $CLIPDB_BIN"
+  [ -x "$CLIPDB_BIN" ] || die "CLIPDB_BIN=$CLIPDB_BIN is not an executable; unset it to build one"
+  BIN="$CLIPDB_BIN"
+else
+  step "cargo build --bin clipdb"
+  cargo build --bin clipdb --quiet || die "cargo build --bin clipdb failed"
+  BIN="$root/target/debug/clipdb"
+fi
 
 step "pytest (sdk/python/tests)"
-(cd sdk/python && CLIPDB_BIN="$root/target/debug/clipdb" "$VPY" -m pytest -q -p no:cacheprovider) \
+(cd sdk/python && CLIPDB_BIN="$BIN" "$VPY" -m pytest -q -p no:cacheprovider) \
   || die "the Python SDK's tests failed (see above)"
 
 # Each other SDK's own script: its toolchain from its registry, its
@@ -71,7 +79,7 @@ step "pytest (sdk/python/tests)"
 for sdk in typescript go java; do
   [ -f "sdk/$sdk/test.sh" ] || continue
   step "sdk/$sdk/test.sh"
-  CLIPDB_BIN="$root/target/debug/clipdb" bash "sdk/$sdk/test.sh" \
+  CLIPDB_BIN="$BIN" bash "sdk/$sdk/test.sh" \
     || die "the $sdk SDK's checks failed (see above); rerun with: bash sdk/$sdk/test.sh"
 done
 
