@@ -7,7 +7,10 @@
 //!
 //! `--no-metrics` runs the server without its metrics recorder (every
 //! `metrics` call a no-op, the RPC layer timing nothing): run it with and
-//! without to see what metrics cost on the search path.
+//! without to see what metrics cost on the search path. `--metrics-compare`
+//! does both on the same graph: the first server without metrics, then after
+//! the restart (the sealed segments reloaded from their files, so the very
+//! same graphs) the same searches with metrics recorded.
 //!
 //! Searches start once every full segment is sealed (as a collection that
 //! has finished loading is searched), so they measure sealed segments.
@@ -41,6 +44,7 @@ struct Args {
     ef: Vec<u32>,
     clients: Vec<usize>,
     record_metrics: bool,
+    metrics_compare: bool,
 }
 
 fn parse_args() -> Args {
@@ -54,6 +58,7 @@ fn parse_args() -> Args {
         ef: vec![64, 128],
         clients: vec![1, 8],
         record_metrics: true,
+        metrics_compare: false,
     };
     let list = |v: String| -> Vec<String> { v.split(',').map(String::from).collect() };
     let argv: Vec<String> = std::env::args().collect();
@@ -77,6 +82,12 @@ fn parse_args() -> Args {
             "--clients" => a.clients = list(val()).iter().map(|x| x.parse().unwrap()).collect(),
             "--no-metrics" => {
                 a.record_metrics = false;
+                i += 1;
+                continue;
+            }
+            "--metrics-compare" => {
+                a.record_metrics = false;
+                a.metrics_compare = true;
                 i += 1;
                 continue;
             }
@@ -397,25 +408,39 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    for (name, queries, gt) in &query_sets {
-        for &ef in &args.ef {
-            for &clients in &args.clients {
-                let (hits, qps, lat) = run_queries(&url, queries, ef, clients).await;
-                println!(
-                    "search {name} ef={ef} clients={clients}: recall@10 {:.3}, {qps:.0} QPS, p50 {:.2} ms, p99 {:.2} ms",
-                    recall(&hits, gt),
-                    pct(&lat, 0.5),
-                    pct(&lat, 0.99)
-                );
+    let searches = |url: String, label: &'static str| {
+        let (query_sets, args_ef, args_clients) = (&query_sets, &args.ef, &args.clients);
+        async move {
+            for (name, queries, gt) in query_sets {
+                for &ef in args_ef {
+                    for &clients in args_clients {
+                        let (hits, qps, lat) = run_queries(&url, queries, ef, clients).await;
+                        println!(
+                            "search{label} {name} ef={ef} clients={clients}: recall@10 {:.3}, {qps:.0} QPS, p50 {:.2} ms, p99 {:.2} ms",
+                            recall(&hits, gt),
+                            pct(&lat, 0.5),
+                            pct(&lat, 0.99)
+                        );
+                    }
+                }
             }
         }
-    }
+    };
+    searches(
+        url.clone(),
+        if args.metrics_compare {
+            " (metrics off)"
+        } else {
+            ""
+        },
+    )
+    .await;
 
     // Restart: stop gracefully, reopen, time to the first answered search.
     let _ = stop.send(());
     handle.await.unwrap();
     let started = Instant::now();
-    let (url, stop, handle) = start(dir.path(), args.record_metrics).await;
+    let (url, stop, handle) = start(dir.path(), args.record_metrics || args.metrics_compare).await;
     let (hits, _, _) = run_queries(&url, &query_sets[0].1[..1], 64, 1).await;
     let restart = started.elapsed().as_secs_f64();
     assert_eq!(hits[0].len(), 10);
@@ -432,6 +457,11 @@ async fn main() {
         .filter(|s| s.graph_source == GraphSource::Loaded as i32)
         .count();
     println!("restart: {restart:.2} s to the first answered search ({loaded}/{} segments reloaded from graph files)", info.segments.len());
+    if args.metrics_compare {
+        // The same graphs (reloaded), now with the recorder installed.
+        searches(url.clone(), " (metrics on)").await;
+        searches(url.clone(), " (metrics on, again)").await;
+    }
     let bytes: u64 = walk(dir.path());
     println!(
         "disk: {:.1} MiB ({:.0} bytes per vector)",
