@@ -96,6 +96,25 @@ pub fn is_oversized_message(status: &Status) -> bool {
     status.code() == Code::OutOfRange && status.message().contains("message length too large")
 }
 
+/// A single server (no --nats) holds every collection as one shard with one
+/// copy: `shards` and `replication_factor` may only be 0 (default) or 1.
+pub fn single_node_layout(shards: u32, replication_factor: u32) -> Result<(), Status> {
+    for (field, value) in [
+        ("shards", shards),
+        ("replication_factor", replication_factor),
+    ] {
+        if value > 1 {
+            return Err(invalid(
+                field,
+                format!(
+                    "{value} needs cluster mode (clipdb serve --nats ...); a single server holds 1"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -234,23 +253,4 @@ mod tests {
             .message()
             .contains("collections/c/seg-000001/vectors-0.bin"));
     }
-}
-
-/// A single server (no --nats) holds every collection as one shard with one
-/// copy: `shards` and `replication_factor` may only be 0 (default) or 1.
-pub fn single_node_layout(shards: u32, replication_factor: u32) -> Result<(), Status> {
-    for (field, value) in [
-        ("shards", shards),
-        ("replication_factor", replication_factor),
-    ] {
-        if value > 1 {
-            return Err(invalid(
-                field,
-                format!(
-                    "{value} needs cluster mode (clipdb serve --nats ...); a single server holds 1"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
