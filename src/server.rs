@@ -319,13 +319,13 @@ pub async fn serve(
         api_keys = options.api_keys.is_enabled(),
         "clipdb listening"
     );
-    readiness.set_ready(db.clone());
     // A cluster node is ready once its replicas have applied their shards'
     // logs as far as they reached when it joined: until then it serves
     // (other nodes' calls, reads it forwards) but probes say not ready, so a
     // rolling restart waits for it before taking down the next node.
     let catch_up = match &cluster {
         Some(node) => {
+            readiness.set_database(db.clone());
             readiness.set_not_ready("catching up with the cluster's log");
             health_reporter
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
@@ -352,7 +352,10 @@ pub async fn serve(
                     .await;
             }))
         }
-        None => None,
+        None => {
+            readiness.set_ready(db.clone());
+            None
+        }
     };
     on_bound(BoundAddrs {
         grpc: addr,

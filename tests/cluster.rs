@@ -18,7 +18,8 @@ use clipdb::cluster::meta::shard_of;
 use clipdb::proto::cluster_client::ClusterClient;
 use clipdb::proto::*;
 use common::{
-    code, payload, random_unit_vectors, search_vector, vector_point, SplitMix64, TestServer,
+    code, http_get, payload, random_unit_vectors, search_vector, vector_point, SplitMix64,
+    TestServer,
 };
 use tonic::transport::Channel;
 
@@ -792,7 +793,7 @@ async fn killed_replica_catches_up_while_writes_continue() {
     // Not ready until its replicas reach where the log was when it joined:
     // /readyz says which shard it is catching up (if it is still at it).
     let http = cluster.node(2).http_addr.clone().expect("operations port");
-    let (status, body) = http_get_status(&http, "/readyz");
+    let (status, body) = http_get(&http, "/readyz");
     assert!(
         status == 200 || (status == 503 && body.starts_with("not ready: catching up")),
         "{status} {body}"
@@ -832,10 +833,7 @@ async fn killed_replica_catches_up_while_writes_continue() {
     for i in 0..3 {
         assert_eq!(cluster.node(i).count("crash").await, live);
     }
-    assert_eq!(
-        http_get_status(&http, "/readyz"),
-        (200, "ready\n".to_string())
-    );
+    assert_eq!(http_get(&http, "/readyz"), (200, "ready\n".to_string()));
     assert!(cluster
         .node(2)
         .log()
@@ -845,7 +843,7 @@ async fn killed_replica_catches_up_while_writes_continue() {
     let http = cluster.node(2).http_addr.clone().expect("operations port");
     let mut text = String::new();
     for _ in 0..100 {
-        text = http_get(&http, "/metrics");
+        text = http_get(&http, "/metrics").1;
         let caught_up = (0..2).all(|shard| {
             let labels = format!("{{collection=\"crash\",shard=\"{shard}\"}}");
             let applied = metric(&text, &format!("clipdb_replica_applied_sequence{labels}"));
@@ -879,42 +877,6 @@ async fn killed_replica_catches_up_while_writes_continue() {
             "{text}"
         );
     }
-}
-
-/// GET `path` over plain HTTP/1.1: (status, body).
-fn http_get_status(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the operations port");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().expect("an HTTP status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// GET `path` over plain HTTP/1.1; the body.
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the operations port");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
 
 /// The value of the series written exactly as `series` (name and labels).

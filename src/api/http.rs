@@ -42,8 +42,13 @@ impl Readiness {
 
     /// Serving: collections open, the gRPC port listening.
     pub fn set_ready(&self, db: Arc<Database>) {
-        let _ = self.db.set(db);
+        self.set_database(db);
         self.ready.store(true, Ordering::Release);
+    }
+
+    /// The database is open (for /metrics) though not ready yet.
+    pub fn set_database(&self, db: Arc<Database>) {
+        let _ = self.db.set(db);
     }
 
     pub fn set_not_ready(&self, reason: &str) {

@@ -2,32 +2,11 @@
 //! /readyz and a Prometheus /metrics whose series exist and move with the
 //! requests made; and the gRPC health service going NOT_SERVING on shutdown.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use clipdb::proto::embeddings_client::EmbeddingsClient;
 use clipdb::proto::*;
 use tonic::Code;
 
 use crate::common::*;
-
-/// GET `path` over plain HTTP/1.1: (status, body).
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to the operations port");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().expect("an HTTP status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 /// The value of the series `name{labels}` (labels as rendered, in order),
 /// summed over matching lines; None when absent.
@@ -63,8 +42,8 @@ async fn metrics_health_and_readiness_over_http() {
         .http_addr
         .clone()
         .expect("the operations port is printed");
-    assert_eq!(get(&http, "/healthz"), (200, "ok\n".into()));
-    assert_eq!(get(&http, "/readyz"), (200, "ready\n".into()));
+    assert_eq!(http_get(&http, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(http_get(&http, "/readyz"), (200, "ready\n".into()));
 
     let mut c = server.collections().await;
     create_with_segment_capacity(&mut c, "m", 16, 20).await;
@@ -115,7 +94,7 @@ async fn metrics_health_and_readiness_over_http() {
     .await
     .unwrap();
 
-    let (status, metrics) = get(&http, "/metrics");
+    let (status, metrics) = http_get(&http, "/metrics");
     assert_eq!(status, 200);
     let search = [("method", "clipdb.v1.Points/Search")];
     assert_eq!(
@@ -217,7 +196,7 @@ async fn metrics_health_and_readiness_over_http() {
     p.search(search_vector("m", vec![1.0; 16], 5))
         .await
         .unwrap();
-    let (_, again) = get(&http, "/metrics");
+    let (_, again) = http_get(&http, "/metrics");
     assert_eq!(
         value(
             &again,
@@ -267,7 +246,7 @@ async fn shutdown_turns_health_not_serving_and_readyz_503() {
         assert_eq!(first.status, ServingStatus::Serving as i32, "{service:?}");
         watches.push((service, stream));
     }
-    assert_eq!(get(&http, "/readyz").0, 200);
+    assert_eq!(http_get(&http, "/readyz").0, 200);
 
     // SIGTERM: the open watches are in-flight requests, so the server waits
     // (up to the grace) and they see the change.
@@ -281,10 +260,10 @@ async fn shutdown_turns_health_not_serving_and_readyz_503() {
         );
     }
     assert_eq!(
-        get(&http, "/readyz"),
+        http_get(&http, "/readyz"),
         (503, "not ready: shutting down\n".into())
     );
-    assert_eq!(get(&http, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(http_get(&http, "/healthz"), (200, "ok\n".into()));
     drop(watches);
     server.stop();
 }
