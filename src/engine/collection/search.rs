@@ -195,12 +195,22 @@ impl Collection {
         // takes each out of its old record before putting it in its new
         // one, and segments are searched one after another or in
         // parallel: a search across such a commit could miss a point that
-        // exists before and after it. Such a search runs again (a few
-        // times at most: under a stream of replacements, the last answer
-        // stands).
+        // exists before and after it. Such a search runs again, and one
+        // that would start mid-move first lets the commit finish. Bounded
+        // (under a stream of replacements the last answer stands): a
+        // compaction moves a segment in a few chunks, which 4 attempts did
+        // not always outlast on a loaded machine (the crash harness saw it
+        // once in the full suite).
         let mut hits = Vec::new();
-        for _ in 0..4 {
-            let before = self.moves.load(Ordering::Acquire);
+        for _ in 0..MAX_SEARCH_ATTEMPTS {
+            let mut before = self.moves.load(Ordering::Acquire);
+            for _ in 0..100 {
+                if before % 2 == 0 {
+                    break;
+                }
+                std::thread::yield_now();
+                before = self.moves.load(Ordering::Acquire);
+            }
             hits = self.search_once(query, params, exclude);
             if before % 2 == 0 && self.moves.load(Ordering::Acquire) == before {
                 break;
@@ -332,6 +342,10 @@ struct IndexedCandidates {
 /// scan: scoring that few vectors costs less than a graph walk, and a
 /// filtered graph walk loses recall when few nodes pass.
 const EXACT_SCAN_FACTOR: usize = 16;
+
+/// Most times a search runs while commits move points under it (see
+/// `Collection::search`).
+const MAX_SEARCH_ATTEMPTS: usize = 16;
 
 /// A filtered walk keeps walking until `ef` nodes passed: on a segment of
 /// `allocated` records of which `matching` pass, it explores about as far
