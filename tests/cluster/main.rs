@@ -5,7 +5,7 @@
 //!
 //! nats-server comes from `bash tests/setup/nats.sh` (tests/all.sh runs it).
 
-#[path = "common/mod.rs"]
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
