@@ -17,6 +17,10 @@ use clipdb::embed::{
     BatchConfig, ClipTokenizer, EmbedQueue, Embedder, ImageLimits, PreprocessConfig, Preprocessor,
 };
 
+/// The server binary's allocator (src/bin/clipdb/main.rs), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CAPTIONS: [&str; 32] = [
     "A black cat sitting on a white wooden chair near the window",
     "Two dogs running across a green field on a sunny afternoon",

@@ -24,6 +24,11 @@ use clipdb::embed::{BatchConfig, DeviceKind, ImageLimits};
 use clipdb::engine::{Database, DatabaseOptions, RepairOptions};
 use clipdb::server::{serve, shutdown_signal, ModelOptions, ServerOptions, TlsOptions};
 
+/// See Cargo.toml: the CLIP forward pass allocates multi-megabyte activations
+/// per layer, which glibc's malloc returns to the kernel every time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLIPDB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
