@@ -24,6 +24,18 @@ use crate::proto::cluster_client::ClusterClient;
 /// How long a write waits for the live replicas of its shards to apply it.
 const APPLY_WAIT: Duration = Duration::from_secs(15);
 
+/// When a write is acknowledged (the request header `clipdb-write-ack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteAck {
+    /// Every live replica of the touched shards has applied it.
+    #[default]
+    AllLiveReplicas,
+    /// One replica of each touched shard has applied it.
+    OneReplica,
+    /// The shards' logs hold it durably; replicas apply it later.
+    LogOnly,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     /// NATS server URLs (any of the cluster's; the client learns the rest).
@@ -583,6 +595,7 @@ impl ClusterNode {
             replication_factor,
             placement,
             model,
+            payload_indexes: Vec::new(),
         };
         for shard in 0..shards {
             self.js
@@ -624,7 +637,7 @@ impl ClusterNode {
         })
         .await;
         for shard in 0..shards {
-            self.wait_shard_applied(&collection, shard, 0).await?;
+            self.wait_shard_applied(&collection, shard, 0, false).await?;
         }
         Ok(collection)
     }
@@ -735,7 +748,7 @@ impl ClusterNode {
 
     /// Changes a collection's record with compare-and-set on its revision,
     /// retrying when another node changed it in between.
-    async fn update_collection(
+    pub(crate) async fn update_collection(
         &self,
         name: &str,
         change: impl Fn(&mut ClusterCollection),
@@ -759,14 +772,9 @@ impl ClusterNode {
                 .await
                 .is_ok()
             {
-                let uid = c.uid.clone();
-                let placement = c.placement.clone();
-                self.wait_view(|v| {
-                    v.collections
-                        .get(name)
-                        .is_some_and(|c| c.uid == uid && c.placement == placement)
-                })
-                .await;
+                let changed = c.clone();
+                self.wait_view(|v| v.collections.get(name) == Some(&changed))
+                    .await;
                 return Ok(c);
             }
         }
@@ -845,6 +853,7 @@ impl ClusterNode {
         &self,
         collection: &ClusterCollection,
         parts: BTreeMap<u32, ReplicatedOp>,
+        ack: WriteAck,
     ) -> Result<u64, Status> {
         let request_id = format!("{:016x}", random_u64());
         let mut appended: Vec<(u32, u64)> = Vec::new();
@@ -880,9 +889,13 @@ impl ClusterNode {
                 done.join(", ")
             )));
         }
+        if ack == WriteAck::LogOnly {
+            return Ok(0);
+        }
+        let one = ack == WriteAck::OneReplica;
         let waits = appended
             .iter()
-            .map(|&(shard, seq)| self.wait_shard_applied(collection, shard, seq));
+            .map(|&(shard, seq)| self.wait_shard_applied(collection, shard, seq, one));
         let mut changed = 0;
         for r in futures_util::future::join_all(waits).await {
             changed += r?;
@@ -933,13 +946,15 @@ impl ClusterNode {
         ))
     }
 
-    /// Waits until every live replica of `shard` has applied `sequence`;
-    /// returns what the entry changed on the first one that says.
+    /// Waits until every live replica of `shard` (with `one`: the first
+    /// one) has applied `sequence`; returns what the entry changed on the
+    /// first one that says.
     pub(crate) async fn wait_shard_applied(
         &self,
         collection: &ClusterCollection,
         shard: u32,
         sequence: u64,
+        one: bool,
     ) -> Result<u64, Status> {
         let deadline = tokio::time::Instant::now() + APPLY_WAIT;
         let nodes = collection.placement[shard as usize].clone();
@@ -964,6 +979,9 @@ impl ClusterNode {
                         )));
                     }
                     result = result.or(replica.result_of(sequence));
+                    if one {
+                        return Ok(result.unwrap_or(0));
+                    }
                     break;
                 }
                 if !self.view.read().is_live(&node, now_ms()) {
@@ -987,6 +1005,9 @@ impl ClusterNode {
                     Ok(r) => {
                         let r = r.into_inner();
                         result = result.or(r.entry_result);
+                        if one {
+                            return Ok(result.unwrap_or(0));
+                        }
                         break;
                     }
                     Err(_) => {
