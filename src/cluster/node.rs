@@ -44,6 +44,68 @@ pub struct ClusterOptions {
     pub node_id: String,
     /// HOST:PORT where other nodes reach this node's gRPC API.
     pub advertise: String,
+    /// PEM CA that signed the other nodes' certificates (--cluster-tls-ca;
+    /// needed when the nodes serve TLS).
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// How this node calls the others; set by the server from its own TLS
+    /// and API key options.
+    pub peer: PeerOptions,
+}
+
+/// How a node calls the other nodes' gRPC APIs: as they serve it.
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// TLS, trusting this CA; None: plaintext.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// The client certificate and key to present (nodes requiring mutual
+    /// TLS): the node's own certificate.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The API key to present (nodes requiring one).
+    pub api_key: Option<String>,
+}
+
+/// Adds the cluster's API key to every node-to-node call.
+#[derive(Clone)]
+pub(crate) struct PeerKey(Option<tonic::metadata::AsciiMetadataValue>);
+
+impl tonic::service::Interceptor for PeerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(key) = &self.0 {
+            request.metadata_mut().insert("x-api-key", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A client of another node's Cluster service.
+pub(crate) type PeerClient =
+    ClusterClient<tonic::service::interceptor::InterceptedService<Channel, PeerKey>>;
+
+/// The TLS settings and API key of node-to-node calls, read and checked.
+fn peer_settings(
+    peer: &PeerOptions,
+) -> Result<(Option<tonic::transport::ClientTlsConfig>, PeerKey), ClusterError> {
+    let read = |path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|e| ClusterError::Config(format!("{}: {e}", path.display())))
+    };
+    let tls = match &peer.tls_ca {
+        None => None,
+        Some(ca) => {
+            let mut tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+            if let Some((cert, key)) = &peer.identity {
+                tls = tls.identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
+            }
+            Some(tls)
+        }
+    };
+    let key = match &peer.api_key {
+        None => None,
+        Some(k) => Some(k.parse().map_err(|_| {
+            ClusterError::Config("the API key nodes present to each other is not ASCII".into())
+        })?),
+    };
+    Ok((tls, PeerKey(key)))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +141,10 @@ pub struct ClusterNode {
     view: RwLock<View>,
     /// (collection uid, shard) -> this node's replica.
     replicas: Mutex<HashMap<(String, u32), Arc<LocalReplica>>>,
-    clients: Mutex<HashMap<String, ClusterClient<Channel>>>,
+    clients: Mutex<HashMap<String, PeerClient>>,
+    /// TLS of node-to-node calls (None: plaintext) and the key they carry.
+    peer_tls: Option<tonic::transport::ClientTlsConfig>,
+    peer_key: PeerKey,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -100,6 +165,7 @@ impl ClusterNode {
         db: Arc<Database>,
     ) -> Result<Arc<ClusterNode>, ClusterError> {
         validate_node_id(&options.node_id).map_err(ClusterError::Config)?;
+        let (peer_tls, peer_key) = peer_settings(&options.peer)?;
         let urls = options.nats_urls.join(",");
         let addrs = options
             .nats_urls
@@ -162,6 +228,8 @@ impl ClusterNode {
             view: RwLock::new(View::default()),
             replicas: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            peer_tls,
+            peer_key,
             tasks: Mutex::new(Vec::new()),
         });
         // A new bucket answers once its stream has a leader.
@@ -494,15 +562,22 @@ impl ClusterNode {
         }
     }
 
-    fn client(&self, address: &str) -> Result<ClusterClient<Channel>, Status> {
+    fn client(&self, address: &str) -> Result<PeerClient, Status> {
         if let Some(c) = self.clients.lock().get(address) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .map_err(|e| Status::internal(format!("node address {address}: {e}")))?
+        let scheme = if self.peer_tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Channel::from_shared(format!("{scheme}://{address}"))
+            .map_err(|e| Status::internal(format!("node address {address}: {e}")))?;
+        if let Some(tls) = &self.peer_tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| Status::internal(format!("TLS to node {address}: {e}")))?;
+        }
+        let channel = endpoint
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
-        let client = ClusterClient::new(channel)
+        let client = ClusterClient::with_interceptor(channel, self.peer_key.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
         self.clients
@@ -511,7 +586,7 @@ impl ClusterNode {
         Ok(client)
     }
 
-    pub(crate) fn client_for(&self, node: &str) -> Result<ClusterClient<Channel>, Status> {
+    pub(crate) fn client_for(&self, node: &str) -> Result<PeerClient, Status> {
         let address = self
             .view
             .read()

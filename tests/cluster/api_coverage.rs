@@ -657,3 +657,209 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
         assert_scrolls_equal(&cluster, node, &mut sp, "after the ack levels").await;
     }
 }
+
+const CLUSTER_KEY: &str = "cluster-test-key";
+
+fn present_cluster_key(
+    mut request: tonic::Request<()>,
+) -> Result<tonic::Request<()>, tonic::Status> {
+    request
+        .metadata_mut()
+        .insert("x-api-key", CLUSTER_KEY.parse().unwrap());
+    Ok(request)
+}
+
+/// A CA, and one certificate it signed for localhost and 127.0.0.1 that
+/// every node serves (and presents to the others as a client).
+fn write_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, pem).unwrap();
+        p
+    };
+    (
+        write("ca.pem", ca.pem()),
+        write("node.pem", cert.pem()),
+        write("node.key", key.serialize_pem()),
+    )
+}
+
+#[tokio::test]
+async fn nodes_serving_tls_and_api_keys_call_each_other_with_them() {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let _one = CLUSTER_LOCK.lock().await;
+    let pki_dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = write_pki(pki_dir.path());
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    // Mutual TLS and an API key on every node: the node-to-node calls
+    // (replicas confirming writes, shard reads) need all three.
+    let secure_args: Vec<String> = [
+        "--tls-cert",
+        &path(&cert),
+        "--tls-key",
+        &path(&key),
+        "--tls-client-ca",
+        &path(&ca),
+        "--api-key",
+        CLUSTER_KEY,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut args = secure_args.clone();
+    args.extend(["--cluster-tls-ca".to_string(), path(&ca)]);
+    let cluster = Cluster::start_with(2, args);
+
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(std::fs::read(&ca).unwrap()))
+        .identity(Identity::from_pem(
+            std::fs::read(&cert).unwrap(),
+            std::fs::read(&key).unwrap(),
+        ))
+        .domain_name("localhost");
+    let channel = |i: usize| {
+        Channel::from_shared(format!("https://{}", cluster.addrs[i]))
+            .unwrap()
+            .tls_config(tls.clone())
+            .unwrap()
+            .connect_lazy()
+    };
+    let points = |i: usize| {
+        points_client::PointsClient::with_interceptor(channel(i), present_cluster_key)
+    };
+    // Two shards, one replica each: every write and read through one node
+    // reaches the other node's shard.
+    let info = collections_client::CollectionsClient::with_interceptor(
+        channel(0),
+        present_cluster_key,
+    )
+    .create_collection(sharded("secure", 8, 2, 1))
+    .await
+    .expect("create over TLS with the key")
+    .into_inner();
+    let holders: Vec<&str> = info
+        .shard_details
+        .iter()
+        .map(|s| s.replicas[0].node.as_str())
+        .collect();
+    assert!(holders.contains(&"n0") && holders.contains(&"n1"), "{holders:?}");
+    let vectors = random_unit_vectors(60, 8, 5);
+    let batch: Vec<Point> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| vector_point(format!("s{i:02}"), v.clone()))
+        .collect();
+    let upserted = points(0)
+        .upsert(UpsertRequest {
+            collection: "secure".into(),
+            points: batch,
+        })
+        .await
+        .expect("upsert confirmed by the other node over TLS")
+        .into_inner()
+        .upserted;
+    assert_eq!(upserted, 60);
+    for node in 0..2 {
+        let mut p = points(node);
+        let hits = p
+            .search(search_vector("secure", vectors[7].clone(), 60))
+            .await
+            .expect("search across both nodes")
+            .into_inner()
+            .hits;
+        assert_eq!(hits.len(), 60, "node {node}");
+        assert_eq!(hits[0].id, "s07");
+        let count = p
+            .count(CountRequest {
+                collection: "secure".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .count;
+        assert_eq!(count, 60);
+    }
+    // Without the key: refused, as on a single server.
+    let (c, _) = code(
+        points_client::PointsClient::new(channel(1))
+            .count(CountRequest {
+                collection: "secure".into(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_eq!(c, tonic::Code::Unauthenticated);
+
+    // `clipdb cluster status` speaks TLS with the key like the other
+    // client commands.
+    let status = |with_key: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_clipdb"));
+        command
+            .args(["cluster", "status", "--server"])
+            .arg(format!(
+                "https://localhost:{}",
+                cluster.addrs[1].rsplit(':').next().unwrap()
+            ))
+            .args(["--tls-ca", &path(&ca)])
+            .args(["--tls-client-cert", &path(&cert)])
+            .args(["--tls-client-key", &path(&key)])
+            .env_remove("CLIPDB_API_KEY");
+        if with_key {
+            command.args(["--api-key", CLUSTER_KEY]);
+        }
+        command.output().unwrap()
+    };
+    let out = status(true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("n0") && stdout.contains("n1") && stdout.contains("secure"),
+        "{stdout}"
+    );
+    let out = status(false);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Unauthenticated"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A node serving TLS without the CA of the others is refused at start.
+    let data = tempfile::tempdir().unwrap();
+    let mut refused = Command::new(env!("CARGO_BIN_EXE_clipdb"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--http-listen", "off"])
+        .args(["--model", "none", "--data-dir"])
+        .arg(data.path())
+        .args(["--nats", &cluster.nats.urls(), "--node-id", "n9"])
+        .args(&secure_args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exited = None;
+    for _ in 0..600 {
+        if let Some(s) = refused.try_wait().unwrap() {
+            exited = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(exit) = exited else {
+        let _ = refused.kill();
+        panic!("a node serving TLS without --cluster-tls-ca started");
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut refused.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!exit.success());
+    assert!(stderr.contains("--cluster-tls-ca"), "{stderr}");
+}
