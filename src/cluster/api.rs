@@ -164,8 +164,8 @@ impl ClusterApi {
     }
 
     /// The stored vectors of `ids` (image vector, or caption vector without
-    /// an image), each from its shard; `field` names the ids in errors
-    /// (`query.id`, `positive_ids`).
+    /// an image), each from its shard; each id comes with the request field
+    /// naming it in errors (`query.id`, `positive_ids[0]`).
     async fn stored_vectors(
         &self,
         c: &ClusterCollection,
@@ -204,16 +204,12 @@ impl ClusterApi {
                 found.get(id).cloned().ok_or_else(|| {
                     invalid(
                         field,
-                        format!(
-                            "point `{id}` not found in collection `{}`",
-                            c.config.name
-                        ),
+                        format!("point `{id}` not found in collection `{}`", c.config.name),
                     )
                 })
             })
             .collect()
     }
-
 
     /// Runs `call` on one replica of `shard`: this node's own when it is
     /// the best candidate, else the next live one over gRPC. Err(None): no
@@ -370,21 +366,18 @@ impl ClusterApi {
         limit: usize,
         exclude: Vec<String>,
     ) -> Result<proto::SearchResponse, Status> {
-        let c = c.clone();
-        let params_offset = offset;
-        let params_limit = limit;
         // Each shard returns its best offset + limit; the merge skips the
         // offset over all of them.
         let per_shard = proto::SearchRequest {
             query: Some(proto::search_request::Query::Vector(proto::Vector {
                 values: vector,
             })),
-            limit: (params_offset + params_limit) as u32,
+            limit: (offset + limit) as u32,
             offset: 0,
             ..r.clone()
         };
         let (replies, missing) = self
-            .fan_out(&c, (0..c.shards).collect(), r.allow_partial_results, |_| {
+            .fan_out(c, (0..c.shards).collect(), r.allow_partial_results, |_| {
                 ShardCall::Search(per_shard.clone(), exclude.clone())
             })
             .await?;
@@ -406,11 +399,7 @@ impl ClusterApi {
             };
             order.then_with(|| a.id.cmp(&b.id))
         });
-        let hits = hits
-            .into_iter()
-            .skip(params_offset)
-            .take(params_limit)
-            .collect();
+        let hits = hits.into_iter().skip(offset).take(limit).collect();
         Ok(proto::SearchResponse {
             hits,
             missing_shards: missing,

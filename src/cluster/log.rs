@@ -7,8 +7,7 @@ use prost::Message;
 
 use crate::engine::payload_index::PayloadIndexSpec;
 use crate::engine::{
-    LoggedFilter, Payload, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedPoint,
-    ReplicatedTarget,
+    LoggedFilter, Payload, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedPoint, ReplicatedTarget,
 };
 
 /// `op` of an entry; 0 (entries before it existed too): upserts or deletes
@@ -151,7 +150,9 @@ pub fn decode(bytes: &[u8]) -> Result<ReplicatedOp, String> {
     match entry.op {
         OP_POINTS => {}
         OP_DELETE_MATCHING => {
-            let wire = entry.filter.ok_or("log entry: delete by filter without a filter")?;
+            let wire = entry
+                .filter
+                .ok_or("log entry: delete by filter without a filter")?;
             return Ok(ReplicatedOp::DeleteMatching(logged_filter(wire)?));
         }
         OP_MERGE_PAYLOAD | OP_REPLACE_PAYLOAD | OP_DELETE_PAYLOAD_KEYS => {
@@ -166,12 +167,17 @@ pub fn decode(bytes: &[u8]) -> Result<ReplicatedOp, String> {
             });
         }
         OP_CREATE_PAYLOAD_INDEX => {
-            let spec: PayloadIndexSpec = serde_json::from_slice(entry.index.as_deref().unwrap_or(b""))
-                .map_err(|e| format!("log entry: payload index: {e}"))?;
+            let spec: PayloadIndexSpec =
+                serde_json::from_slice(entry.index.as_deref().unwrap_or(b""))
+                    .map_err(|e| format!("log entry: payload index: {e}"))?;
             return Ok(ReplicatedOp::CreatePayloadIndex(spec));
         }
         OP_DROP_PAYLOAD_INDEX => {
-            let key = entry.keys.into_iter().next().ok_or("log entry: index drop without a key")?;
+            let key = entry
+                .keys
+                .into_iter()
+                .next()
+                .ok_or("log entry: index drop without a key")?;
             return Ok(ReplicatedOp::DropPayloadIndex(key));
         }
         other => {
@@ -316,7 +322,9 @@ mod tests {
             op: 99,
             ..Default::default()
         };
-        assert!(decode(&unknown.encode_to_vec()).unwrap_err().contains("unknown kind 99"));
+        assert!(decode(&unknown.encode_to_vec())
+            .unwrap_err()
+            .contains("unknown kind 99"));
     }
 
     #[test]

@@ -94,7 +94,10 @@ fn peer_settings(
             let mut tls = tonic::transport::ClientTlsConfig::new()
                 .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
             if let Some((cert, key)) = &peer.identity {
-                tls = tls.identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
+                tls = tls.identity(tonic::transport::Identity::from_pem(
+                    read(cert)?,
+                    read(key)?,
+                ));
             }
             Some(tls)
         }
@@ -566,7 +569,11 @@ impl ClusterNode {
         if let Some(c) = self.clients.lock().get(address) {
             return Ok(c.clone());
         }
-        let scheme = if self.peer_tls.is_some() { "https" } else { "http" };
+        let scheme = if self.peer_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let mut endpoint = Channel::from_shared(format!("{scheme}://{address}"))
             .map_err(|e| Status::internal(format!("node address {address}: {e}")))?;
         if let Some(tls) = &self.peer_tls {
@@ -712,7 +719,8 @@ impl ClusterNode {
         })
         .await;
         for shard in 0..shards {
-            self.wait_shard_applied(&collection, shard, 0, false).await?;
+            self.wait_shard_applied(&collection, shard, 0, false)
+                .await?;
         }
         Ok(collection)
     }

@@ -149,9 +149,16 @@ async fn assert_similarity_equal(
             .await
             .unwrap()
             .into_inner();
-        let got = p.recommend(recommend).await.expect("recommend").into_inner();
+        let got = p
+            .recommend(recommend)
+            .await
+            .expect("recommend")
+            .into_inner();
         assert!(!expected.hits.is_empty());
-        assert_eq!(got.hits, expected.hits, "{when}: node {node}, recommend {id}");
+        assert_eq!(
+            got.hits, expected.hits,
+            "{when}: node {node}, recommend {id}"
+        );
     }
 }
 
@@ -203,7 +210,12 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
     macro_rules! both {
         ($node:expr, $method:ident, $request:expr, $field:ident) => {{
             let request = $request;
-            let expected = sp.$method(request.clone()).await.unwrap().into_inner().$field;
+            let expected = sp
+                .$method(request.clone())
+                .await
+                .unwrap()
+                .into_inner()
+                .$field;
             let got = cluster
                 .points($node)
                 .await
@@ -212,7 +224,13 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
                 .unwrap_or_else(|e| panic!("cluster {}: {e}", stringify!($method)))
                 .into_inner()
                 .$field;
-            assert_eq!(got, expected, "{} through node {}", stringify!($method), $node);
+            assert_eq!(
+                got,
+                expected,
+                "{} through node {}",
+                stringify!($method),
+                $node
+            );
             got
         }};
     }
@@ -345,7 +363,11 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
             .iter()
             .map(|i| (i.key.clone(), i.r#type))
             .collect();
-        assert_eq!(keys, vec![("group".to_string(), index.r#type)], "node {node}");
+        assert_eq!(
+            keys,
+            vec![("group".to_string(), index.r#type)],
+            "node {node}"
+        );
     }
 
     for node in 0..3 {
@@ -377,7 +399,11 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
             let request = $request;
             let (expected, expected_message) = code(sp.$method(request.clone()).await);
             let (got, message) = code(cp.$method(request).await);
-            assert_eq!(got, expected, "{}: {message} (single: {expected_message})", $what);
+            assert_eq!(
+                got, expected,
+                "{}: {message} (single: {expected_message})",
+                $what
+            );
             message
         }};
     }
@@ -616,7 +642,11 @@ async fn every_points_rpc_through_any_node_equals_a_single_node() {
 
     // Acknowledgement levels: each write is in the log when acknowledged;
     // once the replicas caught up every node answers as the single server.
-    for (node, ack) in [(0, "log-only"), (1, "one-replica"), (2, "all-live-replicas")] {
+    for (node, ack) in [
+        (0, "log-only"),
+        (1, "one-replica"),
+        (2, "all-live-replicas"),
+    ] {
         let request = SetPayloadRequest {
             collection: COLLECTION.into(),
             filter: Some(group_is(4.0)),
@@ -733,25 +763,25 @@ async fn nodes_serving_tls_and_api_keys_call_each_other_with_them() {
             .unwrap()
             .connect_lazy()
     };
-    let points = |i: usize| {
-        points_client::PointsClient::with_interceptor(channel(i), present_cluster_key)
-    };
+    let points =
+        |i: usize| points_client::PointsClient::with_interceptor(channel(i), present_cluster_key);
     // Two shards, one replica each: every write and read through one node
     // reaches the other node's shard.
-    let info = collections_client::CollectionsClient::with_interceptor(
-        channel(0),
-        present_cluster_key,
-    )
-    .create_collection(sharded("secure", 8, 2, 1))
-    .await
-    .expect("create over TLS with the key")
-    .into_inner();
+    let info =
+        collections_client::CollectionsClient::with_interceptor(channel(0), present_cluster_key)
+            .create_collection(sharded("secure", 8, 2, 1))
+            .await
+            .expect("create over TLS with the key")
+            .into_inner();
     let holders: Vec<&str> = info
         .shard_details
         .iter()
         .map(|s| s.replicas[0].node.as_str())
         .collect();
-    assert!(holders.contains(&"n0") && holders.contains(&"n1"), "{holders:?}");
+    assert!(
+        holders.contains(&"n0") && holders.contains(&"n1"),
+        "{holders:?}"
+    );
     let vectors = random_unit_vectors(60, 8, 5);
     let batch: Vec<Point> = vectors
         .iter()
@@ -821,7 +851,11 @@ async fn nodes_serving_tls_and_api_keys_call_each_other_with_them() {
     };
     let out = status(true);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         stdout.contains("n0") && stdout.contains("n1") && stdout.contains("secure"),
         "{stdout}"

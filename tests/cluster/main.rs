@@ -1098,10 +1098,7 @@ async fn bad_cluster_input_gets_clear_errors_and_changes_nothing() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("needs a read-write --api-key"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("needs a read-write --api-key"), "{stderr}");
     let status = cluster.status(0).await;
     assert!(!status.nodes.iter().any(|n| n.id == "n7"));
     let n1 = status.nodes.iter().find(|n| n.id == "n1").unwrap();

@@ -10,7 +10,7 @@ mod points;
 mod replicated;
 pub use points::{RecommendQuery, Selection};
 pub use replicated::{
-    check_scroll_limit,     LoggedFilter, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedTarget,
+    check_scroll_limit, LoggedFilter, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedTarget,
 };
 mod validate;
 

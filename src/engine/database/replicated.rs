@@ -244,7 +244,10 @@ impl Database {
         };
         let positive = check(positive, positive_vectors, "positive")?;
         let negative = check(negative, negative_vectors, "negative")?;
-        schema.check_vector("positive", super::points::recommend_target(&positive, &negative))
+        schema.check_vector(
+            "positive",
+            super::points::recommend_target(&positive, &negative),
+        )
     }
 
     /// A value recorded with a local collection's metadata.
@@ -275,8 +278,7 @@ impl Database {
                 ),
             ));
         }
-        self.run_search(collection, vector, params, exclude)
-            .await
+        self.run_search(collection, vector, params, exclude).await
     }
 }
 
