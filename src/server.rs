@@ -231,13 +231,29 @@ pub async fn serve(
     // claimed only by a process that holds its address.
     let cluster = match options.cluster.clone() {
         Some(mut c) => {
-            // Nodes call each other's gRPC API in plaintext without a key.
-            if options.tls.is_some() || options.api_keys.is_enabled() {
-                return Err(crate::cluster::ClusterError::Config(
-                    "--nats with --tls-cert or --api-key is not supported yet (node-to-node calls carry neither); see docs/cluster.md"
-                        .into(),
+            // Nodes call each other's gRPC API as they serve it: TLS
+            // (trusting --cluster-tls-ca, presenting their own certificate
+            // where mutual TLS is required) and the first read-write key.
+            let config = |m: &str| crate::cluster::ClusterError::Config(m.into());
+            if let Some(tls) = &options.tls {
+                let ca = c.tls_ca.clone().ok_or_else(|| {
+                    config("--nats with --tls-cert needs --cluster-tls-ca: the PEM CA that signed the other nodes' certificates")
+                })?;
+                c.peer.tls_ca = Some(ca);
+                c.peer.identity = tls
+                    .client_ca
+                    .is_some()
+                    .then(|| (tls.cert.clone(), tls.key.clone()));
+            } else if c.tls_ca.is_some() {
+                return Err(config(
+                    "--cluster-tls-ca is for nodes serving TLS: give --tls-cert and --tls-key too",
                 )
                 .into());
+            }
+            if options.api_keys.is_enabled() {
+                c.peer.api_key = Some(options.api_keys.node_key().ok_or_else(|| {
+                    config("--nats with API keys needs a read-write --api-key: nodes present the first one to each other")
+                })?);
             }
             if c.advertise.is_empty() {
                 if addr.ip().is_unspecified() {

@@ -67,6 +67,14 @@ impl ApiKeys {
         !self.read_write.is_empty() || !self.read_only.is_empty()
     }
 
+    /// The key cluster nodes present to each other: the first read-write
+    /// one (every node of a cluster must accept it).
+    pub fn node_key(&self) -> Option<String> {
+        self.read_write
+            .first()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+    }
+
     /// Whether a request for `path` with these headers may proceed.
     pub fn authorize(&self, path: &str, headers: &http::HeaderMap) -> Result<(), Status> {
         if !self.is_enabled() || path.starts_with(OPEN_PREFIX) {

@@ -107,7 +107,7 @@ async fn run_search(
     Ok(hits_to_proto(hits, &r.payload_fields))
 }
 
-fn stored_point_to_proto(p: engine::StoredPoint, with_payload: bool) -> proto::Point {
+pub(crate) fn stored_point_to_proto(p: engine::StoredPoint, with_payload: bool) -> proto::Point {
     let (vector, text_vector) = vectors_to_proto(p.vectors);
     proto::Point {
         id: p.id.to_string(),

@@ -10,12 +10,44 @@ use std::time::Duration;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::meta::{now_ms, ClusterCollection};
-use super::node::ClusterNode;
+use super::node::{ClusterNode, WriteAck};
 use crate::api::convert::*;
 use crate::api::status::{invalid, to_status};
-use crate::api::{hits_to_proto, search_params};
-use crate::engine::{self, CollectionSpec, Metric, Query, RemoteSchema, ReplicatedOp};
+use crate::api::{hits_to_proto, search_params, stored_point_to_proto, DEFAULT_SCROLL_LIMIT};
+use crate::engine::payload_index::{PayloadIndexSpec, PayloadIndexStats};
+use crate::engine::{
+    self, CollectionSpec, Database, LoggedFilter, Metric, Query, RemoteSchema, ReplicatedOp,
+    ReplicatedPayloadUpdate, ReplicatedTarget, Selection,
+};
 use crate::proto;
+
+/// The request header choosing when a write is acknowledged:
+/// `all-live-replicas` (the default), `one-replica` or `log-only`.
+pub const WRITE_ACK_HEADER: &str = "clipdb-write-ack";
+
+/// The acknowledgement level a write request asks for.
+pub fn write_ack<T>(request: &Request<T>) -> Result<WriteAck, Status> {
+    let Some(value) = request.metadata().get(WRITE_ACK_HEADER) else {
+        return Ok(WriteAck::AllLiveReplicas);
+    };
+    match value.to_str().unwrap_or("") {
+        "" | "all-live-replicas" => Ok(WriteAck::AllLiveReplicas),
+        "one-replica" => Ok(WriteAck::OneReplica),
+        "log-only" => Ok(WriteAck::LogOnly),
+        other => Err(invalid(
+            WRITE_ACK_HEADER,
+            format!("`{other}` is not one of all-live-replicas, one-replica, log-only"),
+        )),
+    }
+}
+
+/// A filter for the log: the engine's form and the request's wire form.
+fn logged_filter(proto_filter: proto::Filter, filter: engine::Filter) -> LoggedFilter {
+    LoggedFilter {
+        filter,
+        wire: prost::Message::encode_to_vec(&proto_filter),
+    }
+}
 
 fn unsupported(what: &str) -> Status {
     Status::unimplemented(format!(
@@ -45,7 +77,7 @@ impl ClusterApi {
         }
     }
 
-    async fn upsert_batch(&self, r: proto::UpsertRequest) -> Result<u64, Status> {
+    async fn upsert_batch(&self, r: proto::UpsertRequest, ack: WriteAck) -> Result<u64, Status> {
         let max_payload = self.node.db.options().max_payload_bytes;
         let points = r
             .points
@@ -69,8 +101,114 @@ impl ClusterApi {
             .into_iter()
             .map(|(s, ps)| (s, ReplicatedOp::Upsert(ps)))
             .collect();
-        self.node.write(&c, parts).await?;
+        self.node.write(&c, parts, ack).await?;
         Ok(count)
+    }
+
+    /// One log entry per shard: by-id parts routed by shard, by-filter ones
+    /// to every shard.
+    fn per_shard_target(
+        c: &ClusterCollection,
+        target: ReplicatedTarget,
+    ) -> BTreeMap<u32, ReplicatedTarget> {
+        match target {
+            ReplicatedTarget::Ids(ids) => {
+                let mut parts: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+                for id in ids {
+                    parts.entry(c.shard_of(&id)).or_default().push(id);
+                }
+                parts
+                    .into_iter()
+                    .map(|(s, ids)| (s, ReplicatedTarget::Ids(ids)))
+                    .collect()
+            }
+            matching => (0..c.shards).map(|s| (s, matching.clone())).collect(),
+        }
+    }
+
+    /// A payload update (SetPayload, DeletePayloadKeys) through the logs.
+    async fn update_payloads(
+        &self,
+        collection: &str,
+        ids: Vec<String>,
+        filter: Option<proto::Filter>,
+        update: ReplicatedPayloadUpdate,
+        ack: WriteAck,
+    ) -> Result<u64, Status> {
+        let engine_filter = filter_from_proto(filter.clone())?;
+        let selection = Selection::new(ids, engine_filter).map_err(|e| self.status(e))?;
+        let c = self.node.collection(collection)?;
+        let target = match selection {
+            Selection::Ids(ids) => ReplicatedTarget::Ids(ids),
+            Selection::Filter(f) => {
+                ReplicatedTarget::Matching(logged_filter(filter.unwrap_or_default(), f))
+            }
+        };
+        self.node
+            .db
+            .check_replicated_target(&target)
+            .map_err(|e| self.status(e))?;
+        let parts = Self::per_shard_target(&c, target)
+            .into_iter()
+            .map(|(s, target)| {
+                (
+                    s,
+                    ReplicatedOp::UpdatePayloads {
+                        target,
+                        update: update.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.node.write(&c, parts, ack).await
+    }
+
+    /// The stored vectors of `ids` (image vector, or caption vector without
+    /// an image), each from its shard; each id comes with the request field
+    /// naming it in errors (`query.id`, `positive_ids[0]`).
+    async fn stored_vectors(
+        &self,
+        c: &ClusterCollection,
+        ids: &[(String, String)],
+    ) -> Result<Vec<Vec<f32>>, Status> {
+        let mut by_shard: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for (field, id) in ids {
+            engine::validate_point_id(field, id).map_err(|e| self.status(e))?;
+            by_shard.entry(c.shard_of(id)).or_default().push(id.clone());
+        }
+        let shards: Vec<u32> = by_shard.keys().copied().collect();
+        let (replies, _) = self
+            .fan_out(c, shards, false, |s| {
+                ShardCall::Get(proto::GetRequest {
+                    collection: c.config.name.clone(),
+                    ids: by_shard[&s].clone(),
+                    with_vector: true,
+                })
+            })
+            .await?;
+        let mut found: HashMap<String, Vec<f32>> = HashMap::new();
+        for (_, reply) in replies {
+            if let ShardReply::Get(g) = reply {
+                for p in g.points {
+                    let v = if p.vector.is_empty() {
+                        p.text_vector
+                    } else {
+                        p.vector
+                    };
+                    found.insert(p.id, v);
+                }
+            }
+        }
+        ids.iter()
+            .map(|(field, id)| {
+                found.get(id).cloned().ok_or_else(|| {
+                    invalid(
+                        field,
+                        format!("point `{id}` not found in collection `{}`", c.config.name),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Runs `call` on one replica of `shard`: this node's own when it is
@@ -92,10 +230,11 @@ impl ClusterApi {
                     Err(_) => continue,
                 };
                 match call.clone() {
-                    ShardCall::Search(search) => client
+                    ShardCall::Search(search, exclude_ids) => client
                         .shard_search(proto::ShardSearchRequest {
                             shard,
                             search: Some(search),
+                            exclude_ids,
                         })
                         .await
                         .map(|r| ShardReply::Search(r.into_inner())),
@@ -113,6 +252,10 @@ impl ClusterApi {
                         })
                         .await
                         .map(|r| ShardReply::Count(r.into_inner())),
+                    ShardCall::Scroll(scroll) => client
+                        .shard_scroll(scroll)
+                        .await
+                        .map(|r| ShardReply::Scroll(r.into_inner())),
                 }
             };
             match reply {
@@ -190,25 +333,52 @@ impl ClusterApi {
             &r.payload_fields,
         )?;
         let c = self.node.collection(&r.collection)?;
-        let vector = self
-            .node
-            .db
-            .prepare_query_vector(&Self::schema(&c), query)
+        let (vector, exclude) = match query {
+            // As a single node: the point's stored vector, the point itself
+            // left out of the hits.
+            Query::Id(id) => {
+                let v = self
+                    .stored_vectors(&c, &[("query.id".to_string(), id.clone())])
+                    .await?
+                    .remove(0);
+                (v, vec![id])
+            }
+            query => (
+                self.node
+                    .db
+                    .prepare_query_vector(&Self::schema(&c), query)
+                    .await
+                    .map_err(|e| self.status(e))?,
+                Vec::new(),
+            ),
+        };
+        self.merged_search(&c, vector, r, params.offset, params.limit, exclude)
             .await
-            .map_err(|e| self.status(e))?;
+    }
+
+    /// Searches every shard with a prepared vector and merges the hits.
+    async fn merged_search(
+        &self,
+        c: &ClusterCollection,
+        vector: Vec<f32>,
+        r: proto::SearchRequest,
+        offset: usize,
+        limit: usize,
+        exclude: Vec<String>,
+    ) -> Result<proto::SearchResponse, Status> {
         // Each shard returns its best offset + limit; the merge skips the
         // offset over all of them.
         let per_shard = proto::SearchRequest {
             query: Some(proto::search_request::Query::Vector(proto::Vector {
                 values: vector,
             })),
-            limit: (params.offset + params.limit) as u32,
+            limit: (offset + limit) as u32,
             offset: 0,
             ..r.clone()
         };
         let (replies, missing) = self
-            .fan_out(&c, (0..c.shards).collect(), r.allow_partial_results, |_| {
-                ShardCall::Search(per_shard.clone())
+            .fan_out(c, (0..c.shards).collect(), r.allow_partial_results, |_| {
+                ShardCall::Search(per_shard.clone(), exclude.clone())
             })
             .await?;
         let mut hits: Vec<proto::ScoredPoint> = replies
@@ -229,11 +399,7 @@ impl ClusterApi {
             };
             order.then_with(|| a.id.cmp(&b.id))
         });
-        let hits = hits
-            .into_iter()
-            .skip(params.offset)
-            .take(params.limit)
-            .collect();
+        let hits = hits.into_iter().skip(offset).take(limit).collect();
         Ok(proto::SearchResponse {
             hits,
             missing_shards: missing,
@@ -243,15 +409,19 @@ impl ClusterApi {
 
 #[derive(Clone)]
 enum ShardCall {
-    Search(proto::SearchRequest),
+    /// A search with a prepared vector, leaving out these ids.
+    Search(proto::SearchRequest, Vec<String>),
     Get(proto::GetRequest),
     Count(proto::CountRequest),
+    /// Its `shard` is set by the caller.
+    Scroll(proto::ShardScrollRequest),
 }
 
 enum ShardReply {
     Search(proto::SearchResponse),
     Get(proto::GetResponse),
     Count(proto::CountResponse),
+    Scroll(proto::ShardScrollResponse),
 }
 
 /// Errors about the request itself, which every replica would give too.
@@ -286,7 +456,7 @@ async fn local_call(
     let db = &node.db;
     let status = |e| to_status(e, db.dir());
     match call {
-        ShardCall::Search(r) => {
+        ShardCall::Search(r, exclude) => {
             let Some(proto::search_request::Query::Vector(v)) = r.query else {
                 return Err(invalid("query", "a shard search takes a prepared vector"));
             };
@@ -302,7 +472,7 @@ async fn local_call(
                 &r.payload_fields,
             )?;
             let hits = db
-                .search_prepared(&local, v.values, params)
+                .search_prepared(&local, v.values, params, exclude)
                 .await
                 .map_err(status)?;
             Ok(ShardReply::Search(hits_to_proto(hits, &r.payload_fields)))
@@ -331,6 +501,27 @@ async fn local_call(
             Ok(ShardReply::Count(proto::CountResponse {
                 count,
                 ..Default::default()
+            }))
+        }
+        ShardCall::Scroll(r) => {
+            let scroll = r.scroll.unwrap_or_default();
+            let filter = filter_from_proto(scroll.filter)?;
+            let after = (!r.after_id.is_empty()).then_some(r.after_id.as_str());
+            let (points, more) = db
+                .scroll_after(
+                    &local,
+                    after,
+                    scroll.limit as usize,
+                    filter.as_ref(),
+                    scroll.with_vector,
+                )
+                .map_err(status)?;
+            Ok(ShardReply::Scroll(proto::ShardScrollResponse {
+                points: points
+                    .into_iter()
+                    .map(|p| stored_point_to_proto(p, scroll.with_payload))
+                    .collect(),
+                more,
             }))
         }
     }
@@ -402,7 +593,18 @@ async fn collection_info(api: &ClusterApi, c: &ClusterCollection) -> proto::Coll
         point_count: counts,
         segments: Vec::new(),
         model: c.model.clone(),
-        payload_indexes: Vec::new(),
+        // From the collection's config: every replica applies the logged
+        // change; per-shard counts are not gathered.
+        payload_indexes: c
+            .payload_indexes
+            .iter()
+            .map(|spec| PayloadIndexStats {
+                spec: spec.clone(),
+                ready: true,
+                indexed_points: 0,
+                mismatched_points: 0,
+            })
+            .collect(),
     });
     info.shards = c.shards;
     info.replication_factor = c.replication_factor;
@@ -502,16 +704,88 @@ impl proto::collections_server::Collections for ClusterApi {
 
     async fn create_payload_index(
         &self,
-        _request: Request<proto::CreatePayloadIndexRequest>,
+        request: Request<proto::CreatePayloadIndexRequest>,
     ) -> Result<Response<proto::PayloadIndexInfo>, Status> {
-        Err(unsupported("CreatePayloadIndex"))
+        let ack = write_ack(&request)?;
+        let r = request.into_inner();
+        let spec = PayloadIndexSpec {
+            key: r.key,
+            kind: payload_index_type_from_proto(r.r#type)?,
+        };
+        let c = self.node.collection(&r.collection)?;
+        if spec.key.is_empty() || spec.key.split('.').any(str::is_empty) {
+            return Err(invalid(
+                "key",
+                format!(
+                    "`{}` is not a payload key (dotted names need every part)",
+                    spec.key
+                ),
+            ));
+        }
+        let conflict = |c: &ClusterCollection| {
+            c.payload_indexes
+                .iter()
+                .find(|s| s.key == spec.key && **s != spec)
+                .map(|existing| {
+                    self.status(engine::EngineError::PayloadIndexExists {
+                        key: spec.key.clone(),
+                        existing: format!("{:?}", existing.kind).to_lowercase(),
+                    })
+                })
+        };
+        if let Some(e) = conflict(&c) {
+            return Err(e);
+        }
+        // Recorded in the config first (compare-and-set), then applied by
+        // every replica through its log; the same index again is a no-op
+        // on both, so a retry after a failure finishes the job.
+        let c = self
+            .node
+            .update_collection(&c.config.name, |c| {
+                if !c.payload_indexes.iter().any(|s| s.key == spec.key) {
+                    c.payload_indexes.push(spec.clone());
+                }
+            })
+            .await?;
+        if let Some(e) = conflict(&c) {
+            return Err(e);
+        }
+        let parts = (0..c.shards)
+            .map(|s| (s, ReplicatedOp::CreatePayloadIndex(spec.clone())))
+            .collect();
+        self.node.write(&c, parts, ack).await?;
+        Ok(Response::new(payload_index_to_proto(PayloadIndexStats {
+            spec,
+            ready: true,
+            indexed_points: 0,
+            mismatched_points: 0,
+        })))
     }
 
     async fn delete_payload_index(
         &self,
-        _request: Request<proto::DeletePayloadIndexRequest>,
+        request: Request<proto::DeletePayloadIndexRequest>,
     ) -> Result<Response<proto::DeletePayloadIndexResponse>, Status> {
-        Err(unsupported("DeletePayloadIndex"))
+        let ack = write_ack(&request)?;
+        let r = request.into_inner();
+        let c = self.node.collection(&r.collection)?;
+        if !c.payload_indexes.iter().any(|s| s.key == r.key) {
+            return Err(self.status(engine::EngineError::PayloadIndexNotFound {
+                collection: c.config.name.clone(),
+                key: r.key,
+            }));
+        }
+        let c = self
+            .node
+            .update_collection(&c.config.name, |c| {
+                c.payload_indexes.retain(|s| s.key != r.key)
+            })
+            .await?;
+        let parts = (0..c.shards)
+            .map(|s| (s, ReplicatedOp::DropPayloadIndex(r.key.clone())))
+            .collect();
+        self.node.write(&c, parts, ack).await?;
+        Ok(Response::new(proto::DeletePayloadIndexResponse {}))
     }
 }
 
@@ -521,7 +795,8 @@ impl proto::points_server::Points for ClusterApi {
         &self,
         request: Request<proto::UpsertRequest>,
     ) -> Result<Response<proto::UpsertResponse>, Status> {
-        let upserted = self.upsert_batch(request.into_inner()).await?;
+        let ack = write_ack(&request)?;
+        let upserted = self.upsert_batch(request.into_inner(), ack).await?;
         Ok(Response::new(proto::UpsertResponse { upserted }))
     }
 
@@ -529,10 +804,11 @@ impl proto::points_server::Points for ClusterApi {
         &self,
         request: Request<Streaming<proto::UpsertRequest>>,
     ) -> Result<Response<proto::UpsertResponse>, Status> {
+        let ack = write_ack(&request)?;
         let mut stream = request.into_inner();
         let mut upserted = 0;
         while let Some(msg) = stream.message().await? {
-            upserted += self.upsert_batch(msg).await.map_err(|s| {
+            upserted += self.upsert_batch(msg, ack).await.map_err(|s| {
                 Status::new(
                     s.code(),
                     format!(
@@ -592,9 +868,18 @@ impl proto::points_server::Points for ClusterApi {
         &self,
         request: Request<proto::DeleteRequest>,
     ) -> Result<Response<proto::DeleteResponse>, Status> {
+        let ack = write_ack(&request)?;
         let r = request.into_inner();
-        if r.filter.is_some() {
-            return Err(unsupported("Delete by filter"));
+        if let Some(filter) = filter_from_proto(r.filter.clone())? {
+            // As a single node: exactly one of ids and filter.
+            Selection::new(r.ids.clone(), Some(filter.clone())).map_err(|e| self.status(e))?;
+            let c = self.node.collection(&r.collection)?;
+            let logged = logged_filter(r.filter.unwrap_or_default(), filter);
+            let parts = (0..c.shards)
+                .map(|s| (s, ReplicatedOp::DeleteMatching(logged.clone())))
+                .collect();
+            let deleted = self.node.write(&c, parts, ack).await?;
+            return Ok(Response::new(proto::DeleteResponse { deleted }));
         }
         let max = self.node.db.options().max_ids_per_request;
         if r.ids.len() > max {
@@ -620,36 +905,189 @@ impl proto::points_server::Points for ClusterApi {
             .into_iter()
             .map(|(s, ids)| (s, ReplicatedOp::Delete(ids)))
             .collect();
-        let deleted = self.node.write(&c, parts).await?;
+        let deleted = self.node.write(&c, parts, ack).await?;
         Ok(Response::new(proto::DeleteResponse { deleted }))
     }
 
     async fn scroll(
         &self,
-        _request: Request<proto::ScrollRequest>,
+        request: Request<proto::ScrollRequest>,
     ) -> Result<Response<proto::ScrollResponse>, Status> {
-        Err(unsupported("Scroll"))
+        let r = request.into_inner();
+        filter_from_proto(r.filter.clone())?;
+        let limit = if r.limit == 0 {
+            DEFAULT_SCROLL_LIMIT
+        } else {
+            r.limit
+        } as usize;
+        let c = self.node.collection(&r.collection)?;
+        engine::check_scroll_limit(limit).map_err(|e| self.status(e))?;
+        let after_id = if r.page_token.is_empty() {
+            String::new()
+        } else {
+            Database::decode_page_token(&c.config, &r.page_token).map_err(|e| self.status(e))?
+        };
+        // Each shard's first `limit` points after the cursor hold the
+        // page: the merge takes the first `limit` of them in id order.
+        let shard_request = proto::ShardScrollRequest {
+            shard: 0,
+            scroll: Some(proto::ScrollRequest {
+                page_token: String::new(),
+                limit: limit as u32,
+                ..r.clone()
+            }),
+            after_id,
+        };
+        let (replies, _) = self
+            .fan_out(&c, (0..c.shards).collect(), false, |s| {
+                ShardCall::Scroll(proto::ShardScrollRequest {
+                    shard: s,
+                    ..shard_request.clone()
+                })
+            })
+            .await?;
+        let mut more = false;
+        let mut points = Vec::new();
+        for (_, reply) in replies {
+            if let ShardReply::Scroll(page) = reply {
+                more |= page.more;
+                points.extend(page.points);
+            }
+        }
+        points.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        more |= points.len() > limit;
+        points.truncate(limit);
+        let next_page_token = match points.last() {
+            Some(last) if more => Database::encode_page_token(&c.config, &last.id),
+            _ => String::new(),
+        };
+        Ok(Response::new(proto::ScrollResponse {
+            points,
+            next_page_token,
+        }))
     }
 
     async fn set_payload(
         &self,
-        _request: Request<proto::SetPayloadRequest>,
+        request: Request<proto::SetPayloadRequest>,
     ) -> Result<Response<proto::SetPayloadResponse>, Status> {
-        Err(unsupported("SetPayload"))
+        let ack = write_ack(&request)?;
+        let r = request.into_inner();
+        Selection::new(r.ids.clone(), filter_from_proto(r.filter.clone())?)
+            .map_err(|e| self.status(e))?;
+        let max = self.node.db.options().max_payload_bytes;
+        let size = r.payload.as_ref().map_or(0, prost::Message::encoded_len);
+        if size > max {
+            return Err(invalid(
+                "payload",
+                format!(
+                    "{size} bytes exceed the limit of {max} (server option --max-payload-bytes)"
+                ),
+            ));
+        }
+        let payload = payload_from_proto("payload", r.payload)?.unwrap_or_default();
+        if payload.is_empty() && !r.replace {
+            return Err(invalid(
+                "payload",
+                "no keys to set (use `replace` to clear)",
+            ));
+        }
+        let update = if r.replace {
+            ReplicatedPayloadUpdate::Replace(payload)
+        } else {
+            ReplicatedPayloadUpdate::Merge(payload)
+        };
+        let updated = self
+            .update_payloads(&r.collection, r.ids, r.filter, update, ack)
+            .await?;
+        Ok(Response::new(proto::SetPayloadResponse { updated }))
     }
 
     async fn delete_payload_keys(
         &self,
-        _request: Request<proto::DeletePayloadKeysRequest>,
+        request: Request<proto::DeletePayloadKeysRequest>,
     ) -> Result<Response<proto::DeletePayloadKeysResponse>, Status> {
-        Err(unsupported("DeletePayloadKeys"))
+        let ack = write_ack(&request)?;
+        let r = request.into_inner();
+        Selection::new(r.ids.clone(), filter_from_proto(r.filter.clone())?)
+            .map_err(|e| self.status(e))?;
+        if r.keys.is_empty() || r.keys.iter().any(String::is_empty) {
+            return Err(invalid("keys", "name at least one key, none empty"));
+        }
+        let update = ReplicatedPayloadUpdate::DeleteKeys(r.keys);
+        let updated = self
+            .update_payloads(&r.collection, r.ids, r.filter, update, ack)
+            .await?;
+        Ok(Response::new(proto::DeletePayloadKeysResponse { updated }))
     }
 
     async fn recommend(
         &self,
-        _request: Request<proto::RecommendRequest>,
+        request: Request<proto::RecommendRequest>,
     ) -> Result<Response<proto::SearchResponse>, Status> {
-        Err(unsupported("Recommend"))
+        let r = request.into_inner();
+        let params = search_params(
+            r.limit,
+            r.ef,
+            r.filter.clone(),
+            r.with_payload,
+            r.with_vector,
+            r.fusion,
+            r.offset,
+            r.score_threshold,
+            &r.payload_fields,
+        )?;
+        let c = self.node.collection(&r.collection)?;
+        if r.positive_ids.is_empty() && r.positive_vectors.is_empty() {
+            return Err(invalid(
+                "positive_ids",
+                "give at least one positive example (an id or a vector)",
+            ));
+        }
+        let fields = |ids: &[String], side: &str| -> Vec<(String, String)> {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| (format!("{side}_ids[{i}]"), id.clone()))
+                .collect()
+        };
+        let mut examples = fields(&r.positive_ids, "positive");
+        examples.extend(fields(&r.negative_ids, "negative"));
+        let mut stored = self.stored_vectors(&c, &examples).await?;
+        let negative = stored.split_off(r.positive_ids.len());
+        let vector = self
+            .node
+            .db
+            .recommend_vector(
+                &Self::schema(&c),
+                stored,
+                r.positive_vectors.into_iter().map(|v| v.values).collect(),
+                negative,
+                r.negative_vectors.into_iter().map(|v| v.values).collect(),
+            )
+            .map_err(|e| self.status(e))?;
+        let exclude: Vec<String> = r
+            .positive_ids
+            .iter()
+            .chain(&r.negative_ids)
+            .cloned()
+            .collect();
+        let search = proto::SearchRequest {
+            collection: r.collection,
+            filter: r.filter,
+            limit: r.limit,
+            ef: r.ef,
+            with_payload: r.with_payload,
+            with_vector: r.with_vector,
+            score_threshold: r.score_threshold,
+            offset: r.offset,
+            payload_fields: r.payload_fields,
+            fusion: r.fusion,
+            ..Default::default()
+        };
+        let response = self
+            .merged_search(&c, vector, search, params.offset, params.limit, exclude)
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn search(
@@ -778,8 +1216,9 @@ impl proto::cluster_server::Cluster for ClusterService {
         let r = request.into_inner();
         let search = r.search.ok_or_else(|| invalid("search", "required"))?;
         let collection = search.collection.clone();
+        let call = ShardCall::Search(search, r.exclude_ids);
         shard_reply(
-            local_call(&api.node, &collection, r.shard, ShardCall::Search(search)).await,
+            local_call(&api.node, &collection, r.shard, call).await,
             |reply| match reply {
                 ShardReply::Search(s) => Some(s),
                 _ => None,
@@ -816,6 +1255,28 @@ impl proto::cluster_server::Cluster for ClusterService {
             local_call(&api.node, &collection, r.shard, ShardCall::Count(count)).await,
             |reply| match reply {
                 ShardReply::Count(c) => Some(c),
+                _ => None,
+            },
+        )
+    }
+
+    async fn shard_scroll(
+        &self,
+        request: Request<proto::ShardScrollRequest>,
+    ) -> Result<Response<proto::ShardScrollResponse>, Status> {
+        let api = self.api()?;
+        let r = request.into_inner();
+        let collection = r
+            .scroll
+            .as_ref()
+            .ok_or_else(|| invalid("scroll", "required"))?
+            .collection
+            .clone();
+        let shard = r.shard;
+        shard_reply(
+            local_call(&api.node, &collection, shard, ShardCall::Scroll(r)).await,
+            |reply| match reply {
+                ShardReply::Scroll(s) => Some(s),
                 _ => None,
             },
         )

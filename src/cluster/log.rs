@@ -5,7 +5,20 @@
 
 use prost::Message;
 
-use crate::engine::{Payload, ReplicatedOp, ReplicatedPoint};
+use crate::engine::payload_index::PayloadIndexSpec;
+use crate::engine::{
+    LoggedFilter, Payload, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedPoint, ReplicatedTarget,
+};
+
+/// `op` of an entry; 0 (entries before it existed too): upserts or deletes
+/// by id, whichever is set.
+const OP_POINTS: u32 = 0;
+const OP_DELETE_MATCHING: u32 = 1;
+const OP_MERGE_PAYLOAD: u32 = 2;
+const OP_REPLACE_PAYLOAD: u32 = 3;
+const OP_DELETE_PAYLOAD_KEYS: u32 = 4;
+const OP_CREATE_PAYLOAD_INDEX: u32 = 5;
+const OP_DROP_PAYLOAD_INDEX: u32 = 6;
 
 #[derive(Clone, PartialEq, Message)]
 struct LogEntry {
@@ -13,6 +26,23 @@ struct LogEntry {
     upserts: Vec<LogPoint>,
     #[prost(string, repeated, tag = "2")]
     deletes: Vec<String>,
+    #[prost(uint32, tag = "3")]
+    op: u32,
+    /// The filter selecting the points (a `clipdb.v1.Filter`); absent: `ids`.
+    #[prost(bytes = "vec", optional, tag = "4")]
+    filter: Option<Vec<u8>>,
+    /// The points a payload update addresses.
+    #[prost(string, repeated, tag = "5")]
+    ids: Vec<String>,
+    /// The payload to merge or set, as JSON.
+    #[prost(bytes = "vec", optional, tag = "6")]
+    payload: Option<Vec<u8>>,
+    /// Payload keys to delete; the key of an index to drop.
+    #[prost(string, repeated, tag = "7")]
+    keys: Vec<String>,
+    /// The index to create, as JSON.
+    #[prost(bytes = "vec", optional, tag = "8")]
+    index: Option<Vec<u8>>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -30,6 +60,10 @@ struct LogPoint {
     payload: Option<Vec<u8>>,
 }
 
+fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON encodes")
+}
+
 pub fn encode(op: &ReplicatedOp) -> Vec<u8> {
     let entry = match op {
         ReplicatedOp::Upsert(points) => LogEntry {
@@ -45,18 +79,113 @@ pub fn encode(op: &ReplicatedOp) -> Vec<u8> {
                         .map(|pl| serde_json::to_vec(pl).expect("JSON encodes")),
                 })
                 .collect(),
-            deletes: Vec::new(),
+            ..Default::default()
         },
         ReplicatedOp::Delete(ids) => LogEntry {
-            upserts: Vec::new(),
             deletes: ids.clone(),
+            ..Default::default()
+        },
+        ReplicatedOp::DeleteMatching(f) => LogEntry {
+            op: OP_DELETE_MATCHING,
+            filter: Some(f.wire.clone()),
+            ..Default::default()
+        },
+        ReplicatedOp::UpdatePayloads { target, update } => {
+            let (filter, ids) = match target {
+                ReplicatedTarget::Ids(ids) => (None, ids.clone()),
+                ReplicatedTarget::Matching(f) => (Some(f.wire.clone()), Vec::new()),
+            };
+            let (op, payload, keys) = match update {
+                ReplicatedPayloadUpdate::Merge(p) => (OP_MERGE_PAYLOAD, Some(json(p)), Vec::new()),
+                ReplicatedPayloadUpdate::Replace(p) => {
+                    (OP_REPLACE_PAYLOAD, Some(json(p)), Vec::new())
+                }
+                ReplicatedPayloadUpdate::DeleteKeys(k) => (OP_DELETE_PAYLOAD_KEYS, None, k.clone()),
+            };
+            LogEntry {
+                op,
+                filter,
+                ids,
+                payload,
+                keys,
+                ..Default::default()
+            }
+        }
+        ReplicatedOp::CreatePayloadIndex(spec) => LogEntry {
+            op: OP_CREATE_PAYLOAD_INDEX,
+            index: Some(json(spec)),
+            ..Default::default()
+        },
+        ReplicatedOp::DropPayloadIndex(key) => LogEntry {
+            op: OP_DROP_PAYLOAD_INDEX,
+            keys: vec![key.clone()],
+            ..Default::default()
         },
     };
     entry.encode_to_vec()
 }
 
+/// A logged filter from its wire form (a `clipdb.v1.Filter`).
+pub fn logged_filter(wire: Vec<u8>) -> Result<LoggedFilter, String> {
+    let proto = <crate::proto::Filter as Message>::decode(wire.as_slice())
+        .map_err(|e| format!("undecodable filter: {e}"))?;
+    let filter = crate::api::convert::filter_from_proto(Some(proto))
+        .map_err(|s| format!("filter: {}", s.message()))?
+        .unwrap_or_default();
+    Ok(LoggedFilter { filter, wire })
+}
+
 pub fn decode(bytes: &[u8]) -> Result<ReplicatedOp, String> {
     let entry = LogEntry::decode(bytes).map_err(|e| format!("undecodable log entry: {e}"))?;
+    let payload = |p: Option<Vec<u8>>| -> Result<Payload, String> {
+        serde_json::from_slice(p.as_deref().unwrap_or(b"{}"))
+            .map_err(|e| format!("log entry: payload: {e}"))
+    };
+    let target = |filter: Option<Vec<u8>>, ids: Vec<String>| -> Result<ReplicatedTarget, String> {
+        Ok(match filter {
+            Some(wire) => ReplicatedTarget::Matching(logged_filter(wire)?),
+            None => ReplicatedTarget::Ids(ids),
+        })
+    };
+    match entry.op {
+        OP_POINTS => {}
+        OP_DELETE_MATCHING => {
+            let wire = entry
+                .filter
+                .ok_or("log entry: delete by filter without a filter")?;
+            return Ok(ReplicatedOp::DeleteMatching(logged_filter(wire)?));
+        }
+        OP_MERGE_PAYLOAD | OP_REPLACE_PAYLOAD | OP_DELETE_PAYLOAD_KEYS => {
+            let update = match entry.op {
+                OP_MERGE_PAYLOAD => ReplicatedPayloadUpdate::Merge(payload(entry.payload)?),
+                OP_REPLACE_PAYLOAD => ReplicatedPayloadUpdate::Replace(payload(entry.payload)?),
+                _ => ReplicatedPayloadUpdate::DeleteKeys(entry.keys),
+            };
+            return Ok(ReplicatedOp::UpdatePayloads {
+                target: target(entry.filter, entry.ids)?,
+                update,
+            });
+        }
+        OP_CREATE_PAYLOAD_INDEX => {
+            let spec: PayloadIndexSpec =
+                serde_json::from_slice(entry.index.as_deref().unwrap_or(b""))
+                    .map_err(|e| format!("log entry: payload index: {e}"))?;
+            return Ok(ReplicatedOp::CreatePayloadIndex(spec));
+        }
+        OP_DROP_PAYLOAD_INDEX => {
+            let key = entry
+                .keys
+                .into_iter()
+                .next()
+                .ok_or("log entry: index drop without a key")?;
+            return Ok(ReplicatedOp::DropPayloadIndex(key));
+        }
+        other => {
+            return Err(format!(
+                "log entry of unknown kind {other} (written by a newer clipdb?)"
+            ))
+        }
+    }
     if !entry.deletes.is_empty() {
         return Ok(ReplicatedOp::Delete(entry.deletes));
     }
@@ -103,6 +232,21 @@ pub fn split(op: ReplicatedOp, max_bytes: usize) -> Vec<ReplicatedOp> {
                 .map(|c| ReplicatedOp::Delete(c.to_vec()))
                 .collect()
         }
+        ReplicatedOp::UpdatePayloads {
+            target: ReplicatedTarget::Ids(ids),
+            update,
+        } => {
+            let per = ids.len().div_ceil(parts).max(1);
+            ids.chunks(per)
+                .map(|c| ReplicatedOp::UpdatePayloads {
+                    target: ReplicatedTarget::Ids(c.to_vec()),
+                    update: update.clone(),
+                })
+                .collect()
+        }
+        // A filter and its update are one entry (too large: the log refuses
+        // it and the request fails whole).
+        other => vec![other],
     }
 }
 
@@ -133,6 +277,54 @@ mod tests {
         assert_eq!(decode(&encode(&op)).unwrap(), op);
         let del = ReplicatedOp::Delete(vec!["a".into(), "c".into()]);
         assert_eq!(decode(&encode(&del)).unwrap(), del);
+    }
+
+    #[test]
+    fn filter_payload_and_index_entries_round_trip() {
+        use crate::proto;
+        let wire = prost::Message::encode_to_vec(&proto::Filter {
+            must: vec![proto::Condition {
+                key: "group".into(),
+                r#match: Some(proto::condition::Match::Equals(prost_types::Value {
+                    kind: Some(prost_types::value::Kind::NumberValue(2.0)),
+                })),
+            }],
+            ..Default::default()
+        });
+        let filter = logged_filter(wire).unwrap();
+        assert_eq!(filter.filter.must.len(), 1);
+        let mut payload = Payload::new();
+        payload.insert("tag".into(), serde_json::json!(["a", 1.5, null]));
+        let ops = vec![
+            ReplicatedOp::DeleteMatching(filter.clone()),
+            ReplicatedOp::UpdatePayloads {
+                target: ReplicatedTarget::Matching(filter.clone()),
+                update: ReplicatedPayloadUpdate::Merge(payload.clone()),
+            },
+            ReplicatedOp::UpdatePayloads {
+                target: ReplicatedTarget::Ids(vec!["a".into(), "b".into()]),
+                update: ReplicatedPayloadUpdate::Replace(Payload::new()),
+            },
+            ReplicatedOp::UpdatePayloads {
+                target: ReplicatedTarget::Ids(vec!["a".into()]),
+                update: ReplicatedPayloadUpdate::DeleteKeys(vec!["tag".into(), "m.x".into()]),
+            },
+            ReplicatedOp::CreatePayloadIndex(PayloadIndexSpec {
+                key: "tag".into(),
+                kind: crate::engine::payload_index::PayloadIndexType::Keyword,
+            }),
+            ReplicatedOp::DropPayloadIndex("tag".into()),
+        ];
+        for op in ops {
+            assert_eq!(decode(&encode(&op)).unwrap(), op);
+        }
+        let unknown = LogEntry {
+            op: 99,
+            ..Default::default()
+        };
+        assert!(decode(&unknown.encode_to_vec())
+            .unwrap_err()
+            .contains("unknown kind 99"));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct ClusterCollection {
     /// The model that embeds its text and images (CLIP collections): every
     /// node must serve this one for text and image operations.
     pub model: Option<ModelRecord>,
+    /// Its payload indexes (created and dropped through the shards' logs).
+    #[serde(default)]
+    pub payload_indexes: Vec<crate::engine::payload_index::PayloadIndexSpec>,
 }
 
 impl ClusterCollection {

@@ -17,4 +17,4 @@ pub mod meta;
 mod node;
 mod replica;
 
-pub use node::{ClusterError, ClusterNode, ClusterOptions};
+pub use node::{ClusterError, ClusterNode, ClusterOptions, PeerOptions};

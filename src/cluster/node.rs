@@ -24,6 +24,18 @@ use crate::proto::cluster_client::ClusterClient;
 /// How long a write waits for the live replicas of its shards to apply it.
 const APPLY_WAIT: Duration = Duration::from_secs(15);
 
+/// When a write is acknowledged (the request header `clipdb-write-ack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteAck {
+    /// Every live replica of the touched shards has applied it.
+    #[default]
+    AllLiveReplicas,
+    /// One replica of each touched shard has applied it.
+    OneReplica,
+    /// The shards' logs hold it durably; replicas apply it later.
+    LogOnly,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     /// NATS server URLs (any of the cluster's; the client learns the rest).
@@ -32,6 +44,71 @@ pub struct ClusterOptions {
     pub node_id: String,
     /// HOST:PORT where other nodes reach this node's gRPC API.
     pub advertise: String,
+    /// PEM CA that signed the other nodes' certificates (--cluster-tls-ca;
+    /// needed when the nodes serve TLS).
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// How this node calls the others; set by the server from its own TLS
+    /// and API key options.
+    pub peer: PeerOptions,
+}
+
+/// How a node calls the other nodes' gRPC APIs: as they serve it.
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// TLS, trusting this CA; None: plaintext.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// The client certificate and key to present (nodes requiring mutual
+    /// TLS): the node's own certificate.
+    pub identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The API key to present (nodes requiring one).
+    pub api_key: Option<String>,
+}
+
+/// Adds the cluster's API key to every node-to-node call.
+#[derive(Clone)]
+pub(crate) struct PeerKey(Option<tonic::metadata::AsciiMetadataValue>);
+
+impl tonic::service::Interceptor for PeerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(key) = &self.0 {
+            request.metadata_mut().insert("x-api-key", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A client of another node's Cluster service.
+pub(crate) type PeerClient =
+    ClusterClient<tonic::service::interceptor::InterceptedService<Channel, PeerKey>>;
+
+/// The TLS settings and API key of node-to-node calls, read and checked.
+fn peer_settings(
+    peer: &PeerOptions,
+) -> Result<(Option<tonic::transport::ClientTlsConfig>, PeerKey), ClusterError> {
+    let read = |path: &std::path::PathBuf| {
+        std::fs::read(path).map_err(|e| ClusterError::Config(format!("{}: {e}", path.display())))
+    };
+    let tls = match &peer.tls_ca {
+        None => None,
+        Some(ca) => {
+            let mut tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+            if let Some((cert, key)) = &peer.identity {
+                tls = tls.identity(tonic::transport::Identity::from_pem(
+                    read(cert)?,
+                    read(key)?,
+                ));
+            }
+            Some(tls)
+        }
+    };
+    let key = match &peer.api_key {
+        None => None,
+        Some(k) => Some(k.parse().map_err(|_| {
+            ClusterError::Config("the API key nodes present to each other is not ASCII".into())
+        })?),
+    };
+    Ok((tls, PeerKey(key)))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +144,10 @@ pub struct ClusterNode {
     view: RwLock<View>,
     /// (collection uid, shard) -> this node's replica.
     replicas: Mutex<HashMap<(String, u32), Arc<LocalReplica>>>,
-    clients: Mutex<HashMap<String, ClusterClient<Channel>>>,
+    clients: Mutex<HashMap<String, PeerClient>>,
+    /// TLS of node-to-node calls (None: plaintext) and the key they carry.
+    peer_tls: Option<tonic::transport::ClientTlsConfig>,
+    peer_key: PeerKey,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -88,6 +168,7 @@ impl ClusterNode {
         db: Arc<Database>,
     ) -> Result<Arc<ClusterNode>, ClusterError> {
         validate_node_id(&options.node_id).map_err(ClusterError::Config)?;
+        let (peer_tls, peer_key) = peer_settings(&options.peer)?;
         let urls = options.nats_urls.join(",");
         let addrs = options
             .nats_urls
@@ -150,6 +231,8 @@ impl ClusterNode {
             view: RwLock::new(View::default()),
             replicas: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
+            peer_tls,
+            peer_key,
             tasks: Mutex::new(Vec::new()),
         });
         // A new bucket answers once its stream has a leader.
@@ -482,15 +565,26 @@ impl ClusterNode {
         }
     }
 
-    fn client(&self, address: &str) -> Result<ClusterClient<Channel>, Status> {
+    fn client(&self, address: &str) -> Result<PeerClient, Status> {
         if let Some(c) = self.clients.lock().get(address) {
             return Ok(c.clone());
         }
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .map_err(|e| Status::internal(format!("node address {address}: {e}")))?
+        let scheme = if self.peer_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let mut endpoint = Channel::from_shared(format!("{scheme}://{address}"))
+            .map_err(|e| Status::internal(format!("node address {address}: {e}")))?;
+        if let Some(tls) = &self.peer_tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| Status::internal(format!("TLS to node {address}: {e}")))?;
+        }
+        let channel = endpoint
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
-        let client = ClusterClient::new(channel)
+        let client = ClusterClient::with_interceptor(channel, self.peer_key.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
         self.clients
@@ -499,7 +593,7 @@ impl ClusterNode {
         Ok(client)
     }
 
-    pub(crate) fn client_for(&self, node: &str) -> Result<ClusterClient<Channel>, Status> {
+    pub(crate) fn client_for(&self, node: &str) -> Result<PeerClient, Status> {
         let address = self
             .view
             .read()
@@ -583,6 +677,7 @@ impl ClusterNode {
             replication_factor,
             placement,
             model,
+            payload_indexes: Vec::new(),
         };
         for shard in 0..shards {
             self.js
@@ -624,7 +719,8 @@ impl ClusterNode {
         })
         .await;
         for shard in 0..shards {
-            self.wait_shard_applied(&collection, shard, 0).await?;
+            self.wait_shard_applied(&collection, shard, 0, false)
+                .await?;
         }
         Ok(collection)
     }
@@ -735,7 +831,7 @@ impl ClusterNode {
 
     /// Changes a collection's record with compare-and-set on its revision,
     /// retrying when another node changed it in between.
-    async fn update_collection(
+    pub(crate) async fn update_collection(
         &self,
         name: &str,
         change: impl Fn(&mut ClusterCollection),
@@ -759,14 +855,9 @@ impl ClusterNode {
                 .await
                 .is_ok()
             {
-                let uid = c.uid.clone();
-                let placement = c.placement.clone();
-                self.wait_view(|v| {
-                    v.collections
-                        .get(name)
-                        .is_some_and(|c| c.uid == uid && c.placement == placement)
-                })
-                .await;
+                let changed = c.clone();
+                self.wait_view(|v| v.collections.get(name) == Some(&changed))
+                    .await;
                 return Ok(c);
             }
         }
@@ -845,6 +936,7 @@ impl ClusterNode {
         &self,
         collection: &ClusterCollection,
         parts: BTreeMap<u32, ReplicatedOp>,
+        ack: WriteAck,
     ) -> Result<u64, Status> {
         let request_id = format!("{:016x}", random_u64());
         let mut appended: Vec<(u32, u64)> = Vec::new();
@@ -880,9 +972,13 @@ impl ClusterNode {
                 done.join(", ")
             )));
         }
+        if ack == WriteAck::LogOnly {
+            return Ok(0);
+        }
+        let one = ack == WriteAck::OneReplica;
         let waits = appended
             .iter()
-            .map(|&(shard, seq)| self.wait_shard_applied(collection, shard, seq));
+            .map(|&(shard, seq)| self.wait_shard_applied(collection, shard, seq, one));
         let mut changed = 0;
         for r in futures_util::future::join_all(waits).await {
             changed += r?;
@@ -933,13 +1029,15 @@ impl ClusterNode {
         ))
     }
 
-    /// Waits until every live replica of `shard` has applied `sequence`;
-    /// returns what the entry changed on the first one that says.
+    /// Waits until every live replica of `shard` (with `one`: the first
+    /// one) has applied `sequence`; returns what the entry changed on the
+    /// first one that says.
     pub(crate) async fn wait_shard_applied(
         &self,
         collection: &ClusterCollection,
         shard: u32,
         sequence: u64,
+        one: bool,
     ) -> Result<u64, Status> {
         let deadline = tokio::time::Instant::now() + APPLY_WAIT;
         let nodes = collection.placement[shard as usize].clone();
@@ -964,6 +1062,9 @@ impl ClusterNode {
                         )));
                     }
                     result = result.or(replica.result_of(sequence));
+                    if one {
+                        return Ok(result.unwrap_or(0));
+                    }
                     break;
                 }
                 if !self.view.read().is_live(&node, now_ms()) {
@@ -987,6 +1088,9 @@ impl ClusterNode {
                     Ok(r) => {
                         let r = r.into_inner();
                         result = result.or(r.entry_result);
+                        if one {
+                            return Ok(result.unwrap_or(0));
+                        }
                         break;
                     }
                     Err(_) => {

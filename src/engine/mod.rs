@@ -16,7 +16,11 @@ mod types;
 
 pub use collection::{Collection, RemoteSchema};
 pub(crate) use database::validate_collection_name;
-pub use database::{Database, DatabaseOptions, RecommendQuery, ReplicatedOp, Selection};
+pub use database::{check_scroll_limit, validate_point_id};
+pub use database::{
+    Database, DatabaseOptions, LoggedFilter, RecommendQuery, ReplicatedOp, ReplicatedPayloadUpdate,
+    ReplicatedTarget, Selection,
+};
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
 pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};

@@ -8,6 +8,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_coverage;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,10 +138,16 @@ struct Cluster {
     nodes: Vec<Option<TestServer>>,
     /// Each node's gRPC address, kept across restarts.
     addrs: Vec<String>,
+    /// Arguments every node gets besides its address and ids.
+    extra_args: Vec<String>,
 }
 
 impl Cluster {
     fn start(nodes: usize) -> Cluster {
+        Cluster::start_with(nodes, Vec::new())
+    }
+
+    fn start_with(nodes: usize, extra_args: Vec<String>) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let nats = Nats::start(&dir);
@@ -149,6 +157,7 @@ impl Cluster {
             nats,
             nodes: Vec::new(),
             addrs: Vec::new(),
+            extra_args,
         };
         for i in 0..nodes {
             let addr = format!("127.0.0.1:{}", free_port());
@@ -160,14 +169,16 @@ impl Cluster {
     }
 
     fn node_args(&self, i: usize) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--listen".into(),
             self.addrs[i].clone(),
             "--nats".into(),
             self.nats.urls(),
             "--node-id".into(),
             format!("n{i}"),
-        ]
+        ];
+        args.extend(self.extra_args.iter().cloned());
+        args
     }
 
     fn start_node(&mut self, i: usize) {
@@ -1061,7 +1072,8 @@ async fn bad_cluster_input_gets_clear_errors_and_changes_nothing() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("node id `n1` is already live"), "{stderr}");
-    // Node-to-node calls carry no API key yet: refused, not half-working.
+    // Node-to-node calls need a read-write key (they present the first):
+    // read-only keys alone are refused, not half-working.
     let out = Command::new(env!("CARGO_BIN_EXE_clipdb"))
         .args([
             "serve",
@@ -1079,17 +1091,14 @@ async fn bad_cluster_input_gets_clear_errors_and_changes_nothing() {
             &cluster.nats.urls(),
             "--node-id",
             "n7",
-            "--api-key",
+            "--read-only-api-key",
             "k",
         ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("--api-key is not supported yet"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("needs a read-write --api-key"), "{stderr}");
     let status = cluster.status(0).await;
     assert!(!status.nodes.iter().any(|n| n.id == "n7"));
     let n1 = status.nodes.iter().find(|n| n.id == "n1").unwrap();

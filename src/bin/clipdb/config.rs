@@ -417,6 +417,10 @@ pub struct ServeArgs {
     /// (default: the bound --listen address, unless that is 0.0.0.0).
     #[arg(long, env = "CLIPDB_ADVERTISE", requires = "nats")]
     pub advertise: Option<String>,
+    /// Cluster mode with --tls-cert: the PEM CA that signed the other
+    /// nodes' certificates (node-to-node calls use TLS and check them).
+    #[arg(long, env = "CLIPDB_CLUSTER_TLS_CA", requires = "nats")]
+    pub cluster_tls_ca: Option<PathBuf>,
 }
 
 fn parse_fusion(s: &str) -> Result<(f32, f32), String> {
@@ -455,9 +459,9 @@ pub enum ClusterCommand {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MoveReplicaArgs {
-    /// URL of any node of the cluster.
-    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    /// Any node of the cluster.
+    #[command(flatten)]
+    pub address: ServerAddress,
     #[arg(long)]
     pub collection: String,
     #[arg(long)]
@@ -472,7 +476,7 @@ pub struct MoveReplicaArgs {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterStatusArgs {
-    /// URL of any node of the cluster.
-    #[arg(long, env = "CLIPDB_SERVER", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    /// Any node of the cluster.
+    #[command(flatten)]
+    pub address: ServerAddress,
 }

@@ -347,6 +347,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         nats_urls: args.nats.clone(),
         node_id: args.node_id.clone().unwrap_or_default(),
         advertise: args.advertise.clone().unwrap_or_default(),
+        tls_ca: args.cluster_tls_ca.clone(),
+        peer: Default::default(),
     });
     let options = ServerOptions {
         cluster,

@@ -135,14 +135,26 @@ impl Collection {
         n
     }
 
-    /// The ids of the live points matching `filter`.
+    /// The ids of the live points matching `filter`, as of one commit:
+    /// read from the id map under its read lock (commits change the map
+    /// and the record tables under its write lock), so a point a concurrent
+    /// commit moves between records (a replacement, a compaction move) is
+    /// neither missed nor seen twice. Cluster replicas rely on this: at the
+    /// same log position they select the same points.
     pub fn matching_ids(&self, filter: &Filter) -> Vec<String> {
+        let map = self.ids.read();
         let mut ids = Vec::new();
-        self.for_each_entry(|_, _, e| {
-            if filter.matches(&e.id, e.payload.as_deref()) {
-                ids.push(e.id.to_string());
+        for (_, loc) in map.iter() {
+            let Some(seg) = self.segment(loc.segment) else {
+                continue;
+            };
+            let points = seg.points.read();
+            if let Some(Some(e)) = points.get(loc.record as usize) {
+                if filter.matches(&e.id, e.payload.as_deref()) {
+                    ids.push(e.id.to_string());
+                }
             }
-        });
+        }
         ids
     }
 

@@ -194,6 +194,18 @@ impl Collection {
         ids: Vec<String>,
         update: PayloadUpdate,
     ) -> Result<u64> {
+        self.update_payloads_recording(ids, update, None).await
+    }
+
+    /// Updates payloads as [`Collection::update_payloads`], recording
+    /// `value` in the same atomic commit (a cluster replica's applied log
+    /// position).
+    pub(crate) async fn update_payloads_recording(
+        self: &Arc<Self>,
+        ids: Vec<String>,
+        update: PayloadUpdate,
+        value: Option<(String, Vec<u8>)>,
+    ) -> Result<u64> {
         let update = Arc::new(update);
         let ops = ids
             .into_iter()
@@ -204,7 +216,7 @@ impl Collection {
             .collect();
         let outcome = self
             .committer
-            .commit(self.clone(), ops, Vec::new(), None)
+            .commit(self.clone(), ops, Vec::new(), value)
             .await?;
         Ok(outcome.updated)
     }

@@ -9,7 +9,9 @@ mod embedding;
 mod points;
 mod replicated;
 pub use points::{RecommendQuery, Selection};
-pub use replicated::ReplicatedOp;
+pub use replicated::{
+    check_scroll_limit, LoggedFilter, ReplicatedOp, ReplicatedPayloadUpdate, ReplicatedTarget,
+};
 mod validate;
 
 use std::collections::BTreeMap;
@@ -26,7 +28,8 @@ use crate::embed::{EmbedQueue, ModelInfo};
 use crate::storage::{MetaStore, SledMetaStore, StorageError};
 use embedding::input_error;
 pub(crate) use validate::validate_collection_name;
-use validate::{check_count, check_search_params, validate_point_id};
+pub use validate::validate_point_id;
+use validate::{check_count, check_search_params};
 
 /// Server-wide defaults for collection parameters left at 0.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::validate::{check_count, check_search_params, validate_point_id};
-use super::{Database, MAX_LIMIT};
+use super::Database;
 use crate::engine::commit::PayloadUpdate;
 use crate::engine::payload::{Filter, Payload};
 use crate::engine::types::*;
@@ -66,12 +66,7 @@ impl Database {
         with_vector: bool,
     ) -> Result<(Vec<StoredPoint>, String)> {
         let collection = self.collection(collection)?;
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(EngineError::invalid(
-                "limit",
-                format!("{limit} is outside 1..={MAX_LIMIT}"),
-            ));
-        }
+        super::replicated::check_scroll_limit(limit)?;
         let after = if page_token.is_empty() {
             None
         } else {
@@ -194,22 +189,7 @@ impl Database {
         };
         let positive = examples(&query.positive_ids, query.positive_vectors, "positive")?;
         let negative = examples(&query.negative_ids, query.negative_vectors, "negative")?;
-        let mean = |vs: &[Vec<f32>]| -> Vec<f32> {
-            let mut m = vec![0.0f32; vs[0].len()];
-            for v in vs {
-                for (a, x) in m.iter_mut().zip(v) {
-                    *a += x / vs.len() as f32;
-                }
-            }
-            m
-        };
-        let mut target = mean(&positive);
-        if !negative.is_empty() {
-            let away = mean(&negative);
-            for (t, n) in target.iter_mut().zip(&away) {
-                *t = 2.0 * *t - n;
-            }
-        }
+        let target = recommend_target(&positive, &negative);
         // Normalised again for cosine (a mean of unit vectors is shorter).
         let target = collection.check_vector("positive", target)?;
         let exclude: Vec<String> = query
@@ -219,6 +199,41 @@ impl Database {
             .collect();
         self.run_search(Arc::clone(&collection), target, params, exclude)
             .await
+    }
+}
+
+/// `2 * mean(positive) - mean(negative)`, or the mean of the positives
+/// without negatives (not yet normalised). `positive` is not empty.
+pub(crate) fn recommend_target(positive: &[Vec<f32>], negative: &[Vec<f32>]) -> Vec<f32> {
+    let mean = |vs: &[Vec<f32>]| -> Vec<f32> {
+        let mut m = vec![0.0f32; vs[0].len()];
+        for v in vs {
+            for (a, x) in m.iter_mut().zip(v) {
+                *a += x / vs.len() as f32;
+            }
+        }
+        m
+    };
+    let mut target = mean(positive);
+    if !negative.is_empty() {
+        let away = mean(negative);
+        for (t, n) in target.iter_mut().zip(&away) {
+            *t = 2.0 * *t - n;
+        }
+    }
+    target
+}
+
+impl Database {
+    /// A scroll page token naming `last_id` of the collection `config`
+    /// describes (cluster mode: the token of a merged page).
+    pub fn encode_page_token(config: &CollectionConfig, last_id: &str) -> String {
+        page_token::encode(config, last_id)
+    }
+
+    /// The last id a page token of the collection `config` describes names.
+    pub fn decode_page_token(config: &CollectionConfig, token: &str) -> Result<String> {
+        page_token::decode(config, token)
     }
 }
 

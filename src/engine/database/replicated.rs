@@ -4,17 +4,62 @@
 //! local shard replica together with its log position, and search with a
 //! query vector another node already prepared.
 
-use super::validate::{check_count, check_search_params};
+use super::validate::{check_count, check_search_params, validate_point_id};
 use super::Database;
 use crate::engine::collection::{PointSchema, PreparedPoint, RemoteSchema};
+use crate::engine::commit::PayloadUpdate;
+use crate::engine::payload::{Filter, Payload};
+use crate::engine::payload_index::PayloadIndexSpec;
 use crate::engine::types::*;
-use crate::engine::Result;
+use crate::engine::{EngineError, Result};
 
 /// One entry of a shard's log, as a replica applies it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplicatedOp {
     Upsert(Vec<ReplicatedPoint>),
     Delete(Vec<String>),
+    /// Deletes the points matching the filter, evaluated by each replica
+    /// when it applies the entry (same log position, same points).
+    DeleteMatching(LoggedFilter),
+    UpdatePayloads {
+        target: ReplicatedTarget,
+        update: ReplicatedPayloadUpdate,
+    },
+    CreatePayloadIndex(PayloadIndexSpec),
+    DropPayloadIndex(String),
+}
+
+/// A filter as a log entry carries it: what the engine evaluates, and its
+/// wire form (opaque here) that the log stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedFilter {
+    pub filter: Filter,
+    pub wire: Vec<u8>,
+}
+
+/// The points a payload update of the log addresses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplicatedTarget {
+    Ids(Vec<String>),
+    Matching(LoggedFilter),
+}
+
+/// How a logged payload update changes each payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplicatedPayloadUpdate {
+    Merge(Payload),
+    Replace(Payload),
+    DeleteKeys(Vec<String>),
+}
+
+impl From<ReplicatedPayloadUpdate> for PayloadUpdate {
+    fn from(u: ReplicatedPayloadUpdate) -> PayloadUpdate {
+        match u {
+            ReplicatedPayloadUpdate::Merge(p) => PayloadUpdate::Merge(p),
+            ReplicatedPayloadUpdate::Replace(p) => PayloadUpdate::Replace(p),
+            ReplicatedPayloadUpdate::DeleteKeys(k) => PayloadUpdate::DeleteKeys(k),
+        }
+    }
 }
 
 impl Database {
@@ -71,10 +116,9 @@ impl Database {
                     .remove(0);
                 schema.check_vector("query.image", v)
             }
-            Query::Id(_) => Err(crate::engine::EngineError::FailedPrecondition(
-                "query.id: searching by a stored point's id is not supported in cluster mode yet; \
-                 Get the point with_vector and search with its vector"
-                    .into(),
+            // The caller fetches the stored vector from the point's shard.
+            Query::Id(_) => Err(crate::engine::EngineError::Internal(
+                "query.id: a cluster search by id takes the stored vector".into(),
             )),
         }
     }
@@ -108,7 +152,102 @@ impl Database {
             }
             ReplicatedOp::Upsert(_) => collection.delete_recording(Vec::new(), Some(marker)).await,
             ReplicatedOp::Delete(ids) => collection.delete_recording(ids, Some(marker)).await,
+            // The matching points as this replica holds them after every
+            // earlier entry: replicas at the same position delete the same.
+            ReplicatedOp::DeleteMatching(f) => {
+                let ids = collection.matching_ids(&f.filter);
+                collection.delete_recording(ids, Some(marker)).await
+            }
+            ReplicatedOp::UpdatePayloads { target, update } => {
+                let ids = match target {
+                    ReplicatedTarget::Ids(ids) => ids,
+                    ReplicatedTarget::Matching(f) => collection.matching_ids(&f.filter),
+                };
+                collection
+                    .update_payloads_recording(ids, update.into(), Some(marker))
+                    .await
+            }
+            // Index changes commit their definitions on their own; the
+            // position follows in a commit of its own. Replayed after a
+            // crash between the two, creating the same index again is a
+            // no-op and dropping a dropped one is skipped.
+            ReplicatedOp::CreatePayloadIndex(spec) => {
+                match collection.create_payload_index(spec).await {
+                    Ok(_) => {}
+                    Err(e @ EngineError::PayloadIndexExists { .. }) => {
+                        tracing::warn!(collection = %collection.name(), error = %e, "logged payload index conflicts with a local one; keeping the local one");
+                    }
+                    Err(e) => return Err(e),
+                }
+                collection.delete_recording(Vec::new(), Some(marker)).await
+            }
+            ReplicatedOp::DropPayloadIndex(key) => {
+                match collection.drop_payload_index(&key).await {
+                    Ok(()) | Err(EngineError::PayloadIndexNotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                collection.delete_recording(Vec::new(), Some(marker)).await
+            }
         }
+    }
+
+    /// Validates a payload update as [`Database::set_payload`] and
+    /// [`Database::delete_payload_keys`] do, for a collection whose shards
+    /// may live elsewhere: listed ids (count, each id), keys to delete.
+    pub fn check_replicated_target(&self, target: &ReplicatedTarget) -> Result<()> {
+        if let ReplicatedTarget::Ids(ids) = target {
+            check_count(
+                "ids",
+                ids.len(),
+                self.options.max_ids_per_request,
+                "--max-ids-per-request",
+            )?;
+            for (i, id) in ids.iter().enumerate() {
+                validate_point_id(&format!("ids[{i}]"), id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A page of a local shard replica's points after `after` (id order),
+    /// and whether more follow; cluster mode merges the shards' pages.
+    pub fn scroll_after(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: Option<&Filter>,
+        with_vector: bool,
+    ) -> Result<(Vec<StoredPoint>, bool)> {
+        let collection = self.collection(collection)?;
+        check_scroll_limit(limit)?;
+        let page = collection.scroll(after, limit, filter, with_vector);
+        Ok((page.points, page.last_id.is_some()))
+    }
+
+    /// The search vector of a Recommend, from its examples (stored ones
+    /// first, as [`Database::recommend`] takes them), validated for the
+    /// collection `schema` describes.
+    pub fn recommend_vector(
+        &self,
+        schema: &RemoteSchema,
+        positive: Vec<Vec<f32>>,
+        positive_vectors: Vec<Vec<f32>>,
+        negative: Vec<Vec<f32>>,
+        negative_vectors: Vec<Vec<f32>>,
+    ) -> Result<Vec<f32>> {
+        let check = |mut out: Vec<Vec<f32>>, vectors: Vec<Vec<f32>>, side: &str| {
+            for (i, v) in vectors.into_iter().enumerate() {
+                out.push(schema.check_vector(&format!("{side}_vectors[{i}]"), v)?);
+            }
+            Ok::<_, EngineError>(out)
+        };
+        let positive = check(positive, positive_vectors, "positive")?;
+        let negative = check(negative, negative_vectors, "negative")?;
+        schema.check_vector(
+            "positive",
+            super::points::recommend_target(&positive, &negative),
+        )
     }
 
     /// A value recorded with a local collection's metadata.
@@ -124,6 +263,7 @@ impl Database {
         collection: &str,
         vector: Vec<f32>,
         params: SearchParams,
+        exclude: Vec<String>,
     ) -> Result<Vec<Hit>> {
         let collection = self.collection(collection)?;
         check_search_params(&params)?;
@@ -138,7 +278,17 @@ impl Database {
                 ),
             ));
         }
-        self.run_search(collection, vector, params, Vec::new())
-            .await
+        self.run_search(collection, vector, params, exclude).await
     }
+}
+
+/// Scroll page sizes: 1..=MAX_LIMIT.
+pub fn check_scroll_limit(limit: usize) -> Result<()> {
+    if limit == 0 || limit > super::MAX_LIMIT {
+        return Err(EngineError::invalid(
+            "limit",
+            format!("{limit} is outside 1..={}", super::MAX_LIMIT),
+        ));
+    }
+    Ok(())
 }

@@ -5,20 +5,72 @@ use std::fmt::Write;
 use clipdb::proto;
 use clipdb::proto::cluster_client::ClusterClient;
 
-use super::ClientError;
-use crate::config::{ClusterStatusArgs, MoveReplicaArgs};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-async fn connect(server: &str) -> Result<ClusterClient<tonic::transport::Channel>, ClientError> {
-    ClusterClient::connect(server.to_string())
+use super::ClientError;
+use crate::config::{ClusterStatusArgs, MoveReplicaArgs, ServerAddress};
+
+/// Presents the API key, if given, on every call.
+#[derive(Clone)]
+struct ApiKey(Option<tonic::metadata::AsciiMetadataValue>);
+
+impl tonic::service::Interceptor for ApiKey {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(key) = &self.0 {
+            request.metadata_mut().insert("x-api-key", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Connects as the other client commands do: TLS for https:// URLs
+/// (trusting --tls-ca, presenting --tls-client-cert), --api-key.
+async fn connect(
+    address: &ServerAddress,
+) -> Result<ClusterClient<InterceptedService<Channel, ApiKey>>, ClientError> {
+    let url = address.server.as_str();
+    let key = address
+        .api_key
+        .as_deref()
+        .map(|k| {
+            k.parse()
+                .map_err(|_| ClientError::Usage("the API key must be printable ASCII".into()))
+        })
+        .transpose()?;
+    let mut endpoint = Channel::from_shared(url.to_string())
+        .map_err(|e| ClientError::Usage(format!("bad server URL {url}: {e}")))?;
+    if url.starts_with("https://") {
+        let ca = address.tls_ca.as_ref().ok_or_else(|| {
+            ClientError::Usage(
+                "https:// servers need --tls-ca (the CA that signed the server's certificate)"
+                    .into(),
+            )
+        })?;
+        let read = |p: &std::path::PathBuf| std::fs::read(p).map_err(|e| ClientError::file(p, e));
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+        if let (Some(cert), Some(key)) = (&address.tls_client_cert, &address.tls_client_key) {
+            tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| ClientError::Usage(format!("TLS: {e}")))?;
+    }
+    let channel = endpoint
+        .connect()
         .await
         .map_err(|source| ClientError::Connect {
-            url: server.to_string(),
+            url: url.to_string(),
             source,
-        })
+        })?;
+    Ok(ClusterClient::with_interceptor(channel, ApiKey(key)))
 }
 
 pub async fn move_replica_command(args: MoveReplicaArgs) -> Result<(), ClientError> {
-    let mut client = connect(&args.server).await?;
+    let mut client = connect(&args.address).await?;
     let moved = client
         .move_replica(proto::MoveReplicaRequest {
             collection: args.collection.clone(),
@@ -49,7 +101,7 @@ pub async fn move_replica_command(args: MoveReplicaArgs) -> Result<(), ClientErr
 }
 
 pub async fn status_command(args: ClusterStatusArgs) -> Result<(), ClientError> {
-    let mut client = connect(&args.server).await?;
+    let mut client = connect(&args.address).await?;
     let cluster = client
         .get_cluster(proto::GetClusterRequest {})
         .await
