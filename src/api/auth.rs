@@ -31,7 +31,7 @@ impl fmt::Debug for ApiKeys {
 }
 
 /// RPCs a read-only key may call: they change no data.
-const READ_ONLY_METHODS: [&str; 9] = [
+const READ_ONLY_METHODS: [&str; 12] = [
     "/clipdb.v1.Collections/GetCollection",
     "/clipdb.v1.Collections/ListCollections",
     "/clipdb.v1.Collections/ListSnapshots",
@@ -39,6 +39,9 @@ const READ_ONLY_METHODS: [&str; 9] = [
     "/clipdb.v1.Points/Search",
     "/clipdb.v1.Points/SearchBatch",
     "/clipdb.v1.Points/Count",
+    "/clipdb.v1.Points/Scroll",
+    "/clipdb.v1.Points/Recommend",
+    "/clipdb.v1.Cluster/GetCluster",
     "/clipdb.v1.Embeddings/EmbedText",
     "/clipdb.v1.Embeddings/EmbedImage",
 ];

@@ -118,6 +118,35 @@ async fn api_keys_guard_every_rpc_but_health() {
         .into_inner()
         .count;
     assert_eq!(count, 1, "the denied upsert stored nothing");
+    let page = p
+        .scroll(with_header(
+            ScrollRequest {
+                collection: "k".into(),
+                limit: 10,
+                ..Default::default()
+            },
+            "x-api-key",
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.points.len(), 1);
+    let recommended = p
+        .recommend(with_header(
+            RecommendRequest {
+                collection: "k".into(),
+                positive_ids: vec!["a".into()],
+                limit: 1,
+                ..Default::default()
+            },
+            "x-api-key",
+            READER,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(recommended.hits.is_empty(), "the query point itself is left out");
 
     // Health checks need no key.
     let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
