@@ -4214,7 +4214,10 @@ type ShardSearchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
 	// `query` must be a vector (validated and normalised by the caller).
-	Search        *SearchRequest `protobuf:"bytes,2,opt,name=search,proto3" json:"search,omitempty"`
+	Search *SearchRequest `protobuf:"bytes,2,opt,name=search,proto3" json:"search,omitempty"`
+	// Points left out of the hits (the examples of a search by id or a
+	// Recommend).
+	ExcludeIds    []string `protobuf:"bytes,40,rep,name=exclude_ids,json=excludeIds,proto3" json:"exclude_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4259,6 +4262,13 @@ func (x *ShardSearchRequest) GetShard() uint32 {
 func (x *ShardSearchRequest) GetSearch() *SearchRequest {
 	if x != nil {
 		return x.Search
+	}
+	return nil
+}
+
+func (x *ShardSearchRequest) GetExcludeIds() []string {
+	if x != nil {
+		return x.ExcludeIds
 	}
 	return nil
 }
@@ -4367,6 +4377,122 @@ func (x *ShardCountRequest) GetCount() *CountRequest {
 	return nil
 }
 
+type ShardScrollRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// Its `page_token` is ignored: the caller decodes it into `after_id`.
+	Scroll *ScrollRequest `protobuf:"bytes,2,opt,name=scroll,proto3" json:"scroll,omitempty"`
+	// Points with ids after this one (byte order); empty: from the start.
+	AfterId       string `protobuf:"bytes,3,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardScrollRequest) Reset() {
+	*x = ShardScrollRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardScrollRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardScrollRequest) ProtoMessage() {}
+
+func (x *ShardScrollRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardScrollRequest.ProtoReflect.Descriptor instead.
+func (*ShardScrollRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ShardScrollRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardScrollRequest) GetScroll() *ScrollRequest {
+	if x != nil {
+		return x.Scroll
+	}
+	return nil
+}
+
+func (x *ShardScrollRequest) GetAfterId() string {
+	if x != nil {
+		return x.AfterId
+	}
+	return ""
+}
+
+type ShardScrollResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Up to `scroll.limit` points in id order.
+	Points []*Point `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	// More matching points follow the last one.
+	More          bool `protobuf:"varint,2,opt,name=more,proto3" json:"more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardScrollResponse) Reset() {
+	*x = ShardScrollResponse{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardScrollResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardScrollResponse) ProtoMessage() {}
+
+func (x *ShardScrollResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardScrollResponse.ProtoReflect.Descriptor instead.
+func (*ShardScrollResponse) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ShardScrollResponse) GetPoints() []*Point {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *ShardScrollResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
 type WaitAppliedRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Collection string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -4380,7 +4506,7 @@ type WaitAppliedRequest struct {
 
 func (x *WaitAppliedRequest) Reset() {
 	*x = WaitAppliedRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4392,7 +4518,7 @@ func (x *WaitAppliedRequest) String() string {
 func (*WaitAppliedRequest) ProtoMessage() {}
 
 func (x *WaitAppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4405,7 +4531,7 @@ func (x *WaitAppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitAppliedRequest.ProtoReflect.Descriptor instead.
 func (*WaitAppliedRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{59}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *WaitAppliedRequest) GetCollection() string {
@@ -4448,7 +4574,7 @@ type WaitAppliedResponse struct {
 
 func (x *WaitAppliedResponse) Reset() {
 	*x = WaitAppliedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4460,7 +4586,7 @@ func (x *WaitAppliedResponse) String() string {
 func (*WaitAppliedResponse) ProtoMessage() {}
 
 func (x *WaitAppliedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4473,7 +4599,7 @@ func (x *WaitAppliedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitAppliedResponse.ProtoReflect.Descriptor instead.
 func (*WaitAppliedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{60}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *WaitAppliedResponse) GetAppliedSequence() uint64 {
@@ -4499,7 +4625,7 @@ type EmbedTextRequest struct {
 
 func (x *EmbedTextRequest) Reset() {
 	*x = EmbedTextRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4511,7 +4637,7 @@ func (x *EmbedTextRequest) String() string {
 func (*EmbedTextRequest) ProtoMessage() {}
 
 func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4524,7 +4650,7 @@ func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedTextRequest.ProtoReflect.Descriptor instead.
 func (*EmbedTextRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{61}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *EmbedTextRequest) GetTexts() []string {
@@ -4543,7 +4669,7 @@ type EmbedImageRequest struct {
 
 func (x *EmbedImageRequest) Reset() {
 	*x = EmbedImageRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4555,7 +4681,7 @@ func (x *EmbedImageRequest) String() string {
 func (*EmbedImageRequest) ProtoMessage() {}
 
 func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4568,7 +4694,7 @@ func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedImageRequest.ProtoReflect.Descriptor instead.
 func (*EmbedImageRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{62}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *EmbedImageRequest) GetImages() [][]byte {
@@ -4587,7 +4713,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4599,7 +4725,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4612,7 +4738,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{63}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Vector {
@@ -4932,16 +5058,25 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
 	"\x04live\x18\x03 \x01(\bR\x04live\x12(\n" +
-	"\x10heartbeat_age_ms\x18\x04 \x01(\x04R\x0eheartbeatAgeMs\"\\\n" +
+	"\x10heartbeat_age_ms\x18\x04 \x01(\x04R\x0eheartbeatAgeMs\"}\n" +
 	"\x12ShardSearchRequest\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x120\n" +
-	"\x06search\x18\x02 \x01(\v2\x18.clipdb.v1.SearchRequestR\x06search\"P\n" +
+	"\x06search\x18\x02 \x01(\v2\x18.clipdb.v1.SearchRequestR\x06search\x12\x1f\n" +
+	"\vexclude_ids\x18( \x03(\tR\n" +
+	"excludeIds\"P\n" +
 	"\x0fShardGetRequest\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12'\n" +
 	"\x03get\x18\x02 \x01(\v2\x15.clipdb.v1.GetRequestR\x03get\"X\n" +
 	"\x11ShardCountRequest\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12-\n" +
-	"\x05count\x18\x02 \x01(\v2\x17.clipdb.v1.CountRequestR\x05count\"\x85\x01\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.clipdb.v1.CountRequestR\x05count\"w\n" +
+	"\x12ShardScrollRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x120\n" +
+	"\x06scroll\x18\x02 \x01(\v2\x18.clipdb.v1.ScrollRequestR\x06scroll\x12\x19\n" +
+	"\bafter_id\x18\x03 \x01(\tR\aafterId\"S\n" +
+	"\x13ShardScrollResponse\x12(\n" +
+	"\x06points\x18\x01 \x03(\v2\x10.clipdb.v1.PointR\x06points\x12\x12\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more\"\x85\x01\n" +
 	"\x12WaitAppliedRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5016,7 +5151,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\n" +
 	"SetPayload\x12\x1c.clipdb.v1.SetPayloadRequest\x1a\x1d.clipdb.v1.SetPayloadResponse\x12^\n" +
 	"\x11DeletePayloadKeys\x12#.clipdb.v1.DeletePayloadKeysRequest\x1a$.clipdb.v1.DeletePayloadKeysResponse\x12C\n" +
-	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\xbf\x03\n" +
+	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\x8d\x04\n" +
 	"\aCluster\x12I\n" +
 	"\n" +
 	"GetCluster\x12\x1c.clipdb.v1.GetClusterRequest\x1a\x1d.clipdb.v1.GetClusterResponse\x12G\n" +
@@ -5024,6 +5159,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\bShardGet\x12\x1a.clipdb.v1.ShardGetRequest\x1a\x16.clipdb.v1.GetResponse\x12D\n" +
 	"\n" +
 	"ShardCount\x12\x1c.clipdb.v1.ShardCountRequest\x1a\x18.clipdb.v1.CountResponse\x12L\n" +
+	"\vShardScroll\x12\x1d.clipdb.v1.ShardScrollRequest\x1a\x1e.clipdb.v1.ShardScrollResponse\x12L\n" +
 	"\vWaitApplied\x12\x1d.clipdb.v1.WaitAppliedRequest\x1a\x1e.clipdb.v1.WaitAppliedResponse\x12L\n" +
 	"\vMoveReplica\x12\x1d.clipdb.v1.MoveReplicaRequest\x1a\x1e.clipdb.v1.MoveReplicaResponse2\x96\x01\n" +
 	"\n" +
@@ -5046,7 +5182,7 @@ func file_clipdb_v1_clipdb_proto_rawDescGZIP() []byte {
 }
 
 var file_clipdb_v1_clipdb_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(Metric)(0),                        // 0: clipdb.v1.Metric
 	(Vectorizer)(0),                    // 1: clipdb.v1.Vectorizer
@@ -5114,14 +5250,16 @@ var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(*ShardSearchRequest)(nil),         // 63: clipdb.v1.ShardSearchRequest
 	(*ShardGetRequest)(nil),            // 64: clipdb.v1.ShardGetRequest
 	(*ShardCountRequest)(nil),          // 65: clipdb.v1.ShardCountRequest
-	(*WaitAppliedRequest)(nil),         // 66: clipdb.v1.WaitAppliedRequest
-	(*WaitAppliedResponse)(nil),        // 67: clipdb.v1.WaitAppliedResponse
-	(*EmbedTextRequest)(nil),           // 68: clipdb.v1.EmbedTextRequest
-	(*EmbedImageRequest)(nil),          // 69: clipdb.v1.EmbedImageRequest
-	(*EmbedResponse)(nil),              // 70: clipdb.v1.EmbedResponse
-	(*timestamppb.Timestamp)(nil),      // 71: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 72: google.protobuf.Struct
-	(*structpb.Value)(nil),             // 73: google.protobuf.Value
+	(*ShardScrollRequest)(nil),         // 66: clipdb.v1.ShardScrollRequest
+	(*ShardScrollResponse)(nil),        // 67: clipdb.v1.ShardScrollResponse
+	(*WaitAppliedRequest)(nil),         // 68: clipdb.v1.WaitAppliedRequest
+	(*WaitAppliedResponse)(nil),        // 69: clipdb.v1.WaitAppliedResponse
+	(*EmbedTextRequest)(nil),           // 70: clipdb.v1.EmbedTextRequest
+	(*EmbedImageRequest)(nil),          // 71: clipdb.v1.EmbedImageRequest
+	(*EmbedResponse)(nil),              // 72: clipdb.v1.EmbedResponse
+	(*timestamppb.Timestamp)(nil),      // 73: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 74: google.protobuf.Struct
+	(*structpb.Value)(nil),             // 75: google.protobuf.Value
 }
 var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	0,  // 0: clipdb.v1.CreateCollectionRequest.metric:type_name -> clipdb.v1.Metric
@@ -5135,7 +5273,7 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	4,  // 8: clipdb.v1.PayloadIndexInfo.state:type_name -> clipdb.v1.PayloadIndexState
 	27, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
 	25, // 10: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
-	71, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
+	73, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 12: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
 	0,  // 13: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
 	7,  // 14: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
@@ -5148,12 +5286,12 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	28, // 21: clipdb.v1.CollectionInfo.shard_details:type_name -> clipdb.v1.ShardInfo
 	29, // 22: clipdb.v1.ShardInfo.replicas:type_name -> clipdb.v1.ReplicaInfo
 	6,  // 23: clipdb.v1.ReplicaInfo.state:type_name -> clipdb.v1.ReplicaState
-	72, // 24: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
+	74, // 24: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
 	30, // 25: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
 	30, // 26: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
 	43, // 27: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
-	73, // 28: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
-	73, // 29: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
+	75, // 28: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
+	75, // 29: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
 	38, // 30: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
 	39, // 31: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
 	41, // 32: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
@@ -5165,7 +5303,7 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	37, // 38: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
 	43, // 39: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
 	8,  // 40: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	72, // 41: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
+	74, // 41: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
 	45, // 42: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
 	44, // 43: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
 	46, // 44: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
@@ -5173,7 +5311,7 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	43, // 46: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
 	30, // 47: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
 	43, // 48: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
-	72, // 49: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
+	74, // 49: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
 	43, // 50: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
 	37, // 51: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
 	37, // 52: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
@@ -5185,68 +5323,72 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	44, // 58: clipdb.v1.ShardSearchRequest.search:type_name -> clipdb.v1.SearchRequest
 	33, // 59: clipdb.v1.ShardGetRequest.get:type_name -> clipdb.v1.GetRequest
 	49, // 60: clipdb.v1.ShardCountRequest.count:type_name -> clipdb.v1.CountRequest
-	37, // 61: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
-	9,  // 62: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
-	15, // 63: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
-	16, // 64: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
-	18, // 65: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
-	20, // 66: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
-	21, // 67: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
-	23, // 68: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
-	11, // 69: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
-	12, // 70: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
-	31, // 71: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
-	31, // 72: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
-	33, // 73: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
-	35, // 74: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
-	44, // 75: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
-	47, // 76: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
-	49, // 77: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
-	50, // 78: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
-	52, // 79: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
-	54, // 80: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
-	56, // 81: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
-	60, // 82: clipdb.v1.Cluster.GetCluster:input_type -> clipdb.v1.GetClusterRequest
-	63, // 83: clipdb.v1.Cluster.ShardSearch:input_type -> clipdb.v1.ShardSearchRequest
-	64, // 84: clipdb.v1.Cluster.ShardGet:input_type -> clipdb.v1.ShardGetRequest
-	65, // 85: clipdb.v1.Cluster.ShardCount:input_type -> clipdb.v1.ShardCountRequest
-	66, // 86: clipdb.v1.Cluster.WaitApplied:input_type -> clipdb.v1.WaitAppliedRequest
-	58, // 87: clipdb.v1.Cluster.MoveReplica:input_type -> clipdb.v1.MoveReplicaRequest
-	68, // 88: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
-	69, // 89: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
-	27, // 90: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
-	27, // 91: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
-	17, // 92: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
-	19, // 93: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
-	25, // 94: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
-	22, // 95: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
-	24, // 96: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
-	14, // 97: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
-	13, // 98: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
-	32, // 99: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
-	32, // 100: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
-	34, // 101: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
-	36, // 102: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
-	46, // 103: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
-	48, // 104: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
-	57, // 105: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
-	51, // 106: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
-	53, // 107: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
-	55, // 108: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
-	46, // 109: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
-	61, // 110: clipdb.v1.Cluster.GetCluster:output_type -> clipdb.v1.GetClusterResponse
-	46, // 111: clipdb.v1.Cluster.ShardSearch:output_type -> clipdb.v1.SearchResponse
-	34, // 112: clipdb.v1.Cluster.ShardGet:output_type -> clipdb.v1.GetResponse
-	57, // 113: clipdb.v1.Cluster.ShardCount:output_type -> clipdb.v1.CountResponse
-	67, // 114: clipdb.v1.Cluster.WaitApplied:output_type -> clipdb.v1.WaitAppliedResponse
-	59, // 115: clipdb.v1.Cluster.MoveReplica:output_type -> clipdb.v1.MoveReplicaResponse
-	70, // 116: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
-	70, // 117: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
-	90, // [90:118] is the sub-list for method output_type
-	62, // [62:90] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	50, // 61: clipdb.v1.ShardScrollRequest.scroll:type_name -> clipdb.v1.ScrollRequest
+	30, // 62: clipdb.v1.ShardScrollResponse.points:type_name -> clipdb.v1.Point
+	37, // 63: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
+	9,  // 64: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
+	15, // 65: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
+	16, // 66: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
+	18, // 67: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
+	20, // 68: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
+	21, // 69: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
+	23, // 70: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
+	11, // 71: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
+	12, // 72: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
+	31, // 73: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
+	31, // 74: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
+	33, // 75: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
+	35, // 76: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
+	44, // 77: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
+	47, // 78: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
+	49, // 79: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
+	50, // 80: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
+	52, // 81: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
+	54, // 82: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
+	56, // 83: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
+	60, // 84: clipdb.v1.Cluster.GetCluster:input_type -> clipdb.v1.GetClusterRequest
+	63, // 85: clipdb.v1.Cluster.ShardSearch:input_type -> clipdb.v1.ShardSearchRequest
+	64, // 86: clipdb.v1.Cluster.ShardGet:input_type -> clipdb.v1.ShardGetRequest
+	65, // 87: clipdb.v1.Cluster.ShardCount:input_type -> clipdb.v1.ShardCountRequest
+	66, // 88: clipdb.v1.Cluster.ShardScroll:input_type -> clipdb.v1.ShardScrollRequest
+	68, // 89: clipdb.v1.Cluster.WaitApplied:input_type -> clipdb.v1.WaitAppliedRequest
+	58, // 90: clipdb.v1.Cluster.MoveReplica:input_type -> clipdb.v1.MoveReplicaRequest
+	70, // 91: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
+	71, // 92: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
+	27, // 93: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
+	27, // 94: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
+	17, // 95: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
+	19, // 96: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
+	25, // 97: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
+	22, // 98: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
+	24, // 99: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
+	14, // 100: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
+	13, // 101: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
+	32, // 102: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
+	32, // 103: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
+	34, // 104: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
+	36, // 105: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
+	46, // 106: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
+	48, // 107: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
+	57, // 108: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
+	51, // 109: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
+	53, // 110: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
+	55, // 111: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
+	46, // 112: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
+	61, // 113: clipdb.v1.Cluster.GetCluster:output_type -> clipdb.v1.GetClusterResponse
+	46, // 114: clipdb.v1.Cluster.ShardSearch:output_type -> clipdb.v1.SearchResponse
+	34, // 115: clipdb.v1.Cluster.ShardGet:output_type -> clipdb.v1.GetResponse
+	57, // 116: clipdb.v1.Cluster.ShardCount:output_type -> clipdb.v1.CountResponse
+	67, // 117: clipdb.v1.Cluster.ShardScroll:output_type -> clipdb.v1.ShardScrollResponse
+	69, // 118: clipdb.v1.Cluster.WaitApplied:output_type -> clipdb.v1.WaitAppliedResponse
+	59, // 119: clipdb.v1.Cluster.MoveReplica:output_type -> clipdb.v1.MoveReplicaResponse
+	72, // 120: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
+	72, // 121: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
+	93, // [93:122] is the sub-list for method output_type
+	64, // [64:93] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_clipdb_v1_clipdb_proto_init() }
@@ -5271,14 +5413,14 @@ func file_clipdb_v1_clipdb_proto_init() {
 		(*SearchRequest_Id)(nil),
 	}
 	file_clipdb_v1_clipdb_proto_msgTypes[49].OneofWrappers = []any{}
-	file_clipdb_v1_clipdb_proto_msgTypes[60].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[62].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipdb_v1_clipdb_proto_rawDesc), len(file_clipdb_v1_clipdb_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   64,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -1044,6 +1044,7 @@ const (
 	Cluster_ShardSearch_FullMethodName = "/clipdb.v1.Cluster/ShardSearch"
 	Cluster_ShardGet_FullMethodName    = "/clipdb.v1.Cluster/ShardGet"
 	Cluster_ShardCount_FullMethodName  = "/clipdb.v1.Cluster/ShardCount"
+	Cluster_ShardScroll_FullMethodName = "/clipdb.v1.Cluster/ShardScroll"
 	Cluster_WaitApplied_FullMethodName = "/clipdb.v1.Cluster/WaitApplied"
 	Cluster_MoveReplica_FullMethodName = "/clipdb.v1.Cluster/MoveReplica"
 )
@@ -1065,6 +1066,8 @@ type ClusterClient interface {
 	ShardGet(ctx context.Context, in *ShardGetRequest, opts ...grpc.CallOption) (*GetResponse, error)
 	// Counts points in this node's replica of one shard.
 	ShardCount(ctx context.Context, in *ShardCountRequest, opts ...grpc.CallOption) (*CountResponse, error)
+	// One scroll page of this node's replica of one shard.
+	ShardScroll(ctx context.Context, in *ShardScrollRequest, opts ...grpc.CallOption) (*ShardScrollResponse, error)
 	// Waits until this node's replica of a shard has applied its log up to
 	// `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
 	WaitApplied(ctx context.Context, in *WaitAppliedRequest, opts ...grpc.CallOption) (*WaitAppliedResponse, error)
@@ -1122,6 +1125,16 @@ func (c *clusterClient) ShardCount(ctx context.Context, in *ShardCountRequest, o
 	return out, nil
 }
 
+func (c *clusterClient) ShardScroll(ctx context.Context, in *ShardScrollRequest, opts ...grpc.CallOption) (*ShardScrollResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShardScrollResponse)
+	err := c.cc.Invoke(ctx, Cluster_ShardScroll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *clusterClient) WaitApplied(ctx context.Context, in *WaitAppliedRequest, opts ...grpc.CallOption) (*WaitAppliedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(WaitAppliedResponse)
@@ -1159,6 +1172,8 @@ type ClusterServer interface {
 	ShardGet(context.Context, *ShardGetRequest) (*GetResponse, error)
 	// Counts points in this node's replica of one shard.
 	ShardCount(context.Context, *ShardCountRequest) (*CountResponse, error)
+	// One scroll page of this node's replica of one shard.
+	ShardScroll(context.Context, *ShardScrollRequest) (*ShardScrollResponse, error)
 	// Waits until this node's replica of a shard has applied its log up to
 	// `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
 	WaitApplied(context.Context, *WaitAppliedRequest) (*WaitAppliedResponse, error)
@@ -1187,6 +1202,9 @@ func (UnimplementedClusterServer) ShardGet(context.Context, *ShardGetRequest) (*
 }
 func (UnimplementedClusterServer) ShardCount(context.Context, *ShardCountRequest) (*CountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ShardCount not implemented")
+}
+func (UnimplementedClusterServer) ShardScroll(context.Context, *ShardScrollRequest) (*ShardScrollResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardScroll not implemented")
 }
 func (UnimplementedClusterServer) WaitApplied(context.Context, *WaitAppliedRequest) (*WaitAppliedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WaitApplied not implemented")
@@ -1287,6 +1305,24 @@ func _Cluster_ShardCount_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_ShardScroll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardScrollRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ShardScroll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ShardScroll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ShardScroll(ctx, req.(*ShardScrollRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Cluster_WaitApplied_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(WaitAppliedRequest)
 	if err := dec(in); err != nil {
@@ -1345,6 +1381,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ShardCount",
 			Handler:    _Cluster_ShardCount_Handler,
+		},
+		{
+			MethodName: "ShardScroll",
+			Handler:    _Cluster_ShardScroll_Handler,
 		},
 		{
 			MethodName: "WaitApplied",

@@ -2043,20 +2043,28 @@ class ShardSearchRequest(_message.Message):
 
     SHARD_FIELD_NUMBER: _builtins.int
     SEARCH_FIELD_NUMBER: _builtins.int
+    EXCLUDE_IDS_FIELD_NUMBER: _builtins.int
     shard: _builtins.int
     @_builtins.property
     def search(self) -> Global___SearchRequest:
         """`query` must be a vector (validated and normalised by the caller)."""
+
+    @_builtins.property
+    def exclude_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Points left out of the hits (the examples of a search by id or a
+        Recommend).
+        """
 
     def __init__(
         self,
         *,
         shard: _builtins.int = ...,
         search: Global___SearchRequest | None = ...,
+        exclude_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["search", b"search", "shard", b"shard"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclude_ids", b"exclude_ids", "search", b"search", "shard", b"shard"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2107,6 +2115,61 @@ class ShardCountRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShardCountRequest: _TypeAlias = ShardCountRequest  # noqa: Y015
+
+@_typing.final
+class ShardScrollRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    SCROLL_FIELD_NUMBER: _builtins.int
+    AFTER_ID_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    after_id: _builtins.str
+    """Points with ids after this one (byte order); empty: from the start."""
+    @_builtins.property
+    def scroll(self) -> Global___ScrollRequest:
+        """Its `page_token` is ignored: the caller decodes it into `after_id`."""
+
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        scroll: Global___ScrollRequest | None = ...,
+        after_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["scroll", b"scroll"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_id", b"after_id", "scroll", b"scroll", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardScrollRequest: _TypeAlias = ShardScrollRequest  # noqa: Y015
+
+@_typing.final
+class ShardScrollResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTS_FIELD_NUMBER: _builtins.int
+    MORE_FIELD_NUMBER: _builtins.int
+    more: _builtins.bool
+    """More matching points follow the last one."""
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___Point]:
+        """Up to `scroll.limit` points in id order."""
+
+    def __init__(
+        self,
+        *,
+        points: _abc.Iterable[Global___Point] | None = ...,
+        more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["more", b"more", "points", b"points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardScrollResponse: _TypeAlias = ShardScrollResponse  # noqa: Y015
 
 @_typing.final
 class WaitAppliedRequest(_message.Message):

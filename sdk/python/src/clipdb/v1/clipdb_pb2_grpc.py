@@ -1064,6 +1064,11 @@ class ClusterStub(object):
                 request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.SerializeToString,
                 response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.CountResponse.FromString,
                 _registered_method=True)
+        self.ShardScroll = channel.unary_unary(
+                '/clipdb.v1.Cluster/ShardScroll',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardScrollRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardScrollResponse.FromString,
+                _registered_method=True)
         self.WaitApplied = channel.unary_unary(
                 '/clipdb.v1.Cluster/WaitApplied',
                 request_serializer=clipdb_dot_v1_dot_clipdb__pb2.WaitAppliedRequest.SerializeToString,
@@ -1115,6 +1120,13 @@ class ClusterServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShardScroll(self, request, context):
+        """One scroll page of this node's replica of one shard.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WaitApplied(self, request, context):
         """Waits until this node's replica of a shard has applied its log up to
         `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
@@ -1154,6 +1166,11 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.ShardCount,
                     request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.FromString,
                     response_serializer=clipdb_dot_v1_dot_clipdb__pb2.CountResponse.SerializeToString,
+            ),
+            'ShardScroll': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardScroll,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardScrollRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardScrollResponse.SerializeToString,
             ),
             'WaitApplied': grpc.unary_unary_rpc_method_handler(
                     servicer.WaitApplied,
@@ -1282,6 +1299,33 @@ class Cluster(object):
             '/clipdb.v1.Cluster/ShardCount',
             clipdb_dot_v1_dot_clipdb__pb2.ShardCountRequest.SerializeToString,
             clipdb_dot_v1_dot_clipdb__pb2.CountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardScroll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/ShardScroll',
+            clipdb_dot_v1_dot_clipdb__pb2.ShardScrollRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.ShardScrollResponse.FromString,
             options,
             channel_credentials,
             insecure,

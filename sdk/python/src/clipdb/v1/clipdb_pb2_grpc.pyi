@@ -517,6 +517,8 @@ class ClusterStub:
     """Gets points from this node's replica of one shard."""
     ShardCount: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardCountRequest, _clipdb_pb2.CountResponse]
     """Counts points in this node's replica of one shard."""
+    ShardScroll: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardScrollRequest, _clipdb_pb2.ShardScrollResponse]
+    """One scroll page of this node's replica of one shard."""
     WaitApplied: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.WaitAppliedRequest, _clipdb_pb2.WaitAppliedResponse]
     """Waits until this node's replica of a shard has applied its log up to
     `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
@@ -548,6 +550,8 @@ class ClusterAsyncStub(ClusterStub):
     """Gets points from this node's replica of one shard."""
     ShardCount: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardCountRequest, _clipdb_pb2.CountResponse]  # type: ignore[assignment]
     """Counts points in this node's replica of one shard."""
+    ShardScroll: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardScrollRequest, _clipdb_pb2.ShardScrollResponse]  # type: ignore[assignment]
+    """One scroll page of this node's replica of one shard."""
     WaitApplied: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.WaitAppliedRequest, _clipdb_pb2.WaitAppliedResponse]  # type: ignore[assignment]
     """Waits until this node's replica of a shard has applied its log up to
     `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
@@ -600,6 +604,14 @@ class ClusterServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_clipdb_pb2.CountResponse, _abc.Awaitable[_clipdb_pb2.CountResponse]]:
         """Counts points in this node's replica of one shard."""
+
+    @_abc_1.abstractmethod
+    def ShardScroll(
+        self,
+        request: _clipdb_pb2.ShardScrollRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.ShardScrollResponse, _abc.Awaitable[_clipdb_pb2.ShardScrollResponse]]:
+        """One scroll page of this node's replica of one shard."""
 
     @_abc_1.abstractmethod
     def WaitApplied(

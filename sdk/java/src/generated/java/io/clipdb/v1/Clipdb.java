@@ -311,6 +311,16 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_ShardCountRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardScrollRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardScrollRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardScrollResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardScrollResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_WaitAppliedRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -536,98 +546,106 @@ public final class Clipdb {
       "ipdb.v1.CollectionInfoR\013collections\"r\n\010N" +
       "odeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007address\030\002 \001(\t" +
       "R\007address\022\022\n\004live\030\003 \001(\010R\004live\022(\n\020heartbe" +
-      "at_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"\\\n\022Shard" +
+      "at_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"}\n\022Shard" +
       "SearchRequest\022\024\n\005shard\030\001 \001(\rR\005shard\0220\n\006s" +
       "earch\030\002 \001(\0132\030.clipdb.v1.SearchRequestR\006s" +
-      "earch\"P\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR" +
-      "\005shard\022\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetReque" +
-      "stR\003get\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 " +
-      "\001(\rR\005shard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.Co" +
-      "untRequestR\005count\"\205\001\n\022WaitAppliedRequest" +
-      "\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005shar" +
-      "d\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010sequen" +
-      "ce\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n\023Wai" +
-      "tAppliedResponse\022)\n\020applied_sequence\030\001 \001" +
-      "(\004R\017appliedSequence\022&\n\014entry_result\030\002 \001(" +
-      "\004H\000R\013entryResult\210\001\001B\017\n\r_entry_result\"(\n\020" +
-      "EmbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005texts\"+" +
-      "\n\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R\006ima" +
-      "ges\"B\n\rEmbedResponse\0221\n\nembeddings\030\001 \003(\013" +
-      "2\021.clipdb.v1.VectorR\nembeddings*:\n\006Metri" +
-      "c\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001\022\r\n\t" +
-      "METRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORIZER_" +
-      "NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quantizat" +
-      "ion\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTIZATI" +
-      "ON_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOA" +
-      "D_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_K" +
-      "EYWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023P" +
-      "AYLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BO" +
-      "OL\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD_IND" +
-      "EX_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_" +
-      "STATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_" +
-      "READY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_U" +
-      "NSPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023" +
-      "GRAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CH" +
-      "ECKPOINT\020\003*~\n\014ReplicaState\022\035\n\031REPLICA_ST" +
-      "ATE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_ACTIV" +
-      "E\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022\026\n\022RE" +
-      "PLICA_STATE_DOWN\020\0032\230\006\n\013Collections\022Q\n\020Cr" +
-      "eateCollection\022\".clipdb.v1.CreateCollect" +
-      "ionRequest\032\031.clipdb.v1.CollectionInfo\022K\n" +
-      "\rGetCollection\022\037.clipdb.v1.GetCollection" +
-      "Request\032\031.clipdb.v1.CollectionInfo\022X\n\017Li" +
-      "stCollections\022!.clipdb.v1.ListCollection" +
-      "sRequest\032\".clipdb.v1.ListCollectionsResp" +
-      "onse\022[\n\020DeleteCollection\022\".clipdb.v1.Del" +
-      "eteCollectionRequest\032#.clipdb.v1.DeleteC" +
-      "ollectionResponse\022K\n\016CreateSnapshot\022 .cl" +
-      "ipdb.v1.CreateSnapshotRequest\032\027.clipdb.v" +
-      "1.SnapshotInfo\022R\n\rListSnapshots\022\037.clipdb" +
-      ".v1.ListSnapshotsRequest\032 .clipdb.v1.Lis" +
-      "tSnapshotsResponse\022U\n\016DeleteSnapshot\022 .c" +
-      "lipdb.v1.DeleteSnapshotRequest\032!.clipdb." +
-      "v1.DeleteSnapshotResponse\022W\n\022CreatePaylo" +
-      "adIndex\022$.clipdb.v1.CreatePayloadIndexRe" +
-      "quest\032\033.clipdb.v1.PayloadIndexInfo\022a\n\022De" +
-      "letePayloadIndex\022$.clipdb.v1.DeletePaylo" +
-      "adIndexRequest\032%.clipdb.v1.DeletePayload" +
-      "IndexResponse2\373\005\n\006Points\022=\n\006Upsert\022\030.cli" +
-      "pdb.v1.UpsertRequest\032\031.clipdb.v1.UpsertR" +
-      "esponse\022E\n\014UpsertStream\022\030.clipdb.v1.Upse" +
-      "rtRequest\032\031.clipdb.v1.UpsertResponse(\001\0224" +
-      "\n\003Get\022\025.clipdb.v1.GetRequest\032\026.clipdb.v1" +
-      ".GetResponse\022=\n\006Delete\022\030.clipdb.v1.Delet" +
-      "eRequest\032\031.clipdb.v1.DeleteResponse\022=\n\006S" +
-      "earch\022\030.clipdb.v1.SearchRequest\032\031.clipdb" +
-      ".v1.SearchResponse\022L\n\013SearchBatch\022\035.clip" +
-      "db.v1.SearchBatchRequest\032\036.clipdb.v1.Sea" +
-      "rchBatchResponse\022:\n\005Count\022\027.clipdb.v1.Co" +
-      "untRequest\032\030.clipdb.v1.CountResponse\022=\n\006" +
-      "Scroll\022\030.clipdb.v1.ScrollRequest\032\031.clipd" +
-      "b.v1.ScrollResponse\022I\n\nSetPayload\022\034.clip" +
-      "db.v1.SetPayloadRequest\032\035.clipdb.v1.SetP" +
-      "ayloadResponse\022^\n\021DeletePayloadKeys\022#.cl" +
-      "ipdb.v1.DeletePayloadKeysRequest\032$.clipd" +
-      "b.v1.DeletePayloadKeysResponse\022C\n\tRecomm" +
-      "end\022\033.clipdb.v1.RecommendRequest\032\031.clipd" +
-      "b.v1.SearchResponse2\277\003\n\007Cluster\022I\n\nGetCl" +
-      "uster\022\034.clipdb.v1.GetClusterRequest\032\035.cl" +
-      "ipdb.v1.GetClusterResponse\022G\n\013ShardSearc" +
-      "h\022\035.clipdb.v1.ShardSearchRequest\032\031.clipd" +
-      "b.v1.SearchResponse\022>\n\010ShardGet\022\032.clipdb" +
-      ".v1.ShardGetRequest\032\026.clipdb.v1.GetRespo" +
-      "nse\022D\n\nShardCount\022\034.clipdb.v1.ShardCount" +
-      "Request\032\030.clipdb.v1.CountResponse\022L\n\013Wai" +
-      "tApplied\022\035.clipdb.v1.WaitAppliedRequest\032" +
-      "\036.clipdb.v1.WaitAppliedResponse\022L\n\013MoveR" +
-      "eplica\022\035.clipdb.v1.MoveReplicaRequest\032\036." +
-      "clipdb.v1.MoveReplicaResponse2\226\001\n\nEmbedd" +
-      "ings\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextR" +
-      "equest\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbe" +
-      "dImage\022\034.clipdb.v1.EmbedImageRequest\032\030.c" +
-      "lipdb.v1.EmbedResponseBD\n\014io.clipdb.v1P\001" +
-      "Z2github.com/clipdb/clipdb/gen/go/clipdb" +
-      "/v1;clipdbv1b\006proto3"
+      "earch\022\037\n\013exclude_ids\030( \003(\tR\nexcludeIds\"P" +
+      "\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR\005shard\022" +
+      "\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetRequestR\003get" +
+      "\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 \001(\rR\005sh" +
+      "ard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.CountRequ" +
+      "estR\005count\"w\n\022ShardScrollRequest\022\024\n\005shar" +
+      "d\030\001 \001(\rR\005shard\0220\n\006scroll\030\002 \001(\0132\030.clipdb." +
+      "v1.ScrollRequestR\006scroll\022\031\n\010after_id\030\003 \001" +
+      "(\tR\007afterId\"S\n\023ShardScrollResponse\022(\n\006po" +
+      "ints\030\001 \003(\0132\020.clipdb.v1.PointR\006points\022\022\n\004" +
+      "more\030\002 \001(\010R\004more\"\205\001\n\022WaitAppliedRequest\022" +
+      "\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005shard" +
+      "\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010sequenc" +
+      "e\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n\023Wait" +
+      "AppliedResponse\022)\n\020applied_sequence\030\001 \001(" +
+      "\004R\017appliedSequence\022&\n\014entry_result\030\002 \001(\004" +
+      "H\000R\013entryResult\210\001\001B\017\n\r_entry_result\"(\n\020E" +
+      "mbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005texts\"+\n" +
+      "\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R\006imag" +
+      "es\"B\n\rEmbedResponse\0221\n\nembeddings\030\001 \003(\0132" +
+      "\021.clipdb.v1.VectorR\nembeddings*:\n\006Metric" +
+      "\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001\022\r\n\tM" +
+      "ETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORIZER_N" +
+      "ONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quantizati" +
+      "on\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTIZATIO" +
+      "N_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOAD" +
+      "_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_KE" +
+      "YWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023PA" +
+      "YLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOO" +
+      "L\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD_INDE" +
+      "X_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_S" +
+      "TATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_R" +
+      "EADY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UN" +
+      "SPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023G" +
+      "RAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CHE" +
+      "CKPOINT\020\003*~\n\014ReplicaState\022\035\n\031REPLICA_STA" +
+      "TE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_ACTIVE" +
+      "\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022\026\n\022REP" +
+      "LICA_STATE_DOWN\020\0032\230\006\n\013Collections\022Q\n\020Cre" +
+      "ateCollection\022\".clipdb.v1.CreateCollecti" +
+      "onRequest\032\031.clipdb.v1.CollectionInfo\022K\n\r" +
+      "GetCollection\022\037.clipdb.v1.GetCollectionR" +
+      "equest\032\031.clipdb.v1.CollectionInfo\022X\n\017Lis" +
+      "tCollections\022!.clipdb.v1.ListCollections" +
+      "Request\032\".clipdb.v1.ListCollectionsRespo" +
+      "nse\022[\n\020DeleteCollection\022\".clipdb.v1.Dele" +
+      "teCollectionRequest\032#.clipdb.v1.DeleteCo" +
+      "llectionResponse\022K\n\016CreateSnapshot\022 .cli" +
+      "pdb.v1.CreateSnapshotRequest\032\027.clipdb.v1" +
+      ".SnapshotInfo\022R\n\rListSnapshots\022\037.clipdb." +
+      "v1.ListSnapshotsRequest\032 .clipdb.v1.List" +
+      "SnapshotsResponse\022U\n\016DeleteSnapshot\022 .cl" +
+      "ipdb.v1.DeleteSnapshotRequest\032!.clipdb.v" +
+      "1.DeleteSnapshotResponse\022W\n\022CreatePayloa" +
+      "dIndex\022$.clipdb.v1.CreatePayloadIndexReq" +
+      "uest\032\033.clipdb.v1.PayloadIndexInfo\022a\n\022Del" +
+      "etePayloadIndex\022$.clipdb.v1.DeletePayloa" +
+      "dIndexRequest\032%.clipdb.v1.DeletePayloadI" +
+      "ndexResponse2\373\005\n\006Points\022=\n\006Upsert\022\030.clip" +
+      "db.v1.UpsertRequest\032\031.clipdb.v1.UpsertRe" +
+      "sponse\022E\n\014UpsertStream\022\030.clipdb.v1.Upser" +
+      "tRequest\032\031.clipdb.v1.UpsertResponse(\001\0224\n" +
+      "\003Get\022\025.clipdb.v1.GetRequest\032\026.clipdb.v1." +
+      "GetResponse\022=\n\006Delete\022\030.clipdb.v1.Delete" +
+      "Request\032\031.clipdb.v1.DeleteResponse\022=\n\006Se" +
+      "arch\022\030.clipdb.v1.SearchRequest\032\031.clipdb." +
+      "v1.SearchResponse\022L\n\013SearchBatch\022\035.clipd" +
+      "b.v1.SearchBatchRequest\032\036.clipdb.v1.Sear" +
+      "chBatchResponse\022:\n\005Count\022\027.clipdb.v1.Cou" +
+      "ntRequest\032\030.clipdb.v1.CountResponse\022=\n\006S" +
+      "croll\022\030.clipdb.v1.ScrollRequest\032\031.clipdb" +
+      ".v1.ScrollResponse\022I\n\nSetPayload\022\034.clipd" +
+      "b.v1.SetPayloadRequest\032\035.clipdb.v1.SetPa" +
+      "yloadResponse\022^\n\021DeletePayloadKeys\022#.cli" +
+      "pdb.v1.DeletePayloadKeysRequest\032$.clipdb" +
+      ".v1.DeletePayloadKeysResponse\022C\n\tRecomme" +
+      "nd\022\033.clipdb.v1.RecommendRequest\032\031.clipdb" +
+      ".v1.SearchResponse2\215\004\n\007Cluster\022I\n\nGetClu" +
+      "ster\022\034.clipdb.v1.GetClusterRequest\032\035.cli" +
+      "pdb.v1.GetClusterResponse\022G\n\013ShardSearch" +
+      "\022\035.clipdb.v1.ShardSearchRequest\032\031.clipdb" +
+      ".v1.SearchResponse\022>\n\010ShardGet\022\032.clipdb." +
+      "v1.ShardGetRequest\032\026.clipdb.v1.GetRespon" +
+      "se\022D\n\nShardCount\022\034.clipdb.v1.ShardCountR" +
+      "equest\032\030.clipdb.v1.CountResponse\022L\n\013Shar" +
+      "dScroll\022\035.clipdb.v1.ShardScrollRequest\032\036" +
+      ".clipdb.v1.ShardScrollResponse\022L\n\013WaitAp" +
+      "plied\022\035.clipdb.v1.WaitAppliedRequest\032\036.c" +
+      "lipdb.v1.WaitAppliedResponse\022L\n\013MoveRepl" +
+      "ica\022\035.clipdb.v1.MoveReplicaRequest\032\036.cli" +
+      "pdb.v1.MoveReplicaResponse2\226\001\n\nEmbedding" +
+      "s\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextRequ" +
+      "est\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbedIm" +
+      "age\022\034.clipdb.v1.EmbedImageRequest\032\030.clip" +
+      "db.v1.EmbedResponseBD\n\014io.clipdb.v1P\001Z2g" +
+      "ithub.com/clipdb/clipdb/gen/go/clipdb/v1" +
+      ";clipdbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -976,7 +994,7 @@ public final class Clipdb {
     internal_static_clipdb_v1_ShardSearchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardSearchRequest_descriptor,
-        new java.lang.String[] { "Shard", "Search", });
+        new java.lang.String[] { "Shard", "Search", "ExcludeIds", });
     internal_static_clipdb_v1_ShardGetRequest_descriptor =
       getDescriptor().getMessageTypes().get(57);
     internal_static_clipdb_v1_ShardGetRequest_fieldAccessorTable = new
@@ -989,32 +1007,44 @@ public final class Clipdb {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardCountRequest_descriptor,
         new java.lang.String[] { "Shard", "Count", });
-    internal_static_clipdb_v1_WaitAppliedRequest_descriptor =
+    internal_static_clipdb_v1_ShardScrollRequest_descriptor =
       getDescriptor().getMessageTypes().get(59);
+    internal_static_clipdb_v1_ShardScrollRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardScrollRequest_descriptor,
+        new java.lang.String[] { "Shard", "Scroll", "AfterId", });
+    internal_static_clipdb_v1_ShardScrollResponse_descriptor =
+      getDescriptor().getMessageTypes().get(60);
+    internal_static_clipdb_v1_ShardScrollResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardScrollResponse_descriptor,
+        new java.lang.String[] { "Points", "More", });
+    internal_static_clipdb_v1_WaitAppliedRequest_descriptor =
+      getDescriptor().getMessageTypes().get(61);
     internal_static_clipdb_v1_WaitAppliedRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_WaitAppliedRequest_descriptor,
         new java.lang.String[] { "Collection", "Shard", "Sequence", "TimeoutMs", });
     internal_static_clipdb_v1_WaitAppliedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(60);
+      getDescriptor().getMessageTypes().get(62);
     internal_static_clipdb_v1_WaitAppliedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_WaitAppliedResponse_descriptor,
         new java.lang.String[] { "AppliedSequence", "EntryResult", });
     internal_static_clipdb_v1_EmbedTextRequest_descriptor =
-      getDescriptor().getMessageTypes().get(61);
+      getDescriptor().getMessageTypes().get(63);
     internal_static_clipdb_v1_EmbedTextRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedTextRequest_descriptor,
         new java.lang.String[] { "Texts", });
     internal_static_clipdb_v1_EmbedImageRequest_descriptor =
-      getDescriptor().getMessageTypes().get(62);
+      getDescriptor().getMessageTypes().get(64);
     internal_static_clipdb_v1_EmbedImageRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedImageRequest_descriptor,
         new java.lang.String[] { "Images", });
     internal_static_clipdb_v1_EmbedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(63);
+      getDescriptor().getMessageTypes().get(65);
     internal_static_clipdb_v1_EmbedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedResponse_descriptor,

@@ -142,6 +142,37 @@ public final class ClusterGrpc {
     return getShardCountMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.clipdb.v1.ShardScrollRequest,
+      io.clipdb.v1.ShardScrollResponse> getShardScrollMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ShardScroll",
+      requestType = io.clipdb.v1.ShardScrollRequest.class,
+      responseType = io.clipdb.v1.ShardScrollResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.clipdb.v1.ShardScrollRequest,
+      io.clipdb.v1.ShardScrollResponse> getShardScrollMethod() {
+    io.grpc.MethodDescriptor<io.clipdb.v1.ShardScrollRequest, io.clipdb.v1.ShardScrollResponse> getShardScrollMethod;
+    if ((getShardScrollMethod = ClusterGrpc.getShardScrollMethod) == null) {
+      synchronized (ClusterGrpc.class) {
+        if ((getShardScrollMethod = ClusterGrpc.getShardScrollMethod) == null) {
+          ClusterGrpc.getShardScrollMethod = getShardScrollMethod =
+              io.grpc.MethodDescriptor.<io.clipdb.v1.ShardScrollRequest, io.clipdb.v1.ShardScrollResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ShardScroll"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.clipdb.v1.ShardScrollRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.clipdb.v1.ShardScrollResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ClusterMethodDescriptorSupplier("ShardScroll"))
+              .build();
+        }
+      }
+    }
+    return getShardScrollMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<io.clipdb.v1.WaitAppliedRequest,
       io.clipdb.v1.WaitAppliedResponse> getWaitAppliedMethod;
 
@@ -315,6 +346,16 @@ public final class ClusterGrpc {
 
     /**
      * <pre>
+     * One scroll page of this node's replica of one shard.
+     * </pre>
+     */
+    default void shardScroll(io.clipdb.v1.ShardScrollRequest request,
+        io.grpc.stub.StreamObserver<io.clipdb.v1.ShardScrollResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getShardScrollMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * Waits until this node's replica of a shard has applied its log up to
      * `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
      * </pre>
@@ -422,6 +463,17 @@ public final class ClusterGrpc {
 
     /**
      * <pre>
+     * One scroll page of this node's replica of one shard.
+     * </pre>
+     */
+    public void shardScroll(io.clipdb.v1.ShardScrollRequest request,
+        io.grpc.stub.StreamObserver<io.clipdb.v1.ShardScrollResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getShardScrollMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * Waits until this node's replica of a shard has applied its log up to
      * `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
      * </pre>
@@ -510,6 +562,16 @@ public final class ClusterGrpc {
 
     /**
      * <pre>
+     * One scroll page of this node's replica of one shard.
+     * </pre>
+     */
+    public io.clipdb.v1.ShardScrollResponse shardScroll(io.clipdb.v1.ShardScrollRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getShardScrollMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
      * Waits until this node's replica of a shard has applied its log up to
      * `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
      * </pre>
@@ -592,6 +654,16 @@ public final class ClusterGrpc {
     public io.clipdb.v1.CountResponse shardCount(io.clipdb.v1.ShardCountRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getShardCountMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * One scroll page of this node's replica of one shard.
+     * </pre>
+     */
+    public io.clipdb.v1.ShardScrollResponse shardScroll(io.clipdb.v1.ShardScrollRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getShardScrollMethod(), getCallOptions(), request);
     }
 
     /**
@@ -686,6 +758,17 @@ public final class ClusterGrpc {
 
     /**
      * <pre>
+     * One scroll page of this node's replica of one shard.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.clipdb.v1.ShardScrollResponse> shardScroll(
+        io.clipdb.v1.ShardScrollRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getShardScrollMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * Waits until this node's replica of a shard has applied its log up to
      * `sequence` (or the timeout passes: DEADLINE_EXCEEDED).
      * </pre>
@@ -714,8 +797,9 @@ public final class ClusterGrpc {
   private static final int METHODID_SHARD_SEARCH = 1;
   private static final int METHODID_SHARD_GET = 2;
   private static final int METHODID_SHARD_COUNT = 3;
-  private static final int METHODID_WAIT_APPLIED = 4;
-  private static final int METHODID_MOVE_REPLICA = 5;
+  private static final int METHODID_SHARD_SCROLL = 4;
+  private static final int METHODID_WAIT_APPLIED = 5;
+  private static final int METHODID_MOVE_REPLICA = 6;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -749,6 +833,10 @@ public final class ClusterGrpc {
         case METHODID_SHARD_COUNT:
           serviceImpl.shardCount((io.clipdb.v1.ShardCountRequest) request,
               (io.grpc.stub.StreamObserver<io.clipdb.v1.CountResponse>) responseObserver);
+          break;
+        case METHODID_SHARD_SCROLL:
+          serviceImpl.shardScroll((io.clipdb.v1.ShardScrollRequest) request,
+              (io.grpc.stub.StreamObserver<io.clipdb.v1.ShardScrollResponse>) responseObserver);
           break;
         case METHODID_WAIT_APPLIED:
           serviceImpl.waitApplied((io.clipdb.v1.WaitAppliedRequest) request,
@@ -804,6 +892,13 @@ public final class ClusterGrpc {
               io.clipdb.v1.ShardCountRequest,
               io.clipdb.v1.CountResponse>(
                 service, METHODID_SHARD_COUNT)))
+        .addMethod(
+          getShardScrollMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.clipdb.v1.ShardScrollRequest,
+              io.clipdb.v1.ShardScrollResponse>(
+                service, METHODID_SHARD_SCROLL)))
         .addMethod(
           getWaitAppliedMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -870,6 +965,7 @@ public final class ClusterGrpc {
               .addMethod(getShardSearchMethod())
               .addMethod(getShardGetMethod())
               .addMethod(getShardCountMethod())
+              .addMethod(getShardScrollMethod())
               .addMethod(getWaitAppliedMethod())
               .addMethod(getMoveReplicaMethod())
               .build();

@@ -17,6 +17,8 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ShardSearchRequest() {
+    excludeIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
   }
 
   @java.lang.Override
@@ -89,6 +91,63 @@ private static final long serialVersionUID = 0L;
     return search_ == null ? io.clipdb.v1.SearchRequest.getDefaultInstance() : search_;
   }
 
+  public static final int EXCLUDE_IDS_FIELD_NUMBER = 40;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList excludeIds_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @return A list containing the excludeIds.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getExcludeIdsList() {
+    return excludeIds_;
+  }
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @return The count of excludeIds.
+   */
+  public int getExcludeIdsCount() {
+    return excludeIds_.size();
+  }
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @param index The index of the element to return.
+   * @return The excludeIds at the given index.
+   */
+  public java.lang.String getExcludeIds(int index) {
+    return excludeIds_.get(index);
+  }
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the excludeIds at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getExcludeIdsBytes(int index) {
+    return excludeIds_.getByteString(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -109,6 +168,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(2, getSearch());
     }
+    for (int i = 0; i < excludeIds_.size(); i++) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 40, excludeIds_.getRaw(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -125,6 +187,14 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, getSearch());
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < excludeIds_.size(); i++) {
+        dataSize += computeStringSizeNoTag(excludeIds_.getRaw(i));
+      }
+      size += dataSize;
+      size += 2 * getExcludeIdsList().size();
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -148,6 +218,8 @@ private static final long serialVersionUID = 0L;
       if (!getSearch()
           .equals(other.getSearch())) return false;
     }
+    if (!getExcludeIdsList()
+        .equals(other.getExcludeIdsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -164,6 +236,10 @@ private static final long serialVersionUID = 0L;
     if (hasSearch()) {
       hash = (37 * hash) + SEARCH_FIELD_NUMBER;
       hash = (53 * hash) + getSearch().hashCode();
+    }
+    if (getExcludeIdsCount() > 0) {
+      hash = (37 * hash) + EXCLUDE_IDS_FIELD_NUMBER;
+      hash = (53 * hash) + getExcludeIdsList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -308,6 +384,8 @@ private static final long serialVersionUID = 0L;
         searchBuilder_.dispose();
         searchBuilder_ = null;
       }
+      excludeIds_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
       return this;
     }
 
@@ -350,6 +428,10 @@ private static final long serialVersionUID = 0L;
             ? search_
             : searchBuilder_.build();
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        excludeIds_.makeImmutable();
+        result.excludeIds_ = excludeIds_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -404,6 +486,16 @@ private static final long serialVersionUID = 0L;
       if (other.hasSearch()) {
         mergeSearch(other.getSearch());
       }
+      if (!other.excludeIds_.isEmpty()) {
+        if (excludeIds_.isEmpty()) {
+          excludeIds_ = other.excludeIds_;
+          bitField0_ |= 0x00000004;
+        } else {
+          ensureExcludeIdsIsMutable();
+          excludeIds_.addAll(other.excludeIds_);
+        }
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -442,6 +534,12 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 322: {
+              java.lang.String s = input.readStringRequireUtf8();
+              ensureExcludeIdsIsMutable();
+              excludeIds_.add(s);
+              break;
+            } // case 322
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -646,6 +744,162 @@ private static final long serialVersionUID = 0L;
         search_ = null;
       }
       return searchBuilder_;
+    }
+
+    private com.google.protobuf.LazyStringArrayList excludeIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureExcludeIdsIsMutable() {
+      if (!excludeIds_.isModifiable()) {
+        excludeIds_ = new com.google.protobuf.LazyStringArrayList(excludeIds_);
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @return A list containing the excludeIds.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getExcludeIdsList() {
+      excludeIds_.makeImmutable();
+      return excludeIds_;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @return The count of excludeIds.
+     */
+    public int getExcludeIdsCount() {
+      return excludeIds_.size();
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param index The index of the element to return.
+     * @return The excludeIds at the given index.
+     */
+    public java.lang.String getExcludeIds(int index) {
+      return excludeIds_.get(index);
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the excludeIds at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getExcludeIdsBytes(int index) {
+      return excludeIds_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param index The index to set the value at.
+     * @param value The excludeIds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setExcludeIds(
+        int index, java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      ensureExcludeIdsIsMutable();
+      excludeIds_.set(index, value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param value The excludeIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addExcludeIds(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      ensureExcludeIdsIsMutable();
+      excludeIds_.add(value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param values The excludeIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllExcludeIds(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureExcludeIdsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, excludeIds_);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearExcludeIds() {
+      excludeIds_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000004);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Points left out of the hits (the examples of a search by id or a
+     * Recommend).
+     * </pre>
+     *
+     * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+     * @param value The bytes of the excludeIds to add.
+     * @return This builder for chaining.
+     */
+    public Builder addExcludeIdsBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      ensureExcludeIdsIsMutable();
+      excludeIds_.add(value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

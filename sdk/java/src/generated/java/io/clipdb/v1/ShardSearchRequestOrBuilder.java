@@ -40,4 +40,49 @@ public interface ShardSearchRequestOrBuilder extends
    * <code>.clipdb.v1.SearchRequest search = 2 [json_name = "search"];</code>
    */
   io.clipdb.v1.SearchRequestOrBuilder getSearchOrBuilder();
+
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @return A list containing the excludeIds.
+   */
+  java.util.List<java.lang.String>
+      getExcludeIdsList();
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @return The count of excludeIds.
+   */
+  int getExcludeIdsCount();
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @param index The index of the element to return.
+   * @return The excludeIds at the given index.
+   */
+  java.lang.String getExcludeIds(int index);
+  /**
+   * <pre>
+   * Points left out of the hits (the examples of a search by id or a
+   * Recommend).
+   * </pre>
+   *
+   * <code>repeated string exclude_ids = 40 [json_name = "excludeIds"];</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the excludeIds at the given index.
+   */
+  com.google.protobuf.ByteString
+      getExcludeIdsBytes(int index);
 }
