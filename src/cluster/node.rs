@@ -17,6 +17,7 @@ use tonic::Status;
 use super::log;
 use super::meta::*;
 use super::replica::{recorded_applied, LocalReplica};
+use super::snapshot::{SnapshotPolicy, SnapshotStore};
 use crate::engine::{Database, ReplicatedOp};
 use crate::proto;
 use crate::proto::cluster_client::ClusterClient;
@@ -32,6 +33,8 @@ pub struct ClusterOptions {
     pub node_id: String,
     /// HOST:PORT where other nodes reach this node's gRPC API.
     pub advertise: String,
+    /// When shard snapshots are taken (`snapshot.rs`).
+    pub snapshots: SnapshotPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,9 @@ pub struct ClusterNode {
     pub(crate) db: Arc<Database>,
     pub(crate) js: jetstream::Context,
     pub(crate) kv: kv::Store,
+    /// The shards' snapshots (object store) and where restores download.
+    pub(crate) snapshots: SnapshotStore,
+    pub(crate) snapshot_policy: SnapshotPolicy,
     /// Copies of each stream (and of the bucket): min(3, NATS servers).
     stream_replicas: usize,
     /// Largest message the NATS servers take.
@@ -140,11 +146,16 @@ impl ClusterNode {
                 }
             }
         };
+        let snapshots = SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir())
+            .await
+            .map_err(ClusterError::JetStream)?;
         let node = Arc::new(ClusterNode {
+            snapshot_policy: options.snapshots,
             options,
             db,
             js,
             kv,
+            snapshots,
             stream_replicas,
             max_payload,
             view: RwLock::new(View::default()),
@@ -194,7 +205,9 @@ impl ClusterNode {
                 }
             }
         });
-        node.tasks.lock().extend([heartbeat, watch, reconcile]);
+        let weak = Arc::downgrade(&node);
+        let snapshots = tokio::spawn(super::snapshot::snapshot_loop(weak));
+        node.tasks.lock().extend([heartbeat, watch, reconcile, snapshots]);
         // The view holds what the bucket held (so reads and placement see
         // the cluster) before this node serves.
         for _ in 0..100 {
@@ -342,6 +355,8 @@ impl ClusterNode {
             let replica = LocalReplica::start(
                 self.db.clone(),
                 self.js.clone(),
+                self.snapshots.clone(),
+                key.clone(),
                 c.stream(*shard),
                 local,
                 applied,
@@ -386,17 +401,19 @@ impl ClusterNode {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         for ((uid, shard), r) in replicas {
-            let applied = r.applied();
+            let report = AppliedReport {
+                applied: r.applied(),
+                restoring: r.is_restoring(),
+            };
             let reported = self
                 .view
                 .read()
-                .reported(&uid, shard, &self.options.node_id)
-                .map(|r| r.applied);
-            if reported == Some(applied) {
+                .reported(&uid, shard, &self.options.node_id);
+            if reported == Some(report) {
                 continue;
             }
             let key = format!("applied.{uid}.{shard}.{}", self.options.node_id);
-            let value = serde_json::to_vec(&AppliedReport { applied }).expect("encodes");
+            let value = serde_json::to_vec(&report).expect("encodes");
             if let Err(e) = self.kv.put(key, value.into()).await {
                 tracing::warn!(error = %e, "cannot report the applied sequence");
             }
@@ -474,6 +491,10 @@ impl ClusterNode {
             for (shard, applied) in mine {
                 let labels = [("collection", name.clone()), ("shard", shard.to_string())];
                 metrics::gauge!("clipdb_replica_applied_sequence", &labels).set(applied as f64);
+                if let Some(s) = view.snapshots.get(&(c.uid.clone(), shard)) {
+                    metrics::gauge!("clipdb_shard_snapshot_sequence", &labels)
+                        .set(s.sequence as f64);
+                }
                 if let Some(Some(last)) = lasts.get(shard as usize) {
                     metrics::gauge!("clipdb_replica_lag", &labels)
                         .set(last.saturating_sub(applied) as f64);

@@ -19,7 +19,9 @@ pub(crate) use database::validate_collection_name;
 pub use database::{Database, DatabaseOptions, RecommendQuery, ReplicatedOp, Selection};
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
-pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};
+pub use snapshot::{
+    restore_snapshot, snapshot_value, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT,
+};
 pub use types::*;
 
 use crate::embed::EmbedError;

@@ -23,6 +23,8 @@ use common::{
 };
 use tonic::transport::Channel;
 
+mod snapshots;
+
 /// One cluster at a time: each runs 3 NATS servers and 2-3 clipdb nodes.
 static CLUSTER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -136,10 +138,17 @@ struct Cluster {
     nodes: Vec<Option<TestServer>>,
     /// Each node's gRPC address, kept across restarts.
     addrs: Vec<String>,
+    /// Flags every node gets besides the cluster's own.
+    extra_args: Vec<String>,
 }
 
 impl Cluster {
     fn start(nodes: usize) -> Cluster {
+        Cluster::start_with_args(nodes, &[])
+    }
+
+    /// As [`Cluster::start`], each node started with `extra_args` too.
+    fn start_with_args(nodes: usize, extra_args: &[&str]) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let nats = Nats::start(&dir);
@@ -149,6 +158,7 @@ impl Cluster {
             nats,
             nodes: Vec::new(),
             addrs: Vec::new(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         for i in 0..nodes {
             let addr = format!("127.0.0.1:{}", free_port());
@@ -160,14 +170,16 @@ impl Cluster {
     }
 
     fn node_args(&self, i: usize) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--listen".into(),
             self.addrs[i].clone(),
             "--nats".into(),
             self.nats.urls(),
             "--node-id".into(),
             format!("n{i}"),
-        ]
+        ];
+        args.extend(self.extra_args.iter().cloned());
+        args
     }
 
     fn start_node(&mut self, i: usize) {

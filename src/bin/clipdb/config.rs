@@ -417,6 +417,15 @@ pub struct ServeArgs {
     /// (default: the bound --listen address, unless that is 0.0.0.0).
     #[arg(long, env = "CLIPDB_ADVERTISE", requires = "nats")]
     pub advertise: Option<String>,
+    /// Cluster mode: a shard's snapshot is uploaded to the object store
+    /// (and its log trimmed behind it) after this many applied log entries
+    /// (0: not by count).
+    #[arg(long, env = "CLIPDB_SNAPSHOT_EVERY_ENTRIES", default_value_t = 100_000)]
+    pub snapshot_every_entries: u64,
+    /// Cluster mode: ... or this many seconds after the previous snapshot,
+    /// if anything was applied since (0: not by time).
+    #[arg(long, env = "CLIPDB_SNAPSHOT_INTERVAL", default_value_t = 3600)]
+    pub snapshot_interval: u64,
 }
 
 fn parse_fusion(s: &str) -> Result<(f32, f32), String> {

@@ -342,6 +342,10 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         nats_urls: args.nats.clone(),
         node_id: args.node_id.clone().unwrap_or_default(),
         advertise: args.advertise.clone().unwrap_or_default(),
+        snapshots: clipdb::cluster::SnapshotPolicy {
+            every_entries: args.snapshot_every_entries,
+            interval: std::time::Duration::from_secs(args.snapshot_interval),
+        },
     });
     let options = ServerOptions {
         cluster,

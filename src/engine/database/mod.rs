@@ -346,6 +346,10 @@ impl Database {
         {
             return Err(EngineError::CollectionExists(spec_name));
         }
+        // Metadata a crash left under the name (an install of a snapshot
+        // cut short before its config was written) must not become part of
+        // the new collection.
+        self.meta.remove_collection(&spec_name)?;
         let collection = Collection::create(
             self.collection_dir(&spec_name),
             config.clone(),
@@ -360,6 +364,52 @@ impl Database {
         )?;
         let info = collection.info();
         collections.insert(spec_name, collection);
+        Ok(info)
+    }
+
+    /// Replaces collection `name` (dropping it if it exists) with the
+    /// snapshot `file`, verified first, and serves it (blocking; cluster
+    /// mode restores a shard replica this way). The collection's values,
+    /// among them a replica's applied log sequence, come from the snapshot
+    /// and appear with its data: the config, written last, makes the
+    /// collection exist, so a crash part-way leaves no collection of that
+    /// name, never a partial one.
+    pub fn install_collection_snapshot(&self, name: &str, file: &Path) -> Result<CollectionInfo> {
+        validate_collection_name(name)?;
+        match self.drop_collection(name) {
+            Ok(()) | Err(EngineError::CollectionNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        // Not under the collections lock: installing copies the whole
+        // shard, and every other collection keeps serving meanwhile. The
+        // caller owns the name (a replica's own task), so nothing else
+        // creates it meanwhile; checked again below.
+        let header = super::snapshot::install_snapshot(
+            file,
+            &self.dir.join("collections"),
+            self.meta.as_ref(),
+            name,
+        )?;
+        let mut config = header.config.clone();
+        config.name = name.to_string();
+        let collection = Collection::open(
+            self.collection_dir(name),
+            config,
+            self.meta.clone(),
+            self.committer.clone(),
+        )?;
+        let info = collection.info();
+        if info.point_count != header.point_count {
+            return Err(EngineError::Internal(format!(
+                "installed collection {name} has {} points, the snapshot {}",
+                info.point_count, header.point_count
+            )));
+        }
+        let mut collections = self.collections.write();
+        if collections.contains_key(name) || self.unavailable.read().contains_key(name) {
+            return Err(EngineError::CollectionExists(name.to_string()));
+        }
+        collections.insert(name.to_string(), collection);
         Ok(info)
     }
 
