@@ -711,6 +711,10 @@ pub(crate) fn install_snapshot(
     meta.apply(&target, batch)?;
     meta.flush()?;
     let _ = std::fs::remove_file(dest.join(POINTS_MEMBER));
+    // Tests stop here: a crash before the config leaves no collection.
+    fail::fail_point!(&format!("snapshot-install-before-config/{target}"), |_| {
+        Err(EngineError::Internal("failpoint: install stopped before the config".into()))
+    });
     let mut config = header.config.clone();
     config.name = target.clone();
     meta.put_collection(

@@ -693,7 +693,7 @@ fn random_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{ImageInput, PointData, PointInput};
+    use crate::engine::{ImageInput, PointData, PointInput, ReplicatedPoint};
 
     fn spec(name: &str) -> CollectionSpec {
         CollectionSpec {
@@ -724,6 +724,68 @@ mod tests {
                 payload: None,
             })
             .collect()
+    }
+
+    /// Cluster mode restores a replica by installing a snapshot; killed
+    /// part-way, it must leave no collection of that name (the config is
+    /// written last), and a collection created under the name afterwards
+    /// (an empty replica, before it restores again) must hold none of the
+    /// half-installed records or values, the applied log sequence among
+    /// them.
+    #[test]
+    fn an_install_cut_short_leaves_no_collection_and_nothing_behind() {
+        const NAME: &str = "installed-when-cut";
+        const KEY: &str = "cluster.applied_sequence";
+        let scenario = fail::FailScenario::setup();
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        db.create_collection(spec("source")).unwrap();
+        let replicated = points(20)
+            .into_iter()
+            .map(|p| ReplicatedPoint {
+                id: p.id,
+                vectors: [
+                    match p.data.image {
+                        Some(ImageInput::Vector(v)) => Some(v),
+                        _ => None,
+                    },
+                    None,
+                ],
+                payload: None,
+            })
+            .collect();
+        let marker = (KEY.to_string(), 7u64.to_le_bytes().to_vec());
+        rt.block_on(db.apply_replicated("source", ReplicatedOp::Upsert(replicated), marker.clone()))
+            .unwrap();
+        let snapshot = rt.block_on(db.create_snapshot("source")).unwrap();
+
+        fail::cfg(format!("snapshot-install-before-config/{NAME}"), "return").unwrap();
+        let cut = db.install_collection_snapshot(NAME, &snapshot.path);
+        assert!(cut.is_err(), "{cut:?}");
+        fail::remove(format!("snapshot-install-before-config/{NAME}"));
+        assert!(db.collection(NAME).is_err());
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert!(!db.has_collection(NAME));
+        let mut config = db.collection("source").unwrap().config().clone();
+        config.name = NAME.into();
+        db.create_collection_with_config(config).unwrap();
+        // Also as reopened from the metadata (the node restarts).
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert_eq!(db.collection(NAME).unwrap().info().point_count, 0);
+        assert_eq!(db.collection_value(NAME, KEY).unwrap(), None);
+
+        // Installed again, whole: replaces the empty one.
+        let info = db.install_collection_snapshot(NAME, &snapshot.path).unwrap();
+        assert_eq!(info.point_count, 20);
+        assert_eq!(db.collection_value(NAME, KEY).unwrap(), Some(marker.1.clone()));
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert_eq!(db.collection(NAME).unwrap().info().point_count, 20);
+        assert_eq!(db.collection_value(NAME, KEY).unwrap(), Some(marker.1));
+        scenario.teardown();
     }
 
     /// Found by fuzz/grpc_requests: dropping a collection while one of its
