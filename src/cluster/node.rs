@@ -207,7 +207,9 @@ impl ClusterNode {
         });
         let weak = Arc::downgrade(&node);
         let snapshots = tokio::spawn(super::snapshot::snapshot_loop(weak));
-        node.tasks.lock().extend([heartbeat, watch, reconcile, snapshots]);
+        node.tasks
+            .lock()
+            .extend([heartbeat, watch, reconcile, snapshots]);
         // The view holds what the bucket held (so reads and placement see
         // the cluster) before this node serves.
         for _ in 0..100 {

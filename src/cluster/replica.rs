@@ -154,8 +154,14 @@ async fn consume(
     if must_restore(applied, first, snapshot) {
         tracing::info!(replica = %replica.local_name, applied, log_starts_at = first, snapshot = ?snapshot, "restoring the replica from the shard's snapshot");
         replica.restoring.store(true, Ordering::Release);
-        let restored =
-            restore_replica(snapshots, db, &replica.uid, replica.shard, &replica.local_name).await;
+        let restored = restore_replica(
+            snapshots,
+            db,
+            &replica.uid,
+            replica.shard,
+            &replica.local_name,
+        )
+        .await;
         replica.restoring.store(false, Ordering::Release);
         replica.applied.send_replace(restored?);
     }

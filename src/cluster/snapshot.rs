@@ -211,12 +211,11 @@ pub async fn restore_replica(
             ));
         }
         let (db2, local2, path2) = (db.clone(), local.to_string(), path.clone());
-        let info = tokio::task::spawn_blocking(move || {
-            db2.install_collection_snapshot(&local2, &path2)
-        })
-        .await
-        .map_err(|e| format!("restore task failed: {e}"))?
-        .map_err(|e| format!("installing snapshot {}: {e}", record.object))?;
+        let info =
+            tokio::task::spawn_blocking(move || db2.install_collection_snapshot(&local2, &path2))
+                .await
+                .map_err(|e| format!("restore task failed: {e}"))?
+                .map_err(|e| format!("installing snapshot {}: {e}", record.object))?;
         let applied = recorded_applied(db, local);
         if applied != sequence {
             return Err(format!(

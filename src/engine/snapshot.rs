@@ -679,7 +679,7 @@ pub(crate) fn install_snapshot(
     std::fs::remove_file(staging.join(HEADER_MEMBER)).ok();
     std::fs::rename(&staging, &dest).map_err(|e| StorageError::io(&dest, e))?;
     cleanup.disarm();
-    sync_dir(&collections_dir)?;
+    sync_dir(collections_dir)?;
 
     // 3. Metadata: segments, records, values; the config last.
     let mut batch = MetaBatch::default();
@@ -713,7 +713,9 @@ pub(crate) fn install_snapshot(
     let _ = std::fs::remove_file(dest.join(POINTS_MEMBER));
     // Tests stop here: a crash before the config leaves no collection.
     fail::fail_point!(&format!("snapshot-install-before-config/{target}"), |_| {
-        Err(EngineError::Internal("failpoint: install stopped before the config".into()))
+        Err(EngineError::Internal(
+            "failpoint: install stopped before the config".into(),
+        ))
     });
     let mut config = header.config.clone();
     config.name = target.clone();
@@ -749,7 +751,9 @@ pub fn snapshot_value(file: &Path, key: &str) -> Result<Option<Vec<u8>>> {
         .map(|v| {
             base64::engine::general_purpose::STANDARD
                 .decode(v)
-                .map_err(|_| StorageError::corrupt(file, format!("value {key} is not base64")).into())
+                .map_err(|_| {
+                    StorageError::corrupt(file, format!("value {key} is not base64")).into()
+                })
         })
         .transpose()
 }

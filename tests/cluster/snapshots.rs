@@ -8,12 +8,7 @@ use super::*;
 
 /// Snapshots every few entries, never by time (so the tests depend on
 /// writes, not on the clock).
-const SNAPSHOT_ARGS: &[&str] = &[
-    "--snapshot-every-entries",
-    "8",
-    "--snapshot-interval",
-    "0",
-];
+const SNAPSHOT_ARGS: &[&str] = &["--snapshot-every-entries", "8", "--snapshot-interval", "0"];
 
 /// The collection's shards as node `i` reports them.
 async fn shards(cluster: &Cluster, i: usize, collection: &str) -> Vec<ShardInfo> {
@@ -88,7 +83,12 @@ async fn a_wiped_replica_restores_a_snapshot_and_replays_the_trimmed_log() {
         .filter(|s| s.replicas.iter().any(|r| r.node == "n1"))
         .count();
     assert!(held > 0);
-    assert_eq!(restores_logged(&cluster, 1), held, "{}", cluster.node(1).log());
+    assert_eq!(
+        restores_logged(&cluster, 1),
+        held,
+        "{}",
+        cluster.node(1).log()
+    );
     for i in 0..3 {
         check_replicas_of(&cluster, i, "wiped", &model).await;
     }
@@ -154,7 +154,9 @@ async fn a_replica_killed_past_a_trim_restores_from_the_snapshot() {
         if (0..2).all(|shard| {
             metric(
                 &text,
-                &format!("clipdb_shard_snapshot_sequence{{collection=\"trimmed\",shard=\"{shard}\"}}"),
+                &format!(
+                    "clipdb_shard_snapshot_sequence{{collection=\"trimmed\",shard=\"{shard}\"}}"
+                ),
             )
             .is_some_and(|s| s > 0.0)
         }) {
@@ -188,7 +190,10 @@ async fn a_replica_killed_past_a_trim_restores_from_the_snapshot() {
                     && cols[1] == s.first_sequence.to_string()
             })
             .unwrap_or_else(|| panic!("no row for shard {}: {printed}", s.shard));
-        assert!(row.trim_end().ends_with(&s.snapshot_sequence.to_string()), "{row}");
+        assert!(
+            row.trim_end().ends_with(&s.snapshot_sequence.to_string()),
+            "{row}"
+        );
     }
 }
 

@@ -756,8 +756,12 @@ mod tests {
             })
             .collect();
         let marker = (KEY.to_string(), 7u64.to_le_bytes().to_vec());
-        rt.block_on(db.apply_replicated("source", ReplicatedOp::Upsert(replicated), marker.clone()))
-            .unwrap();
+        rt.block_on(db.apply_replicated(
+            "source",
+            ReplicatedOp::Upsert(replicated),
+            marker.clone(),
+        ))
+        .unwrap();
         let snapshot = rt.block_on(db.create_snapshot("source")).unwrap();
 
         fail::cfg(format!("snapshot-install-before-config/{NAME}"), "return").unwrap();
@@ -778,9 +782,14 @@ mod tests {
         assert_eq!(db.collection_value(NAME, KEY).unwrap(), None);
 
         // Installed again, whole: replaces the empty one.
-        let info = db.install_collection_snapshot(NAME, &snapshot.path).unwrap();
+        let info = db
+            .install_collection_snapshot(NAME, &snapshot.path)
+            .unwrap();
         assert_eq!(info.point_count, 20);
-        assert_eq!(db.collection_value(NAME, KEY).unwrap(), Some(marker.1.clone()));
+        assert_eq!(
+            db.collection_value(NAME, KEY).unwrap(),
+            Some(marker.1.clone())
+        );
         drop(db);
         let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
         assert_eq!(db.collection(NAME).unwrap().info().point_count, 20);
