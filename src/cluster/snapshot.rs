@@ -304,6 +304,11 @@ impl ClusterNode {
     ) -> Result<SnapshotRecord, String> {
         let started = Instant::now();
         let local = c.local_name(shard);
+        // Files an upload killed part-way left (each is removed once
+        // uploaded).
+        for old in self.db.list_snapshots(&local).unwrap_or_default() {
+            let _ = self.db.delete_snapshot(&local, &old.name);
+        }
         let info = self
             .db
             .create_snapshot(&local)
