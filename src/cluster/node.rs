@@ -146,9 +146,19 @@ impl ClusterNode {
                 }
             }
         };
-        let snapshots = SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir())
-            .await
-            .map_err(ClusterError::JetStream)?;
+        // A new bucket's stream answers once it has a leader.
+        let mut attempt = 0;
+        let snapshots = loop {
+            match SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir()).await {
+                Ok(store) => break store,
+                Err(e) if attempt >= 60 => return Err(ClusterError::JetStream(e)),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::info!(error = %e, "waiting for the snapshot object store");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
         let node = Arc::new(ClusterNode {
             snapshot_policy: options.snapshots,
             options,
