@@ -374,6 +374,18 @@ impl ClusterNode {
                 applied,
             );
             self.replicas.lock().insert(key.clone(), replica);
+            // Reported at once: the bucket may still hold what this node
+            // reported before it lost its disk (or before a restore), and
+            // readers must not route to it by that.
+            let report = AppliedReport {
+                applied,
+                restoring: false,
+            };
+            let report_key = format!("applied.{}.{shard}.{}", c.uid, self.options.node_id);
+            let value = serde_json::to_vec(&report).expect("encodes");
+            if let Err(e) = self.kv.put(report_key, value.into()).await {
+                tracing::warn!(error = %e, "cannot report the applied sequence");
+            }
         }
         // Replicas of collections deleted (or moved away), including ones
         // deleted while this node was down: local collections named like a

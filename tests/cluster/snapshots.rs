@@ -241,3 +241,77 @@ async fn a_replica_moved_to_a_new_node_restores_from_the_snapshot() {
         assert_eq!(cluster.node(i).count("moved").await, live);
     }
 }
+
+/// kill -9 of a node while it restores a snapshot: started again, it
+/// restores again (a cut-short install leaves no local copy, never a
+/// partial one) or goes on from the whole one, and ends equal to the
+/// model. The shard is large enough (9 000 x 256) that the restore takes a
+/// while; the log says whether the kill landed inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_restoring_restores_again() {
+    let _one = CLUSTER_LOCK.lock().await;
+    let mut cluster = Cluster::start_with_args(2, SNAPSHOT_ARGS);
+    let dim = 256;
+    collections_client(&cluster.url(0))
+        .await
+        .create_collection(sharded("big", dim as u32, 1, 2))
+        .await
+        .expect("create");
+    let mut model: Model = BTreeMap::new();
+    let mut p = cluster.points(0).await;
+    for batch in 0..18u64 {
+        let vectors = random_unit_vectors(500, dim, 100 + batch);
+        let points: Vec<Point> = vectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let id = format!("b{}", batch * 500 + i as u64);
+                model.insert(id.clone(), Some((v.clone(), batch)));
+                point_with(&id, v, 0, batch)
+            })
+            .collect();
+        p.upsert(UpsertRequest {
+            collection: "big".into(),
+            points,
+        })
+        .await
+        .expect("upsert");
+    }
+    // A snapshot holding most of it, the log trimmed behind.
+    wait_trimmed_past(&cluster, 0, "big", &[12]).await;
+    cluster.kill_node(1);
+    std::fs::remove_dir_all(cluster.dir.join("node-1")).unwrap();
+    cluster.start_node(1);
+    let started = "restoring the replica from the shard's snapshot";
+    let mut log = String::new();
+    for _ in 0..30_000 {
+        log = cluster.node(1).log();
+        if log.contains(started) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(log.contains(started), "{log}");
+    // kill -9, then read what it logged (dropping the server removes its
+    // log).
+    cluster.nodes[1].as_mut().unwrap().kill();
+    let finished_before_kill = restores_logged(&cluster, 1) > 0;
+    cluster.kill_node(1);
+    eprintln!(
+        "node 1 killed {} its restore had finished",
+        if finished_before_kill {
+            "after"
+        } else {
+            "before"
+        }
+    );
+    cluster.start_node(1);
+    // Through node 1: its own replica's state is its own, not a report.
+    cluster.wait_caught_up(1).await;
+    check_replicas_of(&cluster, 1, "big", &model).await;
+    assert_eq!(cluster.node(1).count("big").await, model.len() as u64);
+    // Started again after a restore cut short, it restored again.
+    if !finished_before_kill {
+        assert_eq!(restores_logged(&cluster, 1), 1, "{}", cluster.node(1).log());
+    }
+}
