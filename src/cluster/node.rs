@@ -1058,14 +1058,16 @@ impl ClusterNode {
         let mut nodes: Vec<(u64, bool, String)> = collection.placement[shard as usize]
             .iter()
             .filter_map(|n| {
+                // A replica loading a snapshot has no copy to read.
                 if n == me {
                     let r = self.local_replica(&collection.uid, shard)?;
-                    Some((r.applied(), true, n.clone()))
+                    (!r.is_restoring()).then(|| (r.applied(), true, n.clone()))
                 } else if view.is_live(n, now) {
-                    let applied = view
-                        .reported(&collection.uid, shard, n)
-                        .map_or(0, |r| r.applied);
-                    Some((applied, false, n.clone()))
+                    let report = view.reported(&collection.uid, shard, n);
+                    if report.is_some_and(|r| r.restoring) {
+                        return None;
+                    }
+                    Some((report.map_or(0, |r| r.applied), false, n.clone()))
                 } else {
                     None
                 }
