@@ -36,6 +36,8 @@ CLIPDB_METRICS = {
     "clipdb_compactions_total", "clipdb_seals_total",
     "clipdb_snapshot_duration_seconds", "clipdb_build_info",
     "clipdb_cluster_nodes", "clipdb_replica_applied_sequence", "clipdb_replica_lag",
+    "clipdb_shard_snapshot_sequence", "clipdb_shard_snapshots_uploaded_total",
+    "clipdb_replica_restores_total",
     "process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total",
 }
 OTHER_METRICS = {

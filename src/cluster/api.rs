@@ -532,6 +532,7 @@ async fn local_call(
 async fn collection_info(api: &ClusterApi, c: &ClusterCollection) -> proto::CollectionInfo {
     let node = &api.node;
     let lasts = node.last_sequences(c).await;
+    let firsts = node.first_sequences(c).await;
     let counts = api
         .fan_out(c, (0..c.shards).collect(), true, |_| {
             ShardCall::Count(proto::CountRequest {
@@ -558,16 +559,20 @@ async fn collection_info(api: &ClusterApi, c: &ClusterCollection) -> proto::Coll
             let replicas = c.placement[shard as usize]
                 .iter()
                 .map(|n| {
-                    let applied = if n == node.node_id() {
-                        node.local_replica(&c.uid, shard).map(|r| r.applied())
+                    let (applied, restoring) = if n == node.node_id() {
+                        node.local_replica(&c.uid, shard)
+                            .map(|r| (r.applied(), r.is_restoring()))
                     } else {
-                        view.reported(&c.uid, shard, n).map(|r| r.applied)
+                        view.reported(&c.uid, shard, n)
+                            .map(|r| (r.applied, r.restoring))
                     }
-                    .unwrap_or(0);
+                    .unwrap_or((0, false));
                     let live = n == node.node_id() || view.is_live(n, now);
                     let lag = last.map_or(0, |l| l.saturating_sub(applied));
                     let state = if !live {
                         proto::ReplicaState::Down
+                    } else if restoring {
+                        proto::ReplicaState::Restoring
                     } else if lag > 0 {
                         proto::ReplicaState::CatchingUp
                     } else {
@@ -585,6 +590,11 @@ async fn collection_info(api: &ClusterApi, c: &ClusterCollection) -> proto::Coll
                 shard,
                 last_sequence: last.unwrap_or(0),
                 replicas,
+                first_sequence: firsts[shard as usize].unwrap_or(0),
+                snapshot_sequence: view
+                    .snapshots
+                    .get(&(c.uid.clone(), shard))
+                    .map_or(0, |s| s.sequence),
             }
         })
         .collect();

@@ -8,13 +8,16 @@
 //!   replication factor, placement), created and deleted with
 //!   compare-and-set on the key's revision;
 //! - `applied.<uid>.<shard>.<node>`: an [`AppliedReport`], how far a replica
-//!   has applied its shard's log (for lag and read routing).
+//!   has applied its shard's log (for lag and read routing);
+//! - `snapshots.<uid>.<shard>`: a [`SnapshotRecord`], the shard's latest
+//!   snapshot in the object store (see `snapshot.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::snapshot::SnapshotRecord;
 use crate::engine::{CollectionConfig, ModelRecord};
 
 /// How often a node announces itself.
@@ -103,6 +106,10 @@ pub fn shard_of(id: &str, shards: u32) -> u32 {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 pub struct AppliedReport {
     pub applied: u64,
+    /// Loading the shard's latest snapshot (then `applied` is what the
+    /// replica held before).
+    #[serde(default)]
+    pub restoring: bool,
 }
 
 /// A node's cached copy of the bucket, kept current by a watch.
@@ -112,6 +119,8 @@ pub struct View {
     pub collections: BTreeMap<String, ClusterCollection>,
     /// (collection uid, shard, node) -> report.
     pub applied: HashMap<(String, u32, String), AppliedReport>,
+    /// (collection uid, shard) -> its latest snapshot.
+    pub snapshots: HashMap<(String, u32), SnapshotRecord>,
     /// The watch has delivered everything the bucket held when it started:
     /// a collection missing from the view was deleted.
     pub loaded: bool,
@@ -136,6 +145,22 @@ impl View {
                 }
                 None => {
                     self.collections.remove(name);
+                }
+            }
+        } else if let Some(rest) = key.strip_prefix("snapshots.") {
+            let Some((uid, shard)) = rest.split_once('.') else {
+                return;
+            };
+            let Ok(shard) = shard.parse::<u32>() else {
+                return;
+            };
+            let k = (uid.to_string(), shard);
+            match value.and_then(|v| serde_json::from_slice(v).ok()) {
+                Some(r) => {
+                    self.snapshots.insert(k, r);
+                }
+                None => {
+                    self.snapshots.remove(&k);
                 }
             }
         } else if let Some(rest) = key.strip_prefix("applied.") {
@@ -265,9 +290,30 @@ mod tests {
         assert!(!v.is_live("n1", 1000 + LIVENESS.as_millis() as u64));
         v.apply(
             "applied.abc.3.n1",
-            Some(&serde_json::to_vec(&AppliedReport { applied: 7 }).unwrap()),
+            Some(
+                &serde_json::to_vec(&AppliedReport {
+                    applied: 7,
+                    restoring: false,
+                })
+                .unwrap(),
+            ),
         );
         assert_eq!(v.reported("abc", 3, "n1").unwrap().applied, 7);
+        let snapshot = SnapshotRecord {
+            sequence: 40,
+            object: "abc.3.40".into(),
+            previous: None,
+            size_bytes: 10,
+            node: "n1".into(),
+            created_ms: 5,
+        };
+        v.apply(
+            "snapshots.abc.3",
+            Some(&serde_json::to_vec(&snapshot).unwrap()),
+        );
+        assert_eq!(v.snapshots[&("abc".to_string(), 3)], snapshot);
+        v.apply("snapshots.abc.3", None);
+        assert!(v.snapshots.is_empty());
         v.apply("nodes.n1", None);
         assert!(!v.is_live("n1", 1000));
     }

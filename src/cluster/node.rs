@@ -17,6 +17,7 @@ use tonic::Status;
 use super::log;
 use super::meta::*;
 use super::replica::{recorded_applied, LocalReplica};
+use super::snapshot::{SnapshotPolicy, SnapshotStore};
 use crate::engine::{Database, ReplicatedOp};
 use crate::proto;
 use crate::proto::cluster_client::ClusterClient;
@@ -50,6 +51,8 @@ pub struct ClusterOptions {
     /// How this node calls the others; set by the server from its own TLS
     /// and API key options.
     pub peer: PeerOptions,
+    /// When shard snapshots are taken (`snapshot.rs`).
+    pub snapshots: SnapshotPolicy,
 }
 
 /// How a node calls the other nodes' gRPC APIs: as they serve it.
@@ -137,6 +140,9 @@ pub struct ClusterNode {
     pub(crate) db: Arc<Database>,
     pub(crate) js: jetstream::Context,
     pub(crate) kv: kv::Store,
+    /// The shards' snapshots (object store) and where restores download.
+    pub(crate) snapshots: SnapshotStore,
+    pub(crate) snapshot_policy: SnapshotPolicy,
     /// Copies of each stream (and of the bucket): min(3, NATS servers).
     stream_replicas: usize,
     /// Largest message the NATS servers take.
@@ -221,11 +227,26 @@ impl ClusterNode {
                 }
             }
         };
+        // A new bucket's stream answers once it has a leader.
+        let mut attempt = 0;
+        let snapshots = loop {
+            match SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir()).await {
+                Ok(store) => break store,
+                Err(e) if attempt >= 60 => return Err(ClusterError::JetStream(e)),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::info!(error = %e, "waiting for the snapshot object store");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
         let node = Arc::new(ClusterNode {
+            snapshot_policy: options.snapshots,
             options,
             db,
             js,
             kv,
+            snapshots,
             stream_replicas,
             max_payload,
             view: RwLock::new(View::default()),
@@ -277,7 +298,11 @@ impl ClusterNode {
                 }
             }
         });
-        node.tasks.lock().extend([heartbeat, watch, reconcile]);
+        let weak = Arc::downgrade(&node);
+        let snapshots = tokio::spawn(super::snapshot::snapshot_loop(weak));
+        node.tasks
+            .lock()
+            .extend([heartbeat, watch, reconcile, snapshots]);
         // The view holds what the bucket held (so reads and placement see
         // the cluster) before this node serves.
         for _ in 0..100 {
@@ -425,11 +450,25 @@ impl ClusterNode {
             let replica = LocalReplica::start(
                 self.db.clone(),
                 self.js.clone(),
+                self.snapshots.clone(),
+                key.clone(),
                 c.stream(*shard),
                 local,
                 applied,
             );
             self.replicas.lock().insert(key.clone(), replica);
+            // Reported at once: the bucket may still hold what this node
+            // reported before it lost its disk (or before a restore), and
+            // readers must not route to it by that.
+            let report = AppliedReport {
+                applied,
+                restoring: false,
+            };
+            let report_key = format!("applied.{}.{shard}.{}", c.uid, self.options.node_id);
+            let value = serde_json::to_vec(&report).expect("encodes");
+            if let Err(e) = self.kv.put(report_key, value.into()).await {
+                tracing::warn!(error = %e, "cannot report the applied sequence");
+            }
         }
         // Replicas of collections deleted (or moved away), including ones
         // deleted while this node was down: local collections named like a
@@ -469,17 +508,19 @@ impl ClusterNode {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         for ((uid, shard), r) in replicas {
-            let applied = r.applied();
+            let report = AppliedReport {
+                applied: r.applied(),
+                restoring: r.is_restoring(),
+            };
             let reported = self
                 .view
                 .read()
-                .reported(&uid, shard, &self.options.node_id)
-                .map(|r| r.applied);
-            if reported == Some(applied) {
+                .reported(&uid, shard, &self.options.node_id);
+            if reported == Some(report) {
                 continue;
             }
             let key = format!("applied.{uid}.{shard}.{}", self.options.node_id);
-            let value = serde_json::to_vec(&AppliedReport { applied }).expect("encodes");
+            let value = serde_json::to_vec(&report).expect("encodes");
             if let Err(e) = self.kv.put(key, value.into()).await {
                 tracing::warn!(error = %e, "cannot report the applied sequence");
             }
@@ -557,6 +598,10 @@ impl ClusterNode {
             for (shard, applied) in mine {
                 let labels = [("collection", name.clone()), ("shard", shard.to_string())];
                 metrics::gauge!("clipdb_replica_applied_sequence", &labels).set(applied as f64);
+                if let Some(s) = view.snapshots.get(&(c.uid.clone(), shard)) {
+                    metrics::gauge!("clipdb_shard_snapshot_sequence", &labels)
+                        .set(s.sequence as f64);
+                }
                 if let Some(Some(last)) = lasts.get(shard as usize) {
                     metrics::gauge!("clipdb_replica_lag", &labels)
                         .set(last.saturating_sub(applied) as f64);
@@ -1117,14 +1162,16 @@ impl ClusterNode {
         let mut nodes: Vec<(u64, bool, String)> = collection.placement[shard as usize]
             .iter()
             .filter_map(|n| {
+                // A replica loading a snapshot has no copy to read.
                 if n == me {
                     let r = self.local_replica(&collection.uid, shard)?;
-                    Some((r.applied(), true, n.clone()))
+                    (!r.is_restoring()).then(|| (r.applied(), true, n.clone()))
                 } else if view.is_live(n, now) {
-                    let applied = view
-                        .reported(&collection.uid, shard, n)
-                        .map_or(0, |r| r.applied);
-                    Some((applied, false, n.clone()))
+                    let report = view.reported(&collection.uid, shard, n);
+                    if report.is_some_and(|r| r.restoring) {
+                        return None;
+                    }
+                    Some((report.map_or(0, |r| r.applied), false, n.clone()))
                 } else {
                     None
                 }

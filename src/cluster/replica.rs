@@ -2,9 +2,12 @@
 //! shard's log in order. Each entry is applied together with its stream
 //! sequence in one atomic metadata commit (`Database::apply_replicated`), so
 //! after a crash the replica resumes right after the last entry it applied:
-//! nothing applied twice, nothing skipped.
+//! nothing applied twice, nothing skipped. A replica whose next entry was
+//! trimmed from the log (or a new, empty one of a shard with a snapshot)
+//! first restores the shard's latest snapshot (`snapshot.rs`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use super::log;
+use super::snapshot::{must_restore, restore_replica, SnapshotStore};
 use crate::engine::Database;
 
 /// The collection value holding the last applied stream sequence.
@@ -25,17 +29,23 @@ const RESULTS_KEPT: usize = 4096;
 
 pub struct LocalReplica {
     pub local_name: String,
+    uid: String,
+    shard: u32,
+    /// Loading the shard's snapshot (then nothing is applied).
+    restoring: AtomicBool,
     applied: watch::Sender<u64>,
     results: Mutex<VecDeque<(u64, u64)>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl LocalReplica {
-    /// Starts applying `stream` from after `applied` (the sequence recorded
-    /// in the local collection).
+    /// Starts applying `stream` (shard `shard` of the collection `uid`) from
+    /// after `applied` (the sequence recorded in the local collection).
     pub fn start(
         db: Arc<Database>,
         js: jetstream::Context,
+        snapshots: SnapshotStore,
+        (uid, shard): (String, u32),
         stream: String,
         local_name: String,
         applied: u64,
@@ -43,17 +53,24 @@ impl LocalReplica {
         let (tx, _) = watch::channel(applied);
         let replica = Arc::new(LocalReplica {
             local_name,
+            uid,
+            shard,
+            restoring: AtomicBool::new(false),
             applied: tx,
             results: Mutex::new(VecDeque::new()),
             task: Mutex::new(None),
         });
-        let task = tokio::spawn(apply_loop(replica.clone(), db, js, stream));
+        let task = tokio::spawn(apply_loop(replica.clone(), db, js, snapshots, stream));
         *replica.task.lock() = Some(task);
         replica
     }
 
     pub fn applied(&self) -> u64 {
         *self.applied.borrow()
+    }
+
+    pub fn is_restoring(&self) -> bool {
+        self.restoring.load(Ordering::Acquire)
     }
 
     /// Waits until the replica has applied `sequence`; returns the applied
@@ -96,11 +113,12 @@ async fn apply_loop(
     replica: Arc<LocalReplica>,
     db: Arc<Database>,
     js: jetstream::Context,
+    snapshots: SnapshotStore,
     stream_name: String,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match consume(&replica, &db, &js, &stream_name).await {
+        match consume(&replica, &db, &js, &snapshots, &stream_name).await {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) => {
                 tracing::warn!(stream = %stream_name, replica = %replica.local_name, error = %e, "replica stopped applying; resuming from its applied sequence");
@@ -115,12 +133,38 @@ async fn consume(
     replica: &LocalReplica,
     db: &Arc<Database>,
     js: &jetstream::Context,
+    snapshots: &SnapshotStore,
     stream_name: &str,
 ) -> Result<(), String> {
     let stream = js
         .get_stream(stream_name)
         .await
         .map_err(|e| format!("stream {stream_name}: {e}"))?;
+    let first = stream.cached_info().state.first_sequence;
+    let applied = replica.applied();
+    // Only an empty replica asks whether the shard has a snapshot.
+    let snapshot = if applied == 0 || applied + 1 < first {
+        snapshots
+            .latest(&replica.uid, replica.shard)
+            .await?
+            .map(|r| r.sequence)
+    } else {
+        None
+    };
+    if must_restore(applied, first, snapshot) {
+        tracing::info!(replica = %replica.local_name, applied, log_starts_at = first, snapshot = ?snapshot, "restoring the replica from the shard's snapshot");
+        replica.restoring.store(true, Ordering::Release);
+        let restored = restore_replica(
+            snapshots,
+            db,
+            &replica.uid,
+            replica.shard,
+            &replica.local_name,
+        )
+        .await;
+        replica.restoring.store(false, Ordering::Release);
+        replica.applied.send_replace(restored?);
+    }
     let start = replica.applied() + 1;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig {
@@ -143,6 +187,14 @@ async fn consume(
             .stream_sequence;
         if sequence <= replica.applied() {
             continue;
+        }
+        if sequence != replica.applied() + 1 {
+            // The entries in between were trimmed (after this consumer
+            // started): restore the snapshot that holds them.
+            return Err(format!(
+                "sequence {sequence} follows {}: the entries between were trimmed",
+                replica.applied()
+            ));
         }
         let op = log::decode(&message.payload).map_err(|e| format!("sequence {sequence}: {e}"))?;
         let marker = (APPLIED_KEY.to_string(), sequence.to_le_bytes().to_vec());

@@ -23,7 +23,9 @@ pub use database::{
 };
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
-pub use snapshot::{restore_snapshot, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT};
+pub use snapshot::{
+    restore_snapshot, snapshot_value, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT,
+};
 pub use types::*;
 
 use crate::embed::EmbedError;

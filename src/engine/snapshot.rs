@@ -557,16 +557,7 @@ pub fn restore_snapshot(
     force: bool,
 ) -> Result<RestoreReport> {
     let header: SnapshotHeader = archive::read_header(file)?;
-    if header.format != SNAPSHOT_FORMAT {
-        return Err(StorageError::corrupt(
-            file,
-            format!(
-                "snapshot format {} is not supported by this build (it reads {SNAPSHOT_FORMAT})",
-                header.format
-            ),
-        )
-        .into());
-    }
+    check_format(file, &header)?;
     let target = name.unwrap_or(&header.collection).to_string();
     validate_collection_name(&target)?;
     let collections_dir = data_dir.join("collections");
@@ -588,6 +579,44 @@ pub fn restore_snapshot(
         )));
     }
 
+    let header = install_snapshot(file, &collections_dir, &meta, &target)?;
+    drop(meta);
+
+    // 4. Open it as the server would.
+    let db = Database::open(data_dir, DatabaseOptions::default(), None)?;
+    let restored = db.collection(&target)?;
+    let info = restored.info();
+    if info.point_count != header.point_count {
+        return Err(EngineError::Internal(format!(
+            "restored collection {target} has {} points, the snapshot {}",
+            info.point_count, header.point_count
+        )));
+    }
+    Ok(RestoreReport {
+        source_collection: header.collection.clone(),
+        collection: target,
+        created_at: header.created_at.clone(),
+        point_count: info.point_count,
+        segments: info.segments.len(),
+        sealed_segments: info.segments.iter().filter(|s| s.sealed).count(),
+        replaced: exists,
+    })
+}
+
+/// Verifies and installs the snapshot `file` as collection `target` of the
+/// metadata store `meta` (whose collection files live in
+/// `collections_dir`), replacing whatever the name held there. Every
+/// member's checksum is verified into a staging directory before anything
+/// existing is touched; the config is written last, so a crash part-way
+/// leaves no collection of that name (its leftovers are cleared by the
+/// next install or create of the name). Does not open the collection.
+pub(crate) fn install_snapshot(
+    file: &Path,
+    collections_dir: &Path,
+    meta: &dyn MetaStore,
+    target: &str,
+) -> Result<SnapshotHeader> {
+    let target = target.to_string();
     // 1. Verify and unpack next to the collections (a name no collection can have).
     let staging = collections_dir.join(format!(".restore-{target}"));
     if staging.exists() {
@@ -596,6 +625,7 @@ pub fn restore_snapshot(
     std::fs::create_dir_all(&staging).map_err(|e| StorageError::io(&staging, e))?;
     let cleanup = scopeguard(staging.clone());
     let header: SnapshotHeader = archive::extract(file, &staging)?;
+    check_format(file, &header)?;
     let mut seen_ids = std::collections::HashSet::new();
     let count = for_each_point(&staging.join(POINTS_MEMBER), &header, |_, rec, _| {
         if !seen_ids.insert(rec.id) {
@@ -649,7 +679,7 @@ pub fn restore_snapshot(
     std::fs::remove_file(staging.join(HEADER_MEMBER)).ok();
     std::fs::rename(&staging, &dest).map_err(|e| StorageError::io(&dest, e))?;
     cleanup.disarm();
-    sync_dir(&collections_dir)?;
+    sync_dir(collections_dir)?;
 
     // 3. Metadata: segments, records, values; the config last.
     let mut batch = MetaBatch::default();
@@ -681,33 +711,51 @@ pub fn restore_snapshot(
     meta.apply(&target, batch)?;
     meta.flush()?;
     let _ = std::fs::remove_file(dest.join(POINTS_MEMBER));
+    // Tests stop here: a crash before the config leaves no collection.
+    fail::fail_point!(&format!("snapshot-install-before-config/{target}"), |_| {
+        Err(EngineError::Internal(
+            "failpoint: install stopped before the config".into(),
+        ))
+    });
     let mut config = header.config.clone();
     config.name = target.clone();
     meta.put_collection(
         &target,
         &serde_json::to_vec(&config).expect("config encodes"),
     )?;
-    drop(meta);
+    Ok(header)
+}
 
-    // 4. Open it as the server would.
-    let db = Database::open(data_dir, DatabaseOptions::default(), None)?;
-    let restored = db.collection(&target)?;
-    let info = restored.info();
-    if info.point_count != header.point_count {
-        return Err(EngineError::Internal(format!(
-            "restored collection {target} has {} points, the snapshot {}",
-            info.point_count, header.point_count
-        )));
+fn check_format(file: &Path, header: &SnapshotHeader) -> Result<()> {
+    if header.format != SNAPSHOT_FORMAT {
+        return Err(StorageError::corrupt(
+            file,
+            format!(
+                "snapshot format {} is not supported by this build (it reads {SNAPSHOT_FORMAT})",
+                header.format
+            ),
+        )
+        .into());
     }
-    Ok(RestoreReport {
-        source_collection: header.collection.clone(),
-        collection: target,
-        created_at: header.created_at.clone(),
-        point_count: info.point_count,
-        segments: info.segments.len(),
-        sealed_segments: info.segments.iter().filter(|s| s.sealed).count(),
-        replaced: exists,
-    })
+    Ok(())
+}
+
+/// A collection value recorded in the snapshot `file` (read from its
+/// header; cluster mode reads the applied log sequence this way).
+pub fn snapshot_value(file: &Path, key: &str) -> Result<Option<Vec<u8>>> {
+    let header: SnapshotHeader = archive::read_header(file)?;
+    check_format(file, &header)?;
+    header
+        .values
+        .get(key)
+        .map(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v)
+                .map_err(|_| {
+                    StorageError::corrupt(file, format!("value {key} is not base64")).into()
+                })
+        })
+        .transpose()
 }
 
 /// Removes a directory when dropped, unless disarmed.

@@ -25,6 +25,8 @@ use common::{
 };
 use tonic::transport::Channel;
 
+mod snapshots;
+
 /// One cluster at a time: each runs 3 NATS servers and 2-3 clipdb nodes.
 static CLUSTER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -145,6 +147,11 @@ struct Cluster {
 impl Cluster {
     fn start(nodes: usize) -> Cluster {
         Cluster::start_with(nodes, Vec::new())
+    }
+
+    /// As [`Cluster::start`], each node started with `extra_args` too.
+    fn start_with_args(nodes: usize, extra_args: &[&str]) -> Cluster {
+        Cluster::start_with(nodes, extra_args.iter().map(|a| a.to_string()).collect())
     }
 
     fn start_with(nodes: usize, extra_args: Vec<String>) -> Cluster {

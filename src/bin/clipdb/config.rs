@@ -421,6 +421,15 @@ pub struct ServeArgs {
     /// nodes' certificates (node-to-node calls use TLS and check them).
     #[arg(long, env = "CLIPDB_CLUSTER_TLS_CA", requires = "nats")]
     pub cluster_tls_ca: Option<PathBuf>,
+    /// Cluster mode: a shard's snapshot is uploaded to the object store
+    /// (and its log trimmed behind it) after this many applied log entries
+    /// (0: not by count).
+    #[arg(long, env = "CLIPDB_SNAPSHOT_EVERY_ENTRIES", default_value_t = 100_000)]
+    pub snapshot_every_entries: u64,
+    /// Cluster mode: ... or this many seconds after the previous snapshot,
+    /// if anything was applied since (0: not by time).
+    #[arg(long, env = "CLIPDB_SNAPSHOT_INTERVAL", default_value_t = 3600)]
+    pub snapshot_interval: u64,
 }
 
 fn parse_fusion(s: &str) -> Result<(f32, f32), String> {

@@ -349,6 +349,10 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         advertise: args.advertise.clone().unwrap_or_default(),
         tls_ca: args.cluster_tls_ca.clone(),
         peer: Default::default(),
+        snapshots: clipdb::cluster::SnapshotPolicy {
+            every_entries: args.snapshot_every_entries,
+            interval: std::time::Duration::from_secs(args.snapshot_interval),
+        },
     });
     let options = ServerOptions {
         cluster,

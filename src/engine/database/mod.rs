@@ -349,6 +349,10 @@ impl Database {
         {
             return Err(EngineError::CollectionExists(spec_name));
         }
+        // Metadata a crash left under the name (an install of a snapshot
+        // cut short before its config was written) must not become part of
+        // the new collection.
+        self.meta.remove_collection(&spec_name)?;
         let collection = Collection::create(
             self.collection_dir(&spec_name),
             config.clone(),
@@ -363,6 +367,52 @@ impl Database {
         )?;
         let info = collection.info();
         collections.insert(spec_name, collection);
+        Ok(info)
+    }
+
+    /// Replaces collection `name` (dropping it if it exists) with the
+    /// snapshot `file`, verified first, and serves it (blocking; cluster
+    /// mode restores a shard replica this way). The collection's values,
+    /// among them a replica's applied log sequence, come from the snapshot
+    /// and appear with its data: the config, written last, makes the
+    /// collection exist, so a crash part-way leaves no collection of that
+    /// name, never a partial one.
+    pub fn install_collection_snapshot(&self, name: &str, file: &Path) -> Result<CollectionInfo> {
+        validate_collection_name(name)?;
+        match self.drop_collection(name) {
+            Ok(()) | Err(EngineError::CollectionNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        // Not under the collections lock: installing copies the whole
+        // shard, and every other collection keeps serving meanwhile. The
+        // caller owns the name (a replica's own task), so nothing else
+        // creates it meanwhile; checked again below.
+        let header = super::snapshot::install_snapshot(
+            file,
+            &self.dir.join("collections"),
+            self.meta.as_ref(),
+            name,
+        )?;
+        let mut config = header.config.clone();
+        config.name = name.to_string();
+        let collection = Collection::open(
+            self.collection_dir(name),
+            config,
+            self.meta.clone(),
+            self.committer.clone(),
+        )?;
+        let info = collection.info();
+        if info.point_count != header.point_count {
+            return Err(EngineError::Internal(format!(
+                "installed collection {name} has {} points, the snapshot {}",
+                info.point_count, header.point_count
+            )));
+        }
+        let mut collections = self.collections.write();
+        if collections.contains_key(name) || self.unavailable.read().contains_key(name) {
+            return Err(EngineError::CollectionExists(name.to_string()));
+        }
+        collections.insert(name.to_string(), collection);
         Ok(info)
     }
 
@@ -646,7 +696,7 @@ fn random_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{ImageInput, PointData, PointInput};
+    use crate::engine::{ImageInput, PointData, PointInput, ReplicatedPoint};
 
     fn spec(name: &str) -> CollectionSpec {
         CollectionSpec {
@@ -677,6 +727,77 @@ mod tests {
                 payload: None,
             })
             .collect()
+    }
+
+    /// Cluster mode restores a replica by installing a snapshot; killed
+    /// part-way, it must leave no collection of that name (the config is
+    /// written last), and a collection created under the name afterwards
+    /// (an empty replica, before it restores again) must hold none of the
+    /// half-installed records or values, the applied log sequence among
+    /// them.
+    #[test]
+    fn an_install_cut_short_leaves_no_collection_and_nothing_behind() {
+        const NAME: &str = "installed-when-cut";
+        const KEY: &str = "cluster.applied_sequence";
+        let scenario = fail::FailScenario::setup();
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        db.create_collection(spec("source")).unwrap();
+        let replicated = points(20)
+            .into_iter()
+            .map(|p| ReplicatedPoint {
+                id: p.id,
+                vectors: [
+                    match p.data.image {
+                        Some(ImageInput::Vector(v)) => Some(v),
+                        _ => None,
+                    },
+                    None,
+                ],
+                payload: None,
+            })
+            .collect();
+        let marker = (KEY.to_string(), 7u64.to_le_bytes().to_vec());
+        rt.block_on(db.apply_replicated(
+            "source",
+            ReplicatedOp::Upsert(replicated),
+            marker.clone(),
+        ))
+        .unwrap();
+        let snapshot = rt.block_on(db.create_snapshot("source")).unwrap();
+
+        fail::cfg(format!("snapshot-install-before-config/{NAME}"), "return").unwrap();
+        let cut = db.install_collection_snapshot(NAME, &snapshot.path);
+        assert!(cut.is_err(), "{cut:?}");
+        fail::remove(format!("snapshot-install-before-config/{NAME}"));
+        assert!(db.collection(NAME).is_err());
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert!(!db.has_collection(NAME));
+        let mut config = db.collection("source").unwrap().config().clone();
+        config.name = NAME.into();
+        db.create_collection_with_config(config).unwrap();
+        // Also as reopened from the metadata (the node restarts).
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert_eq!(db.collection(NAME).unwrap().info().point_count, 0);
+        assert_eq!(db.collection_value(NAME, KEY).unwrap(), None);
+
+        // Installed again, whole: replaces the empty one.
+        let info = db
+            .install_collection_snapshot(NAME, &snapshot.path)
+            .unwrap();
+        assert_eq!(info.point_count, 20);
+        assert_eq!(
+            db.collection_value(NAME, KEY).unwrap(),
+            Some(marker.1.clone())
+        );
+        drop(db);
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        assert_eq!(db.collection(NAME).unwrap().info().point_count, 20);
+        assert_eq!(db.collection_value(NAME, KEY).unwrap(), Some(marker.1));
+        scenario.teardown();
     }
 
     /// Found by fuzz/grpc_requests: dropping a collection while one of its

@@ -146,6 +146,7 @@ pub fn format_status(c: &proto::GetClusterResponse) -> String {
                     Ok(proto::ReplicaState::Active) => "active",
                     Ok(proto::ReplicaState::CatchingUp) => "catching up",
                     Ok(proto::ReplicaState::Down) => "down",
+                    Ok(proto::ReplicaState::Restoring) => "restoring from snapshot",
                     _ => "unknown",
                 };
                 let _ = writeln!(
@@ -154,6 +155,24 @@ pub fn format_status(c: &proto::GetClusterResponse) -> String {
                     s.shard, r.node, r.applied_sequence, r.lag
                 );
             }
+        }
+        // The log each shard still holds (entries before FIRST were
+        // trimmed behind a snapshot) and its latest snapshot.
+        let _ = writeln!(
+            out,
+            "  {:<6} {:>10} {:>10} {:>10}",
+            "SHARD", "LOG FIRST", "LOG LAST", "SNAPSHOT"
+        );
+        for s in &col.shard_details {
+            let snapshot = match s.snapshot_sequence {
+                0 => "none".to_string(),
+                n => n.to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<6} {:>10} {:>10} {:>10}",
+                s.shard, s.first_sequence, s.last_sequence, snapshot
+            );
         }
     }
     out
