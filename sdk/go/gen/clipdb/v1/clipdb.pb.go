@@ -384,6 +384,9 @@ const (
 	ReplicaState_REPLICA_STATE_CATCHING_UP ReplicaState = 2
 	// Its node stopped heartbeating: readers and writers skip it.
 	ReplicaState_REPLICA_STATE_DOWN ReplicaState = 3
+	// Its node is live and is loading the shard's latest snapshot (a new or
+	// wiped replica, or one whose log position was trimmed away).
+	ReplicaState_REPLICA_STATE_RESTORING ReplicaState = 4
 )
 
 // Enum value maps for ReplicaState.
@@ -393,12 +396,14 @@ var (
 		1: "REPLICA_STATE_ACTIVE",
 		2: "REPLICA_STATE_CATCHING_UP",
 		3: "REPLICA_STATE_DOWN",
+		4: "REPLICA_STATE_RESTORING",
 	}
 	ReplicaState_value = map[string]int32{
 		"REPLICA_STATE_UNSPECIFIED": 0,
 		"REPLICA_STATE_ACTIVE":      1,
 		"REPLICA_STATE_CATCHING_UP": 2,
 		"REPLICA_STATE_DOWN":        3,
+		"REPLICA_STATE_RESTORING":   4,
 	}
 )
 
@@ -1796,10 +1801,16 @@ type ShardInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
 	// The last sequence of the shard's log (its JetStream stream).
-	LastSequence  uint64         `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
-	Replicas      []*ReplicaInfo `protobuf:"bytes,3,rep,name=replicas,proto3" json:"replicas,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LastSequence uint64         `protobuf:"varint,2,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	Replicas     []*ReplicaInfo `protobuf:"bytes,3,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	// The first sequence still in the shard's log: entries before it were
+	// trimmed, after a snapshot held them (1 while nothing was trimmed).
+	FirstSequence uint64 `protobuf:"varint,50,opt,name=first_sequence,json=firstSequence,proto3" json:"first_sequence,omitempty"`
+	// The log sequence the shard's latest snapshot in the object store holds
+	// (0: none yet); a new or wiped replica restores it, then replays the log.
+	SnapshotSequence uint64 `protobuf:"varint,51,opt,name=snapshot_sequence,json=snapshotSequence,proto3" json:"snapshot_sequence,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ShardInfo) Reset() {
@@ -1851,6 +1862,20 @@ func (x *ShardInfo) GetReplicas() []*ReplicaInfo {
 		return x.Replicas
 	}
 	return nil
+}
+
+func (x *ShardInfo) GetFirstSequence() uint64 {
+	if x != nil {
+		return x.FirstSequence
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetSnapshotSequence() uint64 {
+	if x != nil {
+		return x.SnapshotSequence
+	}
+	return 0
 }
 
 // One node's copy of a shard.
@@ -4867,11 +4892,13 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"thumbnails\x12\x16\n" +
 	"\x06shards\x18\x14 \x01(\rR\x06shards\x12-\n" +
 	"\x12replication_factor\x18\x15 \x01(\rR\x11replicationFactor\x129\n" +
-	"\rshard_details\x18\x16 \x03(\v2\x14.clipdb.v1.ShardInfoR\fshardDetails\"z\n" +
+	"\rshard_details\x18\x16 \x03(\v2\x14.clipdb.v1.ShardInfoR\fshardDetails\"\xce\x01\n" +
 	"\tShardInfo\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12#\n" +
 	"\rlast_sequence\x18\x02 \x01(\x04R\flastSequence\x122\n" +
-	"\breplicas\x18\x03 \x03(\v2\x16.clipdb.v1.ReplicaInfoR\breplicas\"\x8d\x01\n" +
+	"\breplicas\x18\x03 \x03(\v2\x16.clipdb.v1.ReplicaInfoR\breplicas\x12%\n" +
+	"\x0efirst_sequence\x182 \x01(\x04R\rfirstSequence\x12+\n" +
+	"\x11snapshot_sequence\x183 \x01(\x04R\x10snapshotSequence\"\x8d\x01\n" +
 	"\vReplicaInfo\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12)\n" +
 	"\x10applied_sequence\x18\x02 \x01(\x04R\x0fappliedSequence\x12\x10\n" +
@@ -5123,12 +5150,13 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x18GRAPH_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12GRAPH_SOURCE_BUILT\x10\x01\x12\x17\n" +
 	"\x13GRAPH_SOURCE_LOADED\x10\x02\x12\x1b\n" +
-	"\x17GRAPH_SOURCE_CHECKPOINT\x10\x03*~\n" +
+	"\x17GRAPH_SOURCE_CHECKPOINT\x10\x03*\x9b\x01\n" +
 	"\fReplicaState\x12\x1d\n" +
 	"\x19REPLICA_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REPLICA_STATE_ACTIVE\x10\x01\x12\x1d\n" +
 	"\x19REPLICA_STATE_CATCHING_UP\x10\x02\x12\x16\n" +
-	"\x12REPLICA_STATE_DOWN\x10\x032\x98\x06\n" +
+	"\x12REPLICA_STATE_DOWN\x10\x03\x12\x1b\n" +
+	"\x17REPLICA_STATE_RESTORING\x10\x042\x98\x06\n" +
 	"\vCollections\x12Q\n" +
 	"\x10CreateCollection\x12\".clipdb.v1.CreateCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12K\n" +
 	"\rGetCollection\x12\x1f.clipdb.v1.GetCollectionRequest\x1a\x19.clipdb.v1.CollectionInfo\x12X\n" +

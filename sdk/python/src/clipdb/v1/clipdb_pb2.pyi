@@ -226,6 +226,10 @@ class _ReplicaStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ReplicaS
     """Its node is live but it is behind the log (restarted, new)."""
     REPLICA_STATE_DOWN: _ReplicaState.ValueType  # 3
     """Its node stopped heartbeating: readers and writers skip it."""
+    REPLICA_STATE_RESTORING: _ReplicaState.ValueType  # 4
+    """Its node is live and is loading the shard's latest snapshot (a new or
+    wiped replica, or one whose log position was trimmed away).
+    """
 
 class ReplicaState(_ReplicaState, metaclass=_ReplicaStateEnumTypeWrapper): ...
 
@@ -236,6 +240,10 @@ REPLICA_STATE_CATCHING_UP: ReplicaState.ValueType  # 2
 """Its node is live but it is behind the log (restarted, new)."""
 REPLICA_STATE_DOWN: ReplicaState.ValueType  # 3
 """Its node stopped heartbeating: readers and writers skip it."""
+REPLICA_STATE_RESTORING: ReplicaState.ValueType  # 4
+"""Its node is live and is loading the shard's latest snapshot (a new or
+wiped replica, or one whose log position was trimmed away).
+"""
 Global___ReplicaState: _TypeAlias = ReplicaState  # noqa: Y015
 
 @_typing.final
@@ -890,9 +898,19 @@ class ShardInfo(_message.Message):
     SHARD_FIELD_NUMBER: _builtins.int
     LAST_SEQUENCE_FIELD_NUMBER: _builtins.int
     REPLICAS_FIELD_NUMBER: _builtins.int
+    FIRST_SEQUENCE_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_SEQUENCE_FIELD_NUMBER: _builtins.int
     shard: _builtins.int
     last_sequence: _builtins.int
     """The last sequence of the shard's log (its JetStream stream)."""
+    first_sequence: _builtins.int
+    """The first sequence still in the shard's log: entries before it were
+    trimmed, after a snapshot held them (1 while nothing was trimmed).
+    """
+    snapshot_sequence: _builtins.int
+    """The log sequence the shard's latest snapshot in the object store holds
+    (0: none yet); a new or wiped replica restores it, then replays the log.
+    """
     @_builtins.property
     def replicas(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReplicaInfo]: ...
     def __init__(
@@ -901,10 +919,12 @@ class ShardInfo(_message.Message):
         shard: _builtins.int = ...,
         last_sequence: _builtins.int = ...,
         replicas: _abc.Iterable[Global___ReplicaInfo] | None = ...,
+        first_sequence: _builtins.int = ...,
+        snapshot_sequence: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_sequence", b"last_sequence", "replicas", b"replicas", "shard", b"shard"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_sequence", b"first_sequence", "last_sequence", b"last_sequence", "replicas", b"replicas", "shard", b"shard", "snapshot_sequence", b"snapshot_sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

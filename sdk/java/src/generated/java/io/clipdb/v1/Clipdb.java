@@ -430,222 +430,225 @@ public final class Clipdb {
       "nailOptionsR\nthumbnails\022\026\n\006shards\030\024 \001(\rR" +
       "\006shards\022-\n\022replication_factor\030\025 \001(\rR\021rep" +
       "licationFactor\0229\n\rshard_details\030\026 \003(\0132\024." +
-      "clipdb.v1.ShardInfoR\014shardDetails\"z\n\tSha" +
-      "rdInfo\022\024\n\005shard\030\001 \001(\rR\005shard\022#\n\rlast_seq" +
-      "uence\030\002 \001(\004R\014lastSequence\0222\n\010replicas\030\003 " +
-      "\003(\0132\026.clipdb.v1.ReplicaInfoR\010replicas\"\215\001" +
-      "\n\013ReplicaInfo\022\022\n\004node\030\001 \001(\tR\004node\022)\n\020app" +
-      "lied_sequence\030\002 \001(\004R\017appliedSequence\022\020\n\003" +
-      "lag\030\003 \001(\004R\003lag\022-\n\005state\030\004 \001(\0162\027.clipdb.v" +
-      "1.ReplicaStateR\005state\"\255\001\n\005Point\022\016\n\002id\030\001 " +
-      "\001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vector\022\022\n\004text\030" +
-      "\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005image\0221\n\007pay" +
-      "load\030\005 \001(\0132\027.google.protobuf.StructR\007pay" +
-      "load\022\037\n\013text_vector\030\006 \003(\002R\ntextVector\"Y\n" +
-      "\rUpsertRequest\022\036\n\ncollection\030\001 \001(\tR\ncoll" +
-      "ection\022(\n\006points\030\002 \003(\0132\020.clipdb.v1.Point" +
-      "R\006points\",\n\016UpsertResponse\022\032\n\010upserted\030\001" +
-      " \001(\004R\010upserted\"_\n\nGetRequest\022\036\n\ncollecti" +
-      "on\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022\037" +
-      "\n\013with_vector\030\003 \001(\010R\nwithVector\"7\n\013GetRe" +
-      "sponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1.Point" +
-      "R\006points\"l\n\rDeleteRequest\022\036\n\ncollection\030" +
-      "\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006f" +
-      "ilter\030\003 \001(\0132\021.clipdb.v1.FilterR\006filter\"*" +
-      "\n\016DeleteResponse\022\030\n\007deleted\030\001 \001(\004R\007delet" +
-      "ed\" \n\006Vector\022\026\n\006values\030\001 \003(\002R\006values\"}\n\005" +
-      "Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002 \001(\001H" +
-      "\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003lte\030\004 " +
-      "\001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_ltB\006\n\004_" +
-      "lte\";\n\tValueList\022.\n\006values\030\001 \003(\0132\026.googl" +
-      "e.protobuf.ValueR\006values\"\032\n\006IdList\022\020\n\003id" +
-      "s\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tCondition\022\020\n" +
-      "\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001(\0132\026.google" +
-      ".protobuf.ValueH\000R\006equals\022(\n\005range\030\003 \001(\013" +
-      "2\020.clipdb.v1.RangeH\000R\005range\022(\n\003any\030\004 \001(\013" +
-      "2\024.clipdb.v1.ValueListH\000R\003any\022/\n\010is_empt" +
-      "y\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000R\007isEmpty\022*" +
-      "\n\006has_id\030\006 \001(\0132\021.clipdb.v1.IdListH\000R\005has" +
-      "Id\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006filter\030\010 \001(\013" +
-      "2\021.clipdb.v1.FilterH\000R\006filterB\007\n\005match\"\221" +
-      "\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.clipdb.v1.Cond" +
-      "itionR\004must\022,\n\006should\030\002 \003(\0132\024.clipdb.v1." +
-      "ConditionR\006should\022/\n\010must_not\030\003 \003(\0132\024.cl" +
-      "ipdb.v1.ConditionR\007mustNot\"\241\004\n\rSearchReq" +
-      "uest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022+\n\006" +
-      "vector\030\002 \001(\0132\021.clipdb.v1.VectorH\000R\006vecto" +
-      "r\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005image\030\004 \001(\014H\000" +
-      "R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005limit\030\006 \001(\r" +
-      "R\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006filter\030\010 \001(\0132" +
-      "\021.clipdb.v1.FilterR\006filter\022!\n\014with_paylo" +
-      "ad\030\t \001(\010R\013withPayload\022\037\n\013with_vector\030\n \001" +
-      "(\010R\nwithVector\0220\n\006fusion\030\013 \001(\0132\030.clipdb." +
-      "v1.FusionWeightsR\006fusion\022,\n\017score_thresh" +
-      "old\030\014 \001(\002H\001R\016scoreThreshold\210\001\001\022\026\n\006offset" +
-      "\030\r \001(\rR\006offset\022%\n\016payload_fields\030\016 \003(\tR\r" +
-      "payloadFields\0222\n\025allow_partial_results\030\024" +
-      " \001(\010R\023allowPartialResultsB\007\n\005queryB\022\n\020_s" +
-      "core_threshold\"~\n\013ScoredPoint\022\016\n\002id\030\001 \001(" +
-      "\tR\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payload\030\003" +
-      " \001(\0132\027.google.protobuf.StructR\007payload\022\026" +
-      "\n\006vector\030\004 \003(\002R\006vector\"c\n\016SearchResponse" +
-      "\022*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPointR\004" +
-      "hits\022%\n\016missing_shards\030\024 \003(\rR\rmissingSha" +
-      "rds\"J\n\022SearchBatchRequest\0224\n\010searches\030\001 " +
-      "\003(\0132\030.clipdb.v1.SearchRequestR\010searches\"" +
-      "J\n\023SearchBatchResponse\0223\n\007results\030\001 \003(\0132" +
-      "\031.clipdb.v1.SearchResponseR\007results\"\215\001\n\014" +
-      "CountRequest\022\036\n\ncollection\030\001 \001(\tR\ncollec" +
-      "tion\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.FilterR" +
-      "\006filter\0222\n\025allow_partial_results\030\024 \001(\010R\023" +
-      "allowPartialResults\"\323\001\n\rScrollRequest\022\036\n" +
-      "\ncollection\030\001 \001(\tR\ncollection\022)\n\006filter\030" +
-      "\002 \001(\0132\021.clipdb.v1.FilterR\006filter\022\024\n\005limi" +
-      "t\030\003 \001(\rR\005limit\022\035\n\npage_token\030\004 \001(\tR\tpage" +
-      "Token\022!\n\014with_payload\030\005 \001(\010R\013withPayload" +
-      "\022\037\n\013with_vector\030\006 \001(\010R\nwithVector\"b\n\016Scr" +
-      "ollResponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1." +
-      "PointR\006points\022&\n\017next_page_token\030\002 \001(\tR\r" +
-      "nextPageToken\"\275\001\n\021SetPayloadRequest\022\036\n\nc" +
-      "ollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\t" +
-      "R\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.Filter" +
-      "R\006filter\0221\n\007payload\030\004 \001(\0132\027.google.proto" +
-      "buf.StructR\007payload\022\030\n\007replace\030\005 \001(\010R\007re" +
-      "place\".\n\022SetPayloadResponse\022\030\n\007updated\030\001" +
-      " \001(\004R\007updated\"\213\001\n\030DeletePayloadKeysReque" +
-      "st\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003id" +
-      "s\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1" +
-      ".FilterR\006filter\022\022\n\004keys\030\004 \003(\tR\004keys\"5\n\031D" +
-      "eletePayloadKeysResponse\022\030\n\007updated\030\001 \001(" +
-      "\004R\007updated\"\274\004\n\020RecommendRequest\022\036\n\ncolle" +
-      "ction\030\001 \001(\tR\ncollection\022!\n\014positive_ids\030" +
-      "\002 \003(\tR\013positiveIds\022<\n\020positive_vectors\030\003" +
-      " \003(\0132\021.clipdb.v1.VectorR\017positiveVectors" +
-      "\022!\n\014negative_ids\030\004 \003(\tR\013negativeIds\022<\n\020n" +
-      "egative_vectors\030\005 \003(\0132\021.clipdb.v1.Vector" +
-      "R\017negativeVectors\022)\n\006filter\030\006 \001(\0132\021.clip" +
-      "db.v1.FilterR\006filter\022\024\n\005limit\030\007 \001(\rR\005lim" +
-      "it\022\016\n\002ef\030\010 \001(\rR\002ef\022!\n\014with_payload\030\t \001(\010" +
-      "R\013withPayload\022\037\n\013with_vector\030\n \001(\010R\nwith" +
-      "Vector\022,\n\017score_threshold\030\013 \001(\002H\000R\016score" +
-      "Threshold\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offset\022%\n\016" +
-      "payload_fields\030\r \003(\tR\rpayloadFields\0220\n\006f" +
-      "usion\030\016 \001(\0132\030.clipdb.v1.FusionWeightsR\006f" +
-      "usionB\022\n\020_score_threshold\"L\n\rCountRespon" +
-      "se\022\024\n\005count\030\001 \001(\004R\005count\022%\n\016missing_shar" +
-      "ds\030\024 \003(\rR\rmissingShards\"\237\001\n\022MoveReplicaR" +
-      "equest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024" +
-      "\n\005shard\030\002 \001(\rR\005shard\022\033\n\tfrom_node\030\003 \001(\tR" +
-      "\010fromNode\022\027\n\007to_node\030\004 \001(\tR\006toNode\022\035\n\nti" +
-      "meout_ms\030\005 \001(\rR\ttimeoutMs\"P\n\023MoveReplica" +
-      "Response\0229\n\ncollection\030\001 \001(\0132\031.clipdb.v1" +
-      ".CollectionInfoR\ncollection\"\023\n\021GetCluste" +
-      "rRequest\"\220\001\n\022GetClusterResponse\022\022\n\004node\030" +
-      "\001 \001(\tR\004node\022)\n\005nodes\030\002 \003(\0132\023.clipdb.v1.N" +
-      "odeInfoR\005nodes\022;\n\013collections\030\003 \003(\0132\031.cl" +
-      "ipdb.v1.CollectionInfoR\013collections\"r\n\010N" +
-      "odeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007address\030\002 \001(\t" +
-      "R\007address\022\022\n\004live\030\003 \001(\010R\004live\022(\n\020heartbe" +
-      "at_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"}\n\022Shard" +
-      "SearchRequest\022\024\n\005shard\030\001 \001(\rR\005shard\0220\n\006s" +
-      "earch\030\002 \001(\0132\030.clipdb.v1.SearchRequestR\006s" +
-      "earch\022\037\n\013exclude_ids\030( \003(\tR\nexcludeIds\"P" +
-      "\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR\005shard\022" +
-      "\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetRequestR\003get" +
-      "\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 \001(\rR\005sh" +
-      "ard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.CountRequ" +
-      "estR\005count\"w\n\022ShardScrollRequest\022\024\n\005shar" +
-      "d\030\001 \001(\rR\005shard\0220\n\006scroll\030\002 \001(\0132\030.clipdb." +
-      "v1.ScrollRequestR\006scroll\022\031\n\010after_id\030\003 \001" +
-      "(\tR\007afterId\"S\n\023ShardScrollResponse\022(\n\006po" +
-      "ints\030\001 \003(\0132\020.clipdb.v1.PointR\006points\022\022\n\004" +
-      "more\030\002 \001(\010R\004more\"\205\001\n\022WaitAppliedRequest\022" +
-      "\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005shard" +
-      "\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010sequenc" +
-      "e\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n\023Wait" +
-      "AppliedResponse\022)\n\020applied_sequence\030\001 \001(" +
-      "\004R\017appliedSequence\022&\n\014entry_result\030\002 \001(\004" +
-      "H\000R\013entryResult\210\001\001B\017\n\r_entry_result\"(\n\020E" +
-      "mbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005texts\"+\n" +
-      "\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R\006imag" +
-      "es\"B\n\rEmbedResponse\0221\n\nembeddings\030\001 \003(\0132" +
-      "\021.clipdb.v1.VectorR\nembeddings*:\n\006Metric" +
-      "\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001\022\r\n\tM" +
-      "ETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORIZER_N" +
-      "ONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quantizati" +
-      "on\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTIZATIO" +
-      "N_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOAD" +
-      "_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_KE" +
-      "YWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023PA" +
-      "YLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOO" +
-      "L\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD_INDE" +
-      "X_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_S" +
-      "TATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_R" +
-      "EADY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UN" +
-      "SPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023G" +
-      "RAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CHE" +
-      "CKPOINT\020\003*~\n\014ReplicaState\022\035\n\031REPLICA_STA" +
-      "TE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_ACTIVE" +
-      "\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022\026\n\022REP" +
-      "LICA_STATE_DOWN\020\0032\230\006\n\013Collections\022Q\n\020Cre" +
-      "ateCollection\022\".clipdb.v1.CreateCollecti" +
-      "onRequest\032\031.clipdb.v1.CollectionInfo\022K\n\r" +
-      "GetCollection\022\037.clipdb.v1.GetCollectionR" +
-      "equest\032\031.clipdb.v1.CollectionInfo\022X\n\017Lis" +
-      "tCollections\022!.clipdb.v1.ListCollections" +
-      "Request\032\".clipdb.v1.ListCollectionsRespo" +
-      "nse\022[\n\020DeleteCollection\022\".clipdb.v1.Dele" +
-      "teCollectionRequest\032#.clipdb.v1.DeleteCo" +
-      "llectionResponse\022K\n\016CreateSnapshot\022 .cli" +
-      "pdb.v1.CreateSnapshotRequest\032\027.clipdb.v1" +
-      ".SnapshotInfo\022R\n\rListSnapshots\022\037.clipdb." +
-      "v1.ListSnapshotsRequest\032 .clipdb.v1.List" +
-      "SnapshotsResponse\022U\n\016DeleteSnapshot\022 .cl" +
-      "ipdb.v1.DeleteSnapshotRequest\032!.clipdb.v" +
-      "1.DeleteSnapshotResponse\022W\n\022CreatePayloa" +
-      "dIndex\022$.clipdb.v1.CreatePayloadIndexReq" +
-      "uest\032\033.clipdb.v1.PayloadIndexInfo\022a\n\022Del" +
-      "etePayloadIndex\022$.clipdb.v1.DeletePayloa" +
-      "dIndexRequest\032%.clipdb.v1.DeletePayloadI" +
-      "ndexResponse2\373\005\n\006Points\022=\n\006Upsert\022\030.clip" +
-      "db.v1.UpsertRequest\032\031.clipdb.v1.UpsertRe" +
-      "sponse\022E\n\014UpsertStream\022\030.clipdb.v1.Upser" +
-      "tRequest\032\031.clipdb.v1.UpsertResponse(\001\0224\n" +
-      "\003Get\022\025.clipdb.v1.GetRequest\032\026.clipdb.v1." +
-      "GetResponse\022=\n\006Delete\022\030.clipdb.v1.Delete" +
-      "Request\032\031.clipdb.v1.DeleteResponse\022=\n\006Se" +
-      "arch\022\030.clipdb.v1.SearchRequest\032\031.clipdb." +
-      "v1.SearchResponse\022L\n\013SearchBatch\022\035.clipd" +
-      "b.v1.SearchBatchRequest\032\036.clipdb.v1.Sear" +
-      "chBatchResponse\022:\n\005Count\022\027.clipdb.v1.Cou" +
-      "ntRequest\032\030.clipdb.v1.CountResponse\022=\n\006S" +
-      "croll\022\030.clipdb.v1.ScrollRequest\032\031.clipdb" +
-      ".v1.ScrollResponse\022I\n\nSetPayload\022\034.clipd" +
-      "b.v1.SetPayloadRequest\032\035.clipdb.v1.SetPa" +
-      "yloadResponse\022^\n\021DeletePayloadKeys\022#.cli" +
-      "pdb.v1.DeletePayloadKeysRequest\032$.clipdb" +
-      ".v1.DeletePayloadKeysResponse\022C\n\tRecomme" +
-      "nd\022\033.clipdb.v1.RecommendRequest\032\031.clipdb" +
-      ".v1.SearchResponse2\215\004\n\007Cluster\022I\n\nGetClu" +
-      "ster\022\034.clipdb.v1.GetClusterRequest\032\035.cli" +
-      "pdb.v1.GetClusterResponse\022G\n\013ShardSearch" +
-      "\022\035.clipdb.v1.ShardSearchRequest\032\031.clipdb" +
-      ".v1.SearchResponse\022>\n\010ShardGet\022\032.clipdb." +
-      "v1.ShardGetRequest\032\026.clipdb.v1.GetRespon" +
-      "se\022D\n\nShardCount\022\034.clipdb.v1.ShardCountR" +
-      "equest\032\030.clipdb.v1.CountResponse\022L\n\013Shar" +
-      "dScroll\022\035.clipdb.v1.ShardScrollRequest\032\036" +
-      ".clipdb.v1.ShardScrollResponse\022L\n\013WaitAp" +
-      "plied\022\035.clipdb.v1.WaitAppliedRequest\032\036.c" +
-      "lipdb.v1.WaitAppliedResponse\022L\n\013MoveRepl" +
-      "ica\022\035.clipdb.v1.MoveReplicaRequest\032\036.cli" +
-      "pdb.v1.MoveReplicaResponse2\226\001\n\nEmbedding" +
-      "s\022B\n\tEmbedText\022\033.clipdb.v1.EmbedTextRequ" +
-      "est\032\030.clipdb.v1.EmbedResponse\022D\n\nEmbedIm" +
-      "age\022\034.clipdb.v1.EmbedImageRequest\032\030.clip" +
-      "db.v1.EmbedResponseBD\n\014io.clipdb.v1P\001Z2g" +
-      "ithub.com/clipdb/clipdb/gen/go/clipdb/v1" +
-      ";clipdbv1b\006proto3"
+      "clipdb.v1.ShardInfoR\014shardDetails\"\316\001\n\tSh" +
+      "ardInfo\022\024\n\005shard\030\001 \001(\rR\005shard\022#\n\rlast_se" +
+      "quence\030\002 \001(\004R\014lastSequence\0222\n\010replicas\030\003" +
+      " \003(\0132\026.clipdb.v1.ReplicaInfoR\010replicas\022%" +
+      "\n\016first_sequence\0302 \001(\004R\rfirstSequence\022+\n" +
+      "\021snapshot_sequence\0303 \001(\004R\020snapshotSequen" +
+      "ce\"\215\001\n\013ReplicaInfo\022\022\n\004node\030\001 \001(\tR\004node\022)" +
+      "\n\020applied_sequence\030\002 \001(\004R\017appliedSequenc" +
+      "e\022\020\n\003lag\030\003 \001(\004R\003lag\022-\n\005state\030\004 \001(\0162\027.cli" +
+      "pdb.v1.ReplicaStateR\005state\"\255\001\n\005Point\022\016\n\002" +
+      "id\030\001 \001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vector\022\022\n\004" +
+      "text\030\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005image\0221" +
+      "\n\007payload\030\005 \001(\0132\027.google.protobuf.Struct" +
+      "R\007payload\022\037\n\013text_vector\030\006 \003(\002R\ntextVect" +
+      "or\"Y\n\rUpsertRequest\022\036\n\ncollection\030\001 \001(\tR" +
+      "\ncollection\022(\n\006points\030\002 \003(\0132\020.clipdb.v1." +
+      "PointR\006points\",\n\016UpsertResponse\022\032\n\010upser" +
+      "ted\030\001 \001(\004R\010upserted\"_\n\nGetRequest\022\036\n\ncol" +
+      "lection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003" +
+      "ids\022\037\n\013with_vector\030\003 \001(\010R\nwithVector\"7\n\013" +
+      "GetResponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1." +
+      "PointR\006points\"l\n\rDeleteRequest\022\036\n\ncollec" +
+      "tion\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids" +
+      "\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006fil" +
+      "ter\"*\n\016DeleteResponse\022\030\n\007deleted\030\001 \001(\004R\007" +
+      "deleted\" \n\006Vector\022\026\n\006values\030\001 \003(\002R\006value" +
+      "s\"}\n\005Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002" +
+      " \001(\001H\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003l" +
+      "te\030\004 \001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_lt" +
+      "B\006\n\004_lte\";\n\tValueList\022.\n\006values\030\001 \003(\0132\026." +
+      "google.protobuf.ValueR\006values\"\032\n\006IdList\022" +
+      "\020\n\003ids\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tConditi" +
+      "on\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001(\0132\026.g" +
+      "oogle.protobuf.ValueH\000R\006equals\022(\n\005range\030" +
+      "\003 \001(\0132\020.clipdb.v1.RangeH\000R\005range\022(\n\003any\030" +
+      "\004 \001(\0132\024.clipdb.v1.ValueListH\000R\003any\022/\n\010is" +
+      "_empty\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000R\007isEm" +
+      "pty\022*\n\006has_id\030\006 \001(\0132\021.clipdb.v1.IdListH\000" +
+      "R\005hasId\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006filter\030" +
+      "\010 \001(\0132\021.clipdb.v1.FilterH\000R\006filterB\007\n\005ma" +
+      "tch\"\221\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.clipdb.v1" +
+      ".ConditionR\004must\022,\n\006should\030\002 \003(\0132\024.clipd" +
+      "b.v1.ConditionR\006should\022/\n\010must_not\030\003 \003(\013" +
+      "2\024.clipdb.v1.ConditionR\007mustNot\"\241\004\n\rSear" +
+      "chRequest\022\036\n\ncollection\030\001 \001(\tR\ncollectio" +
+      "n\022+\n\006vector\030\002 \001(\0132\021.clipdb.v1.VectorH\000R\006" +
+      "vector\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005image\030\004 " +
+      "\001(\014H\000R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005limit\030" +
+      "\006 \001(\rR\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006filter\030\010" +
+      " \001(\0132\021.clipdb.v1.FilterR\006filter\022!\n\014with_" +
+      "payload\030\t \001(\010R\013withPayload\022\037\n\013with_vecto" +
+      "r\030\n \001(\010R\nwithVector\0220\n\006fusion\030\013 \001(\0132\030.cl" +
+      "ipdb.v1.FusionWeightsR\006fusion\022,\n\017score_t" +
+      "hreshold\030\014 \001(\002H\001R\016scoreThreshold\210\001\001\022\026\n\006o" +
+      "ffset\030\r \001(\rR\006offset\022%\n\016payload_fields\030\016 " +
+      "\003(\tR\rpayloadFields\0222\n\025allow_partial_resu" +
+      "lts\030\024 \001(\010R\023allowPartialResultsB\007\n\005queryB" +
+      "\022\n\020_score_threshold\"~\n\013ScoredPoint\022\016\n\002id" +
+      "\030\001 \001(\tR\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payl" +
+      "oad\030\003 \001(\0132\027.google.protobuf.StructR\007payl" +
+      "oad\022\026\n\006vector\030\004 \003(\002R\006vector\"c\n\016SearchRes" +
+      "ponse\022*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPo" +
+      "intR\004hits\022%\n\016missing_shards\030\024 \003(\rR\rmissi" +
+      "ngShards\"J\n\022SearchBatchRequest\0224\n\010search" +
+      "es\030\001 \003(\0132\030.clipdb.v1.SearchRequestR\010sear" +
+      "ches\"J\n\023SearchBatchResponse\0223\n\007results\030\001" +
+      " \003(\0132\031.clipdb.v1.SearchResponseR\007results" +
+      "\"\215\001\n\014CountRequest\022\036\n\ncollection\030\001 \001(\tR\nc" +
+      "ollection\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.Fi" +
+      "lterR\006filter\0222\n\025allow_partial_results\030\024 " +
+      "\001(\010R\023allowPartialResults\"\323\001\n\rScrollReque" +
+      "st\022\036\n\ncollection\030\001 \001(\tR\ncollection\022)\n\006fi" +
+      "lter\030\002 \001(\0132\021.clipdb.v1.FilterR\006filter\022\024\n" +
+      "\005limit\030\003 \001(\rR\005limit\022\035\n\npage_token\030\004 \001(\tR" +
+      "\tpageToken\022!\n\014with_payload\030\005 \001(\010R\013withPa" +
+      "yload\022\037\n\013with_vector\030\006 \001(\010R\nwithVector\"b" +
+      "\n\016ScrollResponse\022(\n\006points\030\001 \003(\0132\020.clipd" +
+      "b.v1.PointR\006points\022&\n\017next_page_token\030\002 " +
+      "\001(\tR\rnextPageToken\"\275\001\n\021SetPayloadRequest" +
+      "\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030" +
+      "\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.F" +
+      "ilterR\006filter\0221\n\007payload\030\004 \001(\0132\027.google." +
+      "protobuf.StructR\007payload\022\030\n\007replace\030\005 \001(" +
+      "\010R\007replace\".\n\022SetPayloadResponse\022\030\n\007upda" +
+      "ted\030\001 \001(\004R\007updated\"\213\001\n\030DeletePayloadKeys" +
+      "Request\022\036\n\ncollection\030\001 \001(\tR\ncollection\022" +
+      "\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clip" +
+      "db.v1.FilterR\006filter\022\022\n\004keys\030\004 \003(\tR\004keys" +
+      "\"5\n\031DeletePayloadKeysResponse\022\030\n\007updated" +
+      "\030\001 \001(\004R\007updated\"\274\004\n\020RecommendRequest\022\036\n\n" +
+      "collection\030\001 \001(\tR\ncollection\022!\n\014positive" +
+      "_ids\030\002 \003(\tR\013positiveIds\022<\n\020positive_vect" +
+      "ors\030\003 \003(\0132\021.clipdb.v1.VectorR\017positiveVe" +
+      "ctors\022!\n\014negative_ids\030\004 \003(\tR\013negativeIds" +
+      "\022<\n\020negative_vectors\030\005 \003(\0132\021.clipdb.v1.V" +
+      "ectorR\017negativeVectors\022)\n\006filter\030\006 \001(\0132\021" +
+      ".clipdb.v1.FilterR\006filter\022\024\n\005limit\030\007 \001(\r" +
+      "R\005limit\022\016\n\002ef\030\010 \001(\rR\002ef\022!\n\014with_payload\030" +
+      "\t \001(\010R\013withPayload\022\037\n\013with_vector\030\n \001(\010R" +
+      "\nwithVector\022,\n\017score_threshold\030\013 \001(\002H\000R\016" +
+      "scoreThreshold\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offse" +
+      "t\022%\n\016payload_fields\030\r \003(\tR\rpayloadFields" +
+      "\0220\n\006fusion\030\016 \001(\0132\030.clipdb.v1.FusionWeigh" +
+      "tsR\006fusionB\022\n\020_score_threshold\"L\n\rCountR" +
+      "esponse\022\024\n\005count\030\001 \001(\004R\005count\022%\n\016missing" +
+      "_shards\030\024 \003(\rR\rmissingShards\"\237\001\n\022MoveRep" +
+      "licaRequest\022\036\n\ncollection\030\001 \001(\tR\ncollect" +
+      "ion\022\024\n\005shard\030\002 \001(\rR\005shard\022\033\n\tfrom_node\030\003" +
+      " \001(\tR\010fromNode\022\027\n\007to_node\030\004 \001(\tR\006toNode\022" +
+      "\035\n\ntimeout_ms\030\005 \001(\rR\ttimeoutMs\"P\n\023MoveRe" +
+      "plicaResponse\0229\n\ncollection\030\001 \001(\0132\031.clip" +
+      "db.v1.CollectionInfoR\ncollection\"\023\n\021GetC" +
+      "lusterRequest\"\220\001\n\022GetClusterResponse\022\022\n\004" +
+      "node\030\001 \001(\tR\004node\022)\n\005nodes\030\002 \003(\0132\023.clipdb" +
+      ".v1.NodeInfoR\005nodes\022;\n\013collections\030\003 \003(\013" +
+      "2\031.clipdb.v1.CollectionInfoR\013collections" +
+      "\"r\n\010NodeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007address\030" +
+      "\002 \001(\tR\007address\022\022\n\004live\030\003 \001(\010R\004live\022(\n\020he" +
+      "artbeat_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"}\n\022" +
+      "ShardSearchRequest\022\024\n\005shard\030\001 \001(\rR\005shard" +
+      "\0220\n\006search\030\002 \001(\0132\030.clipdb.v1.SearchReque" +
+      "stR\006search\022\037\n\013exclude_ids\030( \003(\tR\nexclude" +
+      "Ids\"P\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR\005s" +
+      "hard\022\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetRequest" +
+      "R\003get\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 \001(" +
+      "\rR\005shard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.Coun" +
+      "tRequestR\005count\"w\n\022ShardScrollRequest\022\024\n" +
+      "\005shard\030\001 \001(\rR\005shard\0220\n\006scroll\030\002 \001(\0132\030.cl" +
+      "ipdb.v1.ScrollRequestR\006scroll\022\031\n\010after_i" +
+      "d\030\003 \001(\tR\007afterId\"S\n\023ShardScrollResponse\022" +
+      "(\n\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006point" +
+      "s\022\022\n\004more\030\002 \001(\010R\004more\"\205\001\n\022WaitAppliedReq" +
+      "uest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005" +
+      "shard\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010se" +
+      "quence\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n" +
+      "\023WaitAppliedResponse\022)\n\020applied_sequence" +
+      "\030\001 \001(\004R\017appliedSequence\022&\n\014entry_result\030" +
+      "\002 \001(\004H\000R\013entryResult\210\001\001B\017\n\r_entry_result" +
+      "\"(\n\020EmbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005tex" +
+      "ts\"+\n\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R" +
+      "\006images\"B\n\rEmbedResponse\0221\n\nembeddings\030\001" +
+      " \003(\0132\021.clipdb.v1.VectorR\nembeddings*:\n\006M" +
+      "etric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001" +
+      "\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORI" +
+      "ZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quant" +
+      "ization\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTI" +
+      "ZATION_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PA" +
+      "YLOAD_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_IND" +
+      "EX_KEYWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022" +
+      "\027\n\023PAYLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDE" +
+      "X_BOOL\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD" +
+      "_INDEX_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_IN" +
+      "DEX_STATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_ST" +
+      "ATE_READY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOUR" +
+      "CE_UNSPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001" +
+      "\022\027\n\023GRAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURC" +
+      "E_CHECKPOINT\020\003*\233\001\n\014ReplicaState\022\035\n\031REPLI" +
+      "CA_STATE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_" +
+      "ACTIVE\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022" +
+      "\026\n\022REPLICA_STATE_DOWN\020\003\022\033\n\027REPLICA_STATE" +
+      "_RESTORING\020\0042\230\006\n\013Collections\022Q\n\020CreateCo" +
+      "llection\022\".clipdb.v1.CreateCollectionReq" +
+      "uest\032\031.clipdb.v1.CollectionInfo\022K\n\rGetCo" +
+      "llection\022\037.clipdb.v1.GetCollectionReques" +
+      "t\032\031.clipdb.v1.CollectionInfo\022X\n\017ListColl" +
+      "ections\022!.clipdb.v1.ListCollectionsReque" +
+      "st\032\".clipdb.v1.ListCollectionsResponse\022[" +
+      "\n\020DeleteCollection\022\".clipdb.v1.DeleteCol" +
+      "lectionRequest\032#.clipdb.v1.DeleteCollect" +
+      "ionResponse\022K\n\016CreateSnapshot\022 .clipdb.v" +
+      "1.CreateSnapshotRequest\032\027.clipdb.v1.Snap" +
+      "shotInfo\022R\n\rListSnapshots\022\037.clipdb.v1.Li" +
+      "stSnapshotsRequest\032 .clipdb.v1.ListSnaps" +
+      "hotsResponse\022U\n\016DeleteSnapshot\022 .clipdb." +
+      "v1.DeleteSnapshotRequest\032!.clipdb.v1.Del" +
+      "eteSnapshotResponse\022W\n\022CreatePayloadInde" +
+      "x\022$.clipdb.v1.CreatePayloadIndexRequest\032" +
+      "\033.clipdb.v1.PayloadIndexInfo\022a\n\022DeletePa" +
+      "yloadIndex\022$.clipdb.v1.DeletePayloadInde" +
+      "xRequest\032%.clipdb.v1.DeletePayloadIndexR" +
+      "esponse2\373\005\n\006Points\022=\n\006Upsert\022\030.clipdb.v1" +
+      ".UpsertRequest\032\031.clipdb.v1.UpsertRespons" +
+      "e\022E\n\014UpsertStream\022\030.clipdb.v1.UpsertRequ" +
+      "est\032\031.clipdb.v1.UpsertResponse(\001\0224\n\003Get\022" +
+      "\025.clipdb.v1.GetRequest\032\026.clipdb.v1.GetRe" +
+      "sponse\022=\n\006Delete\022\030.clipdb.v1.DeleteReque" +
+      "st\032\031.clipdb.v1.DeleteResponse\022=\n\006Search\022" +
+      "\030.clipdb.v1.SearchRequest\032\031.clipdb.v1.Se" +
+      "archResponse\022L\n\013SearchBatch\022\035.clipdb.v1." +
+      "SearchBatchRequest\032\036.clipdb.v1.SearchBat" +
+      "chResponse\022:\n\005Count\022\027.clipdb.v1.CountReq" +
+      "uest\032\030.clipdb.v1.CountResponse\022=\n\006Scroll" +
+      "\022\030.clipdb.v1.ScrollRequest\032\031.clipdb.v1.S" +
+      "crollResponse\022I\n\nSetPayload\022\034.clipdb.v1." +
+      "SetPayloadRequest\032\035.clipdb.v1.SetPayload" +
+      "Response\022^\n\021DeletePayloadKeys\022#.clipdb.v" +
+      "1.DeletePayloadKeysRequest\032$.clipdb.v1.D" +
+      "eletePayloadKeysResponse\022C\n\tRecommend\022\033." +
+      "clipdb.v1.RecommendRequest\032\031.clipdb.v1.S" +
+      "earchResponse2\215\004\n\007Cluster\022I\n\nGetCluster\022" +
+      "\034.clipdb.v1.GetClusterRequest\032\035.clipdb.v" +
+      "1.GetClusterResponse\022G\n\013ShardSearch\022\035.cl" +
+      "ipdb.v1.ShardSearchRequest\032\031.clipdb.v1.S" +
+      "earchResponse\022>\n\010ShardGet\022\032.clipdb.v1.Sh" +
+      "ardGetRequest\032\026.clipdb.v1.GetResponse\022D\n" +
+      "\nShardCount\022\034.clipdb.v1.ShardCountReques" +
+      "t\032\030.clipdb.v1.CountResponse\022L\n\013ShardScro" +
+      "ll\022\035.clipdb.v1.ShardScrollRequest\032\036.clip" +
+      "db.v1.ShardScrollResponse\022L\n\013WaitApplied" +
+      "\022\035.clipdb.v1.WaitAppliedRequest\032\036.clipdb" +
+      ".v1.WaitAppliedResponse\022L\n\013MoveReplica\022\035" +
+      ".clipdb.v1.MoveReplicaRequest\032\036.clipdb.v" +
+      "1.MoveReplicaResponse2\226\001\n\nEmbeddings\022B\n\t" +
+      "EmbedText\022\033.clipdb.v1.EmbedTextRequest\032\030" +
+      ".clipdb.v1.EmbedResponse\022D\n\nEmbedImage\022\034" +
+      ".clipdb.v1.EmbedImageRequest\032\030.clipdb.v1" +
+      ".EmbedResponseBD\n\014io.clipdb.v1P\001Z2github" +
+      ".com/clipdb/clipdb/gen/go/clipdb/v1;clip" +
+      "dbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -784,7 +787,7 @@ public final class Clipdb {
     internal_static_clipdb_v1_ShardInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardInfo_descriptor,
-        new java.lang.String[] { "Shard", "LastSequence", "Replicas", });
+        new java.lang.String[] { "Shard", "LastSequence", "Replicas", "FirstSequence", "SnapshotSequence", });
     internal_static_clipdb_v1_ReplicaInfo_descriptor =
       getDescriptor().getMessageTypes().get(22);
     internal_static_clipdb_v1_ReplicaInfo_fieldAccessorTable = new

@@ -37,6 +37,15 @@ public enum ReplicaState
    * <code>REPLICA_STATE_DOWN = 3;</code>
    */
   REPLICA_STATE_DOWN(3),
+  /**
+   * <pre>
+   * Its node is live and is loading the shard's latest snapshot (a new or
+   * wiped replica, or one whose log position was trimmed away).
+   * </pre>
+   *
+   * <code>REPLICA_STATE_RESTORING = 4;</code>
+   */
+  REPLICA_STATE_RESTORING(4),
   UNRECOGNIZED(-1),
   ;
 
@@ -68,6 +77,15 @@ public enum ReplicaState
    * <code>REPLICA_STATE_DOWN = 3;</code>
    */
   public static final int REPLICA_STATE_DOWN_VALUE = 3;
+  /**
+   * <pre>
+   * Its node is live and is loading the shard's latest snapshot (a new or
+   * wiped replica, or one whose log position was trimmed away).
+   * </pre>
+   *
+   * <code>REPLICA_STATE_RESTORING = 4;</code>
+   */
+  public static final int REPLICA_STATE_RESTORING_VALUE = 4;
 
 
   public final int getNumber() {
@@ -98,6 +116,7 @@ public enum ReplicaState
       case 1: return REPLICA_STATE_ACTIVE;
       case 2: return REPLICA_STATE_CATCHING_UP;
       case 3: return REPLICA_STATE_DOWN;
+      case 4: return REPLICA_STATE_RESTORING;
       default: return null;
     }
   }

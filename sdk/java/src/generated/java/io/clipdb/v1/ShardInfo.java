@@ -111,6 +111,38 @@ private static final long serialVersionUID = 0L;
     return replicas_.get(index);
   }
 
+  public static final int FIRST_SEQUENCE_FIELD_NUMBER = 50;
+  private long firstSequence_ = 0L;
+  /**
+   * <pre>
+   * The first sequence still in the shard's log: entries before it were
+   * trimmed, after a snapshot held them (1 while nothing was trimmed).
+   * </pre>
+   *
+   * <code>uint64 first_sequence = 50 [json_name = "firstSequence"];</code>
+   * @return The firstSequence.
+   */
+  @java.lang.Override
+  public long getFirstSequence() {
+    return firstSequence_;
+  }
+
+  public static final int SNAPSHOT_SEQUENCE_FIELD_NUMBER = 51;
+  private long snapshotSequence_ = 0L;
+  /**
+   * <pre>
+   * The log sequence the shard's latest snapshot in the object store holds
+   * (0: none yet); a new or wiped replica restores it, then replays the log.
+   * </pre>
+   *
+   * <code>uint64 snapshot_sequence = 51 [json_name = "snapshotSequence"];</code>
+   * @return The snapshotSequence.
+   */
+  @java.lang.Override
+  public long getSnapshotSequence() {
+    return snapshotSequence_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -134,6 +166,12 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < replicas_.size(); i++) {
       output.writeMessage(3, replicas_.get(i));
     }
+    if (firstSequence_ != 0L) {
+      output.writeUInt64(50, firstSequence_);
+    }
+    if (snapshotSequence_ != 0L) {
+      output.writeUInt64(51, snapshotSequence_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -154,6 +192,14 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < replicas_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, replicas_.get(i));
+    }
+    if (firstSequence_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(50, firstSequence_);
+    }
+    if (snapshotSequence_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(51, snapshotSequence_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -176,6 +222,10 @@ private static final long serialVersionUID = 0L;
         != other.getLastSequence()) return false;
     if (!getReplicasList()
         .equals(other.getReplicasList())) return false;
+    if (getFirstSequence()
+        != other.getFirstSequence()) return false;
+    if (getSnapshotSequence()
+        != other.getSnapshotSequence()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -196,6 +246,12 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + REPLICAS_FIELD_NUMBER;
       hash = (53 * hash) + getReplicasList().hashCode();
     }
+    hash = (37 * hash) + FIRST_SEQUENCE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getFirstSequence());
+    hash = (37 * hash) + SNAPSHOT_SEQUENCE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getSnapshotSequence());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -340,6 +396,8 @@ private static final long serialVersionUID = 0L;
         replicasBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000004);
+      firstSequence_ = 0L;
+      snapshotSequence_ = 0L;
       return this;
     }
 
@@ -391,6 +449,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.lastSequence_ = lastSequence_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.firstSequence_ = firstSequence_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.snapshotSequence_ = snapshotSequence_;
       }
     }
 
@@ -470,6 +534,12 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.getFirstSequence() != 0L) {
+        setFirstSequence(other.getFirstSequence());
+      }
+      if (other.getSnapshotSequence() != 0L) {
+        setSnapshotSequence(other.getSnapshotSequence());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -519,6 +589,16 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 26
+            case 400: {
+              firstSequence_ = input.readUInt64();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 400
+            case 408: {
+              snapshotSequence_ = input.readUInt64();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 408
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -850,6 +930,100 @@ private static final long serialVersionUID = 0L;
         replicas_ = null;
       }
       return replicasBuilder_;
+    }
+
+    private long firstSequence_ ;
+    /**
+     * <pre>
+     * The first sequence still in the shard's log: entries before it were
+     * trimmed, after a snapshot held them (1 while nothing was trimmed).
+     * </pre>
+     *
+     * <code>uint64 first_sequence = 50 [json_name = "firstSequence"];</code>
+     * @return The firstSequence.
+     */
+    @java.lang.Override
+    public long getFirstSequence() {
+      return firstSequence_;
+    }
+    /**
+     * <pre>
+     * The first sequence still in the shard's log: entries before it were
+     * trimmed, after a snapshot held them (1 while nothing was trimmed).
+     * </pre>
+     *
+     * <code>uint64 first_sequence = 50 [json_name = "firstSequence"];</code>
+     * @param value The firstSequence to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFirstSequence(long value) {
+
+      firstSequence_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The first sequence still in the shard's log: entries before it were
+     * trimmed, after a snapshot held them (1 while nothing was trimmed).
+     * </pre>
+     *
+     * <code>uint64 first_sequence = 50 [json_name = "firstSequence"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFirstSequence() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      firstSequence_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private long snapshotSequence_ ;
+    /**
+     * <pre>
+     * The log sequence the shard's latest snapshot in the object store holds
+     * (0: none yet); a new or wiped replica restores it, then replays the log.
+     * </pre>
+     *
+     * <code>uint64 snapshot_sequence = 51 [json_name = "snapshotSequence"];</code>
+     * @return The snapshotSequence.
+     */
+    @java.lang.Override
+    public long getSnapshotSequence() {
+      return snapshotSequence_;
+    }
+    /**
+     * <pre>
+     * The log sequence the shard's latest snapshot in the object store holds
+     * (0: none yet); a new or wiped replica restores it, then replays the log.
+     * </pre>
+     *
+     * <code>uint64 snapshot_sequence = 51 [json_name = "snapshotSequence"];</code>
+     * @param value The snapshotSequence to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSnapshotSequence(long value) {
+
+      snapshotSequence_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The log sequence the shard's latest snapshot in the object store holds
+     * (0: none yet); a new or wiped replica restores it, then replays the log.
+     * </pre>
+     *
+     * <code>uint64 snapshot_sequence = 51 [json_name = "snapshotSequence"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSnapshotSequence() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      snapshotSequence_ = 0L;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -47,4 +47,26 @@ public interface ShardInfoOrBuilder extends
    */
   io.clipdb.v1.ReplicaInfoOrBuilder getReplicasOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The first sequence still in the shard's log: entries before it were
+   * trimmed, after a snapshot held them (1 while nothing was trimmed).
+   * </pre>
+   *
+   * <code>uint64 first_sequence = 50 [json_name = "firstSequence"];</code>
+   * @return The firstSequence.
+   */
+  long getFirstSequence();
+
+  /**
+   * <pre>
+   * The log sequence the shard's latest snapshot in the object store holds
+   * (0: none yet); a new or wiped replica restores it, then replays the log.
+   * </pre>
+   *
+   * <code>uint64 snapshot_sequence = 51 [json_name = "snapshotSequence"];</code>
+   * @return The snapshotSequence.
+   */
+  long getSnapshotSequence();
 }
