@@ -337,11 +337,11 @@ impl crate::embed::clip::Kernels for Differentiable {
     fn linear(&self, linear: &candle_nn::Linear, xs: &Tensor) -> Result<Tensor> {
         match linear.bias() {
             Some(bias) => {
-                // The same product as `Linear::forward`, then the bias with a fast gradient.
+                // The same product as inference (`clip::linear_forward`), then the bias with a fast gradient.
                 let product = candle_nn::Linear::new(linear.weight().clone(), None);
-                bias_add(&candle_core::Module::forward(&product, xs)?, bias)
+                bias_add(&crate::embed::clip::linear_forward(&product, xs)?, bias)
             }
-            None => candle_core::Module::forward(linear, xs),
+            None => crate::embed::clip::linear_forward(linear, xs),
         }
     }
 
