@@ -146,7 +146,10 @@ async fn api_keys_guard_every_rpc_but_health() {
         .await
         .unwrap()
         .into_inner();
-    assert!(recommended.hits.is_empty(), "the query point itself is left out");
+    assert!(
+        recommended.hits.is_empty(),
+        "the query point itself is left out"
+    );
 
     // Health checks need no key.
     let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
