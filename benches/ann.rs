@@ -101,9 +101,13 @@ const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate 
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
        [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
+       [--captions FILE.fvecs] [--build-seed S]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
 --unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
+--captions: a sample of text vectors (never the measured queries); each sealed form is also measured with
+layer-0 edges toward where they land (engines \"...-guided\"), from the same build.
+--build-seed S inserts the points in an order shuffled with S (another build of the same data).
 --quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
 --unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
 without a filter (engine \"hnsw_rs-unfiltered\"); needs `--features hnsw-baseline`.
@@ -130,6 +134,8 @@ struct Args {
     unrefined: bool,
     insert_batch: Option<usize>,
     quantization: Vec<Quantization>,
+    captions: Option<PathBuf>,
+    build_seed: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -153,6 +159,8 @@ fn parse_args() -> Result<Args, String> {
         unrefined: false,
         insert_batch: None,
         quantization: vec![Quantization::None],
+        captions: None,
+        build_seed: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -177,6 +185,8 @@ fn parse_args() -> Result<Args, String> {
             "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
             "--insert-batch" => a.insert_batch = Some(num(val()?)?),
+            "--captions" => a.captions = Some(val()?.into()),
+            "--build-seed" => a.build_seed = Some(num(val()?)? as u64),
             "--quantization" => {
                 a.quantization = val()?
                     .split(',')
@@ -232,6 +242,21 @@ fn run(args: &Args) -> Result<(), String> {
             sealed_dir: None,
             unrefined: args.unrefined,
             insert_batch: args.insert_batch,
+            captions: match &args.captions {
+                Some(path) => {
+                    let (dim, values) = bench::texmex::read_fvecs(path)?;
+                    if dim != data.dim {
+                        return Err(format!(
+                            "{}: dimension {dim}, the data has {}",
+                            path.display(),
+                            data.dim
+                        ));
+                    }
+                    Some(clipdb::index::VectorRows::from_vec(values, dim))
+                }
+                None => None,
+            },
+            build_seed: args.build_seed,
         };
         let probe = || LIVE.load(Ordering::Relaxed);
         let mut emit = |r: &Record| {

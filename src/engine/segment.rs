@@ -125,6 +125,10 @@ fn rows_of(file: &VectorFile) -> VectorRows {
 
 pub(crate) const MANIFEST: &str = "manifest.json";
 
+/// Most caption vectors that guide the sealing of a segment's image graph
+/// (each costs one search of the growing graph at sealing).
+const CAPTION_SAMPLE: usize = 20_000;
+
 fn params(config: &CollectionConfig) -> GraphParams {
     GraphParams {
         m: config.m as usize,
@@ -436,6 +440,29 @@ impl Segment {
         Ok(graphs)
     }
 
+    /// Up to `CAPTION_SAMPLE` caption vectors of this segment (records
+    /// spread evenly over those that have one), the query sample that
+    /// guides the image graph's sealing; None without a caption space or
+    /// captions.
+    fn caption_sample(&self) -> Option<VectorRows> {
+        let (Some(file), Some(graph)) = (self.vectors.get(1), self.graphs.get(1)) else {
+            return None;
+        };
+        let with_caption: Vec<u32> = (0..self.capacity)
+            .filter(|&r| graph.contains(r as usize))
+            .collect();
+        if with_caption.is_empty() {
+            return None;
+        }
+        let step = with_caption.len().div_ceil(CAPTION_SAMPLE);
+        let values: Vec<f32> = with_caption
+            .iter()
+            .step_by(step)
+            .flat_map(|&r| file.get(r).iter().copied())
+            .collect();
+        Some(VectorRows::from_vec(values, file.dim()))
+    }
+
     /// Writes the sealed graph files and the manifest. The caller then
     /// records the segment as sealed in metadata (until then restarts
     /// rebuild it) and switches to them with [`Segment::switch_to_sealed_graphs`].
@@ -444,12 +471,22 @@ impl Segment {
             file.sync()?;
         }
         let mut graphs = Vec::new();
+        let captions = self.caption_sample();
         for (space, graph) in self.graphs.iter().enumerate() {
             let points = graph.len();
             let mut files = Vec::new();
             let path = self.dir.join(sealed_graph_name(space));
+            // The image graph gets edges toward where text queries land,
+            // learnt from the segment's own captions (text->image recall).
+            let sample = captions.as_ref().filter(|_| space == 0);
             if points > 0
-                && graph.write_sealed(&path, &rows_of(&self.vectors[space]), config.quantization)?
+                && graph.write_sealed_guided(
+                    &path,
+                    &rows_of(&self.vectors[space]),
+                    config.quantization,
+                    true,
+                    sample,
+                )?
             {
                 let (crc32, len) = manifest::file_checksum(&path)?;
                 files.push(FileSum {

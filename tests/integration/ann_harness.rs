@@ -20,6 +20,8 @@ fn inproc_records_parse_and_recall_is_sane() {
         sealed_dir: Some(dir.path().to_path_buf()),
         unrefined: false,
         insert_batch: None,
+        captions: None,
+        build_seed: None,
     };
     let mut seen = 0;
     let quantizations = [Quantization::None, Quantization::Int8];
