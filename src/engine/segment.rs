@@ -631,6 +631,81 @@ mod tests {
         assert_eq!(seg.allocated.load(Ordering::Acquire), 60);
     }
 
+    /// A CLIP segment's captions guide the sealing of its image graph: the
+    /// sample is exactly the caption vectors of the records that have one,
+    /// and the sealed image graph, reopened, finds every image.
+    #[test]
+    fn captions_guide_the_sealing_of_the_image_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig {
+            name: "c".into(),
+            dimension: 16,
+            metric: Metric::Cosine,
+            vectorizer: Vectorizer::Clip,
+            m: 8,
+            ef_construction: 32,
+            ef_search: 32,
+            fusion: Fusion::default(),
+            segment_capacity: 300,
+            quantization: Quantization::Int8,
+            secret: 0,
+            thumbnails: None,
+        };
+        let unit = crate::index::test_vectors::unit;
+        let seg = Segment::create(dir.path(), 1, &config).unwrap();
+        let images: Vec<Vec<f32>> = (0..300).map(|i| unit(i, 16)).collect();
+        let captions: Vec<Vec<f32>> = (0..300).map(|i| unit(10_000 + i, 16)).collect();
+        for r in 0..300u32 {
+            seg.vectors[0].write(r, &images[r as usize]).unwrap();
+            if r % 2 == 0 {
+                seg.vectors[1].write(r, &captions[r as usize]).unwrap();
+            }
+        }
+        let items = |vs: &[Vec<f32>], every: usize| -> Vec<(Vec<f32>, usize)> {
+            (0..300)
+                .step_by(every)
+                .map(|r| (vs[r].clone(), r))
+                .collect()
+        };
+        let image_items = items(&images, 1);
+        let caption_items = items(&captions, 2);
+        fn refs(v: &[(Vec<f32>, usize)]) -> Vec<(&[f32], usize)> {
+            v.iter().map(|(x, r)| (x.as_slice(), *r)).collect()
+        }
+        seg.graphs[0].insert(&refs(&image_items));
+        seg.graphs[1].insert(&refs(&caption_items));
+
+        let sample = seg.caption_sample().expect("captions");
+        assert_eq!(sample.len(), 150);
+        for (i, r) in (0..300).step_by(2).enumerate() {
+            assert_eq!(
+                sample.row(i as u32),
+                &captions[r][..],
+                "caption of record {r}"
+            );
+        }
+        seg.write_sealed_files(&config).unwrap();
+        drop(seg);
+        let records: Vec<_> = (0..300u32)
+            .map(|r| {
+                let meta = RecordMeta {
+                    id: format!("p{r}"),
+                    spaces: if r % 2 == 0 { 3 } else { 1 },
+                    payload: None,
+                };
+                (r, meta, None)
+            })
+            .collect();
+        let seg = Segment::open(dir.path(), 1, true, &config, records).unwrap();
+        assert!(seg.graphs[0].is_sealed() && seg.graphs[1].is_sealed());
+        for (r, v) in images.iter().enumerate() {
+            assert!(
+                seg.graphs[0].search(v, 10, 32, &|_| true).contains(&r),
+                "image {r} not found"
+            );
+        }
+    }
+
     /// A sealed segment's manifest may only list its own graph files: found
     /// while writing fuzz/open_files, a manifest naming `../../x` made the
     /// open checksum that file and a snapshot archive it, and one listing no
