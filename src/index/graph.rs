@@ -385,7 +385,7 @@ mod tests {
                 assert_eq!(sealed.quantization(), Some(q));
                 let all = recall(&sealed, &|_| true);
                 assert!(all >= 0.95, "{metric:?} {q:?}: recall {all}");
-                let even = |i: usize| i % 2 == 0;
+                let even = |i: usize| i.is_multiple_of(2);
                 let filtered = recall(&sealed, &even);
                 assert!(
                     filtered >= 0.95,

@@ -201,8 +201,8 @@ pub(crate) fn project_queries(nodes: usize, near: &[Vec<u32>]) -> Vec<Vec<u32>> 
 }
 
 /// [`refine_base_layer`] with projected candidates per node (see
-/// [`project_queries`]; empty: none): up to a quarter of a node's slots go
-/// to the projected edges first (chosen with the same heuristic among
+/// [`project_queries`]; empty: none): up to half of a node's slots go to
+/// the projected edges first (chosen with the same heuristic among
 /// them), the rest as without them, diverse from those too.
 pub(crate) fn refine_base_layer_guided(
     adj: &mut Adjacency,
@@ -246,7 +246,7 @@ pub(crate) fn refine_base_layer_guided(
                 return walk::select_diverse(&scored, max_degree, true, d);
             }
             let extra = score(&mut extra.iter().copied().filter(|&c| c as usize != u));
-            let mut kept = walk::select_diverse(&extra, max_degree / 4, false, d);
+            let mut kept = walk::select_diverse(&extra, max_degree / 2, false, d);
             let before = kept.len();
             let rest: Vec<Near> = scored
                 .into_iter()
@@ -276,7 +276,7 @@ pub(crate) fn refine_base_layer_guided(
 }
 
 fn align(buf: &mut Vec<u8>) {
-    while buf.len() % ALIGN != 0 {
+    while !buf.len().is_multiple_of(ALIGN) {
         buf.push(0);
     }
 }
@@ -611,7 +611,7 @@ impl SealedGraph {
         rows: usize,
         nodes: usize,
     ) -> Result<(), String> {
-        if offsets.len != (rows + 1) * 4 || targets.len % 4 != 0 {
+        if offsets.len != (rows + 1) * 4 || !targets.len.is_multiple_of(4) {
             return Err("adjacency table has the wrong size".into());
         }
         let o = self.u32s(offsets);
