@@ -100,7 +100,7 @@ mod baseline {
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
-       [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
+       [--unfiltered-baseline] [--growing] [--quantization f32,int8] [--unrefined] [--insert-batch N]
        [--captions FILE.fvecs] [--build-seed S]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
@@ -108,7 +108,7 @@ const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate 
 --captions: a sample of text vectors (never the measured queries); each sealed form is also measured with
 layer-0 edges toward where they land (engines \"...-guided\"), from the same build.
 --build-seed S inserts the points in an order shuffled with S (another build of the same data).
---quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
+--quantization f32,int8: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\"; default int8, as a new collection).
 --unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
 without a filter (engine \"hnsw_rs-unfiltered\"); needs `--features hnsw-baseline`.
 --growing also measures the graph as a growing segment searches it (engine \"clipdb-growing\");
@@ -158,7 +158,8 @@ fn parse_args() -> Result<Args, String> {
         growing: false,
         unrefined: false,
         insert_batch: None,
-        quantization: vec![Quantization::None],
+        // What a collection created with defaults walks on.
+        quantization: vec![Quantization::Int8],
         captions: None,
         build_seed: None,
     };
@@ -191,9 +192,9 @@ fn parse_args() -> Result<Args, String> {
                 a.quantization = val()?
                     .split(',')
                     .map(|q| match q {
-                        "none" => Ok(Quantization::None),
+                        "f32" | "none" => Ok(Quantization::F32),
                         "int8" => Ok(Quantization::Int8),
-                        other => Err(format!("--quantization: unknown {other:?} (none, int8)")),
+                        other => Err(format!("--quantization: unknown {other:?} (f32, int8)")),
                     })
                     .collect::<Result<_, _>>()?
             }

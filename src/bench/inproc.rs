@@ -172,7 +172,7 @@ pub fn run(
                 .chain(
                     settings
                         .unrefined
-                        .then_some((Quantization::None, false, false)),
+                        .then_some((Quantization::F32, false, false)),
                 );
             for (q, refine, guided) in variants {
                 let path = dir.join(format!(
@@ -195,17 +195,17 @@ pub fn run(
                 // every f32 vector when it walks on them (quantized, only
                 // the candidates it rescores are read).
                 let (ram, method, engine) = match (q, guided) {
-                    (Quantization::None, _) if !refine => (
+                    (Quantization::F32, _) if !refine => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",
                         "clipdb-unrefined",
                     ),
-                    (Quantization::None, false) => (
+                    (Quantization::F32, false) => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",
                         "clipdb",
                     ),
-                    (Quantization::None, true) => (
+                    (Quantization::F32, true) => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",
                         "clipdb-guided",
@@ -234,7 +234,7 @@ pub fn run(
                     disk: Some(file as u64 + (n * (data.dim * 4 + 4)) as u64),
                     open_s: Some(open_s),
                     quantization: Some(match q {
-                        Quantization::None => "none",
+                        Quantization::F32 => "none",
                         Quantization::Int8 => "int8",
                     }),
                 };

@@ -498,6 +498,13 @@ impl Segment {
             graphs.push(GraphManifest { points, files });
         }
         crate::storage::sync_dir(&self.dir)?;
+        tracing::info!(
+            collection = %config.name,
+            segment = self.id,
+            quantization = ?config.quantization,
+            caption_sample = captions.as_ref().map_or(0, |c| c.len()),
+            "sealed graphs written (caption_sample > 0: the image graph is guided toward text queries)"
+        );
         let m = SegmentManifest {
             segment: self.id,
             dimension: config.dimension,
@@ -575,7 +582,7 @@ mod tests {
             ef_search: 16,
             fusion: Fusion::default(),
             segment_capacity: 100,
-            quantization: Quantization::None,
+            quantization: Quantization::F32,
             secret: 0,
             thumbnails: None,
         };

@@ -377,7 +377,7 @@ mod tests {
                 hit as f64 / (queries.len() * 10) as f64
             };
             let dir = tempfile::tempdir().unwrap();
-            for q in [Quantization::None, Quantization::Int8] {
+            for q in [Quantization::F32, Quantization::Int8] {
                 let path = dir.path().join(format!("g-{q:?}.idx"));
                 assert!(g.write_sealed(&path, &rows(&data), q).unwrap());
                 let sealed = Graph::open_sealed(metric, &path, rows(&data), n).unwrap();
@@ -394,7 +394,7 @@ mod tests {
                 assert!(sealed.search(&data[42], 64, 64, &|_| true).contains(&42));
             }
             // The growing graph it came from takes the sealed form in place.
-            let path = dir.path().join("g-None.idx");
+            let path = dir.path().join("g-F32.idx");
             g.switch_to(Graph::open_sealed(metric, &path, rows(&data), n).unwrap());
             assert!(g.is_sealed());
             assert!(g.search(&data[42], 10, 64, &|_| true).contains(&42));
@@ -634,7 +634,7 @@ mod tests {
             .write_sealed(
                 &dir.path().join("gone").join("g.idx"),
                 &rows,
-                Quantization::None,
+                Quantization::F32,
             )
             .unwrap_err()
             .to_string();

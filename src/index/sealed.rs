@@ -42,12 +42,16 @@ const HEADER_LEN: usize = 64;
 const ALIGN: usize = 64;
 
 /// How a sealed graph keeps the vectors its walk reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+/// New collections get int8 unless the server's operator chose otherwise;
+/// a stored config's `"none"` (the only form before int8 existed) is f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quantization {
     /// The walk reads the f32 vectors from the segment's vector file.
-    #[default]
-    None,
+    /// Stored as "none", its name before f32 stopped being the default, so
+    /// configs written by any version read the same.
+    #[serde(rename = "none", alias = "f32")]
+    F32,
     /// Scalar quantization: one byte per dimension (per-dimension minimum
     /// and step over the segment's vectors), kept in the graph file; 4x less
     /// memory traffic and RAM for the walk, exact rescoring afterwards.
@@ -336,7 +340,7 @@ pub(crate) fn encode(adj: &Adjacency, rows: &VectorRows, quantization: Quantizat
         adj.entry,
         adj.upper.len() as u32,
         match quantization {
-            Quantization::None => 0,
+            Quantization::F32 => 0,
             Quantization::Int8 => 1,
         },
         sections.len() as u32,
@@ -491,7 +495,7 @@ impl SealedGraph {
             field(5) as usize,
         );
         let quantization = match field(6) {
-            0 => Quantization::None,
+            0 => Quantization::F32,
             1 => Quantization::Int8,
             q => return Err(format!("unknown quantization {q}")),
         };
@@ -645,7 +649,7 @@ impl SealedGraph {
         if self.int8.is_some() {
             Quantization::Int8
         } else {
-            Quantization::None
+            Quantization::F32
         }
     }
 
