@@ -100,11 +100,15 @@ mod baseline {
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
-       [--unfiltered-baseline] [--growing] [--quantization none,int8] [--unrefined] [--insert-batch N]
+       [--unfiltered-baseline] [--growing] [--quantization f32,int8] [--unrefined] [--insert-batch N]
+       [--captions FILE.fvecs] [--build-seed S]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
 --unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
---quantization: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\").
+--captions: a sample of text vectors (never the measured queries); each sealed form is also measured with
+layer-0 edges toward where they land (engines \"...-guided\"), from the same build.
+--build-seed S inserts the points in an order shuffled with S (another build of the same data).
+--quantization f32,int8: the sealed forms measured from each build (engines \"clipdb\" and \"clipdb-int8\"; default int8, as a new collection).
 --unfiltered-baseline also builds with hnsw_rs (what built clipdb's graphs before) and measures it searched
 without a filter (engine \"hnsw_rs-unfiltered\"); needs `--features hnsw-baseline`.
 --growing also measures the graph as a growing segment searches it (engine \"clipdb-growing\");
@@ -130,6 +134,8 @@ struct Args {
     unrefined: bool,
     insert_batch: Option<usize>,
     quantization: Vec<Quantization>,
+    captions: Option<PathBuf>,
+    build_seed: Option<u64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -152,7 +158,10 @@ fn parse_args() -> Result<Args, String> {
         growing: false,
         unrefined: false,
         insert_batch: None,
-        quantization: vec![Quantization::None],
+        // What a collection created with defaults walks on.
+        quantization: vec![Quantization::Int8],
+        captions: None,
+        build_seed: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -177,13 +186,15 @@ fn parse_args() -> Result<Args, String> {
             "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
             "--insert-batch" => a.insert_batch = Some(num(val()?)?),
+            "--captions" => a.captions = Some(val()?.into()),
+            "--build-seed" => a.build_seed = Some(num(val()?)? as u64),
             "--quantization" => {
                 a.quantization = val()?
                     .split(',')
                     .map(|q| match q {
-                        "none" => Ok(Quantization::None),
+                        "f32" | "none" => Ok(Quantization::F32),
                         "int8" => Ok(Quantization::Int8),
-                        other => Err(format!("--quantization: unknown {other:?} (none, int8)")),
+                        other => Err(format!("--quantization: unknown {other:?} (f32, int8)")),
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -232,6 +243,21 @@ fn run(args: &Args) -> Result<(), String> {
             sealed_dir: None,
             unrefined: args.unrefined,
             insert_batch: args.insert_batch,
+            captions: match &args.captions {
+                Some(path) => {
+                    let (dim, values) = bench::texmex::read_fvecs(path)?;
+                    if dim != data.dim {
+                        return Err(format!(
+                            "{}: dimension {dim}, the data has {}",
+                            path.display(),
+                            data.dim
+                        ));
+                    }
+                    Some(clipdb::index::VectorRows::from_vec(values, dim))
+                }
+                None => None,
+            },
+            build_seed: args.build_seed,
         };
         let probe = || LIVE.load(Ordering::Relaxed);
         let mut emit = |r: &Record| {

@@ -40,7 +40,7 @@ use clipdb::bench::{self, synth, Dataset, K};
 use clipdb::engine::payload_index::{PayloadIndexSpec, PayloadIndexType};
 use clipdb::engine::{
     CollectionSpec, Condition, Database, DatabaseOptions, Filter, Match, Metric, PointData,
-    PointInput, Quantization, Query, Range, SearchParams, Vectorizer,
+    PointInput, Query, Range, SearchParams, Vectorizer,
 };
 use clipdb::index::distance::dot;
 
@@ -424,7 +424,8 @@ fn load(
         ef_search: 0,
         fusion: None,
         segment_capacity: 0,
-        quantization: Quantization::None,
+        // Defaults throughout, as a user's collection (int8 walk).
+        quantization: None,
         thumbnails: Default::default(),
     })
     .map_err(|e| e.to_string())?;

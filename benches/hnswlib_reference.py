@@ -5,7 +5,7 @@ table and one plot (`cargo bench --bench ann -- --plot-only --compare ...`).
 
     pip install hnswlib numpy
     python3 benches/hnswlib_reference.py --data DIR [--m 16] [--ef-construction 200] \
-        [--ef 32,64,128,256] [--threads N] [--queries 1000] [--out hnswlib.jsonl]
+        [--ef 32,64,128,256] [--threads N] [--queries 1000] [--out hnswlib.jsonl] [--build-seed S]
 
 DIR holds what ../shared/tools/gen_ann_data.py writes: base.fvecs,
 queries_img.fvecs + gt_img.ivecs, queries_txt.fvecs + gt_txt.ivecs.
@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--build-seed", type=int, default=None,
+                    help="insert in an order shuffled with this seed (another build of the same data)")
     args = ap.parse_args()
     lst = lambda s: [int(x) for x in s.split(",") if x.strip()]
 
@@ -131,7 +133,11 @@ def main():
             index = hnswlib.Index(space="ip", dim=dim)
             index.init_index(max_elements=n, ef_construction=efc, M=m)
             index.set_num_threads(args.threads)
-            index.add_items(base, np.arange(n), num_threads=args.threads)
+            if args.build_seed is None:
+                index.add_items(base, np.arange(n), num_threads=args.threads)
+            else:
+                order = np.random.default_rng(args.build_seed).permutation(n)
+                index.add_items(base[order], order, num_threads=args.threads)
             build_s = time.perf_counter() - t
             rss1 = status_bytes("VmRSS")
             tmp = tempfile.mkdtemp(prefix="hnswlib-ref-")

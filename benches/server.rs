@@ -2,7 +2,7 @@
 //! recall@10 through gRPC on loopback, and restart time.
 //!
 //!   cargo bench --bench server -- [--n 100000] [--dim 512] [--queries 500] [--data DIR]
-//!       [--segment-capacity 100000] [--quantization none|int8] [--ef 64,128] [--clients 1,8]
+//!       [--segment-capacity 100000] [--quantization f32|int8] [--ef 64,128] [--clients 1,8]
 //!       [--no-metrics]
 //!
 //! `--no-metrics` runs the server without its metrics recorder (every
@@ -54,7 +54,8 @@ fn parse_args() -> Args {
         queries: 500,
         data: None,
         segment_capacity: 100_000,
-        quantization: Quantization::None,
+        // The server's default for new collections.
+        quantization: Quantization::Int8,
         ef: vec![64, 128],
         clients: vec![1, 8],
         record_metrics: true,
@@ -73,9 +74,9 @@ fn parse_args() -> Args {
             "--segment-capacity" => a.segment_capacity = val().parse().unwrap(),
             "--quantization" => {
                 a.quantization = match val().as_str() {
-                    "none" => Quantization::None,
+                    "f32" | "none" => Quantization::F32,
                     "int8" => Quantization::Int8,
-                    other => panic!("--quantization: unknown {other:?} (none, int8)"),
+                    other => panic!("--quantization: unknown {other:?} (f32, int8)"),
                 }
             }
             "--ef" => a.ef = list(val()).iter().map(|x| x.parse().unwrap()).collect(),

@@ -472,7 +472,7 @@ fn batch_scene(seed: u64, step: usize, k: usize, batch: usize, group: usize) -> 
     let groups = batch.div_ceil(group);
     let g = (step * groups + k / group) as u64;
     let base = Scene::nth(seed, g, &opts);
-    if k % group == 0 {
+    if k.is_multiple_of(group) {
         base
     } else {
         let mut rng = Rng::for_index(seed ^ 0x0000_7A41_A417, (step * batch + k) as u64);

@@ -43,11 +43,25 @@ pub fn vectorizer_from_proto(v: i32) -> Result<Vectorizer, Status> {
     }
 }
 
-pub fn quantization_from_proto(v: i32) -> Result<Quantization, Status> {
+/// The quantization a create request asks for; None when unset (the
+/// server's default applies).
+pub fn quantization_from_proto(v: i32) -> Result<Option<Quantization>, Status> {
     match proto::Quantization::try_from(v) {
-        Ok(proto::Quantization::None) => Ok(Quantization::None),
-        Ok(proto::Quantization::Int8) => Ok(Quantization::Int8),
-        Err(_) => Err(invalid("quantization", format!("unknown value {v}"))),
+        Ok(proto::Quantization::None) => Ok(None),
+        Ok(proto::Quantization::Int8) => Ok(Some(Quantization::Int8)),
+        Ok(proto::Quantization::F32) => Ok(Some(Quantization::F32)),
+        Err(_) => Err(invalid(
+            "quantization",
+            format!("unknown value {v} (0 unset, 1 int8, 2 f32)"),
+        )),
+    }
+}
+
+/// The proto form of a quantization a collection uses.
+pub fn quantization_to_proto(q: Quantization) -> proto::Quantization {
+    match q {
+        Quantization::F32 => proto::Quantization::F32,
+        Quantization::Int8 => proto::Quantization::Int8,
     }
 }
 
@@ -106,10 +120,7 @@ pub fn collection_info_to_proto(info: CollectionInfo) -> proto::CollectionInfo {
             .map(|m| m.fingerprint.clone())
             .unwrap_or_default(),
         model: info.model.map(|m| m.id).unwrap_or_default(),
-        quantization: match c.quantization {
-            Quantization::None => proto::Quantization::None,
-            Quantization::Int8 => proto::Quantization::Int8,
-        } as i32,
+        quantization: quantization_to_proto(c.quantization) as i32,
         thumbnails: Some(match c.thumbnails {
             Some(t) => proto::ThumbnailOptions {
                 disabled: false,

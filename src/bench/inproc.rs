@@ -31,6 +31,25 @@ pub struct Settings {
     /// Folder the sealed graph files are written to (and deleted from
     /// again); None: the temporary folder.
     pub sealed_dir: Option<PathBuf>,
+    /// A sample of text queries (caption vectors, never the measured
+    /// queries): each sealed form is also measured with layer-0 edges
+    /// projected from them (engines "...-guided"), from the same build.
+    pub captions: Option<VectorRows>,
+    /// Insert the points in an order shuffled with this seed (another build
+    /// of the same data); None: in file order.
+    pub build_seed: Option<u64>,
+}
+
+/// `items` in an order shuffled with `seed` (Fisher-Yates over xorshift).
+fn shuffled<T>(mut items: Vec<T>, seed: u64) -> Vec<T> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    items
 }
 
 /// Live heap bytes, from a counting global allocator where the caller has
@@ -120,6 +139,10 @@ pub fn run(
     for &m in &settings.m {
         for &ef_construction in &settings.ef_construction {
             let items: Vec<(&[f32], usize)> = (0..n).map(|i| (data.vector(i), i)).collect();
+            let items = match settings.build_seed {
+                Some(seed) => shuffled(items, seed),
+                None => items,
+            };
             let params = GraphParams { m, ef_construction };
             let started = Instant::now();
             let growing = pool.install(|| match settings.insert_batch {
@@ -142,16 +165,24 @@ pub fn run(
             );
             let variants = quantizations
                 .iter()
-                .map(|&q| (q, true))
-                .chain(settings.unrefined.then_some((Quantization::None, false)));
-            for (q, refine) in variants {
+                .flat_map(|&q| {
+                    std::iter::once((q, true, false))
+                        .chain(settings.captions.is_some().then_some((q, true, true)))
+                })
+                .chain(
+                    settings
+                        .unrefined
+                        .then_some((Quantization::F32, false, false)),
+                );
+            for (q, refine, guided) in variants {
                 let path = dir.join(format!(
-                    "clipdb-ann-{}-m{m}-efc{ef_construction}-{q:?}-{refine}.idx",
+                    "clipdb-ann-{}-m{m}-efc{ef_construction}-{q:?}-{refine}-{guided}.idx",
                     std::process::id()
                 ));
                 let started = Instant::now();
+                let captions = settings.captions.as_ref().filter(|_| guided);
                 growing
-                    .write_sealed_with(&path, &rows, q, refine)
+                    .write_sealed_guided(&path, &rows, q, refine, captions)
                     .map_err(|e| e.to_string())?;
                 let seal_s = started.elapsed().as_secs_f64();
                 let started = Instant::now();
@@ -163,20 +194,30 @@ pub fn run(
                 // What the walk keeps resident: the mapped graph file, plus
                 // every f32 vector when it walks on them (quantized, only
                 // the candidates it rescores are read).
-                let (ram, method, engine) = match q {
-                    Quantization::None if !refine => (
+                let (ram, method, engine) = match (q, guided) {
+                    (Quantization::F32, _) if !refine => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",
                         "clipdb-unrefined",
                     ),
-                    Quantization::None => (
+                    (Quantization::F32, false) => (
                         file + (n * data.dim * 4) as f64,
                         "mapped: graph file + f32 vectors",
                         "clipdb",
                     ),
-                    Quantization::Int8 => {
+                    (Quantization::F32, true) => (
+                        file + (n * data.dim * 4) as f64,
+                        "mapped: graph file + f32 vectors",
+                        "clipdb-guided",
+                    ),
+                    (Quantization::Int8, false) => {
                         (file, "mapped: graph file with int8 codes", "clipdb-int8")
                     }
+                    (Quantization::Int8, true) => (
+                        file,
+                        "mapped: graph file with int8 codes",
+                        "clipdb-int8-guided",
+                    ),
                 };
                 eprintln!(
                     "  sealed {engine}: written in {seal_s:.2} s, opened in {:.1} ms, {:.0} bytes/vector",
@@ -193,7 +234,7 @@ pub fn run(
                     disk: Some(file as u64 + (n * (data.dim * 4 + 4)) as u64),
                     open_s: Some(open_s),
                     quantization: Some(match q {
-                        Quantization::None => "none",
+                        Quantization::F32 => "none",
                         Quantization::Int8 => "int8",
                     }),
                 };

@@ -14,7 +14,7 @@ fn records(path: &Path, bytes: &[u8]) -> Result<usize, String> {
         return Err(format!("{}: empty or truncated", path.display()));
     }
     let dim = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
-    if dim == 0 || bytes.len() % (4 + 4 * dim) != 0 {
+    if dim == 0 || !bytes.len().is_multiple_of(4 + 4 * dim) {
         return Err(format!(
             "{}: not a TEXMEX file of dimension {dim} ({} bytes)",
             path.display(),

@@ -220,7 +220,7 @@ struct Attention {
 impl Attention {
     fn new(vb: VarBuilder, c: &TowerConfig, kernels: KernelSet) -> Result<Self> {
         let d = c.hidden_size;
-        if c.num_attention_heads == 0 || d % c.num_attention_heads != 0 {
+        if c.num_attention_heads == 0 || !d.is_multiple_of(c.num_attention_heads) {
             candle_core::bail!(
                 "hidden_size {d} is not a multiple of num_attention_heads {}",
                 c.num_attention_heads
@@ -398,7 +398,7 @@ impl VisionTower {
     fn new(vb: VarBuilder, c: &VisionConfig, k: KernelSet) -> Result<Self> {
         let d = c.tower.hidden_size;
         let e = vb.pp("embeddings");
-        if c.patch_size == 0 || c.image_size % c.patch_size != 0 {
+        if c.patch_size == 0 || !c.image_size.is_multiple_of(c.patch_size) {
             candle_core::bail!(
                 "image_size {} is not a multiple of patch_size {}",
                 c.image_size,

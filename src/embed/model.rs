@@ -236,7 +236,7 @@ fn config_from_json(v: &Value) -> Result<ClipConfig, String> {
         };
         if t.hidden_size == 0
             || t.num_attention_heads == 0
-            || t.hidden_size % t.num_attention_heads != 0
+            || !t.hidden_size.is_multiple_of(t.num_attention_heads)
         {
             return Err(format!(
                 "{name}: hidden_size {} must be a positive multiple of num_attention_heads {}",
@@ -257,7 +257,7 @@ fn config_from_json(v: &Value) -> Result<ClipConfig, String> {
         patch_size: num(vc, "patch_size", 32)?,
         num_channels: num(vc, "num_channels", 3)?,
     };
-    if vision.patch_size == 0 || vision.image_size % vision.patch_size != 0 {
+    if vision.patch_size == 0 || !vision.image_size.is_multiple_of(vision.patch_size) {
         return Err(format!(
             "vision_config.image_size {} is not a multiple of patch_size {}",
             vision.image_size, vision.patch_size

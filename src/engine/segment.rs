@@ -125,6 +125,10 @@ fn rows_of(file: &VectorFile) -> VectorRows {
 
 pub(crate) const MANIFEST: &str = "manifest.json";
 
+/// Most caption vectors that guide the sealing of a segment's image graph
+/// (each costs one search of the growing graph at sealing).
+const CAPTION_SAMPLE: usize = 20_000;
+
 fn params(config: &CollectionConfig) -> GraphParams {
     GraphParams {
         m: config.m as usize,
@@ -436,6 +440,29 @@ impl Segment {
         Ok(graphs)
     }
 
+    /// Up to `CAPTION_SAMPLE` caption vectors of this segment (records
+    /// spread evenly over those that have one), the query sample that
+    /// guides the image graph's sealing; None without a caption space or
+    /// captions.
+    fn caption_sample(&self) -> Option<VectorRows> {
+        let (Some(file), Some(graph)) = (self.vectors.get(1), self.graphs.get(1)) else {
+            return None;
+        };
+        let with_caption: Vec<u32> = (0..self.capacity)
+            .filter(|&r| graph.contains(r as usize))
+            .collect();
+        if with_caption.is_empty() {
+            return None;
+        }
+        let step = with_caption.len().div_ceil(CAPTION_SAMPLE);
+        let values: Vec<f32> = with_caption
+            .iter()
+            .step_by(step)
+            .flat_map(|&r| file.get(r).iter().copied())
+            .collect();
+        Some(VectorRows::from_vec(values, file.dim()))
+    }
+
     /// Writes the sealed graph files and the manifest. The caller then
     /// records the segment as sealed in metadata (until then restarts
     /// rebuild it) and switches to them with [`Segment::switch_to_sealed_graphs`].
@@ -444,12 +471,22 @@ impl Segment {
             file.sync()?;
         }
         let mut graphs = Vec::new();
+        let captions = self.caption_sample();
         for (space, graph) in self.graphs.iter().enumerate() {
             let points = graph.len();
             let mut files = Vec::new();
             let path = self.dir.join(sealed_graph_name(space));
+            // The image graph gets edges toward where text queries land,
+            // learnt from the segment's own captions (text->image recall).
+            let sample = captions.as_ref().filter(|_| space == 0);
             if points > 0
-                && graph.write_sealed(&path, &rows_of(&self.vectors[space]), config.quantization)?
+                && graph.write_sealed_guided(
+                    &path,
+                    &rows_of(&self.vectors[space]),
+                    config.quantization,
+                    true,
+                    sample,
+                )?
             {
                 let (crc32, len) = manifest::file_checksum(&path)?;
                 files.push(FileSum {
@@ -461,6 +498,13 @@ impl Segment {
             graphs.push(GraphManifest { points, files });
         }
         crate::storage::sync_dir(&self.dir)?;
+        tracing::info!(
+            collection = %config.name,
+            segment = self.id,
+            quantization = ?config.quantization,
+            caption_sample = captions.as_ref().map_or(0, |c| c.len()),
+            "sealed graphs written (caption_sample > 0: the image graph is guided toward text queries)"
+        );
         let m = SegmentManifest {
             segment: self.id,
             dimension: config.dimension,
@@ -538,7 +582,7 @@ mod tests {
             ef_search: 16,
             fusion: Fusion::default(),
             segment_capacity: 100,
-            quantization: Quantization::None,
+            quantization: Quantization::F32,
             secret: 0,
             thumbnails: None,
         };
@@ -592,6 +636,81 @@ mod tests {
         let seg = Segment::open(dir.path(), 1, false, &config, records(30)).unwrap();
         assert_eq!(seg.live_count(), 30);
         assert_eq!(seg.allocated.load(Ordering::Acquire), 60);
+    }
+
+    /// A CLIP segment's captions guide the sealing of its image graph: the
+    /// sample is exactly the caption vectors of the records that have one,
+    /// and the sealed image graph, reopened, finds every image.
+    #[test]
+    fn captions_guide_the_sealing_of_the_image_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig {
+            name: "c".into(),
+            dimension: 16,
+            metric: Metric::Cosine,
+            vectorizer: Vectorizer::Clip,
+            m: 8,
+            ef_construction: 32,
+            ef_search: 32,
+            fusion: Fusion::default(),
+            segment_capacity: 300,
+            quantization: Quantization::Int8,
+            secret: 0,
+            thumbnails: None,
+        };
+        let unit = crate::index::test_vectors::unit;
+        let seg = Segment::create(dir.path(), 1, &config).unwrap();
+        let images: Vec<Vec<f32>> = (0..300).map(|i| unit(i, 16)).collect();
+        let captions: Vec<Vec<f32>> = (0..300).map(|i| unit(10_000 + i, 16)).collect();
+        for r in 0..300u32 {
+            seg.vectors[0].write(r, &images[r as usize]).unwrap();
+            if r % 2 == 0 {
+                seg.vectors[1].write(r, &captions[r as usize]).unwrap();
+            }
+        }
+        let items = |vs: &[Vec<f32>], every: usize| -> Vec<(Vec<f32>, usize)> {
+            (0..300)
+                .step_by(every)
+                .map(|r| (vs[r].clone(), r))
+                .collect()
+        };
+        let image_items = items(&images, 1);
+        let caption_items = items(&captions, 2);
+        fn refs(v: &[(Vec<f32>, usize)]) -> Vec<(&[f32], usize)> {
+            v.iter().map(|(x, r)| (x.as_slice(), *r)).collect()
+        }
+        seg.graphs[0].insert(&refs(&image_items));
+        seg.graphs[1].insert(&refs(&caption_items));
+
+        let sample = seg.caption_sample().expect("captions");
+        assert_eq!(sample.len(), 150);
+        for (i, r) in (0..300).step_by(2).enumerate() {
+            assert_eq!(
+                sample.row(i as u32),
+                &captions[r][..],
+                "caption of record {r}"
+            );
+        }
+        seg.write_sealed_files(&config).unwrap();
+        drop(seg);
+        let records: Vec<_> = (0..300u32)
+            .map(|r| {
+                let meta = RecordMeta {
+                    id: format!("p{r}"),
+                    spaces: if r % 2 == 0 { 3 } else { 1 },
+                    payload: None,
+                };
+                (r, meta, None)
+            })
+            .collect();
+        let seg = Segment::open(dir.path(), 1, true, &config, records).unwrap();
+        assert!(seg.graphs[0].is_sealed() && seg.graphs[1].is_sealed());
+        for (r, v) in images.iter().enumerate() {
+            assert!(
+                seg.graphs[0].search(v, 10, 32, &|_| true).contains(&r),
+                "image {r} not found"
+            );
+        }
     }
 
     /// A sealed segment's manifest may only list its own graph files: found

@@ -66,8 +66,8 @@ pub struct CollectionConfig {
     pub fusion: Fusion,
     pub segment_capacity: u32,
     /// How sealed segments' graph walks read vectors (collections created
-    /// before the option existed have none).
-    #[serde(default)]
+    /// before the option existed walk on f32).
+    #[serde(default = "f32_before_quantization_existed")]
     pub quantization: Quantization,
     /// A random number drawn at creation: scroll page tokens are
     /// checksummed with it, so a token of a dropped and re-created
@@ -79,6 +79,10 @@ pub struct CollectionConfig {
     /// created before the option existed keep none).
     #[serde(default)]
     pub thumbnails: Option<ThumbnailConfig>,
+}
+
+fn f32_before_quantization_existed() -> Quantization {
+    Quantization::F32
 }
 
 /// How a collection's thumbnails are made from the images written to it.
@@ -131,7 +135,8 @@ pub struct CollectionSpec {
     pub ef_search: u32,
     pub fusion: Option<Fusion>,
     pub segment_capacity: u32,
-    pub quantization: Quantization,
+    /// None: the server's default ([`crate::engine::DatabaseOptions::default_quantization`]).
+    pub quantization: Option<Quantization>,
     pub thumbnails: ThumbnailSpec,
 }
 

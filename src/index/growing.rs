@@ -277,7 +277,7 @@ impl GrowingGraph {
                 self.ef_construction,
                 |n, out| self.read_edges(n, layer, out),
                 dist,
-                |n| self.row_ptr(n) as *const u8,
+                |n| walk::prefetch(self.row_ptr(n) as *const u8),
                 None,
             );
             let mut sorted = found.into_sorted_vec();
@@ -355,7 +355,7 @@ impl GrowingGraph {
             ef.max(k),
             |n, out| self.read_edges(n, 0, out),
             dist,
-            |n| self.row_ptr(n) as *const u8,
+            |n| walk::prefetch(self.row_ptr(n) as *const u8),
             Some(keep),
         );
         let mut out = found.into_sorted_vec();

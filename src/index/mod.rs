@@ -9,7 +9,7 @@ pub mod sealed;
 mod walk;
 
 #[cfg(test)]
-mod test_vectors {
+pub(crate) mod test_vectors {
     /// A deterministic pseudo-random unit vector (xorshift; no rand in tests).
     pub fn unit(seed: u64, dim: usize) -> Vec<f32> {
         let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;

@@ -42,12 +42,16 @@ const HEADER_LEN: usize = 64;
 const ALIGN: usize = 64;
 
 /// How a sealed graph keeps the vectors its walk reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+/// New collections get int8 unless the server's operator chose otherwise;
+/// a stored config's `"none"` (the only form before int8 existed) is f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quantization {
     /// The walk reads the f32 vectors from the segment's vector file.
-    #[default]
-    None,
+    /// Stored as "none", its name before f32 stopped being the default, so
+    /// configs written by any version read the same.
+    #[serde(rename = "none", alias = "f32")]
+    F32,
     /// Scalar quantization: one byte per dimension (per-dimension minimum
     /// and step over the segment's vectors), kept in the graph file; 4x less
     /// memory traffic and RAM for the walk, exact rescoring afterwards.
@@ -64,6 +68,15 @@ pub struct VectorRows {
     stride: usize,
     dim: usize,
     count: usize,
+}
+
+impl std::fmt::Debug for VectorRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorRows")
+            .field("dim", &self.dim)
+            .field("count", &self.count)
+            .finish()
+    }
 }
 
 // SAFETY: the rows are immutable memory kept alive by `_owner`.
@@ -154,11 +167,53 @@ pub(crate) struct Adjacency {
 /// recall@10 of 0.977 and 0.948 at ef 256). Considering
 /// the reverse edges gives every node that has neighbours a way back in,
 /// and the heuristic keeps the long edges between clusters.
+#[cfg(test)]
 pub(crate) fn refine_base_layer(
     adj: &mut Adjacency,
     rows: &VectorRows,
     metric: Metric,
     max_degree: usize,
+) {
+    refine_base_layer_guided(adj, rows, metric, max_degree, &[])
+}
+
+/// Edges toward where queries of another modality land, from a sample of
+/// such queries (a light form of RoarGraph, Chen et al., PVLDB 2024): for
+/// each sample, `near` are the base nodes closest to it, closest first.
+/// The closest becomes a pivot linked to the others, so a walk that reaches
+/// one of a query's neighbours reaches the rest in one hop, even when they
+/// lie in clusters the image graph links poorly (text queries fall between
+/// image clusters: CLIP's modality gap). Returns per node its projected
+/// candidates, deduplicated.
+pub(crate) fn project_queries(nodes: usize, near: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    let mut extra: Vec<Vec<u32>> = vec![Vec::new(); nodes];
+    for list in near {
+        let Some((&pivot, rest)) = list.split_first() else {
+            continue;
+        };
+        extra[pivot as usize].extend_from_slice(rest);
+        // And back, so the pivot is reachable from every other neighbour.
+        for &other in rest {
+            extra[other as usize].push(pivot);
+        }
+    }
+    for e in &mut extra {
+        e.sort_unstable();
+        e.dedup();
+    }
+    extra
+}
+
+/// [`refine_base_layer`] with projected candidates per node (see
+/// [`project_queries`]; empty: none): up to half of a node's slots go to
+/// the projected edges first (chosen with the same heuristic among
+/// them), the rest as without them, diverse from those too.
+pub(crate) fn refine_base_layer_guided(
+    adj: &mut Adjacency,
+    rows: &VectorRows,
+    metric: Metric,
+    max_degree: usize,
+    projected: &[Vec<u32>],
 ) {
     use rayon::prelude::*;
     let d = |a: u32, b: u32| -> f32 {
@@ -184,19 +239,48 @@ pub(crate) fn refine_base_layer(
             candidates.sort_unstable();
             candidates.dedup();
             candidates.retain(|&c| c as usize != u);
-            let mut scored: Vec<Near> = candidates
+            let score = |cs: &mut dyn Iterator<Item = u32>| {
+                let mut scored: Vec<Near> = cs.map(|c| Near(d(u as u32, c), c)).collect();
+                scored.sort_unstable();
+                scored
+            };
+            let scored = score(&mut candidates.iter().copied());
+            let extra = projected.get(u).map_or(&[][..], |e| &e[..]);
+            if extra.is_empty() {
+                return walk::select_diverse(&scored, max_degree, true, d);
+            }
+            let extra = score(&mut extra.iter().copied().filter(|&c| c as usize != u));
+            let mut kept = walk::select_diverse(&extra, max_degree / 2, false, d);
+            let before = kept.len();
+            let rest: Vec<Near> = scored
                 .into_iter()
-                .map(|c| Near(d(u as u32, c), c))
+                .filter(|n| !kept[..before].contains(&n.1))
                 .collect();
-            scored.sort_unstable();
-            walk::select_diverse(&scored, max_degree, true, d)
+            let mut pruned = Vec::new();
+            for &Near(dist, c) in &rest {
+                if kept.len() >= max_degree {
+                    break;
+                }
+                if kept.iter().all(|&s| d(c, s) >= dist) {
+                    kept.push(c);
+                } else {
+                    pruned.push(c);
+                }
+            }
+            for c in pruned {
+                if kept.len() >= max_degree {
+                    break;
+                }
+                kept.push(c);
+            }
+            kept
         })
         .collect();
     adj.base = refined;
 }
 
 fn align(buf: &mut Vec<u8>) {
-    while buf.len() % ALIGN != 0 {
+    while !buf.len().is_multiple_of(ALIGN) {
         buf.push(0);
     }
 }
@@ -256,7 +340,7 @@ pub(crate) fn encode(adj: &Adjacency, rows: &VectorRows, quantization: Quantizat
         adj.entry,
         adj.upper.len() as u32,
         match quantization {
-            Quantization::None => 0,
+            Quantization::F32 => 0,
             Quantization::Int8 => 1,
         },
         sections.len() as u32,
@@ -411,7 +495,7 @@ impl SealedGraph {
             field(5) as usize,
         );
         let quantization = match field(6) {
-            0 => Quantization::None,
+            0 => Quantization::F32,
             1 => Quantization::Int8,
             q => return Err(format!("unknown quantization {q}")),
         };
@@ -531,7 +615,7 @@ impl SealedGraph {
         rows: usize,
         nodes: usize,
     ) -> Result<(), String> {
-        if offsets.len != (rows + 1) * 4 || targets.len % 4 != 0 {
+        if offsets.len != (rows + 1) * 4 || !targets.len.is_multiple_of(4) {
             return Err("adjacency table has the wrong size".into());
         }
         let o = self.u32s(offsets);
@@ -565,7 +649,7 @@ impl SealedGraph {
         if self.int8.is_some() {
             Quantization::Int8
         } else {
-            Quantization::None
+            Quantization::F32
         }
     }
 
@@ -611,14 +695,14 @@ impl SealedGraph {
                         k,
                         ef,
                         |n| -distance::dot(query, rows.row(n)),
-                        |n| rows.ptr(n),
+                        |n| walk::prefetch(rows.ptr(n)),
                         keep,
                     ),
                     Metric::L2 => self.walk(
                         k,
                         ef,
                         |n| distance::l2_squared(query, rows.row(n)),
-                        |n| rows.ptr(n),
+                        |n| walk::prefetch(rows.ptr(n)),
                         keep,
                     ),
                 }
@@ -627,14 +711,20 @@ impl SealedGraph {
                 let codes = &self.map[q.codes.at..q.codes.at + q.codes.len];
                 let dim = self.dim;
                 let code = |n: u32| &codes[n as usize * dim..][..dim];
-                let addr = |n: u32| codes.as_ptr().wrapping_add(n as usize * dim);
+                let lines = dim.div_ceil(64);
+                let addr = |n: u32| {
+                    walk::prefetch_lines(codes.as_ptr().wrapping_add(n as usize * dim), lines)
+                };
                 match self.metric {
                     // q . x ~ sum q_j min_j + sum (q_j step_j) c_j; the first
-                    // term is the same for every node.
+                    // term is the same for every node, and the second is
+                    // summed in integers (the walk only orders nodes; the
+                    // caller rescores with the f32 vectors).
                     Metric::Cosine | Metric::Dot => {
                         let weights: Vec<f32> =
                             query.iter().zip(&q.step).map(|(a, s)| a * s).collect();
-                        self.walk(k, ef, |n| -distance::dot_u8(&weights, code(n)), addr, keep)
+                        let weights = distance::IntWeights::new(&weights);
+                        self.walk(k, ef, |n| -weights.dot(code(n)), addr, keep)
                     }
                     // |q - x|^2 ~ sum ((q_j - min_j) - step_j c_j)^2
                     Metric::L2 => {
@@ -658,7 +748,7 @@ impl SealedGraph {
         k: usize,
         ef: usize,
         distance: impl Fn(u32) -> f32,
-        address: impl Fn(u32) -> *const u8,
+        prefetch: impl Fn(u32),
         keep: &dyn Fn(usize) -> bool,
     ) -> Vec<usize> {
         let mut ep = Near(distance(self.entry), self.entry);
@@ -681,7 +771,7 @@ impl SealedGraph {
                 out.extend_from_slice(self.base_row(n));
             },
             &distance,
-            address,
+            prefetch,
             Some(keep),
         );
         let mut out = found.into_sorted_vec();

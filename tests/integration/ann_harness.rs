@@ -20,9 +20,11 @@ fn inproc_records_parse_and_recall_is_sane() {
         sealed_dir: Some(dir.path().to_path_buf()),
         unrefined: false,
         insert_batch: None,
+        captions: None,
+        build_seed: None,
     };
     let mut seen = 0;
-    let quantizations = [Quantization::None, Quantization::Int8];
+    let quantizations = [Quantization::F32, Quantization::Int8];
     let records = inproc::run(&data, &settings, &quantizations, |_| seen += 1).unwrap();
     assert_eq!(
         (records.len(), seen),

@@ -72,7 +72,7 @@ fn tricky_numbers() -> Vec<f64> {
 
 fn random_double(rng: &mut SplitMix64) -> f64 {
     // Half uniform in [0, 1) (like the report's), half any finite bits.
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         (rng.next() >> 11) as f64 / (1u64 << 53) as f64
     } else {
         loop {

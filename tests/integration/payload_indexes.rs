@@ -25,14 +25,14 @@ fn tag_of(i: usize) -> String {
 /// Point i: {tag: tag(i % 50), n: i, half: i % 2 == 0}, and every 7th a
 /// string where the integer index expects a number (a mixed-type key).
 fn point(i: usize, v: Vec<f32>) -> Point {
-    let n = if i % 7 == 0 {
+    let n = if i.is_multiple_of(7) {
         json!(format!("n{i}"))
     } else {
         json!(i)
     };
     Point {
         payload: Some(payload(
-            json!({"tag": tag_of(i), "n": n, "half": i % 2 == 0}),
+            json!({"tag": tag_of(i), "n": n, "half": i.is_multiple_of(2)}),
         )),
         ..vector_point(format!("p{i}"), v)
     }
@@ -199,7 +199,7 @@ async fn indexed_filters_agree_with_an_exact_scan_and_follow_writes() {
     // 2 % (exact scan of the candidates), 14 % and 50 % (graph walks
     // through the index's bitset), a mixed-type range (its mismatched
     // records are candidates too), and a conjunction.
-    let is_number = |i: usize| i % 7 != 0;
+    let is_number = |i: usize| !i.is_multiple_of(7);
     type Case = (Filter, Box<dyn Fn(usize) -> bool + Send + Sync>, f64);
     let cases: Vec<Case> = vec![
         (

@@ -111,7 +111,7 @@ async fn snapshot_under_concurrent_writes_restores_point_for_point() {
     assert_eq!(base_state.len(), 274);
     for (id, (_, pl)) in &base_state {
         let i: usize = id[1..].parse().unwrap();
-        let want = if i >= 5 && (i - 5) % 7 == 0 && (i - 5) / 7 < 40 {
+        let want = if i >= 5 && (i - 5).is_multiple_of(7) && (i - 5) / 7 < 40 {
             json!({"n": i, "replaced": true})
         } else {
             json!({"n": i, "tag": format!("t{}", i % 7)})

@@ -299,6 +299,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// `--default-quantization` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DefaultQuantization {
+    Int8,
+    F32,
+}
+
+impl From<DefaultQuantization> for clipdb::engine::Quantization {
+    fn from(q: DefaultQuantization) -> Self {
+        match q {
+            DefaultQuantization::Int8 => clipdb::engine::Quantization::Int8,
+            DefaultQuantization::F32 => clipdb::engine::Quantization::F32,
+        }
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
@@ -317,6 +333,16 @@ pub struct ServeArgs {
     /// Points per segment for collections that do not set their own.
     #[arg(long, env = "CLIPDB_SEGMENT_CAPACITY", default_value_t = 100_000)]
     pub segment_capacity: u32,
+    /// How sealed segments' graph walks read vectors in collections that do
+    /// not ask: int8 codes with exact f32 rescoring (faster at equal
+    /// recall, 1 byte per dimension more on disk), or plain f32.
+    #[arg(
+        long,
+        env = "CLIPDB_DEFAULT_QUANTIZATION",
+        value_enum,
+        default_value = "int8"
+    )]
+    pub default_quantization: DefaultQuantization,
     /// Most points in one Upsert request (or one message of UpsertStream).
     #[arg(long, env = "CLIPDB_MAX_POINTS_PER_REQUEST", default_value_t = 10_000)]
     pub max_points_per_request: usize,

@@ -361,6 +361,7 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         max_message_bytes: args.max_message_bytes,
         database: DatabaseOptions {
             default_segment_capacity: args.segment_capacity,
+            default_quantization: args.default_quantization.into(),
             max_points_per_request: args.max_points_per_request,
             max_ids_per_request: args.max_ids_per_request,
             max_payload_bytes: args.max_payload_bytes,

@@ -217,14 +217,14 @@ impl Collection {
         for _ in 0..MAX_SEARCH_ATTEMPTS {
             let mut before = self.moves.load(Ordering::Acquire);
             for _ in 0..100 {
-                if before % 2 == 0 {
+                if before.is_multiple_of(2) {
                     break;
                 }
                 std::thread::yield_now();
                 before = self.moves.load(Ordering::Acquire);
             }
             hits = self.search_once(query, params, exclude);
-            if before % 2 == 0 && self.moves.load(Ordering::Acquire) == before {
+            if before.is_multiple_of(2) && self.moves.load(Ordering::Acquire) == before {
                 break;
             }
         }

@@ -38,6 +38,9 @@ pub struct DatabaseOptions {
     pub default_ef_construction: u32,
     pub default_ef_search: u32,
     pub default_segment_capacity: u32,
+    /// Quantization of collections that do not ask for one: int8 codes for
+    /// the walk with exact f32 rescoring (faster at equal recall).
+    pub default_quantization: Quantization,
     /// Most points in one Upsert request (or one message of a stream).
     pub max_points_per_request: usize,
     /// Most ids in one Get or Delete request.
@@ -68,6 +71,7 @@ impl Default for DatabaseOptions {
             default_ef_construction: 200,
             default_ef_search: 64,
             default_segment_capacity: 100_000,
+            default_quantization: Quantization::Int8,
             max_points_per_request: 10_000,
             max_ids_per_request: 10_000,
             max_payload_bytes: 64 << 10,
@@ -308,7 +312,7 @@ impl Database {
             ef_search: pick(spec.ef_search, o.default_ef_search),
             fusion: spec.fusion.unwrap_or_default(),
             segment_capacity: pick(spec.segment_capacity, o.default_segment_capacity),
-            quantization: spec.quantization,
+            quantization: spec.quantization.unwrap_or(o.default_quantization),
             secret: random_u64(),
             thumbnails: thumbnail_config(spec.vectorizer, spec.thumbnails)?,
         };
@@ -709,7 +713,7 @@ mod tests {
             ef_search: 16,
             fusion: None,
             segment_capacity: 64,
-            quantization: crate::engine::Quantization::None,
+            quantization: Some(crate::engine::Quantization::F32),
             thumbnails: Default::default(),
         }
     }
