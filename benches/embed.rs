@@ -4,7 +4,9 @@
 //! preprocessing (random 224x224 pixel values); preprocessing (decode + resize +
 //! crop + normalise of `photo_640x480.jpg`) is timed separately. Each number is
 //! the median of at least 3 timed calls after 2 warm-up calls, at least
-//! `CLIPDB_BENCH_SECS` (default 2) seconds of calls.
+//! `CLIPDB_BENCH_SECS` (default 2) seconds of calls. Beside each rate: items per
+//! CPU-second (process user + system time), comparable under contention;
+//! `python benches/clip_pytorch.py` prints the same for PyTorch.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,18 +65,46 @@ fn fixtures() -> PathBuf {
     ))
 }
 
+/// Median wall time of one call, and the mean CPU time of one call (user +
+/// system, all threads; None where /proc is missing). CPU time stays
+/// comparable when other processes share the cores, wall time does not.
 fn time<F: FnMut()>(min_secs: f64, mut f: F) -> Duration {
+    time_cpu(min_secs, &mut f).0
+}
+
+fn time_cpu<F: FnMut()>(min_secs: f64, mut f: F) -> (Duration, Option<Duration>) {
     f();
     f();
     let mut times = Vec::new();
+    let cpu_start = process_cpu();
     let start = Instant::now();
     while times.len() < 3 || start.elapsed().as_secs_f64() < min_secs {
         let t = Instant::now();
         f();
         times.push(t.elapsed());
     }
+    let cpu = match (cpu_start, process_cpu()) {
+        (Some(a), Some(b)) => Some((b.saturating_sub(a)) / times.len() as u32),
+        _ => None,
+    };
     times.sort();
-    times[times.len() / 2]
+    (times[times.len() / 2], cpu)
+}
+
+/// This process's user + system time so far (Linux: /proc/self/stat, in
+/// clock ticks of 10 ms; the timed loops run for seconds).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn per_cpu_second(items: usize, cpu: Option<Duration>) -> String {
+    match cpu {
+        Some(c) if !c.is_zero() => format!(", {:.2}/cpu-s", items as f64 / c.as_secs_f64()),
+        _ => String::new(),
+    }
 }
 
 fn main() {
@@ -123,13 +153,14 @@ fn main() {
         .collect();
 
     for b in [1usize, 16] {
-        let t = time(secs, || {
+        let (t, cpu) = time_cpu(secs, || {
             e.embed_pixel_values(&pixels[..b], true).unwrap();
         });
         println!(
-            "images batch {b:>2}: {:>7.2} images/s ({:.1} ms/call)",
+            "images batch {b:>2}: {:>7.2} images/s ({:.1} ms/call{})",
             b as f64 / t.as_secs_f64(),
-            t.as_secs_f64() * 1e3
+            t.as_secs_f64() * 1e3,
+            per_cpu_second(b, cpu)
         );
     }
     for b in [1usize, 32] {
@@ -142,14 +173,15 @@ fn main() {
         } else {
             ids.clone()
         };
-        let t = time(secs, || {
+        let (t, cpu) = time_cpu(secs, || {
             e.embed_token_ids(&rows, true).unwrap();
         });
         println!(
-            "texts  batch {b:>2}: {:>7.2} texts/s ({:.1} ms/call, {} tokens)",
+            "texts  batch {b:>2}: {:>7.2} texts/s ({:.1} ms/call, {} tokens{})",
             b as f64 / t.as_secs_f64(),
             t.as_secs_f64() * 1e3,
-            rows.iter().map(Vec::len).max().unwrap()
+            rows.iter().map(Vec::len).max().unwrap(),
+            per_cpu_second(b, cpu)
         );
     }
     let jpg = std::fs::read(fixtures().join("images/photo_640x480.jpg")).unwrap();
