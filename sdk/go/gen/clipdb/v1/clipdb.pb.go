@@ -156,12 +156,20 @@ func (Vectorizer) EnumDescriptor() ([]byte, []int) {
 type Quantization int32
 
 const (
-	// f32 vectors, read from the segment files (the default).
+	// Unset: the server's default (`--default-quantization`, int8 unless the
+	// operator changed it). Only CreateCollectionRequest uses it;
+	// CollectionInfo reports what a collection actually uses, INT8 or F32.
 	Quantization_QUANTIZATION_NONE Quantization = 0
-	// Scalar int8: one byte per dimension (per-dimension range over the
-	// segment) in the sealed graph file; a quarter of the memory traffic and
-	// resident memory for the walk. Growing segments stay f32.
+	// Scalar int8 codes for the walk: one byte per dimension (per-dimension
+	// range over the segment) in the sealed graph file, then exact f32
+	// rescoring of the candidates; a quarter of the memory traffic and
+	// resident memory for the walk, and faster at equal recall. Growing
+	// segments walk on f32.
 	Quantization_QUANTIZATION_INT8 Quantization = 1
+	// The walk reads the f32 vectors from the segment files: 4 bytes per
+	// dimension of traffic, no codes on disk. Collections created before
+	// int8 became the default use it.
+	Quantization_QUANTIZATION_F32 Quantization = 2
 )
 
 // Enum value maps for Quantization.
@@ -169,10 +177,12 @@ var (
 	Quantization_name = map[int32]string{
 		0: "QUANTIZATION_NONE",
 		1: "QUANTIZATION_INT8",
+		2: "QUANTIZATION_F32",
 	}
 	Quantization_value = map[string]int32{
 		"QUANTIZATION_NONE": 0,
 		"QUANTIZATION_INT8": 1,
+		"QUANTIZATION_F32":  2,
 	}
 )
 
@@ -574,7 +584,8 @@ type CreateCollectionRequest struct {
 	// at most 10000000).
 	// Smaller segments restart and compact faster; larger ones search faster.
 	SegmentCapacity uint32 `protobuf:"varint,7,opt,name=segment_capacity,json=segmentCapacity,proto3" json:"segment_capacity,omitempty"`
-	// Vector quantization of sealed segments (default none).
+	// How sealed segments' graph walks read vectors (unset: the server's
+	// default, int8 codes with exact f32 rescoring).
 	Quantization Quantization `protobuf:"varint,8,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
 	// Small JPEG thumbnails of the images written (VECTORIZER_CLIP only; kept
 	// by default there), served to the search page by the HTTP listener.
@@ -1622,7 +1633,9 @@ type CollectionInfo struct {
 	ModelFingerprint string `protobuf:"bytes,11,opt,name=model_fingerprint,json=modelFingerprint,proto3" json:"model_fingerprint,omitempty"`
 	// The model's id (folder path or hub id) as the server that recorded it
 	// loaded it; empty like model_fingerprint.
-	Model        string       `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
+	Model string `protobuf:"bytes,12,opt,name=model,proto3" json:"model,omitempty"`
+	// What the collection's sealed segments walk on: INT8 or F32 (never the
+	// unset value).
 	Quantization Quantization `protobuf:"varint,13,opt,name=quantization,proto3,enum=clipdb.v1.Quantization" json:"quantization,omitempty"`
 	// Payload indexes, by key.
 	PayloadIndexes []*PayloadIndexInfo `protobuf:"bytes,14,rep,name=payload_indexes,json=payloadIndexes,proto3" json:"payload_indexes,omitempty"`
@@ -5132,10 +5145,11 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\n" +
 	"Vectorizer\x12\x13\n" +
 	"\x0fVECTORIZER_NONE\x10\x00\x12\x13\n" +
-	"\x0fVECTORIZER_CLIP\x10\x01*<\n" +
+	"\x0fVECTORIZER_CLIP\x10\x01*R\n" +
 	"\fQuantization\x12\x15\n" +
 	"\x11QUANTIZATION_NONE\x10\x00\x12\x15\n" +
-	"\x11QUANTIZATION_INT8\x10\x01*\x98\x01\n" +
+	"\x11QUANTIZATION_INT8\x10\x01\x12\x14\n" +
+	"\x10QUANTIZATION_F32\x10\x02*\x98\x01\n" +
 	"\x10PayloadIndexType\x12\x1d\n" +
 	"\x19PAYLOAD_INDEX_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15PAYLOAD_INDEX_KEYWORD\x10\x01\x12\x19\n" +

@@ -104,11 +104,21 @@ class _Quantization:
 class _QuantizationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Quantization.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     QUANTIZATION_NONE: _Quantization.ValueType  # 0
-    """f32 vectors, read from the segment files (the default)."""
+    """Unset: the server's default (`--default-quantization`, int8 unless the
+    operator changed it). Only CreateCollectionRequest uses it;
+    CollectionInfo reports what a collection actually uses, INT8 or F32.
+    """
     QUANTIZATION_INT8: _Quantization.ValueType  # 1
-    """Scalar int8: one byte per dimension (per-dimension range over the
-    segment) in the sealed graph file; a quarter of the memory traffic and
-    resident memory for the walk. Growing segments stay f32.
+    """Scalar int8 codes for the walk: one byte per dimension (per-dimension
+    range over the segment) in the sealed graph file, then exact f32
+    rescoring of the candidates; a quarter of the memory traffic and
+    resident memory for the walk, and faster at equal recall. Growing
+    segments walk on f32.
+    """
+    QUANTIZATION_F32: _Quantization.ValueType  # 2
+    """The walk reads the f32 vectors from the segment files: 4 bytes per
+    dimension of traffic, no codes on disk. Collections created before
+    int8 became the default use it.
     """
 
 class Quantization(_Quantization, metaclass=_QuantizationEnumTypeWrapper):
@@ -117,11 +127,21 @@ class Quantization(_Quantization, metaclass=_QuantizationEnumTypeWrapper):
     """
 
 QUANTIZATION_NONE: Quantization.ValueType  # 0
-"""f32 vectors, read from the segment files (the default)."""
+"""Unset: the server's default (`--default-quantization`, int8 unless the
+operator changed it). Only CreateCollectionRequest uses it;
+CollectionInfo reports what a collection actually uses, INT8 or F32.
+"""
 QUANTIZATION_INT8: Quantization.ValueType  # 1
-"""Scalar int8: one byte per dimension (per-dimension range over the
-segment) in the sealed graph file; a quarter of the memory traffic and
-resident memory for the walk. Growing segments stay f32.
+"""Scalar int8 codes for the walk: one byte per dimension (per-dimension
+range over the segment) in the sealed graph file, then exact f32
+rescoring of the candidates; a quarter of the memory traffic and
+resident memory for the walk, and faster at equal recall. Growing
+segments walk on f32.
+"""
+QUANTIZATION_F32: Quantization.ValueType  # 2
+"""The walk reads the f32 vectors from the segment files: 4 bytes per
+dimension of traffic, no codes on disk. Collections created before
+int8 became the default use it.
 """
 Global___Quantization: _TypeAlias = Quantization  # noqa: Y015
 
@@ -336,7 +356,9 @@ class CreateCollectionRequest(_message.Message):
     Smaller segments restart and compact faster; larger ones search faster.
     """
     quantization: Global___Quantization.ValueType
-    """Vector quantization of sealed segments (default none)."""
+    """How sealed segments' graph walks read vectors (unset: the server's
+    default, int8 codes with exact f32 rescoring).
+    """
     shards: _builtins.int
     """Cluster mode (docs/cluster.md): how many shards the points are split
     into, by xxh3(id) % shards; 0 means 1, at most 256. A server without
@@ -832,6 +854,9 @@ class CollectionInfo(_message.Message):
     loaded it; empty like model_fingerprint.
     """
     quantization: Global___Quantization.ValueType
+    """What the collection's sealed segments walk on: INT8 or F32 (never the
+    unset value).
+    """
     shards: _builtins.int
     """Shards and copies of each (1 and 1 on a single server)."""
     replication_factor: _builtins.int

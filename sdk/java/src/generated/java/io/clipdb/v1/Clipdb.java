@@ -574,81 +574,81 @@ public final class Clipdb {
       " \003(\0132\021.clipdb.v1.VectorR\nembeddings*:\n\006M" +
       "etric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001" +
       "\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORI" +
-      "ZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*<\n\014Quant" +
+      "ZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*R\n\014Quant" +
       "ization\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTI" +
-      "ZATION_INT8\020\001*\230\001\n\020PayloadIndexType\022\035\n\031PA" +
-      "YLOAD_INDEX_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_IND" +
-      "EX_KEYWORD\020\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022" +
-      "\027\n\023PAYLOAD_INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDE" +
-      "X_BOOL\020\004*y\n\021PayloadIndexState\022#\n\037PAYLOAD" +
-      "_INDEX_STATE_UNSPECIFIED\020\000\022 \n\034PAYLOAD_IN" +
-      "DEX_STATE_BUILDING\020\001\022\035\n\031PAYLOAD_INDEX_ST" +
-      "ATE_READY\020\002*y\n\013GraphSource\022\034\n\030GRAPH_SOUR" +
-      "CE_UNSPECIFIED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001" +
-      "\022\027\n\023GRAPH_SOURCE_LOADED\020\002\022\033\n\027GRAPH_SOURC" +
-      "E_CHECKPOINT\020\003*\233\001\n\014ReplicaState\022\035\n\031REPLI" +
-      "CA_STATE_UNSPECIFIED\020\000\022\030\n\024REPLICA_STATE_" +
-      "ACTIVE\020\001\022\035\n\031REPLICA_STATE_CATCHING_UP\020\002\022" +
-      "\026\n\022REPLICA_STATE_DOWN\020\003\022\033\n\027REPLICA_STATE" +
-      "_RESTORING\020\0042\230\006\n\013Collections\022Q\n\020CreateCo" +
-      "llection\022\".clipdb.v1.CreateCollectionReq" +
-      "uest\032\031.clipdb.v1.CollectionInfo\022K\n\rGetCo" +
-      "llection\022\037.clipdb.v1.GetCollectionReques" +
-      "t\032\031.clipdb.v1.CollectionInfo\022X\n\017ListColl" +
-      "ections\022!.clipdb.v1.ListCollectionsReque" +
-      "st\032\".clipdb.v1.ListCollectionsResponse\022[" +
-      "\n\020DeleteCollection\022\".clipdb.v1.DeleteCol" +
-      "lectionRequest\032#.clipdb.v1.DeleteCollect" +
-      "ionResponse\022K\n\016CreateSnapshot\022 .clipdb.v" +
-      "1.CreateSnapshotRequest\032\027.clipdb.v1.Snap" +
-      "shotInfo\022R\n\rListSnapshots\022\037.clipdb.v1.Li" +
-      "stSnapshotsRequest\032 .clipdb.v1.ListSnaps" +
-      "hotsResponse\022U\n\016DeleteSnapshot\022 .clipdb." +
-      "v1.DeleteSnapshotRequest\032!.clipdb.v1.Del" +
-      "eteSnapshotResponse\022W\n\022CreatePayloadInde" +
-      "x\022$.clipdb.v1.CreatePayloadIndexRequest\032" +
-      "\033.clipdb.v1.PayloadIndexInfo\022a\n\022DeletePa" +
-      "yloadIndex\022$.clipdb.v1.DeletePayloadInde" +
-      "xRequest\032%.clipdb.v1.DeletePayloadIndexR" +
-      "esponse2\373\005\n\006Points\022=\n\006Upsert\022\030.clipdb.v1" +
-      ".UpsertRequest\032\031.clipdb.v1.UpsertRespons" +
-      "e\022E\n\014UpsertStream\022\030.clipdb.v1.UpsertRequ" +
-      "est\032\031.clipdb.v1.UpsertResponse(\001\0224\n\003Get\022" +
-      "\025.clipdb.v1.GetRequest\032\026.clipdb.v1.GetRe" +
-      "sponse\022=\n\006Delete\022\030.clipdb.v1.DeleteReque" +
-      "st\032\031.clipdb.v1.DeleteResponse\022=\n\006Search\022" +
-      "\030.clipdb.v1.SearchRequest\032\031.clipdb.v1.Se" +
-      "archResponse\022L\n\013SearchBatch\022\035.clipdb.v1." +
-      "SearchBatchRequest\032\036.clipdb.v1.SearchBat" +
-      "chResponse\022:\n\005Count\022\027.clipdb.v1.CountReq" +
-      "uest\032\030.clipdb.v1.CountResponse\022=\n\006Scroll" +
-      "\022\030.clipdb.v1.ScrollRequest\032\031.clipdb.v1.S" +
-      "crollResponse\022I\n\nSetPayload\022\034.clipdb.v1." +
-      "SetPayloadRequest\032\035.clipdb.v1.SetPayload" +
-      "Response\022^\n\021DeletePayloadKeys\022#.clipdb.v" +
-      "1.DeletePayloadKeysRequest\032$.clipdb.v1.D" +
-      "eletePayloadKeysResponse\022C\n\tRecommend\022\033." +
-      "clipdb.v1.RecommendRequest\032\031.clipdb.v1.S" +
-      "earchResponse2\215\004\n\007Cluster\022I\n\nGetCluster\022" +
-      "\034.clipdb.v1.GetClusterRequest\032\035.clipdb.v" +
-      "1.GetClusterResponse\022G\n\013ShardSearch\022\035.cl" +
-      "ipdb.v1.ShardSearchRequest\032\031.clipdb.v1.S" +
-      "earchResponse\022>\n\010ShardGet\022\032.clipdb.v1.Sh" +
-      "ardGetRequest\032\026.clipdb.v1.GetResponse\022D\n" +
-      "\nShardCount\022\034.clipdb.v1.ShardCountReques" +
-      "t\032\030.clipdb.v1.CountResponse\022L\n\013ShardScro" +
-      "ll\022\035.clipdb.v1.ShardScrollRequest\032\036.clip" +
-      "db.v1.ShardScrollResponse\022L\n\013WaitApplied" +
-      "\022\035.clipdb.v1.WaitAppliedRequest\032\036.clipdb" +
-      ".v1.WaitAppliedResponse\022L\n\013MoveReplica\022\035" +
-      ".clipdb.v1.MoveReplicaRequest\032\036.clipdb.v" +
-      "1.MoveReplicaResponse2\226\001\n\nEmbeddings\022B\n\t" +
-      "EmbedText\022\033.clipdb.v1.EmbedTextRequest\032\030" +
-      ".clipdb.v1.EmbedResponse\022D\n\nEmbedImage\022\034" +
-      ".clipdb.v1.EmbedImageRequest\032\030.clipdb.v1" +
-      ".EmbedResponseBD\n\014io.clipdb.v1P\001Z2github" +
-      ".com/clipdb/clipdb/gen/go/clipdb/v1;clip" +
-      "dbv1b\006proto3"
+      "ZATION_INT8\020\001\022\024\n\020QUANTIZATION_F32\020\002*\230\001\n\020" +
+      "PayloadIndexType\022\035\n\031PAYLOAD_INDEX_UNSPEC" +
+      "IFIED\020\000\022\031\n\025PAYLOAD_INDEX_KEYWORD\020\001\022\031\n\025PA" +
+      "YLOAD_INDEX_INTEGER\020\002\022\027\n\023PAYLOAD_INDEX_F" +
+      "LOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOOL\020\004*y\n\021Payloa" +
+      "dIndexState\022#\n\037PAYLOAD_INDEX_STATE_UNSPE" +
+      "CIFIED\020\000\022 \n\034PAYLOAD_INDEX_STATE_BUILDING" +
+      "\020\001\022\035\n\031PAYLOAD_INDEX_STATE_READY\020\002*y\n\013Gra" +
+      "phSource\022\034\n\030GRAPH_SOURCE_UNSPECIFIED\020\000\022\026" +
+      "\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023GRAPH_SOURCE_L" +
+      "OADED\020\002\022\033\n\027GRAPH_SOURCE_CHECKPOINT\020\003*\233\001\n" +
+      "\014ReplicaState\022\035\n\031REPLICA_STATE_UNSPECIFI" +
+      "ED\020\000\022\030\n\024REPLICA_STATE_ACTIVE\020\001\022\035\n\031REPLIC" +
+      "A_STATE_CATCHING_UP\020\002\022\026\n\022REPLICA_STATE_D" +
+      "OWN\020\003\022\033\n\027REPLICA_STATE_RESTORING\020\0042\230\006\n\013C" +
+      "ollections\022Q\n\020CreateCollection\022\".clipdb." +
+      "v1.CreateCollectionRequest\032\031.clipdb.v1.C" +
+      "ollectionInfo\022K\n\rGetCollection\022\037.clipdb." +
+      "v1.GetCollectionRequest\032\031.clipdb.v1.Coll" +
+      "ectionInfo\022X\n\017ListCollections\022!.clipdb.v" +
+      "1.ListCollectionsRequest\032\".clipdb.v1.Lis" +
+      "tCollectionsResponse\022[\n\020DeleteCollection" +
+      "\022\".clipdb.v1.DeleteCollectionRequest\032#.c" +
+      "lipdb.v1.DeleteCollectionResponse\022K\n\016Cre" +
+      "ateSnapshot\022 .clipdb.v1.CreateSnapshotRe" +
+      "quest\032\027.clipdb.v1.SnapshotInfo\022R\n\rListSn" +
+      "apshots\022\037.clipdb.v1.ListSnapshotsRequest" +
+      "\032 .clipdb.v1.ListSnapshotsResponse\022U\n\016De" +
+      "leteSnapshot\022 .clipdb.v1.DeleteSnapshotR" +
+      "equest\032!.clipdb.v1.DeleteSnapshotRespons" +
+      "e\022W\n\022CreatePayloadIndex\022$.clipdb.v1.Crea" +
+      "tePayloadIndexRequest\032\033.clipdb.v1.Payloa" +
+      "dIndexInfo\022a\n\022DeletePayloadIndex\022$.clipd" +
+      "b.v1.DeletePayloadIndexRequest\032%.clipdb." +
+      "v1.DeletePayloadIndexResponse2\373\005\n\006Points" +
+      "\022=\n\006Upsert\022\030.clipdb.v1.UpsertRequest\032\031.c" +
+      "lipdb.v1.UpsertResponse\022E\n\014UpsertStream\022" +
+      "\030.clipdb.v1.UpsertRequest\032\031.clipdb.v1.Up" +
+      "sertResponse(\001\0224\n\003Get\022\025.clipdb.v1.GetReq" +
+      "uest\032\026.clipdb.v1.GetResponse\022=\n\006Delete\022\030" +
+      ".clipdb.v1.DeleteRequest\032\031.clipdb.v1.Del" +
+      "eteResponse\022=\n\006Search\022\030.clipdb.v1.Search" +
+      "Request\032\031.clipdb.v1.SearchResponse\022L\n\013Se" +
+      "archBatch\022\035.clipdb.v1.SearchBatchRequest" +
+      "\032\036.clipdb.v1.SearchBatchResponse\022:\n\005Coun" +
+      "t\022\027.clipdb.v1.CountRequest\032\030.clipdb.v1.C" +
+      "ountResponse\022=\n\006Scroll\022\030.clipdb.v1.Scrol" +
+      "lRequest\032\031.clipdb.v1.ScrollResponse\022I\n\nS" +
+      "etPayload\022\034.clipdb.v1.SetPayloadRequest\032" +
+      "\035.clipdb.v1.SetPayloadResponse\022^\n\021Delete" +
+      "PayloadKeys\022#.clipdb.v1.DeletePayloadKey" +
+      "sRequest\032$.clipdb.v1.DeletePayloadKeysRe" +
+      "sponse\022C\n\tRecommend\022\033.clipdb.v1.Recommen" +
+      "dRequest\032\031.clipdb.v1.SearchResponse2\215\004\n\007" +
+      "Cluster\022I\n\nGetCluster\022\034.clipdb.v1.GetClu" +
+      "sterRequest\032\035.clipdb.v1.GetClusterRespon" +
+      "se\022G\n\013ShardSearch\022\035.clipdb.v1.ShardSearc" +
+      "hRequest\032\031.clipdb.v1.SearchResponse\022>\n\010S" +
+      "hardGet\022\032.clipdb.v1.ShardGetRequest\032\026.cl" +
+      "ipdb.v1.GetResponse\022D\n\nShardCount\022\034.clip" +
+      "db.v1.ShardCountRequest\032\030.clipdb.v1.Coun" +
+      "tResponse\022L\n\013ShardScroll\022\035.clipdb.v1.Sha" +
+      "rdScrollRequest\032\036.clipdb.v1.ShardScrollR" +
+      "esponse\022L\n\013WaitApplied\022\035.clipdb.v1.WaitA" +
+      "ppliedRequest\032\036.clipdb.v1.WaitAppliedRes" +
+      "ponse\022L\n\013MoveReplica\022\035.clipdb.v1.MoveRep" +
+      "licaRequest\032\036.clipdb.v1.MoveReplicaRespo" +
+      "nse2\226\001\n\nEmbeddings\022B\n\tEmbedText\022\033.clipdb" +
+      ".v1.EmbedTextRequest\032\030.clipdb.v1.EmbedRe" +
+      "sponse\022D\n\nEmbedImage\022\034.clipdb.v1.EmbedIm" +
+      "ageRequest\032\030.clipdb.v1.EmbedResponseBD\n\014" +
+      "io.clipdb.v1P\001Z2github.com/clipdb/clipdb" +
+      "/gen/go/clipdb/v1;clipdbv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -384,6 +384,11 @@ private static final long serialVersionUID = 0L;
   public static final int QUANTIZATION_FIELD_NUMBER = 13;
   private int quantization_ = 0;
   /**
+   * <pre>
+   * What the collection's sealed segments walk on: INT8 or F32 (never the
+   * unset value).
+   * </pre>
+   *
    * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
    * @return The enum numeric value on the wire for quantization.
    */
@@ -391,6 +396,11 @@ private static final long serialVersionUID = 0L;
     return quantization_;
   }
   /**
+   * <pre>
+   * What the collection's sealed segments walk on: INT8 or F32 (never the
+   * unset value).
+   * </pre>
+   *
    * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
    * @return The quantization.
    */
@@ -2552,6 +2562,11 @@ private static final long serialVersionUID = 0L;
 
     private int quantization_ = 0;
     /**
+     * <pre>
+     * What the collection's sealed segments walk on: INT8 or F32 (never the
+     * unset value).
+     * </pre>
+     *
      * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
      * @return The enum numeric value on the wire for quantization.
      */
@@ -2559,6 +2574,11 @@ private static final long serialVersionUID = 0L;
       return quantization_;
     }
     /**
+     * <pre>
+     * What the collection's sealed segments walk on: INT8 or F32 (never the
+     * unset value).
+     * </pre>
+     *
      * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
      * @param value The enum numeric value on the wire for quantization to set.
      * @return This builder for chaining.
@@ -2570,6 +2590,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What the collection's sealed segments walk on: INT8 or F32 (never the
+     * unset value).
+     * </pre>
+     *
      * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
      * @return The quantization.
      */
@@ -2579,6 +2604,11 @@ private static final long serialVersionUID = 0L;
       return result == null ? io.clipdb.v1.Quantization.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * What the collection's sealed segments walk on: INT8 or F32 (never the
+     * unset value).
+     * </pre>
+     *
      * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
      * @param value The quantization to set.
      * @return This builder for chaining.
@@ -2593,6 +2623,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What the collection's sealed segments walk on: INT8 or F32 (never the
+     * unset value).
+     * </pre>
+     *
      * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
      * @return This builder for chaining.
      */

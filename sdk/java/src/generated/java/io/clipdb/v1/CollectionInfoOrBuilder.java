@@ -183,11 +183,21 @@ public interface CollectionInfoOrBuilder extends
       getModelBytes();
 
   /**
+   * <pre>
+   * What the collection's sealed segments walk on: INT8 or F32 (never the
+   * unset value).
+   * </pre>
+   *
    * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
    * @return The enum numeric value on the wire for quantization.
    */
   int getQuantizationValue();
   /**
+   * <pre>
+   * What the collection's sealed segments walk on: INT8 or F32 (never the
+   * unset value).
+   * </pre>
+   *
    * <code>.clipdb.v1.Quantization quantization = 13 [json_name = "quantization"];</code>
    * @return The quantization.
    */

@@ -256,7 +256,8 @@ private static final long serialVersionUID = 0L;
   private int quantization_ = 0;
   /**
    * <pre>
-   * Vector quantization of sealed segments (default none).
+   * How sealed segments' graph walks read vectors (unset: the server's
+   * default, int8 codes with exact f32 rescoring).
    * </pre>
    *
    * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -267,7 +268,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Vector quantization of sealed segments (default none).
+   * How sealed segments' graph walks read vectors (unset: the server's
+   * default, int8 codes with exact f32 rescoring).
    * </pre>
    *
    * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -1610,7 +1612,8 @@ private static final long serialVersionUID = 0L;
     private int quantization_ = 0;
     /**
      * <pre>
-     * Vector quantization of sealed segments (default none).
+     * How sealed segments' graph walks read vectors (unset: the server's
+     * default, int8 codes with exact f32 rescoring).
      * </pre>
      *
      * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -1621,7 +1624,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Vector quantization of sealed segments (default none).
+     * How sealed segments' graph walks read vectors (unset: the server's
+     * default, int8 codes with exact f32 rescoring).
      * </pre>
      *
      * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -1636,7 +1640,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Vector quantization of sealed segments (default none).
+     * How sealed segments' graph walks read vectors (unset: the server's
+     * default, int8 codes with exact f32 rescoring).
      * </pre>
      *
      * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -1649,7 +1654,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Vector quantization of sealed segments (default none).
+     * How sealed segments' graph walks read vectors (unset: the server's
+     * default, int8 codes with exact f32 rescoring).
      * </pre>
      *
      * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -1667,7 +1673,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Vector quantization of sealed segments (default none).
+     * How sealed segments' graph walks read vectors (unset: the server's
+     * default, int8 codes with exact f32 rescoring).
      * </pre>
      *
      * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>

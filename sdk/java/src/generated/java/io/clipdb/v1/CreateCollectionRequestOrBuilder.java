@@ -145,7 +145,8 @@ public interface CreateCollectionRequestOrBuilder extends
 
   /**
    * <pre>
-   * Vector quantization of sealed segments (default none).
+   * How sealed segments' graph walks read vectors (unset: the server's
+   * default, int8 codes with exact f32 rescoring).
    * </pre>
    *
    * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>
@@ -154,7 +155,8 @@ public interface CreateCollectionRequestOrBuilder extends
   int getQuantizationValue();
   /**
    * <pre>
-   * Vector quantization of sealed segments (default none).
+   * How sealed segments' graph walks read vectors (unset: the server's
+   * default, int8 codes with exact f32 rescoring).
    * </pre>
    *
    * <code>.clipdb.v1.Quantization quantization = 8 [json_name = "quantization"];</code>

@@ -16,7 +16,9 @@ public enum Quantization
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
    * <pre>
-   * f32 vectors, read from the segment files (the default).
+   * Unset: the server's default (`--default-quantization`, int8 unless the
+   * operator changed it). Only CreateCollectionRequest uses it;
+   * CollectionInfo reports what a collection actually uses, INT8 or F32.
    * </pre>
    *
    * <code>QUANTIZATION_NONE = 0;</code>
@@ -24,20 +26,34 @@ public enum Quantization
   QUANTIZATION_NONE(0),
   /**
    * <pre>
-   * Scalar int8: one byte per dimension (per-dimension range over the
-   * segment) in the sealed graph file; a quarter of the memory traffic and
-   * resident memory for the walk. Growing segments stay f32.
+   * Scalar int8 codes for the walk: one byte per dimension (per-dimension
+   * range over the segment) in the sealed graph file, then exact f32
+   * rescoring of the candidates; a quarter of the memory traffic and
+   * resident memory for the walk, and faster at equal recall. Growing
+   * segments walk on f32.
    * </pre>
    *
    * <code>QUANTIZATION_INT8 = 1;</code>
    */
   QUANTIZATION_INT8(1),
+  /**
+   * <pre>
+   * The walk reads the f32 vectors from the segment files: 4 bytes per
+   * dimension of traffic, no codes on disk. Collections created before
+   * int8 became the default use it.
+   * </pre>
+   *
+   * <code>QUANTIZATION_F32 = 2;</code>
+   */
+  QUANTIZATION_F32(2),
   UNRECOGNIZED(-1),
   ;
 
   /**
    * <pre>
-   * f32 vectors, read from the segment files (the default).
+   * Unset: the server's default (`--default-quantization`, int8 unless the
+   * operator changed it). Only CreateCollectionRequest uses it;
+   * CollectionInfo reports what a collection actually uses, INT8 or F32.
    * </pre>
    *
    * <code>QUANTIZATION_NONE = 0;</code>
@@ -45,14 +61,26 @@ public enum Quantization
   public static final int QUANTIZATION_NONE_VALUE = 0;
   /**
    * <pre>
-   * Scalar int8: one byte per dimension (per-dimension range over the
-   * segment) in the sealed graph file; a quarter of the memory traffic and
-   * resident memory for the walk. Growing segments stay f32.
+   * Scalar int8 codes for the walk: one byte per dimension (per-dimension
+   * range over the segment) in the sealed graph file, then exact f32
+   * rescoring of the candidates; a quarter of the memory traffic and
+   * resident memory for the walk, and faster at equal recall. Growing
+   * segments walk on f32.
    * </pre>
    *
    * <code>QUANTIZATION_INT8 = 1;</code>
    */
   public static final int QUANTIZATION_INT8_VALUE = 1;
+  /**
+   * <pre>
+   * The walk reads the f32 vectors from the segment files: 4 bytes per
+   * dimension of traffic, no codes on disk. Collections created before
+   * int8 became the default use it.
+   * </pre>
+   *
+   * <code>QUANTIZATION_F32 = 2;</code>
+   */
+  public static final int QUANTIZATION_F32_VALUE = 2;
 
 
   public final int getNumber() {
@@ -81,6 +109,7 @@ public enum Quantization
     switch (value) {
       case 0: return QUANTIZATION_NONE;
       case 1: return QUANTIZATION_INT8;
+      case 2: return QUANTIZATION_F32;
       default: return null;
     }
   }
