@@ -443,5 +443,6 @@ pub fn snapshot_info_to_proto(info: crate::engine::SnapshotInfo) -> proto::Snaps
         point_count: info.point_count,
         path: info.path.display().to_string(),
         error: info.error.unwrap_or_default(),
+        shards: Vec::new(),
     }
 }

@@ -143,6 +143,9 @@ pub struct ClusterNode {
     /// The shards' snapshots (object store) and where restores download.
     pub(crate) snapshots: SnapshotStore,
     pub(crate) snapshot_policy: SnapshotPolicy,
+    /// Held while this node takes and uploads a snapshot of a replica (the
+    /// periodic uploader clears leftover snapshot files first).
+    pub(crate) snapshot_upload: tokio::sync::Mutex<()>,
     /// Copies of each stream (and of the bucket): min(3, NATS servers).
     stream_replicas: usize,
     /// Largest message the NATS servers take.
@@ -242,6 +245,7 @@ impl ClusterNode {
         };
         let node = Arc::new(ClusterNode {
             snapshot_policy: options.snapshots,
+            snapshot_upload: tokio::sync::Mutex::new(()),
             options,
             db,
             js,

@@ -26,6 +26,7 @@ pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
 pub use snapshot::{
     restore_snapshot, snapshot_value, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT,
 };
+pub(crate) use snapshot::{format_utc, validate_snapshot_name};
 pub use types::*;
 
 use crate::embed::EmbedError;

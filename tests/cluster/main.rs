@@ -25,6 +25,7 @@ use common::{
 };
 use tonic::transport::Channel;
 
+mod collection_snapshots;
 mod snapshots;
 
 /// One cluster at a time: each runs 3 NATS servers and 2-3 clipdb nodes.
