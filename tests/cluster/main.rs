@@ -26,6 +26,7 @@ use common::{
 use tonic::transport::Channel;
 
 mod collection_snapshots;
+mod search_page;
 mod snapshots;
 
 /// One cluster at a time: each runs 3 NATS servers and 2-3 clipdb nodes.
