@@ -397,7 +397,13 @@ async fn search_image(
             "the request body is empty; send the image's bytes",
         );
     }
-    run_search(&backend, &collection, Query::Image(image.to_vec()), &options).await
+    run_search(
+        &backend,
+        &collection,
+        Query::Image(image.to_vec()),
+        &options,
+    )
+    .await
 }
 
 /// An image search's options from its query string:

@@ -737,11 +737,7 @@ impl proto::collections_server::Collections for ClusterApi {
     ) -> Result<Response<proto::SnapshotInfo>, Status> {
         let c = self.node.collection(&request.into_inner().collection)?;
         let created_us = now_ms() * 1000;
-        let name = format!(
-            "{}-{}",
-            c.config.name,
-            engine::format_utc(created_us, true)
-        );
+        let name = format!("{}-{}", c.config.name, engine::format_utc(created_us, true));
         let parts = (0..c.shards)
             .map(|shard| {
                 let (c, name) = (&c, &name);
@@ -1413,13 +1409,19 @@ impl proto::cluster_server::Cluster for ClusterService {
         if r.shard >= c.shards {
             return Err(invalid(
                 "shard",
-                format!("{} is outside 0..{} of `{}`", r.shard, c.shards, r.collection),
+                format!(
+                    "{} is outside 0..{} of `{}`",
+                    r.shard, c.shards, r.collection
+                ),
             ));
         }
         if !r.object.starts_with("collection-snapshot.") {
             return Err(invalid("object", "must start with `collection-snapshot.`"));
         }
-        let part = api.node.upload_shard_snapshot(&c, r.shard, &r.object).await?;
+        let part = api
+            .node
+            .upload_shard_snapshot(&c, r.shard, &r.object)
+            .await?;
         Ok(Response::new(proto::ShardSnapshotResponse {
             snapshot: Some(part.to_proto()),
         }))

@@ -526,7 +526,11 @@ impl CollectionSnapshotRecord {
             point_count: self.shards.iter().map(|s| s.point_count).sum(),
             path: String::new(),
             error: String::new(),
-            shards: self.shards.iter().map(ShardSnapshotPart::to_proto).collect(),
+            shards: self
+                .shards
+                .iter()
+                .map(ShardSnapshotPart::to_proto)
+                .collect(),
         }
     }
 }

@@ -27,7 +27,6 @@ async fn upsert(cluster: &Cluster, i: usize, collection: &str, points: &[(String
                 .iter()
                 .map(|(id, v, n)| point_with(id, v.clone(), 0, *n))
                 .collect(),
-            ..Default::default()
         })
         .await
         .expect("upsert");
@@ -49,7 +48,9 @@ async fn delete(cluster: &Cluster, i: usize, collection: &str, ids: &[String]) {
 /// Downloads an object of the snapshot bucket; Err: it is not there.
 async fn download(nats_url: &str, object: &str) -> Result<Vec<u8>, String> {
     use tokio::io::AsyncReadExt;
-    let client = async_nats::connect(nats_url).await.expect("connect to NATS");
+    let client = async_nats::connect(nats_url)
+        .await
+        .expect("connect to NATS");
     let js = async_nats::jetstream::new(client);
     let store = js
         .get_object_store("clipdb-snapshots")
@@ -283,7 +284,8 @@ async fn bad_collection_snapshot_requests_get_the_single_node_codes() {
         collection: c.into(),
         name: n.into(),
     };
-    let cases: Vec<(&str, tonic::Code, (tonic::Code, String), (tonic::Code, String))> = vec![
+    type Answer = (tonic::Code, String);
+    let cases: Vec<(&str, tonic::Code, Answer, Answer)> = vec![
         (
             "create, unknown collection",
             tonic::Code::NotFound,
@@ -305,8 +307,16 @@ async fn bad_collection_snapshot_requests_get_the_single_node_codes() {
         (
             "delete, unknown snapshot",
             tonic::Code::NotFound,
-            code(on_cluster.delete_snapshot(delete("present", "present-x")).await),
-            code(on_single.delete_snapshot(delete("present", "present-x")).await),
+            code(
+                on_cluster
+                    .delete_snapshot(delete("present", "present-x"))
+                    .await,
+            ),
+            code(
+                on_single
+                    .delete_snapshot(delete("present", "present-x"))
+                    .await,
+            ),
         ),
         (
             "delete, invalid snapshot name",
@@ -317,12 +327,20 @@ async fn bad_collection_snapshot_requests_get_the_single_node_codes() {
     ];
     for (what, want, cluster_answer, single_answer) in cases {
         assert_eq!(cluster_answer.0, want, "{what}: {}", cluster_answer.1);
-        assert_eq!(single_answer.0, want, "{what} (single node): {}", single_answer.1);
+        assert_eq!(
+            single_answer.0, want,
+            "{what} (single node): {}",
+            single_answer.1
+        );
     }
     // The messages name the problem.
     let (_, message) = code(on_cluster.create_snapshot(create("absent")).await);
     assert!(message.contains("absent"), "{message}");
-    let (_, message) = code(on_cluster.delete_snapshot(delete("present", "present-x")).await);
+    let (_, message) = code(
+        on_cluster
+            .delete_snapshot(delete("present", "present-x"))
+            .await,
+    );
     assert!(message.contains("present-x"), "{message}");
     // Nothing was created by the bad requests.
     let listed = on_cluster

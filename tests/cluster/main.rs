@@ -177,12 +177,16 @@ impl Cluster {
     }
 
     fn start_with(nodes: usize, extra_args: Vec<String>) -> Cluster {
-        Cluster::start_on(nodes, extra_args, |dir| Nats::start(dir))
+        Cluster::start_on(nodes, extra_args, Nats::start)
     }
 
     /// As [`Cluster::start_with`], on the NATS servers `nats` starts in the
     /// cluster's directory.
-    fn start_on(nodes: usize, extra_args: Vec<String>, nats: impl FnOnce(&Path) -> Nats) -> Cluster {
+    fn start_on(
+        nodes: usize,
+        extra_args: Vec<String>,
+        nats: impl FnOnce(&Path) -> Nats,
+    ) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let nats = nats(&dir);

@@ -13,7 +13,14 @@ fn serve_must_fail(dir: &Path, nats_urls: &str, extra: &[&str]) -> String {
         .args(["serve", "--listen", "127.0.0.1:0", "--http-listen", "off"])
         .arg("--data-dir")
         .arg(dir)
-        .args(["--model", "none", "--nats", nats_urls, "--node-id", "intruder"])
+        .args([
+            "--model",
+            "none",
+            "--nats",
+            nats_urls,
+            "--node-id",
+            "intruder",
+        ])
         .args(extra)
         .output()
         .expect("run clipdb serve");
@@ -36,9 +43,7 @@ async fn nodes_reach_nats_over_tls_with_client_certificates() {
         path(&key),
     ];
     let tls = (ca.clone(), cert.clone(), key.clone());
-    let cluster = Cluster::start_on(3, tls_args, |dir| {
-        Nats::start_with_tls(dir, Some(tls))
-    });
+    let cluster = Cluster::start_on(3, tls_args, |dir| Nats::start_with_tls(dir, Some(tls)));
 
     // Writes and reads through different nodes: the log, the metadata and
     // the replicas all go over the TLS connections.
@@ -59,7 +64,6 @@ async fn nodes_reach_nats_over_tls_with_client_certificates() {
                 .enumerate()
                 .map(|(i, v)| vector_point(format!("v{i}"), v.clone()))
                 .collect(),
-            ..Default::default()
         })
         .await
         .expect("upsert");

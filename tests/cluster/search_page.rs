@@ -74,7 +74,6 @@ async fn the_search_api_through_any_node_equals_the_grpc_search() {
         .upsert(UpsertRequest {
             collection: "shapes".into(),
             points,
-            ..Default::default()
         })
         .await
         .expect("upsert");
@@ -166,10 +165,12 @@ async fn the_search_api_through_any_node_equals_the_grpc_search() {
         assert_eq!(status, 404, "{body}");
         assert!(body.contains("cluster mode keeps no thumbnails"), "{body}");
         // Bad input: the codes and messages of gRPC.
-        let (status, body) =
-            http_post(&http, "/api/collections/absent/search", r#"{"text": "x"}"#);
+        let (status, body) = http_post(&http, "/api/collections/absent/search", r#"{"text": "x"}"#);
         assert_eq!(status, 404, "{body}");
-        assert!(body.contains("NOT_FOUND") && body.contains("absent"), "{body}");
+        assert!(
+            body.contains("NOT_FOUND") && body.contains("absent"),
+            "{body}"
+        );
         let (status, body) = http_post(
             &http,
             "/api/collections/shapes/search",
