@@ -270,8 +270,9 @@ impl ClusterApi {
         c: &ClusterCollection,
         shard: u32,
         name: &str,
+        take: u64,
     ) -> Result<super::snapshot::ShardSnapshotPart, Status> {
-        let object = super::snapshot::collection_snapshot_object(name, shard);
+        let object = super::snapshot::collection_snapshot_object(name, take, shard);
         let mut last = Status::unavailable("no live replica");
         for node in self.node.read_candidates(c, shard) {
             let part = if node == self.node.node_id() {
@@ -736,12 +737,18 @@ impl proto::collections_server::Collections for ClusterApi {
         request: Request<proto::CreateSnapshotRequest>,
     ) -> Result<Response<proto::SnapshotInfo>, Status> {
         let c = self.node.collection(&request.into_inner().collection)?;
-        let created_us = now_ms() * 1000;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let created_us = now.as_micros() as u64;
         let name = format!("{}-{}", c.config.name, engine::format_utc(created_us, true));
+        let take = xxhash_rust::xxh3::xxh3_64(
+            format!("{}/{}/{}", self.node.node_id(), now.as_nanos(), c.uid).as_bytes(),
+        );
         let parts = (0..c.shards)
             .map(|shard| {
                 let (c, name) = (&c, &name);
-                async move { (shard, self.snapshot_shard(c, shard, name).await) }
+                async move { (shard, self.snapshot_shard(c, shard, name, take).await) }
             })
             .collect::<Vec<_>>();
         let mut shards = Vec::new();

@@ -508,9 +508,12 @@ fn collection_snapshot_key(collection: &str, name: &str) -> String {
     format!("{COLLECTION_SNAPSHOTS}{collection}.{name}")
 }
 
-/// The object holding shard `shard` of collection snapshot `name`.
-pub fn collection_snapshot_object(name: &str, shard: u32) -> String {
-    format!("collection-snapshot.{name}.{shard}")
+/// The object holding shard `shard` of collection snapshot `name`; `take`
+/// tells this taking apart from another of the same name (two calls in the
+/// same microsecond), so that the loser's clean-up never deletes the
+/// winner's parts.
+pub fn collection_snapshot_object(name: &str, take: u64, shard: u32) -> String {
+    format!("collection-snapshot.{name}.{take:016x}.{shard}")
 }
 
 impl CollectionSnapshotRecord {
