@@ -140,6 +140,11 @@ pub async fn serve(
         crate::api::metrics::handle();
     }
     let readiness = Readiness::new();
+    // The search page's way into the cluster, set once the node has joined.
+    let web_cluster = options
+        .cluster
+        .as_ref()
+        .map(|_| std::sync::Arc::new(std::sync::OnceLock::new()));
     let http = match &options.http_listen {
         None => None,
         Some(addr) => {
@@ -158,7 +163,7 @@ pub async fn serve(
                 listener,
                 readiness.clone(),
                 options.api_keys.clone(),
-                options.cluster.is_some(),
+                web_cluster.clone(),
             ));
             Some((bound, AbortOnDrop(task)))
         }
@@ -299,6 +304,9 @@ pub async fn serve(
     let router = match &cluster {
         Some(node) => {
             let cluster_api = crate::cluster::api::ClusterApi::new(node.clone());
+            if let Some(slot) = &web_cluster {
+                let _ = slot.set(cluster_api.clone());
+            }
             router
                 .add_service(
                     proto::collections_server::CollectionsServer::new(cluster_api.clone())

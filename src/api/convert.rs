@@ -454,5 +454,45 @@ pub fn snapshot_info_to_proto(info: crate::engine::SnapshotInfo) -> proto::Snaps
         point_count: info.point_count,
         path: info.path.display().to_string(),
         error: info.error.unwrap_or_default(),
+        shards: Vec::new(),
+    }
+}
+
+/// The wire form of a filter (the search page's filters, parsed from its
+/// syntax, go through the cluster as gRPC searches do).
+pub fn filter_to_proto(f: &Filter) -> proto::Filter {
+    let convert = |list: &[Condition]| list.iter().map(condition_to_proto).collect();
+    proto::Filter {
+        must: convert(&f.must),
+        should: convert(&f.should),
+        must_not: convert(&f.must_not),
+    }
+}
+
+fn condition_to_proto(c: &Condition) -> proto::Condition {
+    use proto::condition::Match as M;
+    let matches = match &c.matches {
+        Match::Equals(v) => M::Equals(json_to_value(v)),
+        Match::Range(r) => M::Range(proto::Range {
+            gt: r.gt,
+            gte: r.gte,
+            lt: r.lt,
+            lte: r.lte,
+        }),
+        Match::Any(values) => M::Any(proto::ValueList {
+            values: values.iter().map(json_to_value).collect(),
+        }),
+        Match::IsEmpty => M::IsEmpty(proto::IsEmpty {}),
+        Match::HasId(ids) => {
+            let mut ids: Vec<String> = ids.iter().cloned().collect();
+            ids.sort();
+            M::HasId(proto::IdList { ids })
+        }
+        Match::Text(words) => M::Text(words.join(" ")),
+        Match::Filter(f) => M::Filter(filter_to_proto(f)),
+    };
+    proto::Condition {
+        key: c.key.clone(),
+        r#match: Some(matches),
     }
 }

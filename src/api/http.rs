@@ -107,12 +107,12 @@ pub async fn serve(
     listener: TcpListener,
     state: Arc<Readiness>,
     keys: crate::api::auth::ApiKeys,
-    cluster_mode: bool,
+    cluster: Option<Arc<std::sync::OnceLock<crate::cluster::api::ClusterApi>>>,
 ) -> std::io::Result<()> {
     let web = super::web::routes(super::web::WebState {
         readiness: state.clone(),
         keys: Arc::new(keys),
-        cluster_mode,
+        cluster,
     });
     let app = Router::new()
         .route("/metrics", get(metrics))

@@ -9,8 +9,12 @@
 //! both. API keys are checked by `ApiKeys::authorize` as for the gRPC method
 //! each endpoint stands for, so read-only keys may use all of it (it
 //! changes nothing).
+//!
+//! On a cluster node the listing and searches go through the node's
+//! cluster API (`ClusterApi`, the gRPC Collections and Points of a cluster
+//! node) instead; cluster mode keeps no thumbnails.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -27,7 +31,9 @@ use super::auth::ApiKeys;
 use super::filter_syntax::parse_filter_text;
 use super::http::Readiness;
 use super::status::{http_status, to_status};
+use crate::cluster::api::ClusterApi;
 use crate::engine::{Database, Fusion, Hit, Query, SearchParams, Vectorizer};
+use crate::proto;
 
 const INDEX_HTML: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
@@ -43,8 +49,15 @@ pub(super) struct WebState {
     pub readiness: Arc<Readiness>,
     pub keys: Arc<ApiKeys>,
     /// A cluster node: its database holds only its own shard replicas, so
-    /// the page and the API answer UNIMPLEMENTED rather than part of the data.
-    pub cluster_mode: bool,
+    /// the API goes through the cluster (as gRPC does), set once the node
+    /// has joined. Thumbnails are not kept in cluster mode.
+    pub cluster: Option<Arc<OnceLock<ClusterApi>>>,
+}
+
+/// Where the API's answers come from.
+enum Backend {
+    Local(Arc<Database>),
+    Cluster(ClusterApi, Option<Arc<Database>>),
 }
 
 /// The page and the API, to merge into the operations router.
@@ -179,12 +192,6 @@ impl WebState {
         self.keys
             .authorize(grpc_method, headers)
             .map_err(|s| Box::new(error(s)))?;
-        if self.cluster_mode {
-            return Err(Box::new(error(Status::unimplemented(
-                "the search page and /api/ are not available in cluster mode yet (this node holds \
-                 only some shards); search through gRPC, which any node answers (docs/cluster.md)",
-            ))));
-        }
         match (self.readiness.is_ready(), self.readiness.database()) {
             (true, Some(db)) => Ok(db),
             _ => Err(Box::new(error(Status::unavailable(
@@ -192,11 +199,30 @@ impl WebState {
             )))),
         }
     }
+
+    /// As [`WebState::admit`], on a cluster node the cluster's API.
+    fn backend(&self, grpc_method: &str, headers: &HeaderMap) -> Result<Backend, Refusal> {
+        let Some(slot) = &self.cluster else {
+            return self.admit(grpc_method, headers).map(Backend::Local);
+        };
+        self.keys
+            .authorize(grpc_method, headers)
+            .map_err(|s| Box::new(error(s)))?;
+        // Reads through the cluster need no local catch-up: any node
+        // answers once it has joined.
+        match slot.get() {
+            Some(api) => Ok(Backend::Cluster(api.clone(), self.readiness.database())),
+            None => Err(Box::new(error(Status::unavailable(
+                "the node is joining the cluster; retry shortly",
+            )))),
+        }
+    }
 }
 
 async fn list_collections(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let db = match state.admit("/clipdb.v1.Collections/ListCollections", &headers) {
-        Ok(db) => db,
+    let db = match state.backend("/clipdb.v1.Collections/ListCollections", &headers) {
+        Ok(Backend::Local(db)) => db,
+        Ok(Backend::Cluster(api, _)) => return cluster_collections(&api).await,
         Err(r) => return *r,
     };
     let mut collections = db.list_collections();
@@ -216,6 +242,34 @@ async fn list_collections(State(state): State<WebState>, headers: HeaderMap) -> 
             })
         })
         .collect();
+    Json(json!({ "collections": list })).into_response()
+}
+
+/// The collections of a cluster, as [`list_collections`] lists a server's
+/// (no thumbnails: cluster mode keeps none).
+async fn cluster_collections(api: &ClusterApi) -> Response {
+    use proto::collections_server::Collections;
+    let infos = match api
+        .list_collections(tonic::Request::new(proto::ListCollectionsRequest {}))
+        .await
+    {
+        Ok(r) => r.into_inner().collections,
+        Err(s) => return error(s),
+    };
+    let mut list: Vec<Value> = infos
+        .into_iter()
+        .map(|c| {
+            let fusion = c.fusion.unwrap_or_default();
+            json!({
+                "name": c.name,
+                "point_count": c.point_count,
+                "vectorizer": if c.vectorizer == proto::Vectorizer::Clip as i32 { "clip" } else { "none" },
+                "fusion": { "image": fusion.image, "text": fusion.text },
+                "thumbnails": false,
+            })
+        })
+        .collect();
+    list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     Json(json!({ "collections": list })).into_response()
 }
 
@@ -285,8 +339,8 @@ async fn search(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let db = match state.admit("/clipdb.v1.Points/Search", &headers) {
-        Ok(db) => db,
+    let backend = match state.backend("/clipdb.v1.Points/Search", &headers) {
+        Ok(b) => b,
         Err(r) => return *r,
     };
     let bytes = match read_body(body, &headers, MAX_JSON_BYTES).await {
@@ -307,7 +361,7 @@ async fn search(
             )
         }
     };
-    run_search(&db, &collection, query, &request.options).await
+    run_search(&backend, &collection, query, &request.options).await
 }
 
 async fn search_image(
@@ -317,15 +371,22 @@ async fn search_image(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let db = match state.admit("/clipdb.v1.Points/Search", &headers) {
-        Ok(db) => db,
+    let backend = match state.backend("/clipdb.v1.Points/Search", &headers) {
+        Ok(b) => b,
         Err(r) => return *r,
     };
     let options = match options_from_query(query.as_deref().unwrap_or("")) {
         Ok(o) => o,
         Err(r) => return *r,
     };
-    let limit = db.image_limits().unwrap_or_default().max_bytes;
+    let db = match &backend {
+        Backend::Local(db) => Some(db),
+        Backend::Cluster(_, db) => db.as_ref(),
+    };
+    let limit = db
+        .and_then(|db| db.image_limits())
+        .unwrap_or_default()
+        .max_bytes;
     let image = match read_body(body, &headers, limit).await {
         Ok(b) => b,
         Err(r) => return *r,
@@ -336,7 +397,13 @@ async fn search_image(
             "the request body is empty; send the image's bytes",
         );
     }
-    run_search(&db, &collection, Query::Image(image.to_vec()), &options).await
+    run_search(
+        &backend,
+        &collection,
+        Query::Image(image.to_vec()),
+        &options,
+    )
+    .await
 }
 
 /// An image search's options from its query string:
@@ -407,7 +474,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 }
 
 async fn run_search(
-    db: &Arc<Database>,
+    backend: &Backend,
     collection: &str,
     query: Query,
     options: &SearchOptions,
@@ -415,6 +482,10 @@ async fn run_search(
     let params = match options.params() {
         Ok(p) => p,
         Err(r) => return *r,
+    };
+    let db = match backend {
+        Backend::Local(db) => db,
+        Backend::Cluster(api, _) => return cluster_search(api, collection, query, params).await,
     };
     let offset = params.offset;
     let started = Instant::now();
@@ -430,6 +501,67 @@ async fn run_search(
         .into_iter()
         .enumerate()
         .map(|(i, hit)| hit_json(collection, offset + i + 1, hit, thumbnails))
+        .collect();
+    Json(json!({
+        "collection": collection,
+        "took_ms": (took_ms * 1000.0).round() / 1000.0,
+        "hits": hits,
+    }))
+    .into_response()
+}
+
+/// A search through the cluster: the gRPC Search of a cluster node (embeds
+/// once, searches one replica per shard, merges). Hits have no thumbnail.
+async fn cluster_search(
+    api: &ClusterApi,
+    collection: &str,
+    query: Query,
+    params: SearchParams,
+) -> Response {
+    use proto::points_server::Points;
+    use proto::search_request::Query as Q;
+    let query = match query {
+        Query::Text(t) => Q::Text(t),
+        Query::Id(id) => Q::Id(id),
+        Query::Image(i) => Q::Image(i),
+        Query::Vector(v) => Q::Vector(proto::Vector { values: v }),
+    };
+    // Past u32 the engine's own limit check refuses them anyway.
+    let wire = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let request = proto::SearchRequest {
+        collection: collection.to_string(),
+        query: Some(query),
+        limit: wire(params.limit),
+        offset: wire(params.offset),
+        filter: params.filter.as_ref().map(super::convert::filter_to_proto),
+        with_payload: true,
+        fusion: params.fusion.map(|f| proto::FusionWeights {
+            image: f.image,
+            text: f.text,
+        }),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let hits = match api.search(tonic::Request::new(request)).await {
+        Ok(r) => r.into_inner().hits,
+        Err(s) => return error(s),
+    };
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let hits: Vec<Value> = hits
+        .into_iter()
+        .enumerate()
+        .map(|(i, hit)| {
+            let payload = super::convert::payload_from_proto("payload", hit.payload)
+                .ok()
+                .flatten();
+            json!({
+                "rank": params.offset + i + 1,
+                "id": hit.id,
+                "score": hit.score,
+                "payload": payload,
+                "thumbnail": Value::Null,
+            })
+        })
         .collect();
     Json(json!({
         "collection": collection,
@@ -474,8 +606,13 @@ async fn thumbnail(
     Path((collection, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let db = match state.admit("/clipdb.v1.Points/Get", &headers) {
-        Ok(db) => db,
+    let db = match state.backend("/clipdb.v1.Points/Get", &headers) {
+        Ok(Backend::Local(db)) => db,
+        Ok(Backend::Cluster(..)) => {
+            return error(Status::not_found(format!(
+                "point `{id}` has no thumbnail in collection `{collection}`: cluster mode keeps no thumbnails (docs/cluster.md)"
+            )))
+        }
         Err(r) => return *r,
     };
     let lookup = {

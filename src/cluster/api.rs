@@ -49,12 +49,6 @@ fn logged_filter(proto_filter: proto::Filter, filter: engine::Filter) -> LoggedF
     }
 }
 
-fn unsupported(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "{what} is not supported in cluster mode yet (docs/cluster.md, \"Not implemented yet\")"
-    ))
-}
-
 /// Collections and Points of a cluster node.
 #[derive(Clone)]
 pub struct ClusterApi {
@@ -267,6 +261,53 @@ impl ClusterApi {
             }
         }
         Err(None)
+    }
+
+    /// Has one replica of `shard` (the most advanced live one) take and
+    /// upload its part of collection snapshot `name`.
+    async fn snapshot_shard(
+        &self,
+        c: &ClusterCollection,
+        shard: u32,
+        name: &str,
+        take: u64,
+    ) -> Result<super::snapshot::ShardSnapshotPart, Status> {
+        let object = super::snapshot::collection_snapshot_object(name, take, shard);
+        let mut last = Status::unavailable("no live replica");
+        for node in self.node.read_candidates(c, shard) {
+            let part = if node == self.node.node_id() {
+                self.node.upload_shard_snapshot(c, shard, &object).await
+            } else {
+                let mut client = match self.node.client_for(&node) {
+                    Ok(client) => client,
+                    Err(e) => {
+                        last = e;
+                        continue;
+                    }
+                };
+                client
+                    .shard_snapshot(proto::ShardSnapshotRequest {
+                        collection: c.config.name.clone(),
+                        shard,
+                        object: object.clone(),
+                    })
+                    .await
+                    .and_then(|r| {
+                        r.into_inner()
+                            .snapshot
+                            .ok_or_else(|| Status::internal("empty shard snapshot reply"))
+                    })
+                    .map(super::snapshot::ShardSnapshotPart::from_proto)
+            };
+            match part {
+                Ok(part) => return Ok(part),
+                Err(s) => {
+                    tracing::debug!(node = %node, shard, error = %s, "replica did not snapshot; trying the next");
+                    last = s;
+                }
+            }
+        }
+        Err(last)
     }
 
     /// Runs `make(shard)` on every shard in parallel; the missing shards
@@ -693,23 +734,96 @@ impl proto::collections_server::Collections for ClusterApi {
 
     async fn create_snapshot(
         &self,
-        _request: Request<proto::CreateSnapshotRequest>,
+        request: Request<proto::CreateSnapshotRequest>,
     ) -> Result<Response<proto::SnapshotInfo>, Status> {
-        Err(unsupported("CreateSnapshot"))
+        let c = self.node.collection(&request.into_inner().collection)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let created_us = now.as_micros() as u64;
+        let name = format!("{}-{}", c.config.name, engine::format_utc(created_us, true));
+        let take = xxhash_rust::xxh3::xxh3_64(
+            format!("{}/{}/{}", self.node.node_id(), now.as_nanos(), c.uid).as_bytes(),
+        );
+        let parts = (0..c.shards)
+            .map(|shard| {
+                let (c, name) = (&c, &name);
+                async move { (shard, self.snapshot_shard(c, shard, name, take).await) }
+            })
+            .collect::<Vec<_>>();
+        let mut shards = Vec::new();
+        let mut failed = Vec::new();
+        for (shard, part) in futures_util::future::join_all(parts).await {
+            match part {
+                Ok(part) => shards.push(part),
+                Err(e) => failed.push(format!("shard {shard}: {}", e.message())),
+            }
+        }
+        let record = super::snapshot::CollectionSnapshotRecord {
+            name,
+            collection: c.config.name.clone(),
+            uid: c.uid.clone(),
+            created_us,
+            shards,
+        };
+        let objects: Vec<String> = record.shards.iter().map(|p| p.object.clone()).collect();
+        if !failed.is_empty() {
+            self.node.delete_snapshot_objects(&objects).await;
+            return Err(Status::unavailable(format!(
+                "snapshot of `{}` not taken: {}",
+                c.config.name,
+                failed.join("; ")
+            )));
+        }
+        if let Err(e) = self.node.record_collection_snapshot(&record).await {
+            self.node.delete_snapshot_objects(&objects).await;
+            return Err(Status::unavailable(e));
+        }
+        Ok(Response::new(record.to_proto()))
     }
 
     async fn list_snapshots(
         &self,
-        _request: Request<proto::ListSnapshotsRequest>,
+        request: Request<proto::ListSnapshotsRequest>,
     ) -> Result<Response<proto::ListSnapshotsResponse>, Status> {
-        Err(unsupported("ListSnapshots"))
+        let collection = request.into_inner().collection;
+        if !collection.is_empty() {
+            engine::validate_collection_name(&collection).map_err(|e| self.status(e))?;
+        }
+        let records = self
+            .node
+            .collection_snapshots(&collection)
+            .await
+            .map_err(Status::unavailable)?;
+        // As a single node: NOT_FOUND only for a collection that neither
+        // exists nor has snapshots.
+        if records.is_empty() && !collection.is_empty() {
+            self.node.collection(&collection)?;
+        }
+        Ok(Response::new(proto::ListSnapshotsResponse {
+            snapshots: records.iter().map(|r| r.to_proto()).collect(),
+        }))
     }
 
     async fn delete_snapshot(
         &self,
-        _request: Request<proto::DeleteSnapshotRequest>,
+        request: Request<proto::DeleteSnapshotRequest>,
     ) -> Result<Response<proto::DeleteSnapshotResponse>, Status> {
-        Err(unsupported("DeleteSnapshot"))
+        let r = request.into_inner();
+        engine::validate_collection_name(&r.collection).map_err(|e| self.status(e))?;
+        engine::validate_snapshot_name(&r.name).map_err(|e| self.status(e))?;
+        let deleted = self
+            .node
+            .delete_collection_snapshot(&r.collection, &r.name)
+            .await
+            .map_err(Status::unavailable)?;
+        if !deleted {
+            return Err(self.status(engine::EngineError::SnapshotNotFound {
+                collection: r.collection,
+                name: r.name,
+            }));
+        }
+        Ok(Response::new(proto::DeleteSnapshotResponse {}))
     }
 
     async fn create_payload_index(
@@ -1290,6 +1404,34 @@ impl proto::cluster_server::Cluster for ClusterService {
                 _ => None,
             },
         )
+    }
+
+    async fn shard_snapshot(
+        &self,
+        request: Request<proto::ShardSnapshotRequest>,
+    ) -> Result<Response<proto::ShardSnapshotResponse>, Status> {
+        let api = self.api()?;
+        let r = request.into_inner();
+        let c = api.node.collection(&r.collection)?;
+        if r.shard >= c.shards {
+            return Err(invalid(
+                "shard",
+                format!(
+                    "{} is outside 0..{} of `{}`",
+                    r.shard, c.shards, r.collection
+                ),
+            ));
+        }
+        if !r.object.starts_with("collection-snapshot.") {
+            return Err(invalid("object", "must start with `collection-snapshot.`"));
+        }
+        let part = api
+            .node
+            .upload_shard_snapshot(&c, r.shard, &r.object)
+            .await?;
+        Ok(Response::new(proto::ShardSnapshotResponse {
+            snapshot: Some(part.to_proto()),
+        }))
     }
 
     async fn move_replica(

@@ -51,6 +51,12 @@ pub struct ClusterOptions {
     /// How this node calls the others; set by the server from its own TLS
     /// and API key options.
     pub peer: PeerOptions,
+    /// TLS to NATS: the PEM CA that signed the NATS servers' certificates
+    /// (--nats-tls-ca; the connection then requires TLS).
+    pub nats_tls_ca: Option<std::path::PathBuf>,
+    /// The client certificate and key to present to NATS servers that
+    /// verify clients (--nats-tls-cert, --nats-tls-key).
+    pub nats_tls_identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// When shard snapshots are taken (`snapshot.rs`).
     pub snapshots: SnapshotPolicy,
 }
@@ -143,6 +149,9 @@ pub struct ClusterNode {
     /// The shards' snapshots (object store) and where restores download.
     pub(crate) snapshots: SnapshotStore,
     pub(crate) snapshot_policy: SnapshotPolicy,
+    /// Held while this node takes and uploads a snapshot of a replica (the
+    /// periodic uploader clears leftover snapshot files first).
+    pub(crate) snapshot_upload: tokio::sync::Mutex<()>,
     /// Copies of each stream (and of the bucket): min(3, NATS servers).
     stream_replicas: usize,
     /// Largest message the NATS servers take.
@@ -182,9 +191,31 @@ impl ClusterNode {
             .map(|u| u.parse::<async_nats::ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ClusterError::Config(format!("--nats {urls}: {e}")))?;
-        let client = async_nats::ConnectOptions::new()
+        let mut connect = async_nats::ConnectOptions::new()
             .name(format!("clipdb-{}", options.node_id))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(Duration::from_secs(5));
+        for path in options
+            .nats_tls_ca
+            .iter()
+            .chain(options.nats_tls_identity.iter().flat_map(|(c, k)| [c, k]))
+        {
+            // Named here: the client's own error would not say which file.
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(ClusterError::Config(format!(
+                    "NATS TLS file {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        if let Some(ca) = &options.nats_tls_ca {
+            connect = connect.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let Some((cert, key)) = &options.nats_tls_identity {
+            connect = connect
+                .add_client_certificate(cert.clone(), key.clone())
+                .require_tls(true);
+        }
+        let client = connect
             .connect(addrs)
             .await
             .map_err(|e| ClusterError::Connect {
@@ -242,6 +273,7 @@ impl ClusterNode {
         };
         let node = Arc::new(ClusterNode {
             snapshot_policy: options.snapshots,
+            snapshot_upload: tokio::sync::Mutex::new(()),
             options,
             db,
             js,

@@ -26,6 +26,10 @@
 //!   data and applied sequence appear together, the config written last, so
 //!   a kill -9 part-way leaves no collection and the next start restores
 //!   again) and replays the log after the snapshot's sequence.
+//! - **Collection snapshots** (CreateSnapshot in cluster mode): one part
+//!   per shard, taken on a live replica now, stored as objects of their
+//!   own and named by a [`CollectionSnapshotRecord`], kept until
+//!   DeleteSnapshot (never pruned by the above).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -304,6 +308,7 @@ impl ClusterNode {
     ) -> Result<SnapshotRecord, String> {
         let started = Instant::now();
         let local = c.local_name(shard);
+        let _uploading = self.snapshot_upload.lock().await;
         // Files an upload killed part-way left (each is removed once
         // uploaded).
         for old in self.db.list_snapshots(&local).unwrap_or_default() {
@@ -467,6 +472,244 @@ impl ClusterNode {
             out.push(first);
         }
         out
+    }
+}
+
+/// A collection snapshot (CreateSnapshot in cluster mode): one snapshot
+/// per shard, each an object of its own, kept until DeleteSnapshot (the
+/// periodic shard snapshots never prune it). Key
+/// `collection-snapshots.<collection>.<name>` of the metadata bucket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CollectionSnapshotRecord {
+    pub name: String,
+    pub collection: String,
+    /// The collection's uid when it was taken (a dropped collection's
+    /// snapshots are still listed, as on a single node).
+    pub uid: String,
+    /// Microseconds since the Unix epoch.
+    pub created_us: u64,
+    pub shards: Vec<ShardSnapshotPart>,
+}
+
+/// One shard's part of a [`CollectionSnapshotRecord`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardSnapshotPart {
+    pub shard: u32,
+    pub sequence: u64,
+    pub object: String,
+    pub size_bytes: u64,
+    pub point_count: u64,
+    pub node: String,
+}
+
+const COLLECTION_SNAPSHOTS: &str = "collection-snapshots.";
+
+fn collection_snapshot_key(collection: &str, name: &str) -> String {
+    format!("{COLLECTION_SNAPSHOTS}{collection}.{name}")
+}
+
+/// The object holding shard `shard` of collection snapshot `name`; `take`
+/// tells this taking apart from another of the same name (two calls in the
+/// same microsecond), so that the loser's clean-up never deletes the
+/// winner's parts.
+pub fn collection_snapshot_object(name: &str, take: u64, shard: u32) -> String {
+    format!("collection-snapshot.{name}.{take:016x}.{shard}")
+}
+
+impl CollectionSnapshotRecord {
+    pub fn to_proto(&self) -> crate::proto::SnapshotInfo {
+        crate::proto::SnapshotInfo {
+            name: self.name.clone(),
+            collection: self.collection.clone(),
+            size_bytes: self.shards.iter().map(|s| s.size_bytes).sum(),
+            created_at: Some(prost_types::Timestamp {
+                seconds: (self.created_us / 1_000_000) as i64,
+                nanos: (self.created_us % 1_000_000) as i32 * 1000,
+            }),
+            point_count: self.shards.iter().map(|s| s.point_count).sum(),
+            path: String::new(),
+            error: String::new(),
+            shards: self
+                .shards
+                .iter()
+                .map(ShardSnapshotPart::to_proto)
+                .collect(),
+        }
+    }
+}
+
+impl ShardSnapshotPart {
+    pub fn to_proto(&self) -> crate::proto::ShardSnapshot {
+        crate::proto::ShardSnapshot {
+            shard: self.shard,
+            sequence: self.sequence,
+            object: self.object.clone(),
+            size_bytes: self.size_bytes,
+            point_count: self.point_count,
+            node: self.node.clone(),
+        }
+    }
+
+    pub fn from_proto(s: crate::proto::ShardSnapshot) -> ShardSnapshotPart {
+        ShardSnapshotPart {
+            shard: s.shard,
+            sequence: s.sequence,
+            object: s.object,
+            size_bytes: s.size_bytes,
+            point_count: s.point_count,
+            node: s.node,
+        }
+    }
+}
+
+impl ClusterNode {
+    /// Takes a snapshot of this node's replica of `shard` and uploads it as
+    /// `object` (one part of a collection snapshot).
+    pub(crate) async fn upload_shard_snapshot(
+        &self,
+        c: &ClusterCollection,
+        shard: u32,
+        object: &str,
+    ) -> Result<ShardSnapshotPart, tonic::Status> {
+        let unavailable = |what: String| tonic::Status::unavailable(what);
+        let replica = self.local_replica(&c.uid, shard).ok_or_else(|| {
+            unavailable(format!(
+                "node `{}` holds no replica of shard {shard} of `{}`",
+                self.node_id(),
+                c.config.name
+            ))
+        })?;
+        if replica.is_restoring() {
+            return Err(unavailable(format!(
+                "node `{}` is restoring its replica of shard {shard}",
+                self.node_id()
+            )));
+        }
+        let local = c.local_name(shard);
+        let _uploading = self.snapshot_upload.lock().await;
+        let info = self
+            .db
+            .create_snapshot(&local)
+            .await
+            .map_err(|e| tonic::Status::internal(format!("snapshot of shard {shard}: {e}")))?;
+        let uploaded = async {
+            let sequence = sequence_in(&info.path)?;
+            let mut file = tokio::fs::File::open(&info.path)
+                .await
+                .map_err(|e| format!("{}: {e}", info.path.display()))?;
+            self.snapshots
+                .objects
+                .put(object, &mut file)
+                .await
+                .map_err(|e| format!("uploading {object}: {e}"))?;
+            Ok::<_, String>(sequence)
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&info.path).await;
+        let sequence = uploaded.map_err(tonic::Status::internal)?;
+        tracing::info!(collection = %c.config.name, shard, sequence, object, points = info.point_count, "uploaded a shard's part of a collection snapshot");
+        Ok(ShardSnapshotPart {
+            shard,
+            sequence,
+            object: object.to_string(),
+            size_bytes: info.size_bytes,
+            point_count: info.point_count,
+            node: self.node_id().to_string(),
+        })
+    }
+
+    /// Records a collection snapshot whose parts are uploaded (refused if
+    /// the name exists).
+    pub(crate) async fn record_collection_snapshot(
+        &self,
+        record: &CollectionSnapshotRecord,
+    ) -> Result<(), String> {
+        let value: bytes::Bytes = serde_json::to_vec(record).expect("encodes").into();
+        self.kv
+            .create(
+                collection_snapshot_key(&record.collection, &record.name),
+                value,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("recording snapshot {}: {e}", record.name))
+    }
+
+    /// Deletes uploaded parts (of a snapshot that failed, or is deleted).
+    pub(crate) async fn delete_snapshot_objects(&self, objects: &[String]) {
+        for object in objects {
+            if let Err(e) = self.snapshots.objects.delete(object).await {
+                tracing::warn!(object = %object, error = %e, "cannot delete a snapshot object");
+            }
+        }
+    }
+
+    /// The collection snapshots of `collection` (empty: of every
+    /// collection), oldest first.
+    pub(crate) async fn collection_snapshots(
+        &self,
+        collection: &str,
+    ) -> Result<Vec<CollectionSnapshotRecord>, String> {
+        let prefix = if collection.is_empty() {
+            COLLECTION_SNAPSHOTS.to_string()
+        } else {
+            format!("{COLLECTION_SNAPSHOTS}{collection}.")
+        };
+        let mut keys = self
+            .kv
+            .keys()
+            .await
+            .map_err(|e| format!("listing snapshots: {e}"))?;
+        let mut out = Vec::new();
+        use futures_util::StreamExt;
+        while let Some(key) = keys.next().await {
+            let key = key.map_err(|e| format!("listing snapshots: {e}"))?;
+            if !key.starts_with(&prefix) {
+                continue;
+            }
+            if let Some(record) = self.collection_snapshot(&key).await? {
+                out.push(record);
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.created_us, &a.collection, &a.name).cmp(&(b.created_us, &b.collection, &b.name))
+        });
+        Ok(out)
+    }
+
+    async fn collection_snapshot(
+        &self,
+        key: &str,
+    ) -> Result<Option<CollectionSnapshotRecord>, String> {
+        let entry = self
+            .kv
+            .entry(key)
+            .await
+            .map_err(|e| format!("snapshot record: {e}"))?;
+        Ok(entry
+            .filter(|e| e.operation == kv::Operation::Put)
+            .and_then(|e| serde_json::from_slice(&e.value).ok()))
+    }
+
+    /// Deletes collection snapshot `name` (its record, then its objects);
+    /// Ok(false) if there is none.
+    pub(crate) async fn delete_collection_snapshot(
+        &self,
+        collection: &str,
+        name: &str,
+    ) -> Result<bool, String> {
+        let key = collection_snapshot_key(collection, name);
+        // A name no key can have is no snapshot.
+        let Ok(Some(record)) = self.collection_snapshot(&key).await else {
+            return Ok(false);
+        };
+        self.kv
+            .purge(&key)
+            .await
+            .map_err(|e| format!("deleting snapshot record {name}: {e}"))?;
+        let objects: Vec<String> = record.shards.iter().map(|s| s.object.clone()).collect();
+        self.delete_snapshot_objects(&objects).await;
+        Ok(true)
     }
 }
 

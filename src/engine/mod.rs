@@ -23,6 +23,7 @@ pub use database::{
 };
 pub use payload::{Condition, Filter, Match, Payload, Range};
 pub use repair::{repair, CollectionRepair, RepairOptions, RepairReport};
+pub(crate) use snapshot::{format_utc, validate_snapshot_name};
 pub use snapshot::{
     restore_snapshot, snapshot_value, RestoreReport, SnapshotInfo, SNAPSHOT_FORMAT,
 };

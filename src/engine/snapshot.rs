@@ -161,7 +161,7 @@ fn unix_us(t: SystemTime) -> u64 {
         .as_micros() as u64
 }
 
-fn validate_snapshot_name(name: &str) -> Result<()> {
+pub(crate) fn validate_snapshot_name(name: &str) -> Result<()> {
     if archive::is_valid_name(name) {
         Ok(())
     } else {

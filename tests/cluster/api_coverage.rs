@@ -701,7 +701,7 @@ fn present_cluster_key(
 
 /// A CA, and one certificate it signed for localhost and 127.0.0.1 that
 /// every node serves (and presents to the others as a client).
-fn write_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn write_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

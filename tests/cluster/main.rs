@@ -25,6 +25,9 @@ use common::{
 };
 use tonic::transport::Channel;
 
+mod collection_snapshots;
+mod nats_tls;
+mod search_page;
 mod snapshots;
 
 /// One cluster at a time: each runs 3 NATS servers and 2-3 clipdb nodes.
@@ -57,10 +60,18 @@ struct Nats {
     client_ports: Vec<u16>,
     route_ports: Vec<u16>,
     procs: Vec<Option<Child>>,
+    /// Clients must use TLS and present a certificate: (CA, cert, key).
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 impl Nats {
     fn start(dir: &Path) -> Nats {
+        Nats::start_with_tls(dir, None)
+    }
+
+    /// As [`Nats::start`]; with `tls` (CA, cert, key) clients must connect
+    /// over TLS with a certificate the CA signed (routes stay plaintext).
+    fn start_with_tls(dir: &Path, tls: Option<(PathBuf, PathBuf, PathBuf)>) -> Nats {
         let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let mut nats = Nats {
@@ -68,6 +79,7 @@ impl Nats {
             client_ports,
             route_ports,
             procs: vec![None, None, None],
+            tls,
         };
         for i in 0..3 {
             nats.start_server(i);
@@ -81,7 +93,17 @@ impl Nats {
             .map(|j| format!("nats://127.0.0.1:{}", self.route_ports[j]))
             .collect();
         let log = std::fs::File::create(self.dir.join(format!("nats-{i}.log"))).unwrap();
-        let child = Command::new(nats_server_binary())
+        let mut command = Command::new(nats_server_binary());
+        if let Some((ca, cert, key)) = &self.tls {
+            command
+                .args(["--tls", "--tlsverify", "--tlscert"])
+                .arg(cert)
+                .arg("--tlskey")
+                .arg(key)
+                .arg("--tlscacert")
+                .arg(ca);
+        }
+        let child = command
             .args(["-a", "127.0.0.1", "-p", &self.client_ports[i].to_string()])
             .args(["-js", "-sd"])
             .arg(self.dir.join(format!("nats-store-{i}")))
@@ -155,9 +177,19 @@ impl Cluster {
     }
 
     fn start_with(nodes: usize, extra_args: Vec<String>) -> Cluster {
+        Cluster::start_on(nodes, extra_args, Nats::start)
+    }
+
+    /// As [`Cluster::start_with`], on the NATS servers `nats` starts in the
+    /// cluster's directory.
+    fn start_on(
+        nodes: usize,
+        extra_args: Vec<String>,
+        nats: impl FnOnce(&Path) -> Nats,
+    ) -> Cluster {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let nats = Nats::start(&dir);
+        let nats = nats(&dir);
         let mut cluster = Cluster {
             _tmp: tmp,
             dir,

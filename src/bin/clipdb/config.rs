@@ -447,6 +447,17 @@ pub struct ServeArgs {
     /// nodes' certificates (node-to-node calls use TLS and check them).
     #[arg(long, env = "CLIPDB_CLUSTER_TLS_CA", requires = "nats")]
     pub cluster_tls_ca: Option<PathBuf>,
+    /// Cluster mode: connect to NATS over TLS, trusting the NATS servers'
+    /// certificates signed by this PEM CA.
+    #[arg(long, env = "CLIPDB_NATS_TLS_CA", requires = "nats")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// Cluster mode: the PEM client certificate to present to NATS servers
+    /// that verify clients (with --nats-tls-key).
+    #[arg(long, env = "CLIPDB_NATS_TLS_CERT", requires_all = ["nats", "nats_tls_key"])]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// Cluster mode: the PEM private key of --nats-tls-cert.
+    #[arg(long, env = "CLIPDB_NATS_TLS_KEY", requires_all = ["nats", "nats_tls_cert"])]
+    pub nats_tls_key: Option<PathBuf>,
     /// Cluster mode: a shard's snapshot is uploaded to the object store
     /// (and its log trimmed behind it) after this many applied log entries
     /// (0: not by count).

@@ -349,6 +349,8 @@ fn serve_command(args: ServeArgs) -> ExitCode {
         advertise: args.advertise.clone().unwrap_or_default(),
         tls_ca: args.cluster_tls_ca.clone(),
         peer: Default::default(),
+        nats_tls_ca: args.nats_tls_ca.clone(),
+        nats_tls_identity: args.nats_tls_cert.clone().zip(args.nats_tls_key.clone()),
         snapshots: clipdb::cluster::SnapshotPolicy {
             every_entries: args.snapshot_every_entries,
             interval: std::time::Duration::from_secs(args.snapshot_interval),
