@@ -30,7 +30,9 @@ type (
 	// Vectorizer says who turns points into vectors: VectorizerNone (the
 	// client) or VectorizerCLIP (the server's model).
 	Vectorizer = pb.Vectorizer
-	// Quantization of sealed segments: QuantizationNone or QuantizationInt8.
+	// Quantization of sealed segments' graph walk: QuantizationDefault (the
+	// zero value: the server's --default-quantization, int8 unless changed),
+	// QuantizationInt8 or QuantizationF32. CollectionInfo reports Int8 or F32.
 	Quantization = pb.Quantization
 	// PayloadIndexType is the value type a payload index holds.
 	PayloadIndexType = pb.PayloadIndexType
@@ -44,8 +46,13 @@ const (
 	VectorizerNone = pb.Vectorizer_VECTORIZER_NONE // the client sends vectors
 	VectorizerCLIP = pb.Vectorizer_VECTORIZER_CLIP // the server embeds text and images
 
-	QuantizationNone = pb.Quantization_QUANTIZATION_NONE
-	QuantizationInt8 = pb.Quantization_QUANTIZATION_INT8
+	QuantizationDefault = pb.Quantization_QUANTIZATION_NONE // unset: the server's default
+	QuantizationInt8    = pb.Quantization_QUANTIZATION_INT8 // int8 codes for the walk, exact f32 rescoring
+	QuantizationF32     = pb.Quantization_QUANTIZATION_F32  // the walk reads the f32 vectors
+	// Deprecated: QuantizationNone is the unset value, the server's default
+	// (int8 unless changed); it no longer means f32. Use QuantizationDefault,
+	// or QuantizationF32 for f32.
+	QuantizationNone = QuantizationDefault
 
 	PayloadIndexKeyword = pb.PayloadIndexType_PAYLOAD_INDEX_KEYWORD
 	PayloadIndexInteger = pb.PayloadIndexType_PAYLOAD_INDEX_INTEGER

@@ -107,6 +107,27 @@ func TestCollections(t *testing.T) {
 	}
 }
 
+// Explicit f32 and int8 are kept; the zero value is the server's default
+// (int8 here); the reply and GetCollection report what the collection uses.
+func TestQuantization(t *testing.T) {
+	db := dial(t, demoServer(t))
+	for _, c := range []struct{ asked, want clipdb.Quantization }{
+		{clipdb.QuantizationF32, clipdb.QuantizationF32},
+		{clipdb.QuantizationInt8, clipdb.QuantizationInt8},
+		{clipdb.QuantizationDefault, clipdb.QuantizationInt8},
+	} {
+		name := collectionName()
+		info := must(db.CreateCollection(ctx, &clipdb.CreateCollectionRequest{
+			Name: name, Dimension: 4, Quantization: c.asked})).ok(t)
+		if got := info.GetQuantization(); got != c.want {
+			t.Errorf("asked %v: created with %v, want %v", c.asked, got, c.want)
+		}
+		if got := must(db.GetCollection(ctx, name)).ok(t).GetQuantization(); got != c.want {
+			t.Errorf("asked %v: GetCollection reports %v, want %v", c.asked, got, c.want)
+		}
+	}
+}
+
 func TestSearchAndFilters(t *testing.T) {
 	db := dial(t, demoServer(t))
 	name := vectorCollection(t, db)

@@ -83,6 +83,15 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     s.stop()
 
 
+@pytest.fixture(scope="session")
+def f32_default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose collections walk on f32 unless they ask for int8."""
+    s = Server(tmp_path_factory.mktemp("f32") / "data",
+               ["--model", "none", "--default-quantization", "f32"])
+    yield s.address
+    s.stop()
+
+
 def make_certs(d: Path) -> Dict[str, Path]:
     """A CA and a server certificate for localhost / 127.0.0.1, made here."""
     from cryptography import x509

@@ -42,6 +42,28 @@ def test_collections(db: Client, demo: str) -> None:
     assert demo in e.value.message
 
 
+def test_quantization(db: Client, name: str) -> None:
+    # explicit f32 and int8 are kept; the default (None, "default", and the
+    # deprecated "none") is the server's, int8 here; the reply and a later
+    # get_collection report what the collection uses
+    for asked, want in [("f32", "f32"), ("int8", "int8"), (None, "int8"),
+                        ("default", "int8"), ("none", "int8")]:
+        coll = f"{name}_{asked}"
+        assert db.create_collection(coll, dimension=4, quantization=asked).quantization == want
+        assert db.get_collection(coll).quantization == want, asked
+    with pytest.raises(ValueError, match="expected one of default, int8, f32"):
+        db.create_collection(f"{name}_bad", dimension=4, quantization="f16")
+
+
+def test_default_quantization_is_the_servers(f32_default_server: str, name: str) -> None:
+    # a server whose --default-quantization is f32: an SDK that sent int8
+    # for the default (rather than leaving it unset) would show here
+    with Client(f32_default_server, timeout=30) as c:
+        assert c.create_collection(name, dimension=4).quantization == "f32"
+        assert c.create_collection(f"{name}_i", dimension=4,
+                                   quantization="int8").quantization == "int8"
+
+
 def test_search_and_filters(db: Client, demo: str) -> None:
     hits = db.search(demo, vector=[1, 0.2, 0, 0], limit=2)
     assert [h.id for h in hits] == ["a", "c"]

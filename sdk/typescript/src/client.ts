@@ -57,7 +57,8 @@ export interface CreateCollectionOptions {
   /** Default fusion weights of CLIP searches. */
   fusion?: m.FusionInput;
   segmentCapacity?: number;
-  quantization?: m.QuantizationName;
+  /** "int8" or "f32"; default: the server's (`--default-quantization`, int8 unless changed). */
+  quantization?: m.QuantizationInput;
 }
 
 /** What search, searchBatch and recommend share. */
@@ -242,7 +243,7 @@ export class ClipdbClient {
       metric: m.metric(options.metric ?? "cosine"),
       vectorizer: m.vectorizer(vectorizer),
       segmentCapacity: options.segmentCapacity ?? 0,
-      quantization: m.quantization(options.quantization ?? "none"),
+      quantization: m.quantization(options.quantization ?? "default"),
       ...(options.hnsw && { hnsw: options.hnsw }),
       ...(options.fusion && { fusion: m.fusion(options.fusion) }),
     });

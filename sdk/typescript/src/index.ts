@@ -42,6 +42,7 @@ export type {
   PayloadIndexInfo,
   PayloadIndexTypeName,
   PointInput,
+  QuantizationInput,
   QuantizationName,
   SnapshotInfo,
   StoredPoint,

@@ -60,7 +60,18 @@ export interface StoredPoint {
 
 export type MetricName = "cosine" | "dot" | "l2";
 export type VectorizerName = "none" | "clip";
-export type QuantizationName = "none" | "int8";
+/**
+ * How sealed segments keep the vectors their graph walk reads: "int8" codes
+ * (then exact f32 rescoring) or plain "f32"; "default" (the unset value)
+ * leaves it to the server's `--default-quantization`, int8 unless changed.
+ * A CollectionInfo always reports "int8" or "f32".
+ */
+export type QuantizationName = "default" | "int8" | "f32";
+/**
+ * What createCollection accepts: a QuantizationName, or "none", a deprecated
+ * alias of "default" (it once meant f32; now it is the proto's unset value).
+ */
+export type QuantizationInput = QuantizationName | "none";
 export type PayloadIndexTypeName = "keyword" | "integer" | "float" | "bool";
 /** Weights of a point's image and caption vectors in a CLIP search. */
 export type FusionInput = { image: number; text: number } | readonly [image: number, text: number];
@@ -115,8 +126,9 @@ export interface SnapshotInfo {
 const metrics: Record<MetricName, Metric> = { cosine: Metric.COSINE, dot: Metric.DOT, l2: Metric.L2 };
 const vectorizers: Record<VectorizerName, Vectorizer> = { none: Vectorizer.NONE, clip: Vectorizer.CLIP };
 const quantizations: Record<QuantizationName, Quantization> = {
-  none: Quantization.NONE,
+  default: Quantization.NONE,
   int8: Quantization.INT8,
+  f32: Quantization.F32,
 };
 const indexTypes: Record<PayloadIndexTypeName, PayloadIndexType> = {
   keyword: PayloadIndexType.PAYLOAD_INDEX_KEYWORD,
@@ -140,7 +152,8 @@ function fromEnum<N extends string, E>(table: Record<N, E>, value: E): N {
 
 export const metric = (v: MetricName): Metric => toEnum(metrics, v, "metric");
 export const vectorizer = (v: VectorizerName): Vectorizer => toEnum(vectorizers, v, "vectorizer");
-export const quantization = (v: QuantizationName): Quantization => toEnum(quantizations, v, "quantization");
+export const quantization = (v: QuantizationInput): Quantization =>
+  v.toLowerCase() === "none" ? Quantization.NONE : toEnum(quantizations, v, "quantization");
 export const indexType = (v: PayloadIndexTypeName): PayloadIndexType =>
   toEnum(indexTypes, v, "payload index type");
 

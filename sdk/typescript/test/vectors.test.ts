@@ -13,6 +13,7 @@ import {
   InvalidArgument,
   NotFound,
   type PointInput,
+  type QuantizationInput,
 } from "@clipdb/client";
 import { type Server, startServer, uniqueName } from "./helpers.js";
 
@@ -75,6 +76,20 @@ describe("collections", () => {
     assert.deepEqual(
       [info.metric, info.hnsw.m, info.hnsw.efSearch, info.segmentCapacity, info.quantization],
       ["l2", 8, 32, 1000, "int8"],
+    );
+  });
+
+  test("quantization: f32 and int8 as asked, else the server's default (int8 here)", async () => {
+    const cases: [QuantizationInput | undefined, string][] = [["f32", "f32"], ["int8", "int8"], [undefined, "int8"], ["default", "int8"], ["none", "int8"]];
+    for (const [asked, want] of cases) {
+      const name = uniqueName();
+      const info = await db.createCollection(name, { dimension: 4, ...(asked && { quantization: asked }) });
+      assert.equal(info.quantization, want, `asked ${asked}`);
+      assert.equal((await db.getCollection(name)).quantization, want, `asked ${asked}`);
+    }
+    await assert.rejects(
+      db.createCollection(uniqueName(), { dimension: 4, quantization: "f16" as QuantizationInput }),
+      (e: unknown) => e instanceof InvalidArgument && /expected one of default, int8, f32/.test(e.message),
     );
   });
 });

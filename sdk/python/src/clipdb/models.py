@@ -74,7 +74,7 @@ class CollectionInfo:
     point_count: int
     segment_count: int
     segment_capacity: int
-    quantization: str      # "none", "int8"
+    quantization: str      # "int8" or "f32" (what the collection uses)
     hnsw: Dict[str, int]
     fusion: Tuple[float, float]   # (image, text) weights
     model: str
@@ -98,7 +98,13 @@ class SnapshotInfo:
 
 _METRICS = {"cosine": pb.METRIC_COSINE, "dot": pb.METRIC_DOT, "l2": pb.METRIC_L2}
 _VECTORIZERS = {"none": pb.VECTORIZER_NONE, "clip": pb.VECTORIZER_CLIP}
-_QUANT = {"none": pb.QUANTIZATION_NONE, "int8": pb.QUANTIZATION_INT8}
+# "default" (the unset value) leaves the choice to the server's
+# --default-quantization; CollectionInfo always reports "int8" or "f32".
+_QUANT = {"default": pb.QUANTIZATION_NONE, "int8": pb.QUANTIZATION_INT8,
+          "f32": pb.QUANTIZATION_F32}
+# Deprecated spelling: "none" once meant f32, and now means the unset value
+# (QUANTIZATION_NONE), so it asks for the server's default like "default".
+_QUANT_INPUT = {**_QUANT, "none": pb.QUANTIZATION_NONE}
 _INDEX_TYPES = {"keyword": pb.PAYLOAD_INDEX_KEYWORD, "integer": pb.PAYLOAD_INDEX_INTEGER,
                 "float": pb.PAYLOAD_INDEX_FLOAT, "bool": pb.PAYLOAD_INDEX_BOOL}
 _INDEX_STATES = {pb.PAYLOAD_INDEX_STATE_BUILDING: "building",
@@ -130,8 +136,16 @@ def vectorizer(value: Union[str, int]) -> "pb.Vectorizer.ValueType":
     return cast("pb.Vectorizer.ValueType", _enum(_VECTORIZERS, value, "vectorizer"))
 
 
-def quantization(value: Union[str, int]) -> "pb.Quantization.ValueType":
-    return cast("pb.Quantization.ValueType", _enum(_QUANT, value, "quantization"))
+def quantization(value: Optional[Union[str, int]]) -> "pb.Quantization.ValueType":
+    """"int8", "f32", or None/"default" for the server's default; "none" is a
+    deprecated alias of "default" (it no longer means f32)."""
+    if value is None:
+        return pb.QUANTIZATION_NONE
+    try:
+        return cast("pb.Quantization.ValueType", _enum(_QUANT_INPUT, value, "quantization"))
+    except ValueError:
+        raise ValueError(f"unknown quantization {value!r}; expected one of "
+                         f"{', '.join(_QUANT)} (or None for the server's default)") from None
 
 
 def index_type(value: Union[str, int]) -> "pb.PayloadIndexType.ValueType":

@@ -99,7 +99,12 @@ public final class CollectionConfig {
   }
 
   /**
-   * Vector quantization of sealed segments (default none).
+   * How sealed segments keep the vectors their graph walk reads: {@code
+   * QUANTIZATION_INT8} (int8 codes, then exact f32 rescoring) or {@code
+   * QUANTIZATION_F32}. Unset, or {@code QUANTIZATION_NONE} (the proto's
+   * unset value, which no longer means f32), takes the server's {@code
+   * --default-quantization}, int8 unless changed. {@code CollectionInfo}
+   * reports INT8 or F32.
    *
    * @param quantization the quantization
    * @return this configuration

@@ -12,6 +12,7 @@ import io.clipdb.v1.CollectionInfo;
 import io.clipdb.v1.Metric;
 import io.clipdb.v1.PayloadIndexInfo;
 import io.clipdb.v1.PayloadIndexType;
+import io.clipdb.v1.Quantization;
 import io.clipdb.v1.SnapshotInfo;
 import io.clipdb.v1.Vectorizer;
 import io.grpc.Status;
@@ -57,6 +58,25 @@ class VectorsTest {
 
   private List<String> ids(List<Hit> hits) {
     return hits.stream().map(Hit::id).collect(Collectors.toList());
+  }
+
+  /** Explicit f32 and int8 are kept; unset is the server's default, int8 here. */
+  @Test
+  void quantization() {
+    Map<Quantization, Quantization> wanted = Map.of(
+        Quantization.QUANTIZATION_F32, Quantization.QUANTIZATION_F32,
+        Quantization.QUANTIZATION_INT8, Quantization.QUANTIZATION_INT8,
+        Quantization.QUANTIZATION_NONE, Quantization.QUANTIZATION_INT8);
+    for (Map.Entry<Quantization, Quantization> c : wanted.entrySet()) {
+      String name = ClipdbServer.name();
+      CollectionInfo info = db.createCollection(
+          CollectionConfig.vectors(name, 4).quantization(c.getKey()));
+      assertEquals(c.getValue(), info.getQuantization(), "asked " + c.getKey());
+      assertEquals(c.getValue(), db.getCollection(name).getQuantization(), "asked " + c.getKey());
+    }
+    String unset = ClipdbServer.name();
+    assertEquals(Quantization.QUANTIZATION_INT8,
+        db.createCollection(CollectionConfig.vectors(unset, 4)).getQuantization());
   }
 
   @Test
