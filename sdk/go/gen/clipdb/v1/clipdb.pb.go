@@ -1446,7 +1446,11 @@ type SnapshotInfo struct {
 	Path string `protobuf:"bytes,6,opt,name=path,proto3" json:"path,omitempty"`
 	// Set when the file cannot be read as a snapshot (then only name,
 	// collection, size and path are meaningful).
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// Cluster mode: the snapshot is a set of shard snapshots, one object per
+	// shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+	// "Collection snapshots"); `path` is empty.
+	Shards        []*ShardSnapshot `protobuf:"bytes,60,rep,name=shards,proto3" json:"shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1530,6 +1534,101 @@ func (x *SnapshotInfo) GetError() string {
 	return ""
 }
 
+func (x *SnapshotInfo) GetShards() []*ShardSnapshot {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+// One shard's part of a cluster collection snapshot.
+type ShardSnapshot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Shard uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	// The last log sequence of the shard the snapshot holds.
+	Sequence uint64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Its object in the object store `clipdb-snapshots`.
+	Object     string `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	SizeBytes  uint64 `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	PointCount uint64 `protobuf:"varint,5,opt,name=point_count,json=pointCount,proto3" json:"point_count,omitempty"`
+	// The node whose replica it was taken of.
+	Node          string `protobuf:"bytes,6,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardSnapshot) Reset() {
+	*x = ShardSnapshot{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardSnapshot) ProtoMessage() {}
+
+func (x *ShardSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardSnapshot.ProtoReflect.Descriptor instead.
+func (*ShardSnapshot) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ShardSnapshot) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardSnapshot) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ShardSnapshot) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+func (x *ShardSnapshot) GetSizeBytes() uint64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *ShardSnapshot) GetPointCount() uint64 {
+	if x != nil {
+		return x.PointCount
+	}
+	return 0
+}
+
+func (x *ShardSnapshot) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 // One segment of a collection, for operators.
 type SegmentInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1549,7 +1648,7 @@ type SegmentInfo struct {
 
 func (x *SegmentInfo) Reset() {
 	*x = SegmentInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1660,7 @@ func (x *SegmentInfo) String() string {
 func (*SegmentInfo) ProtoMessage() {}
 
 func (x *SegmentInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[19]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1673,7 @@ func (x *SegmentInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentInfo.ProtoReflect.Descriptor instead.
 func (*SegmentInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{19}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SegmentInfo) GetId() uint32 {
@@ -1655,7 +1754,7 @@ type CollectionInfo struct {
 
 func (x *CollectionInfo) Reset() {
 	*x = CollectionInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1766,7 @@ func (x *CollectionInfo) String() string {
 func (*CollectionInfo) ProtoMessage() {}
 
 func (x *CollectionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[20]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1779,7 @@ func (x *CollectionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectionInfo.ProtoReflect.Descriptor instead.
 func (*CollectionInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{20}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CollectionInfo) GetName() string {
@@ -1828,7 +1927,7 @@ type ShardInfo struct {
 
 func (x *ShardInfo) Reset() {
 	*x = ShardInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1939,7 @@ func (x *ShardInfo) String() string {
 func (*ShardInfo) ProtoMessage() {}
 
 func (x *ShardInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[21]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +1952,7 @@ func (x *ShardInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
 func (*ShardInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{21}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ShardInfo) GetShard() uint32 {
@@ -1907,7 +2006,7 @@ type ReplicaInfo struct {
 
 func (x *ReplicaInfo) Reset() {
 	*x = ReplicaInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2018,7 @@ func (x *ReplicaInfo) String() string {
 func (*ReplicaInfo) ProtoMessage() {}
 
 func (x *ReplicaInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[22]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2031,7 @@ func (x *ReplicaInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaInfo.ProtoReflect.Descriptor instead.
 func (*ReplicaInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{22}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReplicaInfo) GetNode() string {
@@ -2000,7 +2099,7 @@ type Point struct {
 
 func (x *Point) Reset() {
 	*x = Point{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2111,7 @@ func (x *Point) String() string {
 func (*Point) ProtoMessage() {}
 
 func (x *Point) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[23]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2124,7 @@ func (x *Point) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Point.ProtoReflect.Descriptor instead.
 func (*Point) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{23}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Point) GetId() string {
@@ -2080,7 +2179,7 @@ type UpsertRequest struct {
 
 func (x *UpsertRequest) Reset() {
 	*x = UpsertRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2092,7 +2191,7 @@ func (x *UpsertRequest) String() string {
 func (*UpsertRequest) ProtoMessage() {}
 
 func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[24]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2105,7 +2204,7 @@ func (x *UpsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertRequest.ProtoReflect.Descriptor instead.
 func (*UpsertRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{24}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpsertRequest) GetCollection() string {
@@ -2132,7 +2231,7 @@ type UpsertResponse struct {
 
 func (x *UpsertResponse) Reset() {
 	*x = UpsertResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2243,7 @@ func (x *UpsertResponse) String() string {
 func (*UpsertResponse) ProtoMessage() {}
 
 func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[25]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2256,7 @@ func (x *UpsertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertResponse.ProtoReflect.Descriptor instead.
 func (*UpsertResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{25}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpsertResponse) GetUpserted() uint64 {
@@ -2179,7 +2278,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2290,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[26]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2303,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{26}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetRequest) GetCollection() string {
@@ -2238,7 +2337,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2349,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[27]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2362,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{27}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetResponse) GetPoints() []*Point {
@@ -2287,7 +2386,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2398,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[28]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2411,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{28}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteRequest) GetCollection() string {
@@ -2346,7 +2445,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2457,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[29]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2470,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{29}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteResponse) GetDeleted() uint64 {
@@ -2390,7 +2489,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2402,7 +2501,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[30]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2415,7 +2514,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{30}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -2438,7 +2537,7 @@ type Range struct {
 
 func (x *Range) Reset() {
 	*x = Range{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2549,7 @@ func (x *Range) String() string {
 func (*Range) ProtoMessage() {}
 
 func (x *Range) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[31]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2562,7 @@ func (x *Range) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Range.ProtoReflect.Descriptor instead.
 func (*Range) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{31}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Range) GetGt() float64 {
@@ -2503,7 +2602,7 @@ type ValueList struct {
 
 func (x *ValueList) Reset() {
 	*x = ValueList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2515,7 +2614,7 @@ func (x *ValueList) String() string {
 func (*ValueList) ProtoMessage() {}
 
 func (x *ValueList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[32]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2528,7 +2627,7 @@ func (x *ValueList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueList.ProtoReflect.Descriptor instead.
 func (*ValueList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{32}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ValueList) GetValues() []*structpb.Value {
@@ -2547,7 +2646,7 @@ type IdList struct {
 
 func (x *IdList) Reset() {
 	*x = IdList{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2559,7 +2658,7 @@ func (x *IdList) String() string {
 func (*IdList) ProtoMessage() {}
 
 func (x *IdList) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[33]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2572,7 +2671,7 @@ func (x *IdList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdList.ProtoReflect.Descriptor instead.
 func (*IdList) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{33}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IdList) GetIds() []string {
@@ -2590,7 +2689,7 @@ type IsEmpty struct {
 
 func (x *IsEmpty) Reset() {
 	*x = IsEmpty{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2701,7 @@ func (x *IsEmpty) String() string {
 func (*IsEmpty) ProtoMessage() {}
 
 func (x *IsEmpty) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[34]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2714,7 @@ func (x *IsEmpty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IsEmpty.ProtoReflect.Descriptor instead.
 func (*IsEmpty) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{34}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
 }
 
 // One test on a payload field (or the point id, or a nested filter). `key`
@@ -2641,7 +2740,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2653,7 +2752,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[35]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2666,7 +2765,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{35}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Condition) GetKey() string {
@@ -2815,7 +2914,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2926,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[36]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2939,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{36}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Filter) GetMust() []*Condition {
@@ -2911,7 +3010,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2923,7 +3022,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[37]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2936,7 +3035,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{37}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SearchRequest) GetCollection() string {
@@ -3105,7 +3204,7 @@ type ScoredPoint struct {
 
 func (x *ScoredPoint) Reset() {
 	*x = ScoredPoint{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3216,7 @@ func (x *ScoredPoint) String() string {
 func (*ScoredPoint) ProtoMessage() {}
 
 func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[38]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3229,7 @@ func (x *ScoredPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredPoint.ProtoReflect.Descriptor instead.
 func (*ScoredPoint) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{38}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ScoredPoint) GetId() string {
@@ -3174,7 +3273,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +3285,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[39]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +3298,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{39}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SearchResponse) GetHits() []*ScoredPoint {
@@ -3225,7 +3324,7 @@ type SearchBatchRequest struct {
 
 func (x *SearchBatchRequest) Reset() {
 	*x = SearchBatchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3336,7 @@ func (x *SearchBatchRequest) String() string {
 func (*SearchBatchRequest) ProtoMessage() {}
 
 func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[40]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3349,7 @@ func (x *SearchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchRequest.ProtoReflect.Descriptor instead.
 func (*SearchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{40}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SearchBatchRequest) GetSearches() []*SearchRequest {
@@ -3270,7 +3369,7 @@ type SearchBatchResponse struct {
 
 func (x *SearchBatchResponse) Reset() {
 	*x = SearchBatchResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3282,7 +3381,7 @@ func (x *SearchBatchResponse) String() string {
 func (*SearchBatchResponse) ProtoMessage() {}
 
 func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[41]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3295,7 +3394,7 @@ func (x *SearchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchBatchResponse.ProtoReflect.Descriptor instead.
 func (*SearchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{41}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SearchBatchResponse) GetResults() []*SearchResponse {
@@ -3318,7 +3417,7 @@ type CountRequest struct {
 
 func (x *CountRequest) Reset() {
 	*x = CountRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3429,7 @@ func (x *CountRequest) String() string {
 func (*CountRequest) ProtoMessage() {}
 
 func (x *CountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[42]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +3442,7 @@ func (x *CountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountRequest.ProtoReflect.Descriptor instead.
 func (*CountRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{42}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CountRequest) GetCollection() string {
@@ -3385,7 +3484,7 @@ type ScrollRequest struct {
 
 func (x *ScrollRequest) Reset() {
 	*x = ScrollRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3397,7 +3496,7 @@ func (x *ScrollRequest) String() string {
 func (*ScrollRequest) ProtoMessage() {}
 
 func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[43]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3410,7 +3509,7 @@ func (x *ScrollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollRequest.ProtoReflect.Descriptor instead.
 func (*ScrollRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{43}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ScrollRequest) GetCollection() string {
@@ -3467,7 +3566,7 @@ type ScrollResponse struct {
 
 func (x *ScrollResponse) Reset() {
 	*x = ScrollResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3578,7 @@ func (x *ScrollResponse) String() string {
 func (*ScrollResponse) ProtoMessage() {}
 
 func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[44]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3591,7 @@ func (x *ScrollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScrollResponse.ProtoReflect.Descriptor instead.
 func (*ScrollResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{44}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ScrollResponse) GetPoints() []*Point {
@@ -3526,7 +3625,7 @@ type SetPayloadRequest struct {
 
 func (x *SetPayloadRequest) Reset() {
 	*x = SetPayloadRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3637,7 @@ func (x *SetPayloadRequest) String() string {
 func (*SetPayloadRequest) ProtoMessage() {}
 
 func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[45]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3650,7 @@ func (x *SetPayloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadRequest.ProtoReflect.Descriptor instead.
 func (*SetPayloadRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{45}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SetPayloadRequest) GetCollection() string {
@@ -3599,7 +3698,7 @@ type SetPayloadResponse struct {
 
 func (x *SetPayloadResponse) Reset() {
 	*x = SetPayloadResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3710,7 @@ func (x *SetPayloadResponse) String() string {
 func (*SetPayloadResponse) ProtoMessage() {}
 
 func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[46]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3723,7 @@ func (x *SetPayloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPayloadResponse.ProtoReflect.Descriptor instead.
 func (*SetPayloadResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{46}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SetPayloadResponse) GetUpdated() uint64 {
@@ -3648,7 +3747,7 @@ type DeletePayloadKeysRequest struct {
 
 func (x *DeletePayloadKeysRequest) Reset() {
 	*x = DeletePayloadKeysRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3660,7 +3759,7 @@ func (x *DeletePayloadKeysRequest) String() string {
 func (*DeletePayloadKeysRequest) ProtoMessage() {}
 
 func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[47]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3673,7 +3772,7 @@ func (x *DeletePayloadKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysRequest.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{47}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeletePayloadKeysRequest) GetCollection() string {
@@ -3714,7 +3813,7 @@ type DeletePayloadKeysResponse struct {
 
 func (x *DeletePayloadKeysResponse) Reset() {
 	*x = DeletePayloadKeysResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3726,7 +3825,7 @@ func (x *DeletePayloadKeysResponse) String() string {
 func (*DeletePayloadKeysResponse) ProtoMessage() {}
 
 func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[48]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3739,7 +3838,7 @@ func (x *DeletePayloadKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePayloadKeysResponse.ProtoReflect.Descriptor instead.
 func (*DeletePayloadKeysResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{48}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeletePayloadKeysResponse) GetUpdated() uint64 {
@@ -3775,7 +3874,7 @@ type RecommendRequest struct {
 
 func (x *RecommendRequest) Reset() {
 	*x = RecommendRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3787,7 +3886,7 @@ func (x *RecommendRequest) String() string {
 func (*RecommendRequest) ProtoMessage() {}
 
 func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[49]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3800,7 +3899,7 @@ func (x *RecommendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecommendRequest.ProtoReflect.Descriptor instead.
 func (*RecommendRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{49}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RecommendRequest) GetCollection() string {
@@ -3912,7 +4011,7 @@ type CountResponse struct {
 
 func (x *CountResponse) Reset() {
 	*x = CountResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3924,7 +4023,7 @@ func (x *CountResponse) String() string {
 func (*CountResponse) ProtoMessage() {}
 
 func (x *CountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[50]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3937,7 +4036,7 @@ func (x *CountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountResponse.ProtoReflect.Descriptor instead.
 func (*CountResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{50}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CountResponse) GetCount() uint64 {
@@ -3950,6 +4049,110 @@ func (x *CountResponse) GetCount() uint64 {
 func (x *CountResponse) GetMissingShards() []uint32 {
 	if x != nil {
 		return x.MissingShards
+	}
+	return nil
+}
+
+type ShardSnapshotRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Collection    string                 `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Shard         uint32                 `protobuf:"varint,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	Object        string                 `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardSnapshotRequest) Reset() {
+	*x = ShardSnapshotRequest{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardSnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardSnapshotRequest) ProtoMessage() {}
+
+func (x *ShardSnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardSnapshotRequest.ProtoReflect.Descriptor instead.
+func (*ShardSnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ShardSnapshotRequest) GetCollection() string {
+	if x != nil {
+		return x.Collection
+	}
+	return ""
+}
+
+func (x *ShardSnapshotRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *ShardSnapshotRequest) GetObject() string {
+	if x != nil {
+		return x.Object
+	}
+	return ""
+}
+
+type ShardSnapshotResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Snapshot      *ShardSnapshot         `protobuf:"bytes,1,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardSnapshotResponse) Reset() {
+	*x = ShardSnapshotResponse{}
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardSnapshotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardSnapshotResponse) ProtoMessage() {}
+
+func (x *ShardSnapshotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardSnapshotResponse.ProtoReflect.Descriptor instead.
+func (*ShardSnapshotResponse) Descriptor() ([]byte, []int) {
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ShardSnapshotResponse) GetSnapshot() *ShardSnapshot {
+	if x != nil {
+		return x.Snapshot
 	}
 	return nil
 }
@@ -3972,7 +4175,7 @@ type MoveReplicaRequest struct {
 
 func (x *MoveReplicaRequest) Reset() {
 	*x = MoveReplicaRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4187,7 @@ func (x *MoveReplicaRequest) String() string {
 func (*MoveReplicaRequest) ProtoMessage() {}
 
 func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[51]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4200,7 @@ func (x *MoveReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaRequest.ProtoReflect.Descriptor instead.
 func (*MoveReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{51}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *MoveReplicaRequest) GetCollection() string {
@@ -4045,7 +4248,7 @@ type MoveReplicaResponse struct {
 
 func (x *MoveReplicaResponse) Reset() {
 	*x = MoveReplicaResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4057,7 +4260,7 @@ func (x *MoveReplicaResponse) String() string {
 func (*MoveReplicaResponse) ProtoMessage() {}
 
 func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[52]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4070,7 +4273,7 @@ func (x *MoveReplicaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicaResponse.ProtoReflect.Descriptor instead.
 func (*MoveReplicaResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{52}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MoveReplicaResponse) GetCollection() *CollectionInfo {
@@ -4088,7 +4291,7 @@ type GetClusterRequest struct {
 
 func (x *GetClusterRequest) Reset() {
 	*x = GetClusterRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4100,7 +4303,7 @@ func (x *GetClusterRequest) String() string {
 func (*GetClusterRequest) ProtoMessage() {}
 
 func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[53]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4113,7 +4316,7 @@ func (x *GetClusterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterRequest.ProtoReflect.Descriptor instead.
 func (*GetClusterRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{53}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{56}
 }
 
 type GetClusterResponse struct {
@@ -4128,7 +4331,7 @@ type GetClusterResponse struct {
 
 func (x *GetClusterResponse) Reset() {
 	*x = GetClusterResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4140,7 +4343,7 @@ func (x *GetClusterResponse) String() string {
 func (*GetClusterResponse) ProtoMessage() {}
 
 func (x *GetClusterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[54]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4153,7 +4356,7 @@ func (x *GetClusterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClusterResponse.ProtoReflect.Descriptor instead.
 func (*GetClusterResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{54}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetClusterResponse) GetNode() string {
@@ -4192,7 +4395,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4204,7 +4407,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[55]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4217,7 +4420,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{55}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -4262,7 +4465,7 @@ type ShardSearchRequest struct {
 
 func (x *ShardSearchRequest) Reset() {
 	*x = ShardSearchRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4274,7 +4477,7 @@ func (x *ShardSearchRequest) String() string {
 func (*ShardSearchRequest) ProtoMessage() {}
 
 func (x *ShardSearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[56]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4287,7 +4490,7 @@ func (x *ShardSearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSearchRequest.ProtoReflect.Descriptor instead.
 func (*ShardSearchRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{56}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ShardSearchRequest) GetShard() uint32 {
@@ -4321,7 +4524,7 @@ type ShardGetRequest struct {
 
 func (x *ShardGetRequest) Reset() {
 	*x = ShardGetRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4536,7 @@ func (x *ShardGetRequest) String() string {
 func (*ShardGetRequest) ProtoMessage() {}
 
 func (x *ShardGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[57]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4549,7 @@ func (x *ShardGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardGetRequest.ProtoReflect.Descriptor instead.
 func (*ShardGetRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{57}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ShardGetRequest) GetShard() uint32 {
@@ -4373,7 +4576,7 @@ type ShardCountRequest struct {
 
 func (x *ShardCountRequest) Reset() {
 	*x = ShardCountRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4385,7 +4588,7 @@ func (x *ShardCountRequest) String() string {
 func (*ShardCountRequest) ProtoMessage() {}
 
 func (x *ShardCountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[58]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4398,7 +4601,7 @@ func (x *ShardCountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardCountRequest.ProtoReflect.Descriptor instead.
 func (*ShardCountRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{58}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ShardCountRequest) GetShard() uint32 {
@@ -4428,7 +4631,7 @@ type ShardScrollRequest struct {
 
 func (x *ShardScrollRequest) Reset() {
 	*x = ShardScrollRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4440,7 +4643,7 @@ func (x *ShardScrollRequest) String() string {
 func (*ShardScrollRequest) ProtoMessage() {}
 
 func (x *ShardScrollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[59]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4453,7 +4656,7 @@ func (x *ShardScrollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardScrollRequest.ProtoReflect.Descriptor instead.
 func (*ShardScrollRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{59}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ShardScrollRequest) GetShard() uint32 {
@@ -4489,7 +4692,7 @@ type ShardScrollResponse struct {
 
 func (x *ShardScrollResponse) Reset() {
 	*x = ShardScrollResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4501,7 +4704,7 @@ func (x *ShardScrollResponse) String() string {
 func (*ShardScrollResponse) ProtoMessage() {}
 
 func (x *ShardScrollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[60]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4514,7 +4717,7 @@ func (x *ShardScrollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardScrollResponse.ProtoReflect.Descriptor instead.
 func (*ShardScrollResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{60}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ShardScrollResponse) GetPoints() []*Point {
@@ -4544,7 +4747,7 @@ type WaitAppliedRequest struct {
 
 func (x *WaitAppliedRequest) Reset() {
 	*x = WaitAppliedRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4556,7 +4759,7 @@ func (x *WaitAppliedRequest) String() string {
 func (*WaitAppliedRequest) ProtoMessage() {}
 
 func (x *WaitAppliedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[61]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4569,7 +4772,7 @@ func (x *WaitAppliedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitAppliedRequest.ProtoReflect.Descriptor instead.
 func (*WaitAppliedRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{61}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *WaitAppliedRequest) GetCollection() string {
@@ -4612,7 +4815,7 @@ type WaitAppliedResponse struct {
 
 func (x *WaitAppliedResponse) Reset() {
 	*x = WaitAppliedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4624,7 +4827,7 @@ func (x *WaitAppliedResponse) String() string {
 func (*WaitAppliedResponse) ProtoMessage() {}
 
 func (x *WaitAppliedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[62]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4637,7 +4840,7 @@ func (x *WaitAppliedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitAppliedResponse.ProtoReflect.Descriptor instead.
 func (*WaitAppliedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{62}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *WaitAppliedResponse) GetAppliedSequence() uint64 {
@@ -4663,7 +4866,7 @@ type EmbedTextRequest struct {
 
 func (x *EmbedTextRequest) Reset() {
 	*x = EmbedTextRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4675,7 +4878,7 @@ func (x *EmbedTextRequest) String() string {
 func (*EmbedTextRequest) ProtoMessage() {}
 
 func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[63]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4688,7 +4891,7 @@ func (x *EmbedTextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedTextRequest.ProtoReflect.Descriptor instead.
 func (*EmbedTextRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{63}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *EmbedTextRequest) GetTexts() []string {
@@ -4707,7 +4910,7 @@ type EmbedImageRequest struct {
 
 func (x *EmbedImageRequest) Reset() {
 	*x = EmbedImageRequest{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4719,7 +4922,7 @@ func (x *EmbedImageRequest) String() string {
 func (*EmbedImageRequest) ProtoMessage() {}
 
 func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[64]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4732,7 +4935,7 @@ func (x *EmbedImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedImageRequest.ProtoReflect.Descriptor instead.
 func (*EmbedImageRequest) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{64}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *EmbedImageRequest) GetImages() [][]byte {
@@ -4751,7 +4954,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4763,7 +4966,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipdb_v1_clipdb_proto_msgTypes[65]
+	mi := &file_clipdb_v1_clipdb_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4776,7 +4979,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{65}
+	return file_clipdb_v1_clipdb_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Vector {
@@ -4860,7 +5063,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"collection\x18\x01 \x01(\tR\n" +
 	"collection\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteSnapshotResponse\"\xe7\x01\n" +
+	"\x16DeleteSnapshotResponse\"\x99\x02\n" +
 	"\fSnapshotInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
@@ -4873,7 +5076,17 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\vpoint_count\x18\x05 \x01(\x04R\n" +
 	"pointCount\x12\x12\n" +
 	"\x04path\x18\x06 \x01(\tR\x04path\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"\xab\x01\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x120\n" +
+	"\x06shards\x18< \x03(\v2\x18.clipdb.v1.ShardSnapshotR\x06shards\"\xad\x01\n" +
+	"\rShardSnapshot\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12\x16\n" +
+	"\x06object\x18\x03 \x01(\tR\x06object\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x04R\tsizeBytes\x12\x1f\n" +
+	"\vpoint_count\x18\x05 \x01(\x04R\n" +
+	"pointCount\x12\x12\n" +
+	"\x04node\x18\x06 \x01(\tR\x04node\"\xab\x01\n" +
 	"\vSegmentInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x16\n" +
 	"\x06sealed\x18\x02 \x01(\bR\x06sealed\x12\x18\n" +
@@ -5075,7 +5288,15 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\x10_score_threshold\"L\n" +
 	"\rCountResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x04R\x05count\x12%\n" +
-	"\x0emissing_shards\x18\x14 \x03(\rR\rmissingShards\"\x9f\x01\n" +
+	"\x0emissing_shards\x18\x14 \x03(\rR\rmissingShards\"d\n" +
+	"\x14ShardSnapshotRequest\x12\x1e\n" +
+	"\n" +
+	"collection\x18\x01 \x01(\tR\n" +
+	"collection\x12\x14\n" +
+	"\x05shard\x18\x02 \x01(\rR\x05shard\x12\x16\n" +
+	"\x06object\x18\x03 \x01(\tR\x06object\"M\n" +
+	"\x15ShardSnapshotResponse\x124\n" +
+	"\bsnapshot\x18\x01 \x01(\v2\x18.clipdb.v1.ShardSnapshotR\bsnapshot\"\x9f\x01\n" +
 	"\x12MoveReplicaRequest\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\tR\n" +
@@ -5193,7 +5414,7 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"\n" +
 	"SetPayload\x12\x1c.clipdb.v1.SetPayloadRequest\x1a\x1d.clipdb.v1.SetPayloadResponse\x12^\n" +
 	"\x11DeletePayloadKeys\x12#.clipdb.v1.DeletePayloadKeysRequest\x1a$.clipdb.v1.DeletePayloadKeysResponse\x12C\n" +
-	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\x8d\x04\n" +
+	"\tRecommend\x12\x1b.clipdb.v1.RecommendRequest\x1a\x19.clipdb.v1.SearchResponse2\xe1\x04\n" +
 	"\aCluster\x12I\n" +
 	"\n" +
 	"GetCluster\x12\x1c.clipdb.v1.GetClusterRequest\x1a\x1d.clipdb.v1.GetClusterResponse\x12G\n" +
@@ -5203,7 +5424,8 @@ const file_clipdb_v1_clipdb_proto_rawDesc = "" +
 	"ShardCount\x12\x1c.clipdb.v1.ShardCountRequest\x1a\x18.clipdb.v1.CountResponse\x12L\n" +
 	"\vShardScroll\x12\x1d.clipdb.v1.ShardScrollRequest\x1a\x1e.clipdb.v1.ShardScrollResponse\x12L\n" +
 	"\vWaitApplied\x12\x1d.clipdb.v1.WaitAppliedRequest\x1a\x1e.clipdb.v1.WaitAppliedResponse\x12L\n" +
-	"\vMoveReplica\x12\x1d.clipdb.v1.MoveReplicaRequest\x1a\x1e.clipdb.v1.MoveReplicaResponse2\x96\x01\n" +
+	"\vMoveReplica\x12\x1d.clipdb.v1.MoveReplicaRequest\x1a\x1e.clipdb.v1.MoveReplicaResponse\x12R\n" +
+	"\rShardSnapshot\x12\x1f.clipdb.v1.ShardSnapshotRequest\x1a .clipdb.v1.ShardSnapshotResponse2\x96\x01\n" +
 	"\n" +
 	"Embeddings\x12B\n" +
 	"\tEmbedText\x12\x1b.clipdb.v1.EmbedTextRequest\x1a\x18.clipdb.v1.EmbedResponse\x12D\n" +
@@ -5224,7 +5446,7 @@ func file_clipdb_v1_clipdb_proto_rawDescGZIP() []byte {
 }
 
 var file_clipdb_v1_clipdb_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_clipdb_v1_clipdb_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(Metric)(0),                        // 0: clipdb.v1.Metric
 	(Vectorizer)(0),                    // 1: clipdb.v1.Vectorizer
@@ -5252,56 +5474,59 @@ var file_clipdb_v1_clipdb_proto_goTypes = []any{
 	(*DeleteSnapshotRequest)(nil),      // 23: clipdb.v1.DeleteSnapshotRequest
 	(*DeleteSnapshotResponse)(nil),     // 24: clipdb.v1.DeleteSnapshotResponse
 	(*SnapshotInfo)(nil),               // 25: clipdb.v1.SnapshotInfo
-	(*SegmentInfo)(nil),                // 26: clipdb.v1.SegmentInfo
-	(*CollectionInfo)(nil),             // 27: clipdb.v1.CollectionInfo
-	(*ShardInfo)(nil),                  // 28: clipdb.v1.ShardInfo
-	(*ReplicaInfo)(nil),                // 29: clipdb.v1.ReplicaInfo
-	(*Point)(nil),                      // 30: clipdb.v1.Point
-	(*UpsertRequest)(nil),              // 31: clipdb.v1.UpsertRequest
-	(*UpsertResponse)(nil),             // 32: clipdb.v1.UpsertResponse
-	(*GetRequest)(nil),                 // 33: clipdb.v1.GetRequest
-	(*GetResponse)(nil),                // 34: clipdb.v1.GetResponse
-	(*DeleteRequest)(nil),              // 35: clipdb.v1.DeleteRequest
-	(*DeleteResponse)(nil),             // 36: clipdb.v1.DeleteResponse
-	(*Vector)(nil),                     // 37: clipdb.v1.Vector
-	(*Range)(nil),                      // 38: clipdb.v1.Range
-	(*ValueList)(nil),                  // 39: clipdb.v1.ValueList
-	(*IdList)(nil),                     // 40: clipdb.v1.IdList
-	(*IsEmpty)(nil),                    // 41: clipdb.v1.IsEmpty
-	(*Condition)(nil),                  // 42: clipdb.v1.Condition
-	(*Filter)(nil),                     // 43: clipdb.v1.Filter
-	(*SearchRequest)(nil),              // 44: clipdb.v1.SearchRequest
-	(*ScoredPoint)(nil),                // 45: clipdb.v1.ScoredPoint
-	(*SearchResponse)(nil),             // 46: clipdb.v1.SearchResponse
-	(*SearchBatchRequest)(nil),         // 47: clipdb.v1.SearchBatchRequest
-	(*SearchBatchResponse)(nil),        // 48: clipdb.v1.SearchBatchResponse
-	(*CountRequest)(nil),               // 49: clipdb.v1.CountRequest
-	(*ScrollRequest)(nil),              // 50: clipdb.v1.ScrollRequest
-	(*ScrollResponse)(nil),             // 51: clipdb.v1.ScrollResponse
-	(*SetPayloadRequest)(nil),          // 52: clipdb.v1.SetPayloadRequest
-	(*SetPayloadResponse)(nil),         // 53: clipdb.v1.SetPayloadResponse
-	(*DeletePayloadKeysRequest)(nil),   // 54: clipdb.v1.DeletePayloadKeysRequest
-	(*DeletePayloadKeysResponse)(nil),  // 55: clipdb.v1.DeletePayloadKeysResponse
-	(*RecommendRequest)(nil),           // 56: clipdb.v1.RecommendRequest
-	(*CountResponse)(nil),              // 57: clipdb.v1.CountResponse
-	(*MoveReplicaRequest)(nil),         // 58: clipdb.v1.MoveReplicaRequest
-	(*MoveReplicaResponse)(nil),        // 59: clipdb.v1.MoveReplicaResponse
-	(*GetClusterRequest)(nil),          // 60: clipdb.v1.GetClusterRequest
-	(*GetClusterResponse)(nil),         // 61: clipdb.v1.GetClusterResponse
-	(*NodeInfo)(nil),                   // 62: clipdb.v1.NodeInfo
-	(*ShardSearchRequest)(nil),         // 63: clipdb.v1.ShardSearchRequest
-	(*ShardGetRequest)(nil),            // 64: clipdb.v1.ShardGetRequest
-	(*ShardCountRequest)(nil),          // 65: clipdb.v1.ShardCountRequest
-	(*ShardScrollRequest)(nil),         // 66: clipdb.v1.ShardScrollRequest
-	(*ShardScrollResponse)(nil),        // 67: clipdb.v1.ShardScrollResponse
-	(*WaitAppliedRequest)(nil),         // 68: clipdb.v1.WaitAppliedRequest
-	(*WaitAppliedResponse)(nil),        // 69: clipdb.v1.WaitAppliedResponse
-	(*EmbedTextRequest)(nil),           // 70: clipdb.v1.EmbedTextRequest
-	(*EmbedImageRequest)(nil),          // 71: clipdb.v1.EmbedImageRequest
-	(*EmbedResponse)(nil),              // 72: clipdb.v1.EmbedResponse
-	(*timestamppb.Timestamp)(nil),      // 73: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 74: google.protobuf.Struct
-	(*structpb.Value)(nil),             // 75: google.protobuf.Value
+	(*ShardSnapshot)(nil),              // 26: clipdb.v1.ShardSnapshot
+	(*SegmentInfo)(nil),                // 27: clipdb.v1.SegmentInfo
+	(*CollectionInfo)(nil),             // 28: clipdb.v1.CollectionInfo
+	(*ShardInfo)(nil),                  // 29: clipdb.v1.ShardInfo
+	(*ReplicaInfo)(nil),                // 30: clipdb.v1.ReplicaInfo
+	(*Point)(nil),                      // 31: clipdb.v1.Point
+	(*UpsertRequest)(nil),              // 32: clipdb.v1.UpsertRequest
+	(*UpsertResponse)(nil),             // 33: clipdb.v1.UpsertResponse
+	(*GetRequest)(nil),                 // 34: clipdb.v1.GetRequest
+	(*GetResponse)(nil),                // 35: clipdb.v1.GetResponse
+	(*DeleteRequest)(nil),              // 36: clipdb.v1.DeleteRequest
+	(*DeleteResponse)(nil),             // 37: clipdb.v1.DeleteResponse
+	(*Vector)(nil),                     // 38: clipdb.v1.Vector
+	(*Range)(nil),                      // 39: clipdb.v1.Range
+	(*ValueList)(nil),                  // 40: clipdb.v1.ValueList
+	(*IdList)(nil),                     // 41: clipdb.v1.IdList
+	(*IsEmpty)(nil),                    // 42: clipdb.v1.IsEmpty
+	(*Condition)(nil),                  // 43: clipdb.v1.Condition
+	(*Filter)(nil),                     // 44: clipdb.v1.Filter
+	(*SearchRequest)(nil),              // 45: clipdb.v1.SearchRequest
+	(*ScoredPoint)(nil),                // 46: clipdb.v1.ScoredPoint
+	(*SearchResponse)(nil),             // 47: clipdb.v1.SearchResponse
+	(*SearchBatchRequest)(nil),         // 48: clipdb.v1.SearchBatchRequest
+	(*SearchBatchResponse)(nil),        // 49: clipdb.v1.SearchBatchResponse
+	(*CountRequest)(nil),               // 50: clipdb.v1.CountRequest
+	(*ScrollRequest)(nil),              // 51: clipdb.v1.ScrollRequest
+	(*ScrollResponse)(nil),             // 52: clipdb.v1.ScrollResponse
+	(*SetPayloadRequest)(nil),          // 53: clipdb.v1.SetPayloadRequest
+	(*SetPayloadResponse)(nil),         // 54: clipdb.v1.SetPayloadResponse
+	(*DeletePayloadKeysRequest)(nil),   // 55: clipdb.v1.DeletePayloadKeysRequest
+	(*DeletePayloadKeysResponse)(nil),  // 56: clipdb.v1.DeletePayloadKeysResponse
+	(*RecommendRequest)(nil),           // 57: clipdb.v1.RecommendRequest
+	(*CountResponse)(nil),              // 58: clipdb.v1.CountResponse
+	(*ShardSnapshotRequest)(nil),       // 59: clipdb.v1.ShardSnapshotRequest
+	(*ShardSnapshotResponse)(nil),      // 60: clipdb.v1.ShardSnapshotResponse
+	(*MoveReplicaRequest)(nil),         // 61: clipdb.v1.MoveReplicaRequest
+	(*MoveReplicaResponse)(nil),        // 62: clipdb.v1.MoveReplicaResponse
+	(*GetClusterRequest)(nil),          // 63: clipdb.v1.GetClusterRequest
+	(*GetClusterResponse)(nil),         // 64: clipdb.v1.GetClusterResponse
+	(*NodeInfo)(nil),                   // 65: clipdb.v1.NodeInfo
+	(*ShardSearchRequest)(nil),         // 66: clipdb.v1.ShardSearchRequest
+	(*ShardGetRequest)(nil),            // 67: clipdb.v1.ShardGetRequest
+	(*ShardCountRequest)(nil),          // 68: clipdb.v1.ShardCountRequest
+	(*ShardScrollRequest)(nil),         // 69: clipdb.v1.ShardScrollRequest
+	(*ShardScrollResponse)(nil),        // 70: clipdb.v1.ShardScrollResponse
+	(*WaitAppliedRequest)(nil),         // 71: clipdb.v1.WaitAppliedRequest
+	(*WaitAppliedResponse)(nil),        // 72: clipdb.v1.WaitAppliedResponse
+	(*EmbedTextRequest)(nil),           // 73: clipdb.v1.EmbedTextRequest
+	(*EmbedImageRequest)(nil),          // 74: clipdb.v1.EmbedImageRequest
+	(*EmbedResponse)(nil),              // 75: clipdb.v1.EmbedResponse
+	(*timestamppb.Timestamp)(nil),      // 76: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 77: google.protobuf.Struct
+	(*structpb.Value)(nil),             // 78: google.protobuf.Value
 }
 var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	0,  // 0: clipdb.v1.CreateCollectionRequest.metric:type_name -> clipdb.v1.Metric
@@ -5313,124 +5538,128 @@ var file_clipdb_v1_clipdb_proto_depIdxs = []int32{
 	3,  // 6: clipdb.v1.CreatePayloadIndexRequest.type:type_name -> clipdb.v1.PayloadIndexType
 	3,  // 7: clipdb.v1.PayloadIndexInfo.type:type_name -> clipdb.v1.PayloadIndexType
 	4,  // 8: clipdb.v1.PayloadIndexInfo.state:type_name -> clipdb.v1.PayloadIndexState
-	27, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
+	28, // 9: clipdb.v1.ListCollectionsResponse.collections:type_name -> clipdb.v1.CollectionInfo
 	25, // 10: clipdb.v1.ListSnapshotsResponse.snapshots:type_name -> clipdb.v1.SnapshotInfo
-	73, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
-	5,  // 12: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
-	0,  // 13: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
-	7,  // 14: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
-	1,  // 15: clipdb.v1.CollectionInfo.vectorizer:type_name -> clipdb.v1.Vectorizer
-	8,  // 16: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
-	26, // 17: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
-	2,  // 18: clipdb.v1.CollectionInfo.quantization:type_name -> clipdb.v1.Quantization
-	14, // 19: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
-	10, // 20: clipdb.v1.CollectionInfo.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
-	28, // 21: clipdb.v1.CollectionInfo.shard_details:type_name -> clipdb.v1.ShardInfo
-	29, // 22: clipdb.v1.ShardInfo.replicas:type_name -> clipdb.v1.ReplicaInfo
-	6,  // 23: clipdb.v1.ReplicaInfo.state:type_name -> clipdb.v1.ReplicaState
-	74, // 24: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
-	30, // 25: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
-	30, // 26: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
-	43, // 27: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
-	75, // 28: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
-	75, // 29: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
-	38, // 30: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
-	39, // 31: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
-	41, // 32: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
-	40, // 33: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
-	43, // 34: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
-	42, // 35: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
-	42, // 36: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
-	42, // 37: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
-	37, // 38: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
-	43, // 39: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
-	8,  // 40: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	74, // 41: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
-	45, // 42: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
-	44, // 43: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
-	46, // 44: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
-	43, // 45: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
-	43, // 46: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
-	30, // 47: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
-	43, // 48: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
-	74, // 49: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
-	43, // 50: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
-	37, // 51: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
-	37, // 52: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
-	43, // 53: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
-	8,  // 54: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
-	27, // 55: clipdb.v1.MoveReplicaResponse.collection:type_name -> clipdb.v1.CollectionInfo
-	62, // 56: clipdb.v1.GetClusterResponse.nodes:type_name -> clipdb.v1.NodeInfo
-	27, // 57: clipdb.v1.GetClusterResponse.collections:type_name -> clipdb.v1.CollectionInfo
-	44, // 58: clipdb.v1.ShardSearchRequest.search:type_name -> clipdb.v1.SearchRequest
-	33, // 59: clipdb.v1.ShardGetRequest.get:type_name -> clipdb.v1.GetRequest
-	49, // 60: clipdb.v1.ShardCountRequest.count:type_name -> clipdb.v1.CountRequest
-	50, // 61: clipdb.v1.ShardScrollRequest.scroll:type_name -> clipdb.v1.ScrollRequest
-	30, // 62: clipdb.v1.ShardScrollResponse.points:type_name -> clipdb.v1.Point
-	37, // 63: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
-	9,  // 64: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
-	15, // 65: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
-	16, // 66: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
-	18, // 67: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
-	20, // 68: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
-	21, // 69: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
-	23, // 70: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
-	11, // 71: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
-	12, // 72: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
-	31, // 73: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
-	31, // 74: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
-	33, // 75: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
-	35, // 76: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
-	44, // 77: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
-	47, // 78: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
-	49, // 79: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
-	50, // 80: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
-	52, // 81: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
-	54, // 82: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
-	56, // 83: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
-	60, // 84: clipdb.v1.Cluster.GetCluster:input_type -> clipdb.v1.GetClusterRequest
-	63, // 85: clipdb.v1.Cluster.ShardSearch:input_type -> clipdb.v1.ShardSearchRequest
-	64, // 86: clipdb.v1.Cluster.ShardGet:input_type -> clipdb.v1.ShardGetRequest
-	65, // 87: clipdb.v1.Cluster.ShardCount:input_type -> clipdb.v1.ShardCountRequest
-	66, // 88: clipdb.v1.Cluster.ShardScroll:input_type -> clipdb.v1.ShardScrollRequest
-	68, // 89: clipdb.v1.Cluster.WaitApplied:input_type -> clipdb.v1.WaitAppliedRequest
-	58, // 90: clipdb.v1.Cluster.MoveReplica:input_type -> clipdb.v1.MoveReplicaRequest
-	70, // 91: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
-	71, // 92: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
-	27, // 93: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
-	27, // 94: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
-	17, // 95: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
-	19, // 96: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
-	25, // 97: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
-	22, // 98: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
-	24, // 99: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
-	14, // 100: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
-	13, // 101: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
-	32, // 102: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
-	32, // 103: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
-	34, // 104: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
-	36, // 105: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
-	46, // 106: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
-	48, // 107: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
-	57, // 108: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
-	51, // 109: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
-	53, // 110: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
-	55, // 111: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
-	46, // 112: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
-	61, // 113: clipdb.v1.Cluster.GetCluster:output_type -> clipdb.v1.GetClusterResponse
-	46, // 114: clipdb.v1.Cluster.ShardSearch:output_type -> clipdb.v1.SearchResponse
-	34, // 115: clipdb.v1.Cluster.ShardGet:output_type -> clipdb.v1.GetResponse
-	57, // 116: clipdb.v1.Cluster.ShardCount:output_type -> clipdb.v1.CountResponse
-	67, // 117: clipdb.v1.Cluster.ShardScroll:output_type -> clipdb.v1.ShardScrollResponse
-	69, // 118: clipdb.v1.Cluster.WaitApplied:output_type -> clipdb.v1.WaitAppliedResponse
-	59, // 119: clipdb.v1.Cluster.MoveReplica:output_type -> clipdb.v1.MoveReplicaResponse
-	72, // 120: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
-	72, // 121: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
-	93, // [93:122] is the sub-list for method output_type
-	64, // [64:93] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	76, // 11: clipdb.v1.SnapshotInfo.created_at:type_name -> google.protobuf.Timestamp
+	26, // 12: clipdb.v1.SnapshotInfo.shards:type_name -> clipdb.v1.ShardSnapshot
+	5,  // 13: clipdb.v1.SegmentInfo.graph_source:type_name -> clipdb.v1.GraphSource
+	0,  // 14: clipdb.v1.CollectionInfo.metric:type_name -> clipdb.v1.Metric
+	7,  // 15: clipdb.v1.CollectionInfo.hnsw:type_name -> clipdb.v1.HnswConfig
+	1,  // 16: clipdb.v1.CollectionInfo.vectorizer:type_name -> clipdb.v1.Vectorizer
+	8,  // 17: clipdb.v1.CollectionInfo.fusion:type_name -> clipdb.v1.FusionWeights
+	27, // 18: clipdb.v1.CollectionInfo.segments:type_name -> clipdb.v1.SegmentInfo
+	2,  // 19: clipdb.v1.CollectionInfo.quantization:type_name -> clipdb.v1.Quantization
+	14, // 20: clipdb.v1.CollectionInfo.payload_indexes:type_name -> clipdb.v1.PayloadIndexInfo
+	10, // 21: clipdb.v1.CollectionInfo.thumbnails:type_name -> clipdb.v1.ThumbnailOptions
+	29, // 22: clipdb.v1.CollectionInfo.shard_details:type_name -> clipdb.v1.ShardInfo
+	30, // 23: clipdb.v1.ShardInfo.replicas:type_name -> clipdb.v1.ReplicaInfo
+	6,  // 24: clipdb.v1.ReplicaInfo.state:type_name -> clipdb.v1.ReplicaState
+	77, // 25: clipdb.v1.Point.payload:type_name -> google.protobuf.Struct
+	31, // 26: clipdb.v1.UpsertRequest.points:type_name -> clipdb.v1.Point
+	31, // 27: clipdb.v1.GetResponse.points:type_name -> clipdb.v1.Point
+	44, // 28: clipdb.v1.DeleteRequest.filter:type_name -> clipdb.v1.Filter
+	78, // 29: clipdb.v1.ValueList.values:type_name -> google.protobuf.Value
+	78, // 30: clipdb.v1.Condition.equals:type_name -> google.protobuf.Value
+	39, // 31: clipdb.v1.Condition.range:type_name -> clipdb.v1.Range
+	40, // 32: clipdb.v1.Condition.any:type_name -> clipdb.v1.ValueList
+	42, // 33: clipdb.v1.Condition.is_empty:type_name -> clipdb.v1.IsEmpty
+	41, // 34: clipdb.v1.Condition.has_id:type_name -> clipdb.v1.IdList
+	44, // 35: clipdb.v1.Condition.filter:type_name -> clipdb.v1.Filter
+	43, // 36: clipdb.v1.Filter.must:type_name -> clipdb.v1.Condition
+	43, // 37: clipdb.v1.Filter.should:type_name -> clipdb.v1.Condition
+	43, // 38: clipdb.v1.Filter.must_not:type_name -> clipdb.v1.Condition
+	38, // 39: clipdb.v1.SearchRequest.vector:type_name -> clipdb.v1.Vector
+	44, // 40: clipdb.v1.SearchRequest.filter:type_name -> clipdb.v1.Filter
+	8,  // 41: clipdb.v1.SearchRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	77, // 42: clipdb.v1.ScoredPoint.payload:type_name -> google.protobuf.Struct
+	46, // 43: clipdb.v1.SearchResponse.hits:type_name -> clipdb.v1.ScoredPoint
+	45, // 44: clipdb.v1.SearchBatchRequest.searches:type_name -> clipdb.v1.SearchRequest
+	47, // 45: clipdb.v1.SearchBatchResponse.results:type_name -> clipdb.v1.SearchResponse
+	44, // 46: clipdb.v1.CountRequest.filter:type_name -> clipdb.v1.Filter
+	44, // 47: clipdb.v1.ScrollRequest.filter:type_name -> clipdb.v1.Filter
+	31, // 48: clipdb.v1.ScrollResponse.points:type_name -> clipdb.v1.Point
+	44, // 49: clipdb.v1.SetPayloadRequest.filter:type_name -> clipdb.v1.Filter
+	77, // 50: clipdb.v1.SetPayloadRequest.payload:type_name -> google.protobuf.Struct
+	44, // 51: clipdb.v1.DeletePayloadKeysRequest.filter:type_name -> clipdb.v1.Filter
+	38, // 52: clipdb.v1.RecommendRequest.positive_vectors:type_name -> clipdb.v1.Vector
+	38, // 53: clipdb.v1.RecommendRequest.negative_vectors:type_name -> clipdb.v1.Vector
+	44, // 54: clipdb.v1.RecommendRequest.filter:type_name -> clipdb.v1.Filter
+	8,  // 55: clipdb.v1.RecommendRequest.fusion:type_name -> clipdb.v1.FusionWeights
+	26, // 56: clipdb.v1.ShardSnapshotResponse.snapshot:type_name -> clipdb.v1.ShardSnapshot
+	28, // 57: clipdb.v1.MoveReplicaResponse.collection:type_name -> clipdb.v1.CollectionInfo
+	65, // 58: clipdb.v1.GetClusterResponse.nodes:type_name -> clipdb.v1.NodeInfo
+	28, // 59: clipdb.v1.GetClusterResponse.collections:type_name -> clipdb.v1.CollectionInfo
+	45, // 60: clipdb.v1.ShardSearchRequest.search:type_name -> clipdb.v1.SearchRequest
+	34, // 61: clipdb.v1.ShardGetRequest.get:type_name -> clipdb.v1.GetRequest
+	50, // 62: clipdb.v1.ShardCountRequest.count:type_name -> clipdb.v1.CountRequest
+	51, // 63: clipdb.v1.ShardScrollRequest.scroll:type_name -> clipdb.v1.ScrollRequest
+	31, // 64: clipdb.v1.ShardScrollResponse.points:type_name -> clipdb.v1.Point
+	38, // 65: clipdb.v1.EmbedResponse.embeddings:type_name -> clipdb.v1.Vector
+	9,  // 66: clipdb.v1.Collections.CreateCollection:input_type -> clipdb.v1.CreateCollectionRequest
+	15, // 67: clipdb.v1.Collections.GetCollection:input_type -> clipdb.v1.GetCollectionRequest
+	16, // 68: clipdb.v1.Collections.ListCollections:input_type -> clipdb.v1.ListCollectionsRequest
+	18, // 69: clipdb.v1.Collections.DeleteCollection:input_type -> clipdb.v1.DeleteCollectionRequest
+	20, // 70: clipdb.v1.Collections.CreateSnapshot:input_type -> clipdb.v1.CreateSnapshotRequest
+	21, // 71: clipdb.v1.Collections.ListSnapshots:input_type -> clipdb.v1.ListSnapshotsRequest
+	23, // 72: clipdb.v1.Collections.DeleteSnapshot:input_type -> clipdb.v1.DeleteSnapshotRequest
+	11, // 73: clipdb.v1.Collections.CreatePayloadIndex:input_type -> clipdb.v1.CreatePayloadIndexRequest
+	12, // 74: clipdb.v1.Collections.DeletePayloadIndex:input_type -> clipdb.v1.DeletePayloadIndexRequest
+	32, // 75: clipdb.v1.Points.Upsert:input_type -> clipdb.v1.UpsertRequest
+	32, // 76: clipdb.v1.Points.UpsertStream:input_type -> clipdb.v1.UpsertRequest
+	34, // 77: clipdb.v1.Points.Get:input_type -> clipdb.v1.GetRequest
+	36, // 78: clipdb.v1.Points.Delete:input_type -> clipdb.v1.DeleteRequest
+	45, // 79: clipdb.v1.Points.Search:input_type -> clipdb.v1.SearchRequest
+	48, // 80: clipdb.v1.Points.SearchBatch:input_type -> clipdb.v1.SearchBatchRequest
+	50, // 81: clipdb.v1.Points.Count:input_type -> clipdb.v1.CountRequest
+	51, // 82: clipdb.v1.Points.Scroll:input_type -> clipdb.v1.ScrollRequest
+	53, // 83: clipdb.v1.Points.SetPayload:input_type -> clipdb.v1.SetPayloadRequest
+	55, // 84: clipdb.v1.Points.DeletePayloadKeys:input_type -> clipdb.v1.DeletePayloadKeysRequest
+	57, // 85: clipdb.v1.Points.Recommend:input_type -> clipdb.v1.RecommendRequest
+	63, // 86: clipdb.v1.Cluster.GetCluster:input_type -> clipdb.v1.GetClusterRequest
+	66, // 87: clipdb.v1.Cluster.ShardSearch:input_type -> clipdb.v1.ShardSearchRequest
+	67, // 88: clipdb.v1.Cluster.ShardGet:input_type -> clipdb.v1.ShardGetRequest
+	68, // 89: clipdb.v1.Cluster.ShardCount:input_type -> clipdb.v1.ShardCountRequest
+	69, // 90: clipdb.v1.Cluster.ShardScroll:input_type -> clipdb.v1.ShardScrollRequest
+	71, // 91: clipdb.v1.Cluster.WaitApplied:input_type -> clipdb.v1.WaitAppliedRequest
+	61, // 92: clipdb.v1.Cluster.MoveReplica:input_type -> clipdb.v1.MoveReplicaRequest
+	59, // 93: clipdb.v1.Cluster.ShardSnapshot:input_type -> clipdb.v1.ShardSnapshotRequest
+	73, // 94: clipdb.v1.Embeddings.EmbedText:input_type -> clipdb.v1.EmbedTextRequest
+	74, // 95: clipdb.v1.Embeddings.EmbedImage:input_type -> clipdb.v1.EmbedImageRequest
+	28, // 96: clipdb.v1.Collections.CreateCollection:output_type -> clipdb.v1.CollectionInfo
+	28, // 97: clipdb.v1.Collections.GetCollection:output_type -> clipdb.v1.CollectionInfo
+	17, // 98: clipdb.v1.Collections.ListCollections:output_type -> clipdb.v1.ListCollectionsResponse
+	19, // 99: clipdb.v1.Collections.DeleteCollection:output_type -> clipdb.v1.DeleteCollectionResponse
+	25, // 100: clipdb.v1.Collections.CreateSnapshot:output_type -> clipdb.v1.SnapshotInfo
+	22, // 101: clipdb.v1.Collections.ListSnapshots:output_type -> clipdb.v1.ListSnapshotsResponse
+	24, // 102: clipdb.v1.Collections.DeleteSnapshot:output_type -> clipdb.v1.DeleteSnapshotResponse
+	14, // 103: clipdb.v1.Collections.CreatePayloadIndex:output_type -> clipdb.v1.PayloadIndexInfo
+	13, // 104: clipdb.v1.Collections.DeletePayloadIndex:output_type -> clipdb.v1.DeletePayloadIndexResponse
+	33, // 105: clipdb.v1.Points.Upsert:output_type -> clipdb.v1.UpsertResponse
+	33, // 106: clipdb.v1.Points.UpsertStream:output_type -> clipdb.v1.UpsertResponse
+	35, // 107: clipdb.v1.Points.Get:output_type -> clipdb.v1.GetResponse
+	37, // 108: clipdb.v1.Points.Delete:output_type -> clipdb.v1.DeleteResponse
+	47, // 109: clipdb.v1.Points.Search:output_type -> clipdb.v1.SearchResponse
+	49, // 110: clipdb.v1.Points.SearchBatch:output_type -> clipdb.v1.SearchBatchResponse
+	58, // 111: clipdb.v1.Points.Count:output_type -> clipdb.v1.CountResponse
+	52, // 112: clipdb.v1.Points.Scroll:output_type -> clipdb.v1.ScrollResponse
+	54, // 113: clipdb.v1.Points.SetPayload:output_type -> clipdb.v1.SetPayloadResponse
+	56, // 114: clipdb.v1.Points.DeletePayloadKeys:output_type -> clipdb.v1.DeletePayloadKeysResponse
+	47, // 115: clipdb.v1.Points.Recommend:output_type -> clipdb.v1.SearchResponse
+	64, // 116: clipdb.v1.Cluster.GetCluster:output_type -> clipdb.v1.GetClusterResponse
+	47, // 117: clipdb.v1.Cluster.ShardSearch:output_type -> clipdb.v1.SearchResponse
+	35, // 118: clipdb.v1.Cluster.ShardGet:output_type -> clipdb.v1.GetResponse
+	58, // 119: clipdb.v1.Cluster.ShardCount:output_type -> clipdb.v1.CountResponse
+	70, // 120: clipdb.v1.Cluster.ShardScroll:output_type -> clipdb.v1.ShardScrollResponse
+	72, // 121: clipdb.v1.Cluster.WaitApplied:output_type -> clipdb.v1.WaitAppliedResponse
+	62, // 122: clipdb.v1.Cluster.MoveReplica:output_type -> clipdb.v1.MoveReplicaResponse
+	60, // 123: clipdb.v1.Cluster.ShardSnapshot:output_type -> clipdb.v1.ShardSnapshotResponse
+	75, // 124: clipdb.v1.Embeddings.EmbedText:output_type -> clipdb.v1.EmbedResponse
+	75, // 125: clipdb.v1.Embeddings.EmbedImage:output_type -> clipdb.v1.EmbedResponse
+	96, // [96:126] is the sub-list for method output_type
+	66, // [66:96] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_clipdb_v1_clipdb_proto_init() }
@@ -5438,8 +5667,8 @@ func file_clipdb_v1_clipdb_proto_init() {
 	if File_clipdb_v1_clipdb_proto != nil {
 		return
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[31].OneofWrappers = []any{}
-	file_clipdb_v1_clipdb_proto_msgTypes[35].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[32].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[36].OneofWrappers = []any{
 		(*Condition_Equals)(nil),
 		(*Condition_Range)(nil),
 		(*Condition_Any)(nil),
@@ -5448,21 +5677,21 @@ func file_clipdb_v1_clipdb_proto_init() {
 		(*Condition_Text)(nil),
 		(*Condition_Filter)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[37].OneofWrappers = []any{
+	file_clipdb_v1_clipdb_proto_msgTypes[38].OneofWrappers = []any{
 		(*SearchRequest_Vector)(nil),
 		(*SearchRequest_Text)(nil),
 		(*SearchRequest_Image)(nil),
 		(*SearchRequest_Id)(nil),
 	}
-	file_clipdb_v1_clipdb_proto_msgTypes[49].OneofWrappers = []any{}
-	file_clipdb_v1_clipdb_proto_msgTypes[62].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[50].OneofWrappers = []any{}
+	file_clipdb_v1_clipdb_proto_msgTypes[65].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipdb_v1_clipdb_proto_rawDesc), len(file_clipdb_v1_clipdb_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   66,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -1040,13 +1040,14 @@ var Points_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Cluster_GetCluster_FullMethodName  = "/clipdb.v1.Cluster/GetCluster"
-	Cluster_ShardSearch_FullMethodName = "/clipdb.v1.Cluster/ShardSearch"
-	Cluster_ShardGet_FullMethodName    = "/clipdb.v1.Cluster/ShardGet"
-	Cluster_ShardCount_FullMethodName  = "/clipdb.v1.Cluster/ShardCount"
-	Cluster_ShardScroll_FullMethodName = "/clipdb.v1.Cluster/ShardScroll"
-	Cluster_WaitApplied_FullMethodName = "/clipdb.v1.Cluster/WaitApplied"
-	Cluster_MoveReplica_FullMethodName = "/clipdb.v1.Cluster/MoveReplica"
+	Cluster_GetCluster_FullMethodName    = "/clipdb.v1.Cluster/GetCluster"
+	Cluster_ShardSearch_FullMethodName   = "/clipdb.v1.Cluster/ShardSearch"
+	Cluster_ShardGet_FullMethodName      = "/clipdb.v1.Cluster/ShardGet"
+	Cluster_ShardCount_FullMethodName    = "/clipdb.v1.Cluster/ShardCount"
+	Cluster_ShardScroll_FullMethodName   = "/clipdb.v1.Cluster/ShardScroll"
+	Cluster_WaitApplied_FullMethodName   = "/clipdb.v1.Cluster/WaitApplied"
+	Cluster_MoveReplica_FullMethodName   = "/clipdb.v1.Cluster/MoveReplica"
+	Cluster_ShardSnapshot_FullMethodName = "/clipdb.v1.Cluster/ShardSnapshot"
 )
 
 // ClusterClient is the client API for Cluster service.
@@ -1075,6 +1076,9 @@ type ClusterClient interface {
 	// the new node's replica is added and replays the shard's log; once it
 	// has caught up, the old one is removed (its node deletes its copy).
 	MoveReplica(ctx context.Context, in *MoveReplicaRequest, opts ...grpc.CallOption) (*MoveReplicaResponse, error)
+	// Takes a snapshot of this node's replica of one shard and uploads it to
+	// the object store as `object` (CreateSnapshot of a cluster collection).
+	ShardSnapshot(ctx context.Context, in *ShardSnapshotRequest, opts ...grpc.CallOption) (*ShardSnapshotResponse, error)
 }
 
 type clusterClient struct {
@@ -1155,6 +1159,16 @@ func (c *clusterClient) MoveReplica(ctx context.Context, in *MoveReplicaRequest,
 	return out, nil
 }
 
+func (c *clusterClient) ShardSnapshot(ctx context.Context, in *ShardSnapshotRequest, opts ...grpc.CallOption) (*ShardSnapshotResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShardSnapshotResponse)
+	err := c.cc.Invoke(ctx, Cluster_ShardSnapshot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServer is the server API for Cluster service.
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
@@ -1181,6 +1195,9 @@ type ClusterServer interface {
 	// the new node's replica is added and replays the shard's log; once it
 	// has caught up, the old one is removed (its node deletes its copy).
 	MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error)
+	// Takes a snapshot of this node's replica of one shard and uploads it to
+	// the object store as `object` (CreateSnapshot of a cluster collection).
+	ShardSnapshot(context.Context, *ShardSnapshotRequest) (*ShardSnapshotResponse, error)
 	mustEmbedUnimplementedClusterServer()
 }
 
@@ -1211,6 +1228,9 @@ func (UnimplementedClusterServer) WaitApplied(context.Context, *WaitAppliedReque
 }
 func (UnimplementedClusterServer) MoveReplica(context.Context, *MoveReplicaRequest) (*MoveReplicaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MoveReplica not implemented")
+}
+func (UnimplementedClusterServer) ShardSnapshot(context.Context, *ShardSnapshotRequest) (*ShardSnapshotResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardSnapshot not implemented")
 }
 func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
 func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
@@ -1359,6 +1379,24 @@ func _Cluster_MoveReplica_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_ShardSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardSnapshotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).ShardSnapshot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_ShardSnapshot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).ShardSnapshot(ctx, req.(*ShardSnapshotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1393,6 +1431,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MoveReplica",
 			Handler:    _Cluster_MoveReplica_Handler,
+		},
+		{
+			MethodName: "ShardSnapshot",
+			Handler:    _Cluster_ShardSnapshot_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -736,6 +736,7 @@ class SnapshotInfo(_message.Message):
     POINT_COUNT_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    SHARDS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Unique name, `COLLECTION-YYYYMMDDTHHMMSS.ffffffZ` (UTC creation time),
     [A-Za-z0-9._-]{1,128}.
@@ -755,6 +756,13 @@ class SnapshotInfo(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the snapshot's consistent cut was taken."""
 
+    @_builtins.property
+    def shards(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShardSnapshot]:
+        """Cluster mode: the snapshot is a set of shard snapshots, one object per
+        shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+        "Collection snapshots"); `path` is empty.
+        """
+
     def __init__(
         self,
         *,
@@ -765,14 +773,54 @@ class SnapshotInfo(_message.Message):
         point_count: _builtins.int = ...,
         path: _builtins.str = ...,
         error: _builtins.str = ...,
+        shards: _abc.Iterable[Global___ShardSnapshot] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "created_at", b"created_at", "error", b"error", "name", b"name", "path", b"path", "point_count", b"point_count", "size_bytes", b"size_bytes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "created_at", b"created_at", "error", b"error", "name", b"name", "path", b"path", "point_count", b"point_count", "shards", b"shards", "size_bytes", b"size_bytes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SnapshotInfo: _TypeAlias = SnapshotInfo  # noqa: Y015
+
+@_typing.final
+class ShardSnapshot(_message.Message):
+    """One shard's part of a cluster collection snapshot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHARD_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    OBJECT_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    POINT_COUNT_FIELD_NUMBER: _builtins.int
+    NODE_FIELD_NUMBER: _builtins.int
+    shard: _builtins.int
+    sequence: _builtins.int
+    """The last log sequence of the shard the snapshot holds."""
+    object: _builtins.str
+    """Its object in the object store `clipdb-snapshots`."""
+    size_bytes: _builtins.int
+    point_count: _builtins.int
+    node: _builtins.str
+    """The node whose replica it was taken of."""
+    def __init__(
+        self,
+        *,
+        shard: _builtins.int = ...,
+        sequence: _builtins.int = ...,
+        object: _builtins.str = ...,
+        size_bytes: _builtins.int = ...,
+        point_count: _builtins.int = ...,
+        node: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node", b"node", "object", b"object", "point_count", b"point_count", "sequence", b"sequence", "shard", b"shard", "size_bytes", b"size_bytes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardSnapshot: _TypeAlias = ShardSnapshot  # noqa: Y015
 
 @_typing.final
 class SegmentInfo(_message.Message):
@@ -1948,6 +1996,51 @@ class CountResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CountResponse: _TypeAlias = CountResponse  # noqa: Y015
+
+@_typing.final
+class ShardSnapshotRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COLLECTION_FIELD_NUMBER: _builtins.int
+    SHARD_FIELD_NUMBER: _builtins.int
+    OBJECT_FIELD_NUMBER: _builtins.int
+    collection: _builtins.str
+    shard: _builtins.int
+    object: _builtins.str
+    def __init__(
+        self,
+        *,
+        collection: _builtins.str = ...,
+        shard: _builtins.int = ...,
+        object: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["collection", b"collection", "object", b"object", "shard", b"shard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardSnapshotRequest: _TypeAlias = ShardSnapshotRequest  # noqa: Y015
+
+@_typing.final
+class ShardSnapshotResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def snapshot(self) -> Global___ShardSnapshot: ...
+    def __init__(
+        self,
+        *,
+        snapshot: Global___ShardSnapshot | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["snapshot", b"snapshot"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShardSnapshotResponse: _TypeAlias = ShardSnapshotResponse  # noqa: Y015
 
 @_typing.final
 class MoveReplicaRequest(_message.Message):

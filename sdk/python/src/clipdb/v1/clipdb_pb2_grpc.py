@@ -1079,6 +1079,11 @@ class ClusterStub(object):
                 request_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
                 response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
                 _registered_method=True)
+        self.ShardSnapshot = channel.unary_unary(
+                '/clipdb.v1.Cluster/ShardSnapshot',
+                request_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotRequest.SerializeToString,
+                response_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class ClusterServicer(object):
@@ -1144,6 +1149,14 @@ class ClusterServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShardSnapshot(self, request, context):
+        """Takes a snapshot of this node's replica of one shard and uploads it to
+        the object store as `object` (CreateSnapshot of a cluster collection).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1181,6 +1194,11 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.MoveReplica,
                     request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.FromString,
                     response_serializer=clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.SerializeToString,
+            ),
+            'ShardSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShardSnapshot,
+                    request_deserializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotRequest.FromString,
+                    response_serializer=clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1380,6 +1398,33 @@ class Cluster(object):
             '/clipdb.v1.Cluster/MoveReplica',
             clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaRequest.SerializeToString,
             clipdb_dot_v1_dot_clipdb__pb2.MoveReplicaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShardSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipdb.v1.Cluster/ShardSnapshot',
+            clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotRequest.SerializeToString,
+            clipdb_dot_v1_dot_clipdb__pb2.ShardSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

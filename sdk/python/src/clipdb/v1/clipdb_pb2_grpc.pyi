@@ -528,6 +528,10 @@ class ClusterStub:
     the new node's replica is added and replays the shard's log; once it
     has caught up, the old one is removed (its node deletes its copy).
     """
+    ShardSnapshot: _grpc.UnaryUnaryMultiCallable[_clipdb_pb2.ShardSnapshotRequest, _clipdb_pb2.ShardSnapshotResponse]
+    """Takes a snapshot of this node's replica of one shard and uploads it to
+    the object store as `object` (CreateSnapshot of a cluster collection).
+    """
 
 @_typing.type_check_only
 class ClusterAsyncStub(ClusterStub):
@@ -560,6 +564,10 @@ class ClusterAsyncStub(ClusterStub):
     """Moves one replica of a shard to another node while the cluster serves:
     the new node's replica is added and replays the shard's log; once it
     has caught up, the old one is removed (its node deletes its copy).
+    """
+    ShardSnapshot: _aio.UnaryUnaryMultiCallable[_clipdb_pb2.ShardSnapshotRequest, _clipdb_pb2.ShardSnapshotResponse]  # type: ignore[assignment]
+    """Takes a snapshot of this node's replica of one shard and uploads it to
+    the object store as `object` (CreateSnapshot of a cluster collection).
     """
 
 class ClusterServicer(metaclass=_abc_1.ABCMeta):
@@ -632,6 +640,16 @@ class ClusterServicer(metaclass=_abc_1.ABCMeta):
         """Moves one replica of a shard to another node while the cluster serves:
         the new node's replica is added and replays the shard's log; once it
         has caught up, the old one is removed (its node deletes its copy).
+        """
+
+    @_abc_1.abstractmethod
+    def ShardSnapshot(
+        self,
+        request: _clipdb_pb2.ShardSnapshotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_clipdb_pb2.ShardSnapshotResponse, _abc.Awaitable[_clipdb_pb2.ShardSnapshotResponse]]:
+        """Takes a snapshot of this node's replica of one shard and uploads it to
+        the object store as `object` (CreateSnapshot of a cluster collection).
         """
 
 def add_ClusterServicer_to_server(servicer: ClusterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

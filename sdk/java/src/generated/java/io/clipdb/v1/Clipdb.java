@@ -111,6 +111,11 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_SnapshotInfo_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardSnapshot_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardSnapshot_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_SegmentInfo_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -271,6 +276,16 @@ public final class Clipdb {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_clipdb_v1_CountResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardSnapshotRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardSnapshotRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_clipdb_v1_ShardSnapshotResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_clipdb_v1_ShardSnapshotResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_clipdb_v1_MoveReplicaRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -400,255 +415,268 @@ public final class Clipdb {
       "b.v1.SnapshotInfoR\tsnapshots\"K\n\025DeleteSn" +
       "apshotRequest\022\036\n\ncollection\030\001 \001(\tR\ncolle" +
       "ction\022\022\n\004name\030\002 \001(\tR\004name\"\030\n\026DeleteSnaps" +
-      "hotResponse\"\347\001\n\014SnapshotInfo\022\022\n\004name\030\001 \001" +
+      "hotResponse\"\231\002\n\014SnapshotInfo\022\022\n\004name\030\001 \001" +
       "(\tR\004name\022\036\n\ncollection\030\002 \001(\tR\ncollection" +
       "\022\035\n\nsize_bytes\030\003 \001(\004R\tsizeBytes\0229\n\ncreat" +
       "ed_at\030\004 \001(\0132\032.google.protobuf.TimestampR" +
       "\tcreatedAt\022\037\n\013point_count\030\005 \001(\004R\npointCo" +
       "unt\022\022\n\004path\030\006 \001(\tR\004path\022\024\n\005error\030\007 \001(\tR\005" +
-      "error\"\253\001\n\013SegmentInfo\022\016\n\002id\030\001 \001(\rR\002id\022\026\n" +
-      "\006sealed\030\002 \001(\010R\006sealed\022\030\n\007records\030\003 \001(\004R\007" +
-      "records\022\037\n\013live_points\030\004 \001(\004R\nlivePoints" +
-      "\0229\n\014graph_source\030\005 \001(\0162\026.clipdb.v1.Graph" +
-      "SourceR\013graphSource\"\253\006\n\016CollectionInfo\022\022" +
-      "\n\004name\030\001 \001(\tR\004name\022\034\n\tdimension\030\002 \001(\rR\td" +
-      "imension\022)\n\006metric\030\003 \001(\0162\021.clipdb.v1.Met" +
-      "ricR\006metric\022)\n\004hnsw\030\004 \001(\0132\025.clipdb.v1.Hn" +
-      "swConfigR\004hnsw\0225\n\nvectorizer\030\005 \001(\0162\025.cli" +
-      "pdb.v1.VectorizerR\nvectorizer\0220\n\006fusion\030" +
-      "\006 \001(\0132\030.clipdb.v1.FusionWeightsR\006fusion\022" +
-      ")\n\020segment_capacity\030\007 \001(\rR\017segmentCapaci" +
-      "ty\022\037\n\013point_count\030\010 \001(\004R\npointCount\022#\n\rs" +
-      "egment_count\030\t \001(\rR\014segmentCount\0222\n\010segm" +
-      "ents\030\n \003(\0132\026.clipdb.v1.SegmentInfoR\010segm" +
-      "ents\022+\n\021model_fingerprint\030\013 \001(\tR\020modelFi" +
-      "ngerprint\022\024\n\005model\030\014 \001(\tR\005model\022;\n\014quant" +
-      "ization\030\r \001(\0162\027.clipdb.v1.QuantizationR\014" +
-      "quantization\022D\n\017payload_indexes\030\016 \003(\0132\033." +
-      "clipdb.v1.PayloadIndexInfoR\016payloadIndex" +
-      "es\022;\n\nthumbnails\030\017 \001(\0132\033.clipdb.v1.Thumb" +
-      "nailOptionsR\nthumbnails\022\026\n\006shards\030\024 \001(\rR" +
-      "\006shards\022-\n\022replication_factor\030\025 \001(\rR\021rep" +
-      "licationFactor\0229\n\rshard_details\030\026 \003(\0132\024." +
-      "clipdb.v1.ShardInfoR\014shardDetails\"\316\001\n\tSh" +
-      "ardInfo\022\024\n\005shard\030\001 \001(\rR\005shard\022#\n\rlast_se" +
-      "quence\030\002 \001(\004R\014lastSequence\0222\n\010replicas\030\003" +
-      " \003(\0132\026.clipdb.v1.ReplicaInfoR\010replicas\022%" +
-      "\n\016first_sequence\0302 \001(\004R\rfirstSequence\022+\n" +
-      "\021snapshot_sequence\0303 \001(\004R\020snapshotSequen" +
-      "ce\"\215\001\n\013ReplicaInfo\022\022\n\004node\030\001 \001(\tR\004node\022)" +
-      "\n\020applied_sequence\030\002 \001(\004R\017appliedSequenc" +
-      "e\022\020\n\003lag\030\003 \001(\004R\003lag\022-\n\005state\030\004 \001(\0162\027.cli" +
-      "pdb.v1.ReplicaStateR\005state\"\255\001\n\005Point\022\016\n\002" +
-      "id\030\001 \001(\tR\002id\022\026\n\006vector\030\002 \003(\002R\006vector\022\022\n\004" +
-      "text\030\003 \001(\tR\004text\022\024\n\005image\030\004 \001(\014R\005image\0221" +
-      "\n\007payload\030\005 \001(\0132\027.google.protobuf.Struct" +
-      "R\007payload\022\037\n\013text_vector\030\006 \003(\002R\ntextVect" +
-      "or\"Y\n\rUpsertRequest\022\036\n\ncollection\030\001 \001(\tR" +
-      "\ncollection\022(\n\006points\030\002 \003(\0132\020.clipdb.v1." +
-      "PointR\006points\",\n\016UpsertResponse\022\032\n\010upser" +
-      "ted\030\001 \001(\004R\010upserted\"_\n\nGetRequest\022\036\n\ncol" +
+      "error\0220\n\006shards\030< \003(\0132\030.clipdb.v1.ShardS" +
+      "napshotR\006shards\"\255\001\n\rShardSnapshot\022\024\n\005sha" +
+      "rd\030\001 \001(\rR\005shard\022\032\n\010sequence\030\002 \001(\004R\010seque" +
+      "nce\022\026\n\006object\030\003 \001(\tR\006object\022\035\n\nsize_byte" +
+      "s\030\004 \001(\004R\tsizeBytes\022\037\n\013point_count\030\005 \001(\004R" +
+      "\npointCount\022\022\n\004node\030\006 \001(\tR\004node\"\253\001\n\013Segm" +
+      "entInfo\022\016\n\002id\030\001 \001(\rR\002id\022\026\n\006sealed\030\002 \001(\010R" +
+      "\006sealed\022\030\n\007records\030\003 \001(\004R\007records\022\037\n\013liv" +
+      "e_points\030\004 \001(\004R\nlivePoints\0229\n\014graph_sour" +
+      "ce\030\005 \001(\0162\026.clipdb.v1.GraphSourceR\013graphS" +
+      "ource\"\253\006\n\016CollectionInfo\022\022\n\004name\030\001 \001(\tR\004" +
+      "name\022\034\n\tdimension\030\002 \001(\rR\tdimension\022)\n\006me" +
+      "tric\030\003 \001(\0162\021.clipdb.v1.MetricR\006metric\022)\n" +
+      "\004hnsw\030\004 \001(\0132\025.clipdb.v1.HnswConfigR\004hnsw" +
+      "\0225\n\nvectorizer\030\005 \001(\0162\025.clipdb.v1.Vectori" +
+      "zerR\nvectorizer\0220\n\006fusion\030\006 \001(\0132\030.clipdb" +
+      ".v1.FusionWeightsR\006fusion\022)\n\020segment_cap" +
+      "acity\030\007 \001(\rR\017segmentCapacity\022\037\n\013point_co" +
+      "unt\030\010 \001(\004R\npointCount\022#\n\rsegment_count\030\t" +
+      " \001(\rR\014segmentCount\0222\n\010segments\030\n \003(\0132\026.c" +
+      "lipdb.v1.SegmentInfoR\010segments\022+\n\021model_" +
+      "fingerprint\030\013 \001(\tR\020modelFingerprint\022\024\n\005m" +
+      "odel\030\014 \001(\tR\005model\022;\n\014quantization\030\r \001(\0162" +
+      "\027.clipdb.v1.QuantizationR\014quantization\022D" +
+      "\n\017payload_indexes\030\016 \003(\0132\033.clipdb.v1.Payl" +
+      "oadIndexInfoR\016payloadIndexes\022;\n\nthumbnai" +
+      "ls\030\017 \001(\0132\033.clipdb.v1.ThumbnailOptionsR\nt" +
+      "humbnails\022\026\n\006shards\030\024 \001(\rR\006shards\022-\n\022rep" +
+      "lication_factor\030\025 \001(\rR\021replicationFactor" +
+      "\0229\n\rshard_details\030\026 \003(\0132\024.clipdb.v1.Shar" +
+      "dInfoR\014shardDetails\"\316\001\n\tShardInfo\022\024\n\005sha" +
+      "rd\030\001 \001(\rR\005shard\022#\n\rlast_sequence\030\002 \001(\004R\014" +
+      "lastSequence\0222\n\010replicas\030\003 \003(\0132\026.clipdb." +
+      "v1.ReplicaInfoR\010replicas\022%\n\016first_sequen" +
+      "ce\0302 \001(\004R\rfirstSequence\022+\n\021snapshot_sequ" +
+      "ence\0303 \001(\004R\020snapshotSequence\"\215\001\n\013Replica" +
+      "Info\022\022\n\004node\030\001 \001(\tR\004node\022)\n\020applied_sequ" +
+      "ence\030\002 \001(\004R\017appliedSequence\022\020\n\003lag\030\003 \001(\004" +
+      "R\003lag\022-\n\005state\030\004 \001(\0162\027.clipdb.v1.Replica" +
+      "StateR\005state\"\255\001\n\005Point\022\016\n\002id\030\001 \001(\tR\002id\022\026" +
+      "\n\006vector\030\002 \003(\002R\006vector\022\022\n\004text\030\003 \001(\tR\004te" +
+      "xt\022\024\n\005image\030\004 \001(\014R\005image\0221\n\007payload\030\005 \001(" +
+      "\0132\027.google.protobuf.StructR\007payload\022\037\n\013t" +
+      "ext_vector\030\006 \003(\002R\ntextVector\"Y\n\rUpsertRe" +
+      "quest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022(\n" +
+      "\006points\030\002 \003(\0132\020.clipdb.v1.PointR\006points\"" +
+      ",\n\016UpsertResponse\022\032\n\010upserted\030\001 \001(\004R\010ups" +
+      "erted\"_\n\nGetRequest\022\036\n\ncollection\030\001 \001(\tR" +
+      "\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022\037\n\013with_ve" +
+      "ctor\030\003 \001(\010R\nwithVector\"7\n\013GetResponse\022(\n" +
+      "\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006points\"" +
+      "l\n\rDeleteRequest\022\036\n\ncollection\030\001 \001(\tR\nco" +
+      "llection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001" +
+      "(\0132\021.clipdb.v1.FilterR\006filter\"*\n\016DeleteR" +
+      "esponse\022\030\n\007deleted\030\001 \001(\004R\007deleted\" \n\006Vec" +
+      "tor\022\026\n\006values\030\001 \003(\002R\006values\"}\n\005Range\022\023\n\002" +
+      "gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002 \001(\001H\001R\003gte\210\001\001" +
+      "\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003lte\030\004 \001(\001H\003R\003lt" +
+      "e\210\001\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_ltB\006\n\004_lte\";\n\tVa" +
+      "lueList\022.\n\006values\030\001 \003(\0132\026.google.protobu" +
+      "f.ValueR\006values\"\032\n\006IdList\022\020\n\003ids\030\001 \003(\tR\003" +
+      "ids\"\t\n\007IsEmpty\"\314\002\n\tCondition\022\020\n\003key\030\001 \001(" +
+      "\tR\003key\0220\n\006equals\030\002 \001(\0132\026.google.protobuf" +
+      ".ValueH\000R\006equals\022(\n\005range\030\003 \001(\0132\020.clipdb" +
+      ".v1.RangeH\000R\005range\022(\n\003any\030\004 \001(\0132\024.clipdb" +
+      ".v1.ValueListH\000R\003any\022/\n\010is_empty\030\005 \001(\0132\022" +
+      ".clipdb.v1.IsEmptyH\000R\007isEmpty\022*\n\006has_id\030" +
+      "\006 \001(\0132\021.clipdb.v1.IdListH\000R\005hasId\022\024\n\004tex" +
+      "t\030\007 \001(\tH\000R\004text\022+\n\006filter\030\010 \001(\0132\021.clipdb" +
+      ".v1.FilterH\000R\006filterB\007\n\005match\"\221\001\n\006Filter" +
+      "\022(\n\004must\030\001 \003(\0132\024.clipdb.v1.ConditionR\004mu" +
+      "st\022,\n\006should\030\002 \003(\0132\024.clipdb.v1.Condition" +
+      "R\006should\022/\n\010must_not\030\003 \003(\0132\024.clipdb.v1.C" +
+      "onditionR\007mustNot\"\241\004\n\rSearchRequest\022\036\n\nc" +
+      "ollection\030\001 \001(\tR\ncollection\022+\n\006vector\030\002 " +
+      "\001(\0132\021.clipdb.v1.VectorH\000R\006vector\022\024\n\004text" +
+      "\030\003 \001(\tH\000R\004text\022\026\n\005image\030\004 \001(\014H\000R\005image\022\020" +
+      "\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005limit\030\006 \001(\rR\005limit\022\016" +
+      "\n\002ef\030\007 \001(\rR\002ef\022)\n\006filter\030\010 \001(\0132\021.clipdb." +
+      "v1.FilterR\006filter\022!\n\014with_payload\030\t \001(\010R" +
+      "\013withPayload\022\037\n\013with_vector\030\n \001(\010R\nwithV" +
+      "ector\0220\n\006fusion\030\013 \001(\0132\030.clipdb.v1.Fusion" +
+      "WeightsR\006fusion\022,\n\017score_threshold\030\014 \001(\002" +
+      "H\001R\016scoreThreshold\210\001\001\022\026\n\006offset\030\r \001(\rR\006o" +
+      "ffset\022%\n\016payload_fields\030\016 \003(\tR\rpayloadFi" +
+      "elds\0222\n\025allow_partial_results\030\024 \001(\010R\023all" +
+      "owPartialResultsB\007\n\005queryB\022\n\020_score_thre" +
+      "shold\"~\n\013ScoredPoint\022\016\n\002id\030\001 \001(\tR\002id\022\024\n\005" +
+      "score\030\002 \001(\002R\005score\0221\n\007payload\030\003 \001(\0132\027.go" +
+      "ogle.protobuf.StructR\007payload\022\026\n\006vector\030" +
+      "\004 \003(\002R\006vector\"c\n\016SearchResponse\022*\n\004hits\030" +
+      "\001 \003(\0132\026.clipdb.v1.ScoredPointR\004hits\022%\n\016m" +
+      "issing_shards\030\024 \003(\rR\rmissingShards\"J\n\022Se" +
+      "archBatchRequest\0224\n\010searches\030\001 \003(\0132\030.cli" +
+      "pdb.v1.SearchRequestR\010searches\"J\n\023Search" +
+      "BatchResponse\0223\n\007results\030\001 \003(\0132\031.clipdb." +
+      "v1.SearchResponseR\007results\"\215\001\n\014CountRequ" +
+      "est\022\036\n\ncollection\030\001 \001(\tR\ncollection\022)\n\006f" +
+      "ilter\030\002 \001(\0132\021.clipdb.v1.FilterR\006filter\0222" +
+      "\n\025allow_partial_results\030\024 \001(\010R\023allowPart" +
+      "ialResults\"\323\001\n\rScrollRequest\022\036\n\ncollecti" +
+      "on\030\001 \001(\tR\ncollection\022)\n\006filter\030\002 \001(\0132\021.c" +
+      "lipdb.v1.FilterR\006filter\022\024\n\005limit\030\003 \001(\rR\005" +
+      "limit\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022!\n\014" +
+      "with_payload\030\005 \001(\010R\013withPayload\022\037\n\013with_" +
+      "vector\030\006 \001(\010R\nwithVector\"b\n\016ScrollRespon" +
+      "se\022(\n\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006po" +
+      "ints\022&\n\017next_page_token\030\002 \001(\tR\rnextPageT" +
+      "oken\"\275\001\n\021SetPayloadRequest\022\036\n\ncollection" +
+      "\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006" +
+      "filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006filter\022" +
+      "1\n\007payload\030\004 \001(\0132\027.google.protobuf.Struc" +
+      "tR\007payload\022\030\n\007replace\030\005 \001(\010R\007replace\".\n\022" +
+      "SetPayloadResponse\022\030\n\007updated\030\001 \001(\004R\007upd" +
+      "ated\"\213\001\n\030DeletePayloadKeysRequest\022\036\n\ncol" +
       "lection\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003" +
-      "ids\022\037\n\013with_vector\030\003 \001(\010R\nwithVector\"7\n\013" +
-      "GetResponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1." +
-      "PointR\006points\"l\n\rDeleteRequest\022\036\n\ncollec" +
-      "tion\030\001 \001(\tR\ncollection\022\020\n\003ids\030\002 \003(\tR\003ids" +
-      "\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006fil" +
-      "ter\"*\n\016DeleteResponse\022\030\n\007deleted\030\001 \001(\004R\007" +
-      "deleted\" \n\006Vector\022\026\n\006values\030\001 \003(\002R\006value" +
-      "s\"}\n\005Range\022\023\n\002gt\030\001 \001(\001H\000R\002gt\210\001\001\022\025\n\003gte\030\002" +
-      " \001(\001H\001R\003gte\210\001\001\022\023\n\002lt\030\003 \001(\001H\002R\002lt\210\001\001\022\025\n\003l" +
-      "te\030\004 \001(\001H\003R\003lte\210\001\001B\005\n\003_gtB\006\n\004_gteB\005\n\003_lt" +
-      "B\006\n\004_lte\";\n\tValueList\022.\n\006values\030\001 \003(\0132\026." +
-      "google.protobuf.ValueR\006values\"\032\n\006IdList\022" +
-      "\020\n\003ids\030\001 \003(\tR\003ids\"\t\n\007IsEmpty\"\314\002\n\tConditi" +
-      "on\022\020\n\003key\030\001 \001(\tR\003key\0220\n\006equals\030\002 \001(\0132\026.g" +
-      "oogle.protobuf.ValueH\000R\006equals\022(\n\005range\030" +
-      "\003 \001(\0132\020.clipdb.v1.RangeH\000R\005range\022(\n\003any\030" +
-      "\004 \001(\0132\024.clipdb.v1.ValueListH\000R\003any\022/\n\010is" +
-      "_empty\030\005 \001(\0132\022.clipdb.v1.IsEmptyH\000R\007isEm" +
-      "pty\022*\n\006has_id\030\006 \001(\0132\021.clipdb.v1.IdListH\000" +
-      "R\005hasId\022\024\n\004text\030\007 \001(\tH\000R\004text\022+\n\006filter\030" +
-      "\010 \001(\0132\021.clipdb.v1.FilterH\000R\006filterB\007\n\005ma" +
-      "tch\"\221\001\n\006Filter\022(\n\004must\030\001 \003(\0132\024.clipdb.v1" +
-      ".ConditionR\004must\022,\n\006should\030\002 \003(\0132\024.clipd" +
-      "b.v1.ConditionR\006should\022/\n\010must_not\030\003 \003(\013" +
-      "2\024.clipdb.v1.ConditionR\007mustNot\"\241\004\n\rSear" +
-      "chRequest\022\036\n\ncollection\030\001 \001(\tR\ncollectio" +
-      "n\022+\n\006vector\030\002 \001(\0132\021.clipdb.v1.VectorH\000R\006" +
-      "vector\022\024\n\004text\030\003 \001(\tH\000R\004text\022\026\n\005image\030\004 " +
-      "\001(\014H\000R\005image\022\020\n\002id\030\005 \001(\tH\000R\002id\022\024\n\005limit\030" +
-      "\006 \001(\rR\005limit\022\016\n\002ef\030\007 \001(\rR\002ef\022)\n\006filter\030\010" +
-      " \001(\0132\021.clipdb.v1.FilterR\006filter\022!\n\014with_" +
-      "payload\030\t \001(\010R\013withPayload\022\037\n\013with_vecto" +
-      "r\030\n \001(\010R\nwithVector\0220\n\006fusion\030\013 \001(\0132\030.cl" +
-      "ipdb.v1.FusionWeightsR\006fusion\022,\n\017score_t" +
-      "hreshold\030\014 \001(\002H\001R\016scoreThreshold\210\001\001\022\026\n\006o" +
-      "ffset\030\r \001(\rR\006offset\022%\n\016payload_fields\030\016 " +
-      "\003(\tR\rpayloadFields\0222\n\025allow_partial_resu" +
-      "lts\030\024 \001(\010R\023allowPartialResultsB\007\n\005queryB" +
-      "\022\n\020_score_threshold\"~\n\013ScoredPoint\022\016\n\002id" +
-      "\030\001 \001(\tR\002id\022\024\n\005score\030\002 \001(\002R\005score\0221\n\007payl" +
-      "oad\030\003 \001(\0132\027.google.protobuf.StructR\007payl" +
-      "oad\022\026\n\006vector\030\004 \003(\002R\006vector\"c\n\016SearchRes" +
-      "ponse\022*\n\004hits\030\001 \003(\0132\026.clipdb.v1.ScoredPo" +
-      "intR\004hits\022%\n\016missing_shards\030\024 \003(\rR\rmissi" +
-      "ngShards\"J\n\022SearchBatchRequest\0224\n\010search" +
-      "es\030\001 \003(\0132\030.clipdb.v1.SearchRequestR\010sear" +
-      "ches\"J\n\023SearchBatchResponse\0223\n\007results\030\001" +
-      " \003(\0132\031.clipdb.v1.SearchResponseR\007results" +
-      "\"\215\001\n\014CountRequest\022\036\n\ncollection\030\001 \001(\tR\nc" +
-      "ollection\022)\n\006filter\030\002 \001(\0132\021.clipdb.v1.Fi" +
-      "lterR\006filter\0222\n\025allow_partial_results\030\024 " +
-      "\001(\010R\023allowPartialResults\"\323\001\n\rScrollReque" +
-      "st\022\036\n\ncollection\030\001 \001(\tR\ncollection\022)\n\006fi" +
-      "lter\030\002 \001(\0132\021.clipdb.v1.FilterR\006filter\022\024\n" +
-      "\005limit\030\003 \001(\rR\005limit\022\035\n\npage_token\030\004 \001(\tR" +
-      "\tpageToken\022!\n\014with_payload\030\005 \001(\010R\013withPa" +
-      "yload\022\037\n\013with_vector\030\006 \001(\010R\nwithVector\"b" +
-      "\n\016ScrollResponse\022(\n\006points\030\001 \003(\0132\020.clipd" +
-      "b.v1.PointR\006points\022&\n\017next_page_token\030\002 " +
-      "\001(\tR\rnextPageToken\"\275\001\n\021SetPayloadRequest" +
-      "\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\020\n\003ids\030" +
-      "\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.F" +
-      "ilterR\006filter\0221\n\007payload\030\004 \001(\0132\027.google." +
-      "protobuf.StructR\007payload\022\030\n\007replace\030\005 \001(" +
-      "\010R\007replace\".\n\022SetPayloadResponse\022\030\n\007upda" +
-      "ted\030\001 \001(\004R\007updated\"\213\001\n\030DeletePayloadKeys" +
-      "Request\022\036\n\ncollection\030\001 \001(\tR\ncollection\022" +
-      "\020\n\003ids\030\002 \003(\tR\003ids\022)\n\006filter\030\003 \001(\0132\021.clip" +
-      "db.v1.FilterR\006filter\022\022\n\004keys\030\004 \003(\tR\004keys" +
-      "\"5\n\031DeletePayloadKeysResponse\022\030\n\007updated" +
-      "\030\001 \001(\004R\007updated\"\274\004\n\020RecommendRequest\022\036\n\n" +
-      "collection\030\001 \001(\tR\ncollection\022!\n\014positive" +
-      "_ids\030\002 \003(\tR\013positiveIds\022<\n\020positive_vect" +
-      "ors\030\003 \003(\0132\021.clipdb.v1.VectorR\017positiveVe" +
-      "ctors\022!\n\014negative_ids\030\004 \003(\tR\013negativeIds" +
-      "\022<\n\020negative_vectors\030\005 \003(\0132\021.clipdb.v1.V" +
-      "ectorR\017negativeVectors\022)\n\006filter\030\006 \001(\0132\021" +
-      ".clipdb.v1.FilterR\006filter\022\024\n\005limit\030\007 \001(\r" +
-      "R\005limit\022\016\n\002ef\030\010 \001(\rR\002ef\022!\n\014with_payload\030" +
-      "\t \001(\010R\013withPayload\022\037\n\013with_vector\030\n \001(\010R" +
-      "\nwithVector\022,\n\017score_threshold\030\013 \001(\002H\000R\016" +
-      "scoreThreshold\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offse" +
-      "t\022%\n\016payload_fields\030\r \003(\tR\rpayloadFields" +
-      "\0220\n\006fusion\030\016 \001(\0132\030.clipdb.v1.FusionWeigh" +
-      "tsR\006fusionB\022\n\020_score_threshold\"L\n\rCountR" +
-      "esponse\022\024\n\005count\030\001 \001(\004R\005count\022%\n\016missing" +
-      "_shards\030\024 \003(\rR\rmissingShards\"\237\001\n\022MoveRep" +
-      "licaRequest\022\036\n\ncollection\030\001 \001(\tR\ncollect" +
-      "ion\022\024\n\005shard\030\002 \001(\rR\005shard\022\033\n\tfrom_node\030\003" +
-      " \001(\tR\010fromNode\022\027\n\007to_node\030\004 \001(\tR\006toNode\022" +
-      "\035\n\ntimeout_ms\030\005 \001(\rR\ttimeoutMs\"P\n\023MoveRe" +
-      "plicaResponse\0229\n\ncollection\030\001 \001(\0132\031.clip" +
-      "db.v1.CollectionInfoR\ncollection\"\023\n\021GetC" +
-      "lusterRequest\"\220\001\n\022GetClusterResponse\022\022\n\004" +
-      "node\030\001 \001(\tR\004node\022)\n\005nodes\030\002 \003(\0132\023.clipdb" +
-      ".v1.NodeInfoR\005nodes\022;\n\013collections\030\003 \003(\013" +
-      "2\031.clipdb.v1.CollectionInfoR\013collections" +
-      "\"r\n\010NodeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007address\030" +
-      "\002 \001(\tR\007address\022\022\n\004live\030\003 \001(\010R\004live\022(\n\020he" +
-      "artbeat_age_ms\030\004 \001(\004R\016heartbeatAgeMs\"}\n\022" +
-      "ShardSearchRequest\022\024\n\005shard\030\001 \001(\rR\005shard" +
-      "\0220\n\006search\030\002 \001(\0132\030.clipdb.v1.SearchReque" +
-      "stR\006search\022\037\n\013exclude_ids\030( \003(\tR\nexclude" +
-      "Ids\"P\n\017ShardGetRequest\022\024\n\005shard\030\001 \001(\rR\005s" +
-      "hard\022\'\n\003get\030\002 \001(\0132\025.clipdb.v1.GetRequest" +
-      "R\003get\"X\n\021ShardCountRequest\022\024\n\005shard\030\001 \001(" +
-      "\rR\005shard\022-\n\005count\030\002 \001(\0132\027.clipdb.v1.Coun" +
-      "tRequestR\005count\"w\n\022ShardScrollRequest\022\024\n" +
-      "\005shard\030\001 \001(\rR\005shard\0220\n\006scroll\030\002 \001(\0132\030.cl" +
-      "ipdb.v1.ScrollRequestR\006scroll\022\031\n\010after_i" +
-      "d\030\003 \001(\tR\007afterId\"S\n\023ShardScrollResponse\022" +
-      "(\n\006points\030\001 \003(\0132\020.clipdb.v1.PointR\006point" +
-      "s\022\022\n\004more\030\002 \001(\010R\004more\"\205\001\n\022WaitAppliedReq" +
-      "uest\022\036\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005" +
-      "shard\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 \001(\004R\010se" +
-      "quence\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeoutMs\"y\n" +
-      "\023WaitAppliedResponse\022)\n\020applied_sequence" +
-      "\030\001 \001(\004R\017appliedSequence\022&\n\014entry_result\030" +
-      "\002 \001(\004H\000R\013entryResult\210\001\001B\017\n\r_entry_result" +
-      "\"(\n\020EmbedTextRequest\022\024\n\005texts\030\001 \003(\tR\005tex" +
-      "ts\"+\n\021EmbedImageRequest\022\026\n\006images\030\001 \003(\014R" +
-      "\006images\"B\n\rEmbedResponse\0221\n\nembeddings\030\001" +
-      " \003(\0132\021.clipdb.v1.VectorR\nembeddings*:\n\006M" +
-      "etric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRIC_DOT\020\001" +
-      "\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017VECTORI" +
-      "ZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*R\n\014Quant" +
-      "ization\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n\021QUANTI" +
-      "ZATION_INT8\020\001\022\024\n\020QUANTIZATION_F32\020\002*\230\001\n\020" +
-      "PayloadIndexType\022\035\n\031PAYLOAD_INDEX_UNSPEC" +
-      "IFIED\020\000\022\031\n\025PAYLOAD_INDEX_KEYWORD\020\001\022\031\n\025PA" +
-      "YLOAD_INDEX_INTEGER\020\002\022\027\n\023PAYLOAD_INDEX_F" +
-      "LOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOOL\020\004*y\n\021Payloa" +
-      "dIndexState\022#\n\037PAYLOAD_INDEX_STATE_UNSPE" +
-      "CIFIED\020\000\022 \n\034PAYLOAD_INDEX_STATE_BUILDING" +
-      "\020\001\022\035\n\031PAYLOAD_INDEX_STATE_READY\020\002*y\n\013Gra" +
-      "phSource\022\034\n\030GRAPH_SOURCE_UNSPECIFIED\020\000\022\026" +
-      "\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023GRAPH_SOURCE_L" +
-      "OADED\020\002\022\033\n\027GRAPH_SOURCE_CHECKPOINT\020\003*\233\001\n" +
-      "\014ReplicaState\022\035\n\031REPLICA_STATE_UNSPECIFI" +
-      "ED\020\000\022\030\n\024REPLICA_STATE_ACTIVE\020\001\022\035\n\031REPLIC" +
-      "A_STATE_CATCHING_UP\020\002\022\026\n\022REPLICA_STATE_D" +
-      "OWN\020\003\022\033\n\027REPLICA_STATE_RESTORING\020\0042\230\006\n\013C" +
-      "ollections\022Q\n\020CreateCollection\022\".clipdb." +
-      "v1.CreateCollectionRequest\032\031.clipdb.v1.C" +
-      "ollectionInfo\022K\n\rGetCollection\022\037.clipdb." +
-      "v1.GetCollectionRequest\032\031.clipdb.v1.Coll" +
-      "ectionInfo\022X\n\017ListCollections\022!.clipdb.v" +
-      "1.ListCollectionsRequest\032\".clipdb.v1.Lis" +
-      "tCollectionsResponse\022[\n\020DeleteCollection" +
-      "\022\".clipdb.v1.DeleteCollectionRequest\032#.c" +
-      "lipdb.v1.DeleteCollectionResponse\022K\n\016Cre" +
-      "ateSnapshot\022 .clipdb.v1.CreateSnapshotRe" +
-      "quest\032\027.clipdb.v1.SnapshotInfo\022R\n\rListSn" +
-      "apshots\022\037.clipdb.v1.ListSnapshotsRequest" +
-      "\032 .clipdb.v1.ListSnapshotsResponse\022U\n\016De" +
-      "leteSnapshot\022 .clipdb.v1.DeleteSnapshotR" +
-      "equest\032!.clipdb.v1.DeleteSnapshotRespons" +
-      "e\022W\n\022CreatePayloadIndex\022$.clipdb.v1.Crea" +
-      "tePayloadIndexRequest\032\033.clipdb.v1.Payloa" +
-      "dIndexInfo\022a\n\022DeletePayloadIndex\022$.clipd" +
-      "b.v1.DeletePayloadIndexRequest\032%.clipdb." +
-      "v1.DeletePayloadIndexResponse2\373\005\n\006Points" +
-      "\022=\n\006Upsert\022\030.clipdb.v1.UpsertRequest\032\031.c" +
-      "lipdb.v1.UpsertResponse\022E\n\014UpsertStream\022" +
-      "\030.clipdb.v1.UpsertRequest\032\031.clipdb.v1.Up" +
-      "sertResponse(\001\0224\n\003Get\022\025.clipdb.v1.GetReq" +
-      "uest\032\026.clipdb.v1.GetResponse\022=\n\006Delete\022\030" +
-      ".clipdb.v1.DeleteRequest\032\031.clipdb.v1.Del" +
-      "eteResponse\022=\n\006Search\022\030.clipdb.v1.Search" +
-      "Request\032\031.clipdb.v1.SearchResponse\022L\n\013Se" +
-      "archBatch\022\035.clipdb.v1.SearchBatchRequest" +
-      "\032\036.clipdb.v1.SearchBatchResponse\022:\n\005Coun" +
-      "t\022\027.clipdb.v1.CountRequest\032\030.clipdb.v1.C" +
-      "ountResponse\022=\n\006Scroll\022\030.clipdb.v1.Scrol" +
-      "lRequest\032\031.clipdb.v1.ScrollResponse\022I\n\nS" +
-      "etPayload\022\034.clipdb.v1.SetPayloadRequest\032" +
-      "\035.clipdb.v1.SetPayloadResponse\022^\n\021Delete" +
-      "PayloadKeys\022#.clipdb.v1.DeletePayloadKey" +
-      "sRequest\032$.clipdb.v1.DeletePayloadKeysRe" +
-      "sponse\022C\n\tRecommend\022\033.clipdb.v1.Recommen" +
-      "dRequest\032\031.clipdb.v1.SearchResponse2\215\004\n\007" +
-      "Cluster\022I\n\nGetCluster\022\034.clipdb.v1.GetClu" +
-      "sterRequest\032\035.clipdb.v1.GetClusterRespon" +
-      "se\022G\n\013ShardSearch\022\035.clipdb.v1.ShardSearc" +
-      "hRequest\032\031.clipdb.v1.SearchResponse\022>\n\010S" +
-      "hardGet\022\032.clipdb.v1.ShardGetRequest\032\026.cl" +
-      "ipdb.v1.GetResponse\022D\n\nShardCount\022\034.clip" +
-      "db.v1.ShardCountRequest\032\030.clipdb.v1.Coun" +
-      "tResponse\022L\n\013ShardScroll\022\035.clipdb.v1.Sha" +
-      "rdScrollRequest\032\036.clipdb.v1.ShardScrollR" +
-      "esponse\022L\n\013WaitApplied\022\035.clipdb.v1.WaitA" +
-      "ppliedRequest\032\036.clipdb.v1.WaitAppliedRes" +
-      "ponse\022L\n\013MoveReplica\022\035.clipdb.v1.MoveRep" +
-      "licaRequest\032\036.clipdb.v1.MoveReplicaRespo" +
-      "nse2\226\001\n\nEmbeddings\022B\n\tEmbedText\022\033.clipdb" +
-      ".v1.EmbedTextRequest\032\030.clipdb.v1.EmbedRe" +
-      "sponse\022D\n\nEmbedImage\022\034.clipdb.v1.EmbedIm" +
-      "ageRequest\032\030.clipdb.v1.EmbedResponseBD\n\014" +
-      "io.clipdb.v1P\001Z2github.com/clipdb/clipdb" +
-      "/gen/go/clipdb/v1;clipdbv1b\006proto3"
+      "ids\022)\n\006filter\030\003 \001(\0132\021.clipdb.v1.FilterR\006" +
+      "filter\022\022\n\004keys\030\004 \003(\tR\004keys\"5\n\031DeletePayl" +
+      "oadKeysResponse\022\030\n\007updated\030\001 \001(\004R\007update" +
+      "d\"\274\004\n\020RecommendRequest\022\036\n\ncollection\030\001 \001" +
+      "(\tR\ncollection\022!\n\014positive_ids\030\002 \003(\tR\013po" +
+      "sitiveIds\022<\n\020positive_vectors\030\003 \003(\0132\021.cl" +
+      "ipdb.v1.VectorR\017positiveVectors\022!\n\014negat" +
+      "ive_ids\030\004 \003(\tR\013negativeIds\022<\n\020negative_v" +
+      "ectors\030\005 \003(\0132\021.clipdb.v1.VectorR\017negativ" +
+      "eVectors\022)\n\006filter\030\006 \001(\0132\021.clipdb.v1.Fil" +
+      "terR\006filter\022\024\n\005limit\030\007 \001(\rR\005limit\022\016\n\002ef\030" +
+      "\010 \001(\rR\002ef\022!\n\014with_payload\030\t \001(\010R\013withPay" +
+      "load\022\037\n\013with_vector\030\n \001(\010R\nwithVector\022,\n" +
+      "\017score_threshold\030\013 \001(\002H\000R\016scoreThreshold" +
+      "\210\001\001\022\026\n\006offset\030\014 \001(\rR\006offset\022%\n\016payload_f" +
+      "ields\030\r \003(\tR\rpayloadFields\0220\n\006fusion\030\016 \001" +
+      "(\0132\030.clipdb.v1.FusionWeightsR\006fusionB\022\n\020" +
+      "_score_threshold\"L\n\rCountResponse\022\024\n\005cou" +
+      "nt\030\001 \001(\004R\005count\022%\n\016missing_shards\030\024 \003(\rR" +
+      "\rmissingShards\"d\n\024ShardSnapshotRequest\022\036" +
+      "\n\ncollection\030\001 \001(\tR\ncollection\022\024\n\005shard\030" +
+      "\002 \001(\rR\005shard\022\026\n\006object\030\003 \001(\tR\006object\"M\n\025" +
+      "ShardSnapshotResponse\0224\n\010snapshot\030\001 \001(\0132" +
+      "\030.clipdb.v1.ShardSnapshotR\010snapshot\"\237\001\n\022" +
+      "MoveReplicaRequest\022\036\n\ncollection\030\001 \001(\tR\n" +
+      "collection\022\024\n\005shard\030\002 \001(\rR\005shard\022\033\n\tfrom" +
+      "_node\030\003 \001(\tR\010fromNode\022\027\n\007to_node\030\004 \001(\tR\006" +
+      "toNode\022\035\n\ntimeout_ms\030\005 \001(\rR\ttimeoutMs\"P\n" +
+      "\023MoveReplicaResponse\0229\n\ncollection\030\001 \001(\013" +
+      "2\031.clipdb.v1.CollectionInfoR\ncollection\"" +
+      "\023\n\021GetClusterRequest\"\220\001\n\022GetClusterRespo" +
+      "nse\022\022\n\004node\030\001 \001(\tR\004node\022)\n\005nodes\030\002 \003(\0132\023" +
+      ".clipdb.v1.NodeInfoR\005nodes\022;\n\013collection" +
+      "s\030\003 \003(\0132\031.clipdb.v1.CollectionInfoR\013coll" +
+      "ections\"r\n\010NodeInfo\022\016\n\002id\030\001 \001(\tR\002id\022\030\n\007a" +
+      "ddress\030\002 \001(\tR\007address\022\022\n\004live\030\003 \001(\010R\004liv" +
+      "e\022(\n\020heartbeat_age_ms\030\004 \001(\004R\016heartbeatAg" +
+      "eMs\"}\n\022ShardSearchRequest\022\024\n\005shard\030\001 \001(\r" +
+      "R\005shard\0220\n\006search\030\002 \001(\0132\030.clipdb.v1.Sear" +
+      "chRequestR\006search\022\037\n\013exclude_ids\030( \003(\tR\n" +
+      "excludeIds\"P\n\017ShardGetRequest\022\024\n\005shard\030\001" +
+      " \001(\rR\005shard\022\'\n\003get\030\002 \001(\0132\025.clipdb.v1.Get" +
+      "RequestR\003get\"X\n\021ShardCountRequest\022\024\n\005sha" +
+      "rd\030\001 \001(\rR\005shard\022-\n\005count\030\002 \001(\0132\027.clipdb." +
+      "v1.CountRequestR\005count\"w\n\022ShardScrollReq" +
+      "uest\022\024\n\005shard\030\001 \001(\rR\005shard\0220\n\006scroll\030\002 \001" +
+      "(\0132\030.clipdb.v1.ScrollRequestR\006scroll\022\031\n\010" +
+      "after_id\030\003 \001(\tR\007afterId\"S\n\023ShardScrollRe" +
+      "sponse\022(\n\006points\030\001 \003(\0132\020.clipdb.v1.Point" +
+      "R\006points\022\022\n\004more\030\002 \001(\010R\004more\"\205\001\n\022WaitApp" +
+      "liedRequest\022\036\n\ncollection\030\001 \001(\tR\ncollect" +
+      "ion\022\024\n\005shard\030\002 \001(\rR\005shard\022\032\n\010sequence\030\003 " +
+      "\001(\004R\010sequence\022\035\n\ntimeout_ms\030\004 \001(\rR\ttimeo" +
+      "utMs\"y\n\023WaitAppliedResponse\022)\n\020applied_s" +
+      "equence\030\001 \001(\004R\017appliedSequence\022&\n\014entry_" +
+      "result\030\002 \001(\004H\000R\013entryResult\210\001\001B\017\n\r_entry" +
+      "_result\"(\n\020EmbedTextRequest\022\024\n\005texts\030\001 \003" +
+      "(\tR\005texts\"+\n\021EmbedImageRequest\022\026\n\006images" +
+      "\030\001 \003(\014R\006images\"B\n\rEmbedResponse\0221\n\nembed" +
+      "dings\030\001 \003(\0132\021.clipdb.v1.VectorR\nembeddin" +
+      "gs*:\n\006Metric\022\021\n\rMETRIC_COSINE\020\000\022\016\n\nMETRI" +
+      "C_DOT\020\001\022\r\n\tMETRIC_L2\020\002*6\n\nVectorizer\022\023\n\017" +
+      "VECTORIZER_NONE\020\000\022\023\n\017VECTORIZER_CLIP\020\001*R" +
+      "\n\014Quantization\022\025\n\021QUANTIZATION_NONE\020\000\022\025\n" +
+      "\021QUANTIZATION_INT8\020\001\022\024\n\020QUANTIZATION_F32" +
+      "\020\002*\230\001\n\020PayloadIndexType\022\035\n\031PAYLOAD_INDEX" +
+      "_UNSPECIFIED\020\000\022\031\n\025PAYLOAD_INDEX_KEYWORD\020" +
+      "\001\022\031\n\025PAYLOAD_INDEX_INTEGER\020\002\022\027\n\023PAYLOAD_" +
+      "INDEX_FLOAT\020\003\022\026\n\022PAYLOAD_INDEX_BOOL\020\004*y\n" +
+      "\021PayloadIndexState\022#\n\037PAYLOAD_INDEX_STAT" +
+      "E_UNSPECIFIED\020\000\022 \n\034PAYLOAD_INDEX_STATE_B" +
+      "UILDING\020\001\022\035\n\031PAYLOAD_INDEX_STATE_READY\020\002" +
+      "*y\n\013GraphSource\022\034\n\030GRAPH_SOURCE_UNSPECIF" +
+      "IED\020\000\022\026\n\022GRAPH_SOURCE_BUILT\020\001\022\027\n\023GRAPH_S" +
+      "OURCE_LOADED\020\002\022\033\n\027GRAPH_SOURCE_CHECKPOIN" +
+      "T\020\003*\233\001\n\014ReplicaState\022\035\n\031REPLICA_STATE_UN" +
+      "SPECIFIED\020\000\022\030\n\024REPLICA_STATE_ACTIVE\020\001\022\035\n" +
+      "\031REPLICA_STATE_CATCHING_UP\020\002\022\026\n\022REPLICA_" +
+      "STATE_DOWN\020\003\022\033\n\027REPLICA_STATE_RESTORING\020" +
+      "\0042\230\006\n\013Collections\022Q\n\020CreateCollection\022\"." +
+      "clipdb.v1.CreateCollectionRequest\032\031.clip" +
+      "db.v1.CollectionInfo\022K\n\rGetCollection\022\037." +
+      "clipdb.v1.GetCollectionRequest\032\031.clipdb." +
+      "v1.CollectionInfo\022X\n\017ListCollections\022!.c" +
+      "lipdb.v1.ListCollectionsRequest\032\".clipdb" +
+      ".v1.ListCollectionsResponse\022[\n\020DeleteCol" +
+      "lection\022\".clipdb.v1.DeleteCollectionRequ" +
+      "est\032#.clipdb.v1.DeleteCollectionResponse" +
+      "\022K\n\016CreateSnapshot\022 .clipdb.v1.CreateSna" +
+      "pshotRequest\032\027.clipdb.v1.SnapshotInfo\022R\n" +
+      "\rListSnapshots\022\037.clipdb.v1.ListSnapshots" +
+      "Request\032 .clipdb.v1.ListSnapshotsRespons" +
+      "e\022U\n\016DeleteSnapshot\022 .clipdb.v1.DeleteSn" +
+      "apshotRequest\032!.clipdb.v1.DeleteSnapshot" +
+      "Response\022W\n\022CreatePayloadIndex\022$.clipdb." +
+      "v1.CreatePayloadIndexRequest\032\033.clipdb.v1" +
+      ".PayloadIndexInfo\022a\n\022DeletePayloadIndex\022" +
+      "$.clipdb.v1.DeletePayloadIndexRequest\032%." +
+      "clipdb.v1.DeletePayloadIndexResponse2\373\005\n" +
+      "\006Points\022=\n\006Upsert\022\030.clipdb.v1.UpsertRequ" +
+      "est\032\031.clipdb.v1.UpsertResponse\022E\n\014Upsert" +
+      "Stream\022\030.clipdb.v1.UpsertRequest\032\031.clipd" +
+      "b.v1.UpsertResponse(\001\0224\n\003Get\022\025.clipdb.v1" +
+      ".GetRequest\032\026.clipdb.v1.GetResponse\022=\n\006D" +
+      "elete\022\030.clipdb.v1.DeleteRequest\032\031.clipdb" +
+      ".v1.DeleteResponse\022=\n\006Search\022\030.clipdb.v1" +
+      ".SearchRequest\032\031.clipdb.v1.SearchRespons" +
+      "e\022L\n\013SearchBatch\022\035.clipdb.v1.SearchBatch" +
+      "Request\032\036.clipdb.v1.SearchBatchResponse\022" +
+      ":\n\005Count\022\027.clipdb.v1.CountRequest\032\030.clip" +
+      "db.v1.CountResponse\022=\n\006Scroll\022\030.clipdb.v" +
+      "1.ScrollRequest\032\031.clipdb.v1.ScrollRespon" +
+      "se\022I\n\nSetPayload\022\034.clipdb.v1.SetPayloadR" +
+      "equest\032\035.clipdb.v1.SetPayloadResponse\022^\n" +
+      "\021DeletePayloadKeys\022#.clipdb.v1.DeletePay" +
+      "loadKeysRequest\032$.clipdb.v1.DeletePayloa" +
+      "dKeysResponse\022C\n\tRecommend\022\033.clipdb.v1.R" +
+      "ecommendRequest\032\031.clipdb.v1.SearchRespon" +
+      "se2\341\004\n\007Cluster\022I\n\nGetCluster\022\034.clipdb.v1" +
+      ".GetClusterRequest\032\035.clipdb.v1.GetCluste" +
+      "rResponse\022G\n\013ShardSearch\022\035.clipdb.v1.Sha" +
+      "rdSearchRequest\032\031.clipdb.v1.SearchRespon" +
+      "se\022>\n\010ShardGet\022\032.clipdb.v1.ShardGetReque" +
+      "st\032\026.clipdb.v1.GetResponse\022D\n\nShardCount" +
+      "\022\034.clipdb.v1.ShardCountRequest\032\030.clipdb." +
+      "v1.CountResponse\022L\n\013ShardScroll\022\035.clipdb" +
+      ".v1.ShardScrollRequest\032\036.clipdb.v1.Shard" +
+      "ScrollResponse\022L\n\013WaitApplied\022\035.clipdb.v" +
+      "1.WaitAppliedRequest\032\036.clipdb.v1.WaitApp" +
+      "liedResponse\022L\n\013MoveReplica\022\035.clipdb.v1." +
+      "MoveReplicaRequest\032\036.clipdb.v1.MoveRepli" +
+      "caResponse\022R\n\rShardSnapshot\022\037.clipdb.v1." +
+      "ShardSnapshotRequest\032 .clipdb.v1.ShardSn" +
+      "apshotResponse2\226\001\n\nEmbeddings\022B\n\tEmbedTe" +
+      "xt\022\033.clipdb.v1.EmbedTextRequest\032\030.clipdb" +
+      ".v1.EmbedResponse\022D\n\nEmbedImage\022\034.clipdb" +
+      ".v1.EmbedImageRequest\032\030.clipdb.v1.EmbedR" +
+      "esponseBD\n\014io.clipdb.v1P\001Z2github.com/cl" +
+      "ipdb/clipdb/gen/go/clipdb/v1;clipdbv1b\006p" +
+      "roto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -769,285 +797,303 @@ public final class Clipdb {
     internal_static_clipdb_v1_SnapshotInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SnapshotInfo_descriptor,
-        new java.lang.String[] { "Name", "Collection", "SizeBytes", "CreatedAt", "PointCount", "Path", "Error", });
-    internal_static_clipdb_v1_SegmentInfo_descriptor =
+        new java.lang.String[] { "Name", "Collection", "SizeBytes", "CreatedAt", "PointCount", "Path", "Error", "Shards", });
+    internal_static_clipdb_v1_ShardSnapshot_descriptor =
       getDescriptor().getMessageTypes().get(19);
+    internal_static_clipdb_v1_ShardSnapshot_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardSnapshot_descriptor,
+        new java.lang.String[] { "Shard", "Sequence", "Object", "SizeBytes", "PointCount", "Node", });
+    internal_static_clipdb_v1_SegmentInfo_descriptor =
+      getDescriptor().getMessageTypes().get(20);
     internal_static_clipdb_v1_SegmentInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SegmentInfo_descriptor,
         new java.lang.String[] { "Id", "Sealed", "Records", "LivePoints", "GraphSource", });
     internal_static_clipdb_v1_CollectionInfo_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_clipdb_v1_CollectionInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CollectionInfo_descriptor,
         new java.lang.String[] { "Name", "Dimension", "Metric", "Hnsw", "Vectorizer", "Fusion", "SegmentCapacity", "PointCount", "SegmentCount", "Segments", "ModelFingerprint", "Model", "Quantization", "PayloadIndexes", "Thumbnails", "Shards", "ReplicationFactor", "ShardDetails", });
     internal_static_clipdb_v1_ShardInfo_descriptor =
-      getDescriptor().getMessageTypes().get(21);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_clipdb_v1_ShardInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardInfo_descriptor,
         new java.lang.String[] { "Shard", "LastSequence", "Replicas", "FirstSequence", "SnapshotSequence", });
     internal_static_clipdb_v1_ReplicaInfo_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_clipdb_v1_ReplicaInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ReplicaInfo_descriptor,
         new java.lang.String[] { "Node", "AppliedSequence", "Lag", "State", });
     internal_static_clipdb_v1_Point_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_clipdb_v1_Point_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Point_descriptor,
         new java.lang.String[] { "Id", "Vector", "Text", "Image", "Payload", "TextVector", });
     internal_static_clipdb_v1_UpsertRequest_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_clipdb_v1_UpsertRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertRequest_descriptor,
         new java.lang.String[] { "Collection", "Points", });
     internal_static_clipdb_v1_UpsertResponse_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_clipdb_v1_UpsertResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_UpsertResponse_descriptor,
         new java.lang.String[] { "Upserted", });
     internal_static_clipdb_v1_GetRequest_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_clipdb_v1_GetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "WithVector", });
     internal_static_clipdb_v1_GetResponse_descriptor =
-      getDescriptor().getMessageTypes().get(27);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_clipdb_v1_GetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetResponse_descriptor,
         new java.lang.String[] { "Points", });
     internal_static_clipdb_v1_DeleteRequest_descriptor =
-      getDescriptor().getMessageTypes().get(28);
+      getDescriptor().getMessageTypes().get(29);
     internal_static_clipdb_v1_DeleteRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", });
     internal_static_clipdb_v1_DeleteResponse_descriptor =
-      getDescriptor().getMessageTypes().get(29);
+      getDescriptor().getMessageTypes().get(30);
     internal_static_clipdb_v1_DeleteResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeleteResponse_descriptor,
         new java.lang.String[] { "Deleted", });
     internal_static_clipdb_v1_Vector_descriptor =
-      getDescriptor().getMessageTypes().get(30);
+      getDescriptor().getMessageTypes().get(31);
     internal_static_clipdb_v1_Vector_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Vector_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_Range_descriptor =
-      getDescriptor().getMessageTypes().get(31);
+      getDescriptor().getMessageTypes().get(32);
     internal_static_clipdb_v1_Range_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Range_descriptor,
         new java.lang.String[] { "Gt", "Gte", "Lt", "Lte", });
     internal_static_clipdb_v1_ValueList_descriptor =
-      getDescriptor().getMessageTypes().get(32);
+      getDescriptor().getMessageTypes().get(33);
     internal_static_clipdb_v1_ValueList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ValueList_descriptor,
         new java.lang.String[] { "Values", });
     internal_static_clipdb_v1_IdList_descriptor =
-      getDescriptor().getMessageTypes().get(33);
+      getDescriptor().getMessageTypes().get(34);
     internal_static_clipdb_v1_IdList_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IdList_descriptor,
         new java.lang.String[] { "Ids", });
     internal_static_clipdb_v1_IsEmpty_descriptor =
-      getDescriptor().getMessageTypes().get(34);
+      getDescriptor().getMessageTypes().get(35);
     internal_static_clipdb_v1_IsEmpty_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_IsEmpty_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_Condition_descriptor =
-      getDescriptor().getMessageTypes().get(35);
+      getDescriptor().getMessageTypes().get(36);
     internal_static_clipdb_v1_Condition_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Condition_descriptor,
         new java.lang.String[] { "Key", "Equals", "Range", "Any", "IsEmpty", "HasId", "Text", "Filter", "Match", });
     internal_static_clipdb_v1_Filter_descriptor =
-      getDescriptor().getMessageTypes().get(36);
+      getDescriptor().getMessageTypes().get(37);
     internal_static_clipdb_v1_Filter_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_Filter_descriptor,
         new java.lang.String[] { "Must", "Should", "MustNot", });
     internal_static_clipdb_v1_SearchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(37);
+      getDescriptor().getMessageTypes().get(38);
     internal_static_clipdb_v1_SearchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchRequest_descriptor,
         new java.lang.String[] { "Collection", "Vector", "Text", "Image", "Id", "Limit", "Ef", "Filter", "WithPayload", "WithVector", "Fusion", "ScoreThreshold", "Offset", "PayloadFields", "AllowPartialResults", "Query", });
     internal_static_clipdb_v1_ScoredPoint_descriptor =
-      getDescriptor().getMessageTypes().get(38);
+      getDescriptor().getMessageTypes().get(39);
     internal_static_clipdb_v1_ScoredPoint_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScoredPoint_descriptor,
         new java.lang.String[] { "Id", "Score", "Payload", "Vector", });
     internal_static_clipdb_v1_SearchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(39);
+      getDescriptor().getMessageTypes().get(40);
     internal_static_clipdb_v1_SearchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchResponse_descriptor,
         new java.lang.String[] { "Hits", "MissingShards", });
     internal_static_clipdb_v1_SearchBatchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(40);
+      getDescriptor().getMessageTypes().get(41);
     internal_static_clipdb_v1_SearchBatchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchRequest_descriptor,
         new java.lang.String[] { "Searches", });
     internal_static_clipdb_v1_SearchBatchResponse_descriptor =
-      getDescriptor().getMessageTypes().get(41);
+      getDescriptor().getMessageTypes().get(42);
     internal_static_clipdb_v1_SearchBatchResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SearchBatchResponse_descriptor,
         new java.lang.String[] { "Results", });
     internal_static_clipdb_v1_CountRequest_descriptor =
-      getDescriptor().getMessageTypes().get(42);
+      getDescriptor().getMessageTypes().get(43);
     internal_static_clipdb_v1_CountRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountRequest_descriptor,
         new java.lang.String[] { "Collection", "Filter", "AllowPartialResults", });
     internal_static_clipdb_v1_ScrollRequest_descriptor =
-      getDescriptor().getMessageTypes().get(43);
+      getDescriptor().getMessageTypes().get(44);
     internal_static_clipdb_v1_ScrollRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollRequest_descriptor,
         new java.lang.String[] { "Collection", "Filter", "Limit", "PageToken", "WithPayload", "WithVector", });
     internal_static_clipdb_v1_ScrollResponse_descriptor =
-      getDescriptor().getMessageTypes().get(44);
+      getDescriptor().getMessageTypes().get(45);
     internal_static_clipdb_v1_ScrollResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ScrollResponse_descriptor,
         new java.lang.String[] { "Points", "NextPageToken", });
     internal_static_clipdb_v1_SetPayloadRequest_descriptor =
-      getDescriptor().getMessageTypes().get(45);
+      getDescriptor().getMessageTypes().get(46);
     internal_static_clipdb_v1_SetPayloadRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Payload", "Replace", });
     internal_static_clipdb_v1_SetPayloadResponse_descriptor =
-      getDescriptor().getMessageTypes().get(46);
+      getDescriptor().getMessageTypes().get(47);
     internal_static_clipdb_v1_SetPayloadResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_SetPayloadResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor =
-      getDescriptor().getMessageTypes().get(47);
+      getDescriptor().getMessageTypes().get(48);
     internal_static_clipdb_v1_DeletePayloadKeysRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysRequest_descriptor,
         new java.lang.String[] { "Collection", "Ids", "Filter", "Keys", });
     internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor =
-      getDescriptor().getMessageTypes().get(48);
+      getDescriptor().getMessageTypes().get(49);
     internal_static_clipdb_v1_DeletePayloadKeysResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_DeletePayloadKeysResponse_descriptor,
         new java.lang.String[] { "Updated", });
     internal_static_clipdb_v1_RecommendRequest_descriptor =
-      getDescriptor().getMessageTypes().get(49);
+      getDescriptor().getMessageTypes().get(50);
     internal_static_clipdb_v1_RecommendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_RecommendRequest_descriptor,
         new java.lang.String[] { "Collection", "PositiveIds", "PositiveVectors", "NegativeIds", "NegativeVectors", "Filter", "Limit", "Ef", "WithPayload", "WithVector", "ScoreThreshold", "Offset", "PayloadFields", "Fusion", });
     internal_static_clipdb_v1_CountResponse_descriptor =
-      getDescriptor().getMessageTypes().get(50);
+      getDescriptor().getMessageTypes().get(51);
     internal_static_clipdb_v1_CountResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_CountResponse_descriptor,
         new java.lang.String[] { "Count", "MissingShards", });
+    internal_static_clipdb_v1_ShardSnapshotRequest_descriptor =
+      getDescriptor().getMessageTypes().get(52);
+    internal_static_clipdb_v1_ShardSnapshotRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardSnapshotRequest_descriptor,
+        new java.lang.String[] { "Collection", "Shard", "Object", });
+    internal_static_clipdb_v1_ShardSnapshotResponse_descriptor =
+      getDescriptor().getMessageTypes().get(53);
+    internal_static_clipdb_v1_ShardSnapshotResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_clipdb_v1_ShardSnapshotResponse_descriptor,
+        new java.lang.String[] { "Snapshot", });
     internal_static_clipdb_v1_MoveReplicaRequest_descriptor =
-      getDescriptor().getMessageTypes().get(51);
+      getDescriptor().getMessageTypes().get(54);
     internal_static_clipdb_v1_MoveReplicaRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_MoveReplicaRequest_descriptor,
         new java.lang.String[] { "Collection", "Shard", "FromNode", "ToNode", "TimeoutMs", });
     internal_static_clipdb_v1_MoveReplicaResponse_descriptor =
-      getDescriptor().getMessageTypes().get(52);
+      getDescriptor().getMessageTypes().get(55);
     internal_static_clipdb_v1_MoveReplicaResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_MoveReplicaResponse_descriptor,
         new java.lang.String[] { "Collection", });
     internal_static_clipdb_v1_GetClusterRequest_descriptor =
-      getDescriptor().getMessageTypes().get(53);
+      getDescriptor().getMessageTypes().get(56);
     internal_static_clipdb_v1_GetClusterRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetClusterRequest_descriptor,
         new java.lang.String[] { });
     internal_static_clipdb_v1_GetClusterResponse_descriptor =
-      getDescriptor().getMessageTypes().get(54);
+      getDescriptor().getMessageTypes().get(57);
     internal_static_clipdb_v1_GetClusterResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_GetClusterResponse_descriptor,
         new java.lang.String[] { "Node", "Nodes", "Collections", });
     internal_static_clipdb_v1_NodeInfo_descriptor =
-      getDescriptor().getMessageTypes().get(55);
+      getDescriptor().getMessageTypes().get(58);
     internal_static_clipdb_v1_NodeInfo_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_NodeInfo_descriptor,
         new java.lang.String[] { "Id", "Address", "Live", "HeartbeatAgeMs", });
     internal_static_clipdb_v1_ShardSearchRequest_descriptor =
-      getDescriptor().getMessageTypes().get(56);
+      getDescriptor().getMessageTypes().get(59);
     internal_static_clipdb_v1_ShardSearchRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardSearchRequest_descriptor,
         new java.lang.String[] { "Shard", "Search", "ExcludeIds", });
     internal_static_clipdb_v1_ShardGetRequest_descriptor =
-      getDescriptor().getMessageTypes().get(57);
+      getDescriptor().getMessageTypes().get(60);
     internal_static_clipdb_v1_ShardGetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardGetRequest_descriptor,
         new java.lang.String[] { "Shard", "Get", });
     internal_static_clipdb_v1_ShardCountRequest_descriptor =
-      getDescriptor().getMessageTypes().get(58);
+      getDescriptor().getMessageTypes().get(61);
     internal_static_clipdb_v1_ShardCountRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardCountRequest_descriptor,
         new java.lang.String[] { "Shard", "Count", });
     internal_static_clipdb_v1_ShardScrollRequest_descriptor =
-      getDescriptor().getMessageTypes().get(59);
+      getDescriptor().getMessageTypes().get(62);
     internal_static_clipdb_v1_ShardScrollRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardScrollRequest_descriptor,
         new java.lang.String[] { "Shard", "Scroll", "AfterId", });
     internal_static_clipdb_v1_ShardScrollResponse_descriptor =
-      getDescriptor().getMessageTypes().get(60);
+      getDescriptor().getMessageTypes().get(63);
     internal_static_clipdb_v1_ShardScrollResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_ShardScrollResponse_descriptor,
         new java.lang.String[] { "Points", "More", });
     internal_static_clipdb_v1_WaitAppliedRequest_descriptor =
-      getDescriptor().getMessageTypes().get(61);
+      getDescriptor().getMessageTypes().get(64);
     internal_static_clipdb_v1_WaitAppliedRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_WaitAppliedRequest_descriptor,
         new java.lang.String[] { "Collection", "Shard", "Sequence", "TimeoutMs", });
     internal_static_clipdb_v1_WaitAppliedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(62);
+      getDescriptor().getMessageTypes().get(65);
     internal_static_clipdb_v1_WaitAppliedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_WaitAppliedResponse_descriptor,
         new java.lang.String[] { "AppliedSequence", "EntryResult", });
     internal_static_clipdb_v1_EmbedTextRequest_descriptor =
-      getDescriptor().getMessageTypes().get(63);
+      getDescriptor().getMessageTypes().get(66);
     internal_static_clipdb_v1_EmbedTextRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedTextRequest_descriptor,
         new java.lang.String[] { "Texts", });
     internal_static_clipdb_v1_EmbedImageRequest_descriptor =
-      getDescriptor().getMessageTypes().get(64);
+      getDescriptor().getMessageTypes().get(67);
     internal_static_clipdb_v1_EmbedImageRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedImageRequest_descriptor,
         new java.lang.String[] { "Images", });
     internal_static_clipdb_v1_EmbedResponse_descriptor =
-      getDescriptor().getMessageTypes().get(65);
+      getDescriptor().getMessageTypes().get(68);
     internal_static_clipdb_v1_EmbedResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_clipdb_v1_EmbedResponse_descriptor,

@@ -235,6 +235,37 @@ public final class ClusterGrpc {
     return getMoveReplicaMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.clipdb.v1.ShardSnapshotRequest,
+      io.clipdb.v1.ShardSnapshotResponse> getShardSnapshotMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ShardSnapshot",
+      requestType = io.clipdb.v1.ShardSnapshotRequest.class,
+      responseType = io.clipdb.v1.ShardSnapshotResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.clipdb.v1.ShardSnapshotRequest,
+      io.clipdb.v1.ShardSnapshotResponse> getShardSnapshotMethod() {
+    io.grpc.MethodDescriptor<io.clipdb.v1.ShardSnapshotRequest, io.clipdb.v1.ShardSnapshotResponse> getShardSnapshotMethod;
+    if ((getShardSnapshotMethod = ClusterGrpc.getShardSnapshotMethod) == null) {
+      synchronized (ClusterGrpc.class) {
+        if ((getShardSnapshotMethod = ClusterGrpc.getShardSnapshotMethod) == null) {
+          ClusterGrpc.getShardSnapshotMethod = getShardSnapshotMethod =
+              io.grpc.MethodDescriptor.<io.clipdb.v1.ShardSnapshotRequest, io.clipdb.v1.ShardSnapshotResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ShardSnapshot"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.clipdb.v1.ShardSnapshotRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.clipdb.v1.ShardSnapshotResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ClusterMethodDescriptorSupplier("ShardSnapshot"))
+              .build();
+        }
+      }
+    }
+    return getShardSnapshotMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -376,6 +407,17 @@ public final class ClusterGrpc {
         io.grpc.stub.StreamObserver<io.clipdb.v1.MoveReplicaResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getMoveReplicaMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Takes a snapshot of this node's replica of one shard and uploads it to
+     * the object store as `object` (CreateSnapshot of a cluster collection).
+     * </pre>
+     */
+    default void shardSnapshot(io.clipdb.v1.ShardSnapshotRequest request,
+        io.grpc.stub.StreamObserver<io.clipdb.v1.ShardSnapshotResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getShardSnapshotMethod(), responseObserver);
+    }
   }
 
   /**
@@ -496,6 +538,18 @@ public final class ClusterGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getMoveReplicaMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Takes a snapshot of this node's replica of one shard and uploads it to
+     * the object store as `object` (CreateSnapshot of a cluster collection).
+     * </pre>
+     */
+    public void shardSnapshot(io.clipdb.v1.ShardSnapshotRequest request,
+        io.grpc.stub.StreamObserver<io.clipdb.v1.ShardSnapshotResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getShardSnapshotMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -592,6 +646,17 @@ public final class ClusterGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getMoveReplicaMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Takes a snapshot of this node's replica of one shard and uploads it to
+     * the object store as `object` (CreateSnapshot of a cluster collection).
+     * </pre>
+     */
+    public io.clipdb.v1.ShardSnapshotResponse shardSnapshot(io.clipdb.v1.ShardSnapshotRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getShardSnapshotMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -687,6 +752,17 @@ public final class ClusterGrpc {
     public io.clipdb.v1.MoveReplicaResponse moveReplica(io.clipdb.v1.MoveReplicaRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getMoveReplicaMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Takes a snapshot of this node's replica of one shard and uploads it to
+     * the object store as `object` (CreateSnapshot of a cluster collection).
+     * </pre>
+     */
+    public io.clipdb.v1.ShardSnapshotResponse shardSnapshot(io.clipdb.v1.ShardSnapshotRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getShardSnapshotMethod(), getCallOptions(), request);
     }
   }
 
@@ -791,6 +867,18 @@ public final class ClusterGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getMoveReplicaMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Takes a snapshot of this node's replica of one shard and uploads it to
+     * the object store as `object` (CreateSnapshot of a cluster collection).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.clipdb.v1.ShardSnapshotResponse> shardSnapshot(
+        io.clipdb.v1.ShardSnapshotRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getShardSnapshotMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_GET_CLUSTER = 0;
@@ -800,6 +888,7 @@ public final class ClusterGrpc {
   private static final int METHODID_SHARD_SCROLL = 4;
   private static final int METHODID_WAIT_APPLIED = 5;
   private static final int METHODID_MOVE_REPLICA = 6;
+  private static final int METHODID_SHARD_SNAPSHOT = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -845,6 +934,10 @@ public final class ClusterGrpc {
         case METHODID_MOVE_REPLICA:
           serviceImpl.moveReplica((io.clipdb.v1.MoveReplicaRequest) request,
               (io.grpc.stub.StreamObserver<io.clipdb.v1.MoveReplicaResponse>) responseObserver);
+          break;
+        case METHODID_SHARD_SNAPSHOT:
+          serviceImpl.shardSnapshot((io.clipdb.v1.ShardSnapshotRequest) request,
+              (io.grpc.stub.StreamObserver<io.clipdb.v1.ShardSnapshotResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -913,6 +1006,13 @@ public final class ClusterGrpc {
               io.clipdb.v1.MoveReplicaRequest,
               io.clipdb.v1.MoveReplicaResponse>(
                 service, METHODID_MOVE_REPLICA)))
+        .addMethod(
+          getShardSnapshotMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.clipdb.v1.ShardSnapshotRequest,
+              io.clipdb.v1.ShardSnapshotResponse>(
+                service, METHODID_SHARD_SNAPSHOT)))
         .build();
   }
 
@@ -968,6 +1068,7 @@ public final class ClusterGrpc {
               .addMethod(getShardScrollMethod())
               .addMethod(getWaitAppliedMethod())
               .addMethod(getMoveReplicaMethod())
+              .addMethod(getShardSnapshotMethod())
               .build();
         }
       }

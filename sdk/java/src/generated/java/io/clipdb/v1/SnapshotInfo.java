@@ -25,6 +25,7 @@ private static final long serialVersionUID = 0L;
     collection_ = "";
     path_ = "";
     error_ = "";
+    shards_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -300,6 +301,77 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int SHARDS_FIELD_NUMBER = 60;
+  @SuppressWarnings("serial")
+  private java.util.List<io.clipdb.v1.ShardSnapshot> shards_;
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.clipdb.v1.ShardSnapshot> getShardsList() {
+    return shards_;
+  }
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.clipdb.v1.ShardSnapshotOrBuilder> 
+      getShardsOrBuilderList() {
+    return shards_;
+  }
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  @java.lang.Override
+  public int getShardsCount() {
+    return shards_.size();
+  }
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ShardSnapshot getShards(int index) {
+    return shards_.get(index);
+  }
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  @java.lang.Override
+  public io.clipdb.v1.ShardSnapshotOrBuilder getShardsOrBuilder(
+      int index) {
+    return shards_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -335,6 +407,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(error_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 7, error_);
     }
+    for (int i = 0; i < shards_.size(); i++) {
+      output.writeMessage(60, shards_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -368,6 +443,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(error_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(7, error_);
     }
+    for (int i = 0; i < shards_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(60, shards_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -400,6 +479,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getPath())) return false;
     if (!getError()
         .equals(other.getError())) return false;
+    if (!getShardsList()
+        .equals(other.getShardsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -429,6 +510,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getPath().hashCode();
     hash = (37 * hash) + ERROR_FIELD_NUMBER;
     hash = (53 * hash) + getError().hashCode();
+    if (getShardsCount() > 0) {
+      hash = (37 * hash) + SHARDS_FIELD_NUMBER;
+      hash = (53 * hash) + getShardsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -564,6 +649,7 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessageV3
               .alwaysUseFieldBuilders) {
         getCreatedAtFieldBuilder();
+        getShardsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -581,6 +667,13 @@ private static final long serialVersionUID = 0L;
       pointCount_ = 0L;
       path_ = "";
       error_ = "";
+      if (shardsBuilder_ == null) {
+        shards_ = java.util.Collections.emptyList();
+      } else {
+        shards_ = null;
+        shardsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000080);
       return this;
     }
 
@@ -607,9 +700,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public io.clipdb.v1.SnapshotInfo buildPartial() {
       io.clipdb.v1.SnapshotInfo result = new io.clipdb.v1.SnapshotInfo(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(io.clipdb.v1.SnapshotInfo result) {
+      if (shardsBuilder_ == null) {
+        if (((bitField0_ & 0x00000080) != 0)) {
+          shards_ = java.util.Collections.unmodifiableList(shards_);
+          bitField0_ = (bitField0_ & ~0x00000080);
+        }
+        result.shards_ = shards_;
+      } else {
+        result.shards_ = shardsBuilder_.build();
+      }
     }
 
     private void buildPartial0(io.clipdb.v1.SnapshotInfo result) {
@@ -715,6 +821,32 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000040;
         onChanged();
       }
+      if (shardsBuilder_ == null) {
+        if (!other.shards_.isEmpty()) {
+          if (shards_.isEmpty()) {
+            shards_ = other.shards_;
+            bitField0_ = (bitField0_ & ~0x00000080);
+          } else {
+            ensureShardsIsMutable();
+            shards_.addAll(other.shards_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.shards_.isEmpty()) {
+          if (shardsBuilder_.isEmpty()) {
+            shardsBuilder_.dispose();
+            shardsBuilder_ = null;
+            shards_ = other.shards_;
+            bitField0_ = (bitField0_ & ~0x00000080);
+            shardsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getShardsFieldBuilder() : null;
+          } else {
+            shardsBuilder_.addAllMessages(other.shards_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -778,6 +910,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 482: {
+              io.clipdb.v1.ShardSnapshot m =
+                  input.readMessage(
+                      io.clipdb.v1.ShardSnapshot.parser(),
+                      extensionRegistry);
+              if (shardsBuilder_ == null) {
+                ensureShardsIsMutable();
+                shards_.add(m);
+              } else {
+                shardsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 482
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1396,6 +1541,354 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000040;
       onChanged();
       return this;
+    }
+
+    private java.util.List<io.clipdb.v1.ShardSnapshot> shards_ =
+      java.util.Collections.emptyList();
+    private void ensureShardsIsMutable() {
+      if (!((bitField0_ & 0x00000080) != 0)) {
+        shards_ = new java.util.ArrayList<io.clipdb.v1.ShardSnapshot>(shards_);
+        bitField0_ |= 0x00000080;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        io.clipdb.v1.ShardSnapshot, io.clipdb.v1.ShardSnapshot.Builder, io.clipdb.v1.ShardSnapshotOrBuilder> shardsBuilder_;
+
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public java.util.List<io.clipdb.v1.ShardSnapshot> getShardsList() {
+      if (shardsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(shards_);
+      } else {
+        return shardsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public int getShardsCount() {
+      if (shardsBuilder_ == null) {
+        return shards_.size();
+      } else {
+        return shardsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public io.clipdb.v1.ShardSnapshot getShards(int index) {
+      if (shardsBuilder_ == null) {
+        return shards_.get(index);
+      } else {
+        return shardsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder setShards(
+        int index, io.clipdb.v1.ShardSnapshot value) {
+      if (shardsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardsIsMutable();
+        shards_.set(index, value);
+        onChanged();
+      } else {
+        shardsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder setShards(
+        int index, io.clipdb.v1.ShardSnapshot.Builder builderForValue) {
+      if (shardsBuilder_ == null) {
+        ensureShardsIsMutable();
+        shards_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        shardsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder addShards(io.clipdb.v1.ShardSnapshot value) {
+      if (shardsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardsIsMutable();
+        shards_.add(value);
+        onChanged();
+      } else {
+        shardsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder addShards(
+        int index, io.clipdb.v1.ShardSnapshot value) {
+      if (shardsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureShardsIsMutable();
+        shards_.add(index, value);
+        onChanged();
+      } else {
+        shardsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder addShards(
+        io.clipdb.v1.ShardSnapshot.Builder builderForValue) {
+      if (shardsBuilder_ == null) {
+        ensureShardsIsMutable();
+        shards_.add(builderForValue.build());
+        onChanged();
+      } else {
+        shardsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder addShards(
+        int index, io.clipdb.v1.ShardSnapshot.Builder builderForValue) {
+      if (shardsBuilder_ == null) {
+        ensureShardsIsMutable();
+        shards_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        shardsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder addAllShards(
+        java.lang.Iterable<? extends io.clipdb.v1.ShardSnapshot> values) {
+      if (shardsBuilder_ == null) {
+        ensureShardsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, shards_);
+        onChanged();
+      } else {
+        shardsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder clearShards() {
+      if (shardsBuilder_ == null) {
+        shards_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000080);
+        onChanged();
+      } else {
+        shardsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public Builder removeShards(int index) {
+      if (shardsBuilder_ == null) {
+        ensureShardsIsMutable();
+        shards_.remove(index);
+        onChanged();
+      } else {
+        shardsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public io.clipdb.v1.ShardSnapshot.Builder getShardsBuilder(
+        int index) {
+      return getShardsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public io.clipdb.v1.ShardSnapshotOrBuilder getShardsOrBuilder(
+        int index) {
+      if (shardsBuilder_ == null) {
+        return shards_.get(index);  } else {
+        return shardsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public java.util.List<? extends io.clipdb.v1.ShardSnapshotOrBuilder> 
+         getShardsOrBuilderList() {
+      if (shardsBuilder_ != null) {
+        return shardsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(shards_);
+      }
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public io.clipdb.v1.ShardSnapshot.Builder addShardsBuilder() {
+      return getShardsFieldBuilder().addBuilder(
+          io.clipdb.v1.ShardSnapshot.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public io.clipdb.v1.ShardSnapshot.Builder addShardsBuilder(
+        int index) {
+      return getShardsFieldBuilder().addBuilder(
+          index, io.clipdb.v1.ShardSnapshot.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Cluster mode: the snapshot is a set of shard snapshots, one object per
+     * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+     * "Collection snapshots"); `path` is empty.
+     * </pre>
+     *
+     * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+     */
+    public java.util.List<io.clipdb.v1.ShardSnapshot.Builder> 
+         getShardsBuilderList() {
+      return getShardsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        io.clipdb.v1.ShardSnapshot, io.clipdb.v1.ShardSnapshot.Builder, io.clipdb.v1.ShardSnapshotOrBuilder> 
+        getShardsFieldBuilder() {
+      if (shardsBuilder_ == null) {
+        shardsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            io.clipdb.v1.ShardSnapshot, io.clipdb.v1.ShardSnapshot.Builder, io.clipdb.v1.ShardSnapshotOrBuilder>(
+                shards_,
+                ((bitField0_ & 0x00000080) != 0),
+                getParentForChildren(),
+                isClean());
+        shards_ = null;
+      }
+      return shardsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

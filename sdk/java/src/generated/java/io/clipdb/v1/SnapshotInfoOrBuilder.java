@@ -130,4 +130,58 @@ public interface SnapshotInfoOrBuilder extends
    */
   com.google.protobuf.ByteString
       getErrorBytes();
+
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  java.util.List<io.clipdb.v1.ShardSnapshot> 
+      getShardsList();
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  io.clipdb.v1.ShardSnapshot getShards(int index);
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  int getShardsCount();
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  java.util.List<? extends io.clipdb.v1.ShardSnapshotOrBuilder> 
+      getShardsOrBuilderList();
+  /**
+   * <pre>
+   * Cluster mode: the snapshot is a set of shard snapshots, one object per
+   * shard in the JetStream object store `clipdb-snapshots` (docs/cluster.md,
+   * "Collection snapshots"); `path` is empty.
+   * </pre>
+   *
+   * <code>repeated .clipdb.v1.ShardSnapshot shards = 60 [json_name = "shards"];</code>
+   */
+  io.clipdb.v1.ShardSnapshotOrBuilder getShardsOrBuilder(
+      int index);
 }
