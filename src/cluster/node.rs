@@ -137,6 +137,29 @@ pub enum ClusterError {
     },
 }
 
+/// Runs `op` until it succeeds, every 500 ms for up to 30 s, while NATS
+/// JetStream comes up: with nodes and NATS servers starting together, a
+/// bucket answers once its stream's servers have elected a leader. A node id
+/// that is already live ends it at once.
+async fn while_jetstream_starts<T, F, Fut>(what: &str, mut op: F) -> Result<T, ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClusterError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(e @ ClusterError::NodeIdLive { .. }) => return Err(e),
+            Err(e) if attempt >= 60 => return Err(e),
+            Err(e) => {
+                attempt += 1;
+                tracing::info!(error = %e, "waiting for {what}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
 fn js_err(e: impl std::fmt::Display) -> ClusterError {
     ClusterError::JetStream(e.to_string())
 }
@@ -227,11 +250,8 @@ impl ClusterNode {
         let stream_replicas = servers.min(3);
         let max_payload = info.max_payload.max(64 << 10);
         let js = jetstream::new(client);
-        // Nodes and NATS servers starting together: JetStream answers once
-        // its servers have elected a leader.
-        let mut attempt = 0;
-        let kv = loop {
-            let opened = match js.get_key_value(BUCKET).await {
+        let kv = while_jetstream_starts("NATS JetStream", || async {
+            match js.get_key_value(BUCKET).await {
                 Ok(kv) => Ok(kv),
                 Err(_) => match js
                     .create_key_value(kv::Config {
@@ -247,30 +267,15 @@ impl ClusterNode {
                     // Another node created it first.
                     Err(e) => js.get_key_value(BUCKET).await.map_err(|_| js_err(e)),
                 },
-            };
-            match opened {
-                Ok(kv) => break kv,
-                Err(e) if attempt >= 60 => return Err(e),
-                Err(e) => {
-                    attempt += 1;
-                    tracing::info!(error = %e, "waiting for NATS JetStream");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
             }
-        };
-        // A new bucket's stream answers once it has a leader.
-        let mut attempt = 0;
-        let snapshots = loop {
-            match SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir()).await {
-                Ok(store) => break store,
-                Err(e) if attempt >= 60 => return Err(ClusterError::JetStream(e)),
-                Err(e) => {
-                    attempt += 1;
-                    tracing::info!(error = %e, "waiting for the snapshot object store");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        };
+        })
+        .await?;
+        let snapshots = while_jetstream_starts("the snapshot object store", || async {
+            SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir())
+                .await
+                .map_err(ClusterError::JetStream)
+        })
+        .await?;
         let node = Arc::new(ClusterNode {
             snapshot_policy: options.snapshots,
             snapshot_upload: tokio::sync::Mutex::new(()),
@@ -288,20 +293,7 @@ impl ClusterNode {
             peer_key,
             tasks: Mutex::new(Vec::new()),
         });
-        // A new bucket answers once its stream has a leader.
-        let mut attempt = 0;
-        loop {
-            match node.register().await {
-                Ok(()) => break,
-                Err(e @ ClusterError::NodeIdLive { .. }) => return Err(e),
-                Err(e) if attempt >= 60 => return Err(e),
-                Err(e) => {
-                    attempt += 1;
-                    tracing::info!(error = %e, "waiting for the metadata bucket");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
+        while_jetstream_starts("the metadata bucket", || node.register()).await?;
         let weak = Arc::downgrade(&node);
         let heartbeat = tokio::spawn(async move {
             loop {
