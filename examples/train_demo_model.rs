@@ -31,7 +31,7 @@ use clipdb::demo::eval::{self, HeldOut};
 use clipdb::demo::synth::{
     jpeg_round_trip, Caption, ObjectQuery, Query, RenderOptions, Scene, SceneOptions,
 };
-use clipdb::demo::Rng;
+use clipdb::demo::{vector, Rng};
 use clipdb::embed::clip::{
     l2_normalize, Activation, ClipConfig, ClipModel, TextConfig, TowerConfig, VisionConfig,
 };
@@ -121,6 +121,10 @@ struct Args {
     /// Weight of the contrastive InfoNCE loss (0: off).
     #[arg(long, default_value_t = 1.0)]
     nce_weight: f64,
+    /// Share of images drawn by the vector renderer (`clipdb::demo::vector`)
+    /// instead of the signed-distance one.
+    #[arg(long, default_value_t = 0.5)]
+    vector_share: f32,
     /// Stop after timing this many steps (for sizing runs; writes nothing).
     #[arg(long)]
     time_only: Option<usize>,
@@ -487,6 +491,7 @@ fn make_sample(
     single_attribute: (f32, bool),
     pre: &Preprocessor,
     image_size: u32,
+    vector_share: f32,
 ) -> Sample {
     let mut rng = Rng::for_index(seed ^ 0x5A4D_71E5, index);
     let (share, colourless) = single_attribute;
@@ -518,15 +523,22 @@ fn make_sample(
     if rng.chance(0.1) {
         caption.text.push('.');
     }
-    let ro = RenderOptions::random(&mut rng);
-    // Drawn at the model's size (no resampling) or larger, downscaled by the
-    // server's Pillow-exact bicubic resize.
-    let size = if rng.chance(0.35) {
+    // Drawn at the model's size (no resampling) or larger (up to 5x, as
+    // users' images are), downscaled by the server's Pillow-exact bicubic
+    // resize.
+    let size = if rng.chance(0.3) {
         image_size
     } else {
-        rng.int_in(image_size as i64 + 1, 2 * image_size as i64) as u32
+        rng.int_in(image_size as i64 + 1, 5 * image_size as i64) as u32
     };
-    let mut img = scene.render_with(size, &ro);
+    // Two renderers with different edges, proportions and strokes, so
+    // that only the shape itself explains the captions (issue #20).
+    let mut img = if rng.chance(vector_share) {
+        vector::render(&scene, size, &mut rng)
+    } else {
+        scene.render_with(size, &RenderOptions::random(&mut rng))
+    };
+    photometric(&mut img, &mut rng);
     if rng.chance(0.3) {
         img = jpeg_round_trip(&img, rng.int_in(30, 95) as u8);
     }
@@ -535,6 +547,23 @@ fn make_sample(
         pixels,
         caption,
         scene,
+    }
+}
+
+/// Photometric augmentation that keeps the content: a slight blur (a
+/// scanned or resized drawing) or sensor-like noise, each sometimes.
+fn photometric(img: &mut image::RgbImage, rng: &mut Rng) {
+    if rng.chance(0.15) {
+        let sigma = rng.range(0.3, 0.9) * (img.width() as f32 / 64.0).max(1.0);
+        *img = image::imageops::blur(img, sigma);
+    }
+    if rng.chance(0.15) {
+        let level = rng.range(2.0, 10.0);
+        for px in img.pixels_mut() {
+            for c in px.0.iter_mut() {
+                *c = (*c as f32 + rng.normal() * level).round().clamp(0.0, 255.0) as u8;
+            }
+        }
     }
 }
 
@@ -572,6 +601,7 @@ fn make_batch(
                 single_attribute_share(args, step),
                 pre,
                 args.image_size as u32,
+                args.vector_share,
             )
         })
         .collect();

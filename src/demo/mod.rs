@@ -55,6 +55,7 @@ pub mod autograd;
 pub mod eval;
 pub mod rng;
 pub mod synth;
+pub mod vector;
 
 pub use rng::Rng;
 pub use synth::{Caption, Query, RenderOptions, Scene, SceneOptions};

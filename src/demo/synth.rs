@@ -52,7 +52,7 @@ impl Shape {
             Shape::Circle => &["circle", "disc", "disk", "dot", "round shape"],
             Shape::Square => &["square", "box", "block"],
             Shape::Triangle => &["triangle", "triangular shape"],
-            Shape::Star => &["star", "five pointed star"],
+            Shape::Star => &["star", "pointed star", "star shape"],
             Shape::Cross => &["cross", "plus sign", "plus"],
             Shape::Ring => &["ring", "donut", "hollow circle", "circle outline"],
         }
@@ -722,7 +722,7 @@ impl Scene {
             relation: None,
             background: None,
         };
-        let text = match rng.below(12) {
+        let text = match rng.below(13) {
             0 => strip_article(&np),
             1 => format!("a picture of {np}"),
             2 => format!("an image of {np}"),
@@ -733,6 +733,9 @@ impl Scene {
                 format!("{np} {}", rng.pick(self.background.kind.phrases()))
             }
             6 => format!("{np} on its own"),
+            // "star coloured red", "a small square coloured blue": the way
+            // people name a colour after the thing.
+            7 | 8 if q.colour.is_some() && q.shape.is_some() => coloured_phrase(&q, rng),
             _ => np,
         };
         Caption { text, query }
@@ -1025,6 +1028,36 @@ fn noun_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
         np.push_str(phrases[rng.below(phrases.len())]);
     }
     np
+}
+
+/// "a small star coloured red in the top left": the shape first, the
+/// colour after it (the query must name both).
+fn coloured_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
+    let (Some(shape), Some(colour)) = (q.shape, q.colour) else {
+        return noun_phrase(q, rng);
+    };
+    let mut body = String::new();
+    if let Some(s) = q.size {
+        body.push_str(*rng.pick(s.synonyms()));
+        body.push(' ');
+    }
+    body.push_str(shape.synonyms()[0]);
+    body.push_str(if rng.chance(0.5) {
+        " coloured "
+    } else {
+        " in "
+    });
+    body.push_str(colour.synonyms()[0]);
+    let mut text = if rng.chance(0.5) {
+        article(&body)
+    } else {
+        body
+    };
+    if let Some(p) = q.position {
+        text.push(' ');
+        text.push_str(*rng.pick(p.phrases()));
+    }
+    text
 }
 
 /// Prefixes "a" or "an".
