@@ -51,6 +51,35 @@ fn retrieval_meets_the_targets() {
     assert!(r.image_to_image.r1 >= 0.5, "{r}");
 }
 
+/// Images of the independent evaluation renderer (`clipdb::demo::paint`).
+const PAINTED_IMAGES: usize = 600;
+
+/// Issue #20's targets on a renderer the model never trains on: shapes
+/// drawn as filled polygons (like Pillow's), single objects, 96 to 320 px,
+/// PNG and JPEG.
+#[test]
+fn held_out_renderer_figures() {
+    let start = Instant::now();
+    let set = HeldOut::painted(eval::PAINTED_SEED, PAINTED_IMAGES);
+    let r = eval::evaluate_painted(embedder(), &set).unwrap();
+    println!(
+        "painted held-out set (seed {:#x}):\n{r}\n(total {:.1} s)",
+        eval::PAINTED_SEED,
+        start.elapsed().as_secs_f64()
+    );
+    // Every (colour, shape) pair occurs among 600 images.
+    assert_eq!(r.colour_shape.queries, 60, "{r}");
+    assert_eq!(r.shape_only.queries, 6, "{r}");
+    let p = &r.colour_shape;
+    assert!(p.r1 >= 0.8, "\"a {{colour}} {{shape}}\" R@1 {}\n{r}", p.r1);
+    assert!(p.p5 >= 0.7, "\"a {{colour}} {{shape}}\" P@5 {}\n{r}", p.p5);
+    assert!(
+        p.colour_r1 >= 0.95,
+        "\"a {{colour}} {{shape}}\" colour R@1 {}\n{r}",
+        p.colour_r1
+    );
+}
+
 #[test]
 fn loads_as_a_clip_folder() {
     let e = embedder();
