@@ -607,6 +607,28 @@ mod tests {
         assert_eq!(with_article("red ring"), "a red ring");
     }
 
+    #[test]
+    fn painted_sets_are_single_object_png_and_jpeg_of_96_to_320_px() {
+        let set = HeldOut::painted(11, 200);
+        assert_eq!(set.images.len(), 200);
+        let mut jpeg = 0;
+        for (bytes, scene) in set.images.iter().zip(&set.scenes) {
+            assert_eq!(scene.objects.len(), 1);
+            let format = image::guess_format(bytes).unwrap();
+            assert!(
+                [image::ImageFormat::Png, image::ImageFormat::Jpeg].contains(&format),
+                "{format:?}"
+            );
+            jpeg += (format == image::ImageFormat::Jpeg) as usize;
+            let img = image::load_from_memory(bytes).unwrap();
+            assert_eq!(img.width(), img.height());
+            assert!((96..=320).contains(&img.width()), "{}", img.width());
+        }
+        assert!((50..=110).contains(&jpeg), "{jpeg} JPEGs of 200");
+        // Deterministic for a seed.
+        assert_eq!(HeldOut::painted(11, 20).images, set.images[..20]);
+    }
+
     /// Embeds images as one-hot vectors of their (colour, shape) and texts by
     /// the colour and shape names they contain: a perfect model (and one
     /// that ignores shapes).
@@ -614,7 +636,7 @@ mod tests {
     fn scores_follow_what_a_model_sees() {
         let set = HeldOut::painted(5, 120);
         let index = |c: Option<Colour>, s: Option<Shape>| -> Vec<f32> {
-            let mut v = vec![0.0f32; 16];
+            let mut v = [0.0f32; 16];
             if let Some(c) = c {
                 v[c as usize] = 1.0;
             }

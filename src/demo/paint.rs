@@ -310,7 +310,7 @@ fn outline(o: &Object, side: f32, rng: &mut Rng) -> Vec<Contour> {
         Shape::Star => {
             let outer = rng.range(1.0, 1.1);
             let inner = outer * rng.range(0.38, 0.5);
-            let radius = move |k: usize| if k % 2 == 0 { outer } else { inner };
+            let radius = move |k: usize| if k.is_multiple_of(2) { outer } else { inner };
             // Spans -outer..outer*cos(36 deg) vertically.
             let dy = outer * (1.0 - (std::f32::consts::PI / 5.0).cos()) / 2.0;
             vec![place(polar(10, &radius, up), dy)]
@@ -515,13 +515,13 @@ mod tests {
 
         let mut img = RgbImage::new(100, 100);
         let square: Contour = vec![(20.0, 20.0), (60.0, 20.0), (60.0, 60.0), (20.0, 60.0)];
-        fill_even_odd(&mut img, &[square.clone()], [0, 255, 0], 4);
+        fill_even_odd(&mut img, std::slice::from_ref(&square), [0, 255, 0], 4);
         let full = img.pixels().filter(|p| p.0 == [0, 255, 0]).count();
         assert_eq!(full, 1600);
         // A half-pixel shift: supersampling blends the edge pixels, hard edges do not.
         let shifted: Contour = square.iter().map(|&(x, y)| (x + 0.5, y)).collect();
         let mut soft = RgbImage::new(100, 100);
-        fill_even_odd(&mut soft, &[shifted.clone()], [0, 255, 0], 4);
+        fill_even_odd(&mut soft, std::slice::from_ref(&shifted), [0, 255, 0], 4);
         assert_eq!(soft.get_pixel(20, 30).0, [0, 128, 0]);
         let mut hard = RgbImage::new(100, 100);
         fill_even_odd(&mut hard, &[shifted], [0, 255, 0], 1);
