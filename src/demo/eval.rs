@@ -31,6 +31,13 @@
 //! - `image_to_image`: each single-object image as the query against all
 //!   other images; correct when the retrieved image has an object of the same
 //!   shape and colour.
+//!
+//! A second report, [`PaintedReport`] ([`evaluate_painted`]), scores fixed
+//! phrasings ("a {colour} {shape}", "{shape} coloured {colour}", "a picture
+//! of a {colour} {shape}", "a {shape}") on single-object sets: images of
+//! [`paint`](super::paint), an independent drawing program no model trains on
+//! ([`HeldOut::painted`], seed [`PAINTED_SEED`]), and, for comparison, of this
+//! crate's generator ([`HeldOut::single_object`]).
 
 use rayon::prelude::*;
 
