@@ -31,18 +31,30 @@
 //! - `image_to_image`: each single-object image as the query against all
 //!   other images; correct when the retrieved image has an object of the same
 //!   shape and colour.
+//!
+//! A second report, [`PaintedReport`] ([`evaluate_painted`]), scores fixed
+//! phrasings ("a {colour} {shape}", "{shape} coloured {colour}", "a picture
+//! of a {colour} {shape}", "a {shape}") on single-object sets: images of
+//! [`paint`](super::paint), an independent drawing program no model trains on
+//! ([`HeldOut::painted`], seed [`PAINTED_SEED`]), and, for comparison, of this
+//! crate's generator ([`HeldOut::single_object`]).
 
 use rayon::prelude::*;
 
+use super::paint;
 use super::rng::Rng;
 use super::synth::{
-    encode_jpeg, encode_png, ObjectQuery, Query, RenderOptions, Scene, SceneOptions,
+    encode_jpeg, encode_png, Colour, ObjectQuery, Query, RenderOptions, Scene, SceneOptions, Shape,
 };
 use crate::embed::{EmbedError, Embedder};
 
 /// Seed of the held-out set used by `tests/integration/demo_model.rs` and the trainer's
 /// final report (the trainer's own data uses `--seed`, 1 by default).
 pub const HELDOUT_SEED: u64 = 0x00C0_FFEE_D15C_0DE5;
+
+/// Seed of the painted held-out set ([`HeldOut::painted`]) used by
+/// `tests/integration/demo_model.rs`.
+pub const PAINTED_SEED: u64 = 0x0050_A1D7_BA5E_0D20;
 
 /// Held-out scenes and their encoded images.
 pub struct HeldOut {
@@ -56,15 +68,55 @@ impl HeldOut {
     /// `n` scenes of stream `seed`, rendered and encoded in parallel.
     pub fn generate(seed: u64, n: usize) -> HeldOut {
         let opts = SceneOptions::default();
+        HeldOut::render_scenes(seed, n, |i| Scene::nth(seed, i, &opts))
+    }
+
+    /// `n` single-object scenes of stream `seed` from this crate's generator,
+    /// rendered and encoded as in [`HeldOut::generate`]: the counterpart of
+    /// [`HeldOut::painted`] for [`evaluate_painted`].
+    pub fn single_object(seed: u64, n: usize) -> HeldOut {
+        let opts = SceneOptions::default();
+        HeldOut::render_scenes(seed, n, |i| {
+            Scene::random_with_objects(&mut Rng::for_index(seed, i), &opts, 1)
+        })
+    }
+
+    fn render_scenes(seed: u64, n: usize, scene: impl Fn(u64) -> Scene + Sync) -> HeldOut {
         let (scenes, images) = (0..n as u64)
             .into_par_iter()
             .map(|i| {
-                let scene = Scene::nth(seed, i, &opts);
+                let scene = scene(i);
                 // A separate stream for the rendering choices.
                 let mut rng = Rng::for_index(seed ^ 0xA5A5_5A5A, i);
                 let size = *rng.pick(&[64u32, 96, 128, 160, 224]);
                 let img = scene.render_with(size, &RenderOptions::random(&mut rng));
                 let bytes = if rng.chance(0.3) {
+                    encode_jpeg(&img, rng.int_in(50, 95) as u8)
+                } else {
+                    encode_png(&img)
+                };
+                (scene, bytes)
+            })
+            .unzip();
+        HeldOut {
+            seed,
+            scenes,
+            images,
+        }
+    }
+
+    /// `n` single-object images drawn by [`paint`](super::paint), the
+    /// independent drawing program no model trains on: 96 to 320 px, encoded
+    /// as PNG or (40 %) JPEG of quality 50 to 95.
+    pub fn painted(seed: u64, n: usize) -> HeldOut {
+        let (scenes, images) = (0..n as u64)
+            .into_par_iter()
+            .map(|i| {
+                let mut rng = Rng::for_index(seed, i);
+                let scene = paint::random_scene(&mut rng);
+                let size = rng.int_in(96, 320) as u32;
+                let img = paint::paint(&scene, size, &mut rng);
+                let bytes = if rng.chance(0.4) {
                     encode_jpeg(&img, rng.int_in(50, 95) as u8)
                 } else {
                     encode_png(&img)
@@ -157,22 +209,10 @@ pub fn evaluate_with<E>(
     embed_images: impl Fn(&[&[u8]]) -> Result<Vec<Vec<f32>>, E>,
     embed_texts: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, E>,
 ) -> Result<Report, E> {
-    let chunk = 250;
-    let mut image_vecs: Vec<Vec<f32>> = Vec::with_capacity(set.images.len());
-    for part in set.images.chunks(chunk) {
-        let refs: Vec<&[u8]> = part.iter().map(Vec::as_slice).collect();
-        image_vecs.extend(embed_images(&refs)?);
-    }
-    let embed_queries = |qs: &[TextQuery]| -> Result<Vec<Vec<f32>>, E> {
-        let mut out = Vec::with_capacity(qs.len());
-        for part in qs.chunks(chunk) {
-            let refs: Vec<&str> = part.iter().map(|q| q.text.as_str()).collect();
-            out.extend(embed_texts(&refs)?);
-        }
-        Ok(out)
-    };
+    let image_vecs = embed_set(set, &embed_images)?;
     let text_recall = |qs: &[TextQuery]| -> Result<Recall, E> {
-        let vecs = embed_queries(qs)?;
+        let texts: Vec<&str> = qs.iter().map(|q| q.text.as_str()).collect();
+        let vecs = embed_in_chunks(&texts, &embed_texts)?;
         let correct: Vec<Vec<bool>> = qs
             .iter()
             .map(|q| set.scenes.iter().map(|s| q.query.matches(s)).collect())
@@ -210,6 +250,28 @@ pub fn evaluate_with<E>(
         pair,
         image_to_image,
     })
+}
+
+/// Items embedded per call of an embedding function.
+const EMBED_CHUNK: usize = 250;
+
+fn embed_in_chunks<T, E>(
+    items: &[T],
+    embed: &impl Fn(&[T]) -> Result<Vec<Vec<f32>>, E>,
+) -> Result<Vec<Vec<f32>>, E> {
+    let mut out = Vec::with_capacity(items.len());
+    for part in items.chunks(EMBED_CHUNK) {
+        out.extend(embed(part)?);
+    }
+    Ok(out)
+}
+
+fn embed_set<'a, E>(
+    set: &'a HeldOut,
+    embed_images: &impl Fn(&[&'a [u8]]) -> Result<Vec<Vec<f32>>, E>,
+) -> Result<Vec<Vec<f32>>, E> {
+    let refs: Vec<&[u8]> = set.images.iter().map(Vec::as_slice).collect();
+    embed_in_chunks(&refs, embed_images)
 }
 
 struct QuerySets {
@@ -304,5 +366,340 @@ fn recall(
         r1: h1 as f64 / d,
         r5: h5 as f64 / d,
         mean_correct: total_correct as f64 / d,
+    }
+}
+
+/// Retrieval scores of one query phrasing (see [`PaintedReport`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhrasingScores {
+    /// The phrasing, e.g. `a {colour} {shape}`.
+    pub template: &'static str,
+    pub queries: usize,
+    /// Share of queries whose best image has the named colour and shape.
+    pub r1: f64,
+    /// Mean share of correct images (colour and shape) among the 5 best.
+    pub p5: f64,
+    /// Share of queries whose best image has the named colour.
+    pub colour_r1: f64,
+    /// Share of queries whose best image has the named shape.
+    pub shape_r1: f64,
+    /// Mean share of correct images among the best `m`, `m` being the
+    /// number of correct images of the query: unlike R@1 and P@5 it does
+    /// not get easier as the set grows.
+    pub r_precision: f64,
+}
+
+/// Scores of the shape-only queries "a {shape}".
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeScores {
+    /// One per distinct shape in the set (6 at most).
+    pub queries: usize,
+    /// Share of queries whose best image has the shape.
+    pub r1: f64,
+    /// Mean share of images with the shape among the 5 best.
+    pub p5: f64,
+    /// Mean share of images with the shape among the best `m`, `m` being
+    /// the number of images with it (1.0: every one ranks above all others).
+    pub r_precision: f64,
+    /// R-precision of each shape's query, in [`Shape::ALL`] order.
+    pub by_shape: Vec<(Shape, f64)>,
+}
+
+/// Text-to-image retrieval by fixed phrasings on a set of single-object
+/// images, e.g. [`HeldOut::painted`] (the independent renderer) or
+/// [`HeldOut::single_object`] (this crate's generator). Each colour-and-shape
+/// phrasing has one query per distinct (colour, shape) in the set, with the
+/// canonical names ([`Colour::name`], [`Shape::name`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaintedReport {
+    pub images: usize,
+    /// "a {colour} {shape}" ("a red star", "an orange ring").
+    pub colour_shape: PhrasingScores,
+    /// "{shape} coloured {colour}" ("star coloured red").
+    pub shape_coloured: PhrasingScores,
+    /// "a picture of a {colour} {shape}".
+    pub picture_of: PhrasingScores,
+    /// "a {shape}".
+    pub shape_only: ShapeScores,
+}
+
+impl PaintedReport {
+    /// The three colour-and-shape phrasings.
+    pub fn phrasings(&self) -> [&PhrasingScores; 3] {
+        [&self.colour_shape, &self.shape_coloured, &self.picture_of]
+    }
+}
+
+impl std::fmt::Display for PaintedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "single-object images: {}", self.images)?;
+        writeln!(
+            f,
+            "{:<34} {:>7}  {:>5}  {:>5}  {:>10}  {:>9}  {:>11}",
+            "phrasing", "queries", "R@1", "P@5", "colour R@1", "shape R@1", "R-precision"
+        )?;
+        for p in self.phrasings() {
+            writeln!(
+                f,
+                "{:<34} {:>7}  {:.3}  {:.3}  {:>10.3}  {:>9.3}  {:>11.3}",
+                format!("\"{}\"", p.template),
+                p.queries,
+                p.r1,
+                p.p5,
+                p.colour_r1,
+                p.shape_r1,
+                p.r_precision
+            )?;
+        }
+        let s = &self.shape_only;
+        writeln!(
+            f,
+            "{:<34} {:>7}  {:.3}  {:.3}  {:>10}  {:>9.3}  {:>11.3}",
+            "\"a {shape}\"", s.queries, s.r1, s.p5, "-", s.r1, s.r_precision
+        )?;
+        write!(f, "\"a {{shape}}\" R-precision by shape:")?;
+        for (shape, rp) in &s.by_shape {
+            write!(f, " {shape} {rp:.3}")?;
+        }
+        Ok(())
+    }
+}
+
+/// [`PaintedReport`] of `set` with `embedder` (images from their encoded bytes).
+pub fn evaluate_painted(embedder: &Embedder, set: &HeldOut) -> Result<PaintedReport, EmbedError> {
+    evaluate_painted_with(
+        set,
+        |imgs| embedder.embed_images(imgs),
+        |texts| embedder.embed_texts(texts),
+    )
+}
+
+/// [`evaluate_painted`] with any embedding functions (L2-normalised
+/// vectors), e.g. a model in training. Scenes with more than one object
+/// count as correct when any of their objects is.
+pub fn evaluate_painted_with<E>(
+    set: &HeldOut,
+    embed_images: impl Fn(&[&[u8]]) -> Result<Vec<Vec<f32>>, E>,
+    embed_texts: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, E>,
+) -> Result<PaintedReport, E> {
+    let image_vecs = embed_set(set, &embed_images)?;
+    let has = |i: usize, colour: Option<Colour>, shape: Option<Shape>| {
+        set.scenes[i]
+            .objects
+            .iter()
+            .any(|o| colour.is_none_or(|c| o.colour == c) && shape.is_none_or(|s| o.shape == s))
+    };
+    let mut pairs: Vec<(Colour, Shape)> = set
+        .scenes
+        .iter()
+        .flat_map(|s| s.objects.iter().map(|o| (o.colour, o.shape)))
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    let mut shapes: Vec<Shape> = pairs.iter().map(|p| p.1).collect();
+    shapes.sort();
+    shapes.dedup();
+
+    type Phrase = fn(Colour, Shape) -> String;
+    let phrasings: [(&'static str, Phrase); 3] = [
+        ("a {colour} {shape}", |c, s| {
+            with_article(&format!("{} {}", c.name(), s.name()))
+        }),
+        ("{shape} coloured {colour}", |c, s| {
+            format!("{} coloured {}", s.name(), c.name())
+        }),
+        ("a picture of a {colour} {shape}", |c, s| {
+            format!(
+                "a picture of {}",
+                with_article(&format!("{} {}", c.name(), s.name()))
+            )
+        }),
+    ];
+    let mut texts: Vec<String> = Vec::new();
+    for (_, phrase) in &phrasings {
+        texts.extend(pairs.iter().map(|&(c, s)| phrase(c, s)));
+    }
+    texts.extend(shapes.iter().map(|s| with_article(s.name())));
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let text_vecs = embed_in_chunks(&refs, &embed_texts)?;
+
+    let mut scores = Vec::with_capacity(3);
+    for (k, (template, _)) in phrasings.iter().enumerate() {
+        let vecs = &text_vecs[k * pairs.len()..(k + 1) * pairs.len()];
+        let (mut r1, mut p5, mut colour_r1, mut shape_r1, mut r_precision) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (q, &(c, s)) in vecs.iter().zip(&pairs) {
+            let ranked = rank(q, &image_vecs);
+            let top = ranked[0];
+            r1 += has(top, Some(c), Some(s)) as u8 as f64;
+            colour_r1 += has(top, Some(c), None) as u8 as f64;
+            shape_r1 += has(top, None, Some(s)) as u8 as f64;
+            p5 += precision(&ranked, 5, |i| has(i, Some(c), Some(s)));
+            let m = (0..set.scenes.len())
+                .filter(|&i| has(i, Some(c), Some(s)))
+                .count();
+            r_precision += precision(&ranked, m, |i| has(i, Some(c), Some(s)));
+        }
+        let n = pairs.len().max(1) as f64;
+        scores.push(PhrasingScores {
+            template,
+            queries: pairs.len(),
+            r1: r1 / n,
+            p5: p5 / n,
+            colour_r1: colour_r1 / n,
+            shape_r1: shape_r1 / n,
+            r_precision: r_precision / n,
+        });
+    }
+    let (mut r1, mut p5, mut by_shape) = (0.0, 0.0, Vec::new());
+    for (q, &s) in text_vecs[3 * pairs.len()..].iter().zip(&shapes) {
+        let ranked = rank(q, &image_vecs);
+        let correct = |i: usize| has(i, None, Some(s));
+        r1 += correct(ranked[0]) as u8 as f64;
+        p5 += precision(&ranked, 5, correct);
+        let m = (0..set.scenes.len()).filter(|&i| correct(i)).count();
+        by_shape.push((s, precision(&ranked, m, correct)));
+    }
+    let n = shapes.len().max(1) as f64;
+    let mut scores = scores.into_iter();
+    let mut next = || scores.next().expect("three phrasings");
+    Ok(PaintedReport {
+        images: set.scenes.len(),
+        colour_shape: next(),
+        shape_coloured: next(),
+        picture_of: next(),
+        shape_only: ShapeScores {
+            queries: shapes.len(),
+            r1: r1 / n,
+            p5: p5 / n,
+            r_precision: by_shape.iter().map(|b| b.1).sum::<f64>() / n,
+            by_shape,
+        },
+    })
+}
+
+/// "a red star", "an orange ring".
+fn with_article(phrase: &str) -> String {
+    let vowel = phrase.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {phrase}", if vowel { "an" } else { "a" })
+}
+
+/// Item indices by descending dot product with `query`; ties by index, so
+/// the order is deterministic.
+fn rank(query: &[f32], items: &[Vec<f32>]) -> Vec<usize> {
+    let mut scored: Vec<(f32, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(j, v)| (query.iter().zip(v).map(|(a, b)| a * b).sum::<f32>(), j))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, j)| j).collect()
+}
+
+/// Share of the first `k` of `ranked` that are correct (0 when `k` is 0).
+fn precision(ranked: &[usize], k: usize, correct: impl Fn(usize) -> bool) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    ranked.iter().take(k).filter(|&&i| correct(i)).count() as f64 / k as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn articles_follow_the_first_sound() {
+        assert_eq!(with_article("orange star"), "an orange star");
+        assert_eq!(with_article("red ring"), "a red ring");
+    }
+
+    #[test]
+    fn painted_sets_are_single_object_png_and_jpeg_of_96_to_320_px() {
+        let set = HeldOut::painted(11, 200);
+        assert_eq!(set.images.len(), 200);
+        let mut jpeg = 0;
+        for (bytes, scene) in set.images.iter().zip(&set.scenes) {
+            assert_eq!(scene.objects.len(), 1);
+            let format = image::guess_format(bytes).unwrap();
+            assert!(
+                [image::ImageFormat::Png, image::ImageFormat::Jpeg].contains(&format),
+                "{format:?}"
+            );
+            jpeg += (format == image::ImageFormat::Jpeg) as usize;
+            let img = image::load_from_memory(bytes).unwrap();
+            assert_eq!(img.width(), img.height());
+            assert!((96..=320).contains(&img.width()), "{}", img.width());
+        }
+        assert!((50..=110).contains(&jpeg), "{jpeg} JPEGs of 200");
+        // Deterministic for a seed.
+        assert_eq!(HeldOut::painted(11, 20).images, set.images[..20]);
+    }
+
+    /// Embeds images as one-hot vectors of their (colour, shape) and texts by
+    /// the colour and shape names they contain: a perfect model (and one
+    /// that ignores shapes).
+    #[test]
+    fn scores_follow_what_a_model_sees() {
+        let set = HeldOut::painted(5, 120);
+        let index = |c: Option<Colour>, s: Option<Shape>| -> Vec<f32> {
+            let mut v = [0.0f32; 16];
+            if let Some(c) = c {
+                v[c as usize] = 1.0;
+            }
+            if let Some(s) = s {
+                v[10 + s as usize] = 1.0;
+            }
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect()
+        };
+        let by_bytes: std::collections::HashMap<&[u8], (Colour, Shape)> = set
+            .images
+            .iter()
+            .zip(&set.scenes)
+            .map(|(b, s)| (b.as_slice(), (s.objects[0].colour, s.objects[0].shape)))
+            .collect();
+        // `see_shapes` false: a model blind to shapes.
+        let evaluate = |see_shapes: bool| {
+            evaluate_painted_with(
+                &set,
+                |imgs| -> Result<_, ()> {
+                    Ok(imgs
+                        .iter()
+                        .map(|b| {
+                            let (c, s) = by_bytes[b];
+                            index(Some(c), Some(s).filter(|_| see_shapes))
+                        })
+                        .collect())
+                },
+                |texts| {
+                    Ok(texts
+                        .iter()
+                        .map(|t| {
+                            let words: Vec<&str> = t.split(' ').collect();
+                            let c = Colour::ALL.into_iter().find(|c| words.contains(&c.name()));
+                            let s = Shape::ALL.into_iter().find(|s| words.contains(&s.name()));
+                            index(c, s)
+                        })
+                        .collect())
+                },
+            )
+            .unwrap()
+        };
+        let blind = evaluate(false);
+        for p in blind.phrasings() {
+            assert_eq!(p.colour_r1, 1.0, "{blind}");
+            assert!(p.shape_r1 < 0.6 && p.r1 < 0.6, "{blind}");
+        }
+        let report = evaluate(true);
+        for p in report.phrasings() {
+            assert!(p.queries >= 30, "{report}");
+            assert_eq!((p.r1, p.colour_r1, p.shape_r1), (1.0, 1.0, 1.0), "{report}");
+            assert!(p.p5 > 0.2 && p.p5 <= 1.0, "{report}");
+            assert_eq!(p.r_precision, 1.0, "{report}");
+        }
+        assert_eq!(report.shape_only.queries, 6);
+        assert_eq!(report.shape_only.r_precision, 1.0, "{report}");
+        assert_eq!(report.shape_only.p5, 1.0, "{report}");
     }
 }

@@ -49,10 +49,13 @@
 //! - All ground-truth types implement serde's `Serialize`/`Deserialize`
 //!   (snake_case names), for metadata files.
 //! - [`eval`] measures retrieval recall of any loaded model on a held-out
-//!   set (the numbers in `docs/demo-model.md`).
+//!   set (the numbers in `docs/demo-model.md`), on this generator's images
+//!   and on those of [`paint`], an independent drawing program (filled
+//!   polygons, like Pillow's) that training never sees.
 
 pub mod autograd;
 pub mod eval;
+pub mod paint;
 pub mod rng;
 pub mod synth;
 pub mod vector;

@@ -1038,7 +1038,7 @@ fn coloured_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
     };
     let mut body = String::new();
     if let Some(s) = q.size {
-        body.push_str(*rng.pick(s.synonyms()));
+        body.push_str(rng.pick::<&str>(s.synonyms()));
         body.push(' ');
     }
     body.push_str(shape.synonyms()[0]);
@@ -1055,7 +1055,7 @@ fn coloured_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
     };
     if let Some(p) = q.position {
         text.push(' ');
-        text.push_str(*rng.pick(p.phrases()));
+        text.push_str(rng.pick::<&str>(p.phrases()));
     }
     text
 }
