@@ -4,6 +4,7 @@ use std::path::Path;
 
 use tonic::{Code, Status};
 
+use crate::cluster::SnapshotError;
 use crate::embed::EmbedError;
 use crate::engine::EngineError;
 use crate::storage::StorageError;
@@ -54,6 +55,33 @@ fn status_code(err: &EngineError) -> Code {
             _ => Code::Internal,
         },
     }
+}
+
+/// The status for a failed shard or collection snapshot in cluster mode.
+pub fn snapshot_status(err: SnapshotError, data_dir: &Path) -> Status {
+    use SnapshotError as E;
+    let code = match &err {
+        // NATS (the metadata bucket, the object store, the shard's stream)
+        // or this node's replica not ready: another try or another replica
+        // may pass.
+        E::Kv { .. }
+        | E::ObjectStore { .. }
+        | E::RecordChanged { .. }
+        | E::Stream { .. }
+        | E::Purge { .. }
+        | E::NoReplica { .. }
+        | E::Restoring { .. } => Code::Unavailable,
+        E::Io { .. }
+        | E::Engine { .. }
+        | E::SequenceMismatch { .. }
+        | E::RestoredSequence { .. }
+        | E::NoSnapshot { .. }
+        | E::Task(_) => Code::Internal,
+    };
+    if code == Code::Internal {
+        tracing::error!(error = %err, "snapshot request failed");
+    }
+    Status::new(code, relative_paths(&err.to_string(), data_dir))
 }
 
 /// `message` with every path under `data_dir` written relative to it.
@@ -252,5 +280,70 @@ mod tests {
         assert!(status
             .message()
             .contains("collections/c/seg-000001/vectors-0.bin"));
+    }
+
+    #[test]
+    fn snapshot_errors_name_what_failed_with_paths_relative() {
+        let data_dir = Path::new("/srv/clipdb");
+        let cases: Vec<(SnapshotError, Code, &str)> = vec![
+            (
+                SnapshotError::Kv {
+                    op: "listing snapshots",
+                    key: "collection-snapshots.c.".into(),
+                    reason: "timed out".into(),
+                },
+                Code::Unavailable,
+                "listing snapshots collection-snapshots.c.: timed out",
+            ),
+            (
+                SnapshotError::ObjectStore {
+                    op: "uploading",
+                    name: "collection-snapshot.s.00000000000000ff.0".into(),
+                    reason: "no responders".into(),
+                },
+                Code::Unavailable,
+                "uploading collection-snapshot.s.00000000000000ff.0: no responders",
+            ),
+            (
+                SnapshotError::Restoring {
+                    node: "n1".into(),
+                    shard: 2,
+                },
+                Code::Unavailable,
+                "node `n1` is restoring its replica of shard 2",
+            ),
+            (
+                SnapshotError::Io {
+                    path: "/srv/clipdb/snapshots/c/x.snapshot".into(),
+                    source: std::io::Error::from_raw_os_error(2),
+                },
+                Code::Internal,
+                "snapshots/c/x.snapshot: No such file or directory (os error 2)",
+            ),
+            (
+                SnapshotError::Engine {
+                    op: "snapshot of shard",
+                    name: "1".into(),
+                    source: Box::new(EngineError::Storage(io(5))),
+                },
+                Code::Internal,
+                "snapshot of shard 1: ",
+            ),
+        ];
+        for (err, code, message) in cases {
+            let shown = format!("{err:?}");
+            let status = snapshot_status(err, data_dir);
+            assert_eq!(status.code(), code, "{shown}");
+            assert!(
+                status.message().starts_with(message),
+                "{}",
+                status.message()
+            );
+            assert!(
+                !status.message().contains("/srv/clipdb"),
+                "{}",
+                status.message()
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::meta::{now_ms, ClusterCollection};
 use super::node::{ClusterNode, WriteAck};
 use crate::api::convert::*;
-use crate::api::status::{invalid, to_status};
+use crate::api::status::{invalid, snapshot_status, to_status};
 use crate::api::{hits_to_proto, search_params, stored_point_to_proto, DEFAULT_SCROLL_LIMIT};
 use crate::engine::payload_index::{PayloadIndexSpec, PayloadIndexStats};
 use crate::engine::{
@@ -62,6 +62,10 @@ impl ClusterApi {
 
     fn status(&self, e: engine::EngineError) -> Status {
         to_status(e, self.node.db.dir())
+    }
+
+    fn snapshot_status(&self, e: super::snapshot::SnapshotError) -> Status {
+        snapshot_status(e, self.node.db.dir())
     }
 
     fn schema(c: &ClusterCollection) -> RemoteSchema {
@@ -276,7 +280,10 @@ impl ClusterApi {
         let mut last = Status::unavailable("no live replica");
         for node in self.node.read_candidates(c, shard) {
             let part = if node == self.node.node_id() {
-                self.node.upload_shard_snapshot(c, shard, &object).await
+                self.node
+                    .upload_shard_snapshot(c, shard, &object)
+                    .await
+                    .map_err(|e| self.snapshot_status(e))
             } else {
                 let mut client = match self.node.client_for(&node) {
                     Ok(client) => client,
@@ -777,7 +784,7 @@ impl proto::collections_server::Collections for ClusterApi {
         }
         if let Err(e) = self.node.record_collection_snapshot(&record).await {
             self.node.delete_snapshot_objects(&objects).await;
-            return Err(Status::unavailable(e));
+            return Err(self.snapshot_status(e));
         }
         Ok(Response::new(record.to_proto()))
     }
@@ -794,7 +801,7 @@ impl proto::collections_server::Collections for ClusterApi {
             .node
             .collection_snapshots(&collection)
             .await
-            .map_err(Status::unavailable)?;
+            .map_err(|e| self.snapshot_status(e))?;
         // As a single node: NOT_FOUND only for a collection that neither
         // exists nor has snapshots.
         if records.is_empty() && !collection.is_empty() {
@@ -816,7 +823,7 @@ impl proto::collections_server::Collections for ClusterApi {
             .node
             .delete_collection_snapshot(&r.collection, &r.name)
             .await
-            .map_err(Status::unavailable)?;
+            .map_err(|e| self.snapshot_status(e))?;
         if !deleted {
             return Err(self.status(engine::EngineError::SnapshotNotFound {
                 collection: r.collection,
@@ -1428,7 +1435,8 @@ impl proto::cluster_server::Cluster for ClusterService {
         let part = api
             .node
             .upload_shard_snapshot(&c, r.shard, &r.object)
-            .await?;
+            .await
+            .map_err(|e| api.snapshot_status(e))?;
         Ok(Response::new(proto::ShardSnapshotResponse {
             snapshot: Some(part.to_proto()),
         }))

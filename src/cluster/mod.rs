@@ -21,4 +21,4 @@ mod replica;
 mod snapshot;
 
 pub use node::{ClusterError, ClusterNode, ClusterOptions, PeerOptions};
-pub use snapshot::SnapshotPolicy;
+pub use snapshot::{SnapshotError, SnapshotPolicy};

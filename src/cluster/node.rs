@@ -160,6 +160,28 @@ where
         }
     }
 }
+/// Opens a JetStream bucket with `get`, or creates it with `create` if no
+/// node did yet; if another node created it first (so ours failed), opens
+/// that one. The error reported is the create's.
+pub(super) async fn open_or_create<T, GetError, CreateError, Get, GetFut, Create, CreateFut>(
+    get: Get,
+    create: Create,
+) -> Result<T, CreateError>
+where
+    Get: Fn() -> GetFut,
+    GetFut: std::future::Future<Output = Result<T, GetError>>,
+    Create: FnOnce() -> CreateFut,
+    CreateFut: std::future::Future<Output = Result<T, CreateError>>,
+{
+    if let Ok(bucket) = get().await {
+        return Ok(bucket);
+    }
+    match create().await {
+        Ok(bucket) => Ok(bucket),
+        Err(e) => get().await.map_err(|_| e),
+    }
+}
+
 fn js_err(e: impl std::fmt::Display) -> ClusterError {
     ClusterError::JetStream(e.to_string())
 }
@@ -251,29 +273,26 @@ impl ClusterNode {
         let max_payload = info.max_payload.max(64 << 10);
         let js = jetstream::new(client);
         let kv = while_jetstream_starts("NATS JetStream", || async {
-            match js.get_key_value(BUCKET).await {
-                Ok(kv) => Ok(kv),
-                Err(_) => match js
-                    .create_key_value(kv::Config {
+            open_or_create(
+                || js.get_key_value(BUCKET),
+                || {
+                    js.create_key_value(kv::Config {
                         bucket: BUCKET.into(),
                         history: 1,
                         num_replicas: stream_replicas,
                         storage: jetstream::stream::StorageType::File,
                         ..Default::default()
                     })
-                    .await
-                {
-                    Ok(kv) => Ok(kv),
-                    // Another node created it first.
-                    Err(e) => js.get_key_value(BUCKET).await.map_err(|_| js_err(e)),
                 },
-            }
+            )
+            .await
+            .map_err(js_err)
         })
         .await?;
         let snapshots = while_jetstream_starts("the snapshot object store", || async {
             SnapshotStore::open(&js, kv.clone(), stream_replicas, db.dir())
                 .await
-                .map_err(ClusterError::JetStream)
+                .map_err(js_err)
         })
         .await?;
         let node = Arc::new(ClusterNode {

@@ -146,7 +146,8 @@ async fn consume(
     let snapshot = if applied == 0 || applied + 1 < first {
         snapshots
             .latest(&replica.uid, replica.shard)
-            .await?
+            .await
+            .map_err(|e| e.to_string())?
             .map(|r| r.sequence)
     } else {
         None
@@ -163,7 +164,9 @@ async fn consume(
         )
         .await;
         replica.restoring.store(false, Ordering::Release);
-        replica.applied.send_replace(restored?);
+        replica
+            .applied
+            .send_replace(restored.map_err(|e| e.to_string())?);
     }
     let start = replica.applied() + 1;
     let consumer = stream

@@ -40,9 +40,9 @@ use async_nats::jetstream::{self, kv, object_store};
 use serde::{Deserialize, Serialize};
 
 use super::meta::{now_ms, ClusterCollection, View};
-use super::node::ClusterNode;
+use super::node::{open_or_create, ClusterNode};
 use super::replica::{recorded_applied, APPLIED_KEY};
-use crate::engine::Database;
+use crate::engine::{Database, EngineError};
 
 /// The object store bucket holding the shards' snapshots.
 pub const OBJECT_BUCKET: &str = "clipdb-snapshots";
@@ -73,6 +73,115 @@ impl SnapshotPolicy {
         applied > since
             && ((self.every_entries > 0 && applied - since >= self.every_entries)
                 || (!self.interval.is_zero() && age >= self.interval))
+    }
+}
+
+/// What went wrong with a shard or collection snapshot. The statuses
+/// clients get for these are chosen in `crate::api::status`.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The JetStream object store failed; `op` says what was asked of it,
+    /// `name` is the bucket or the object.
+    #[error("{op} {name}: {reason}")]
+    ObjectStore {
+        op: &'static str,
+        name: String,
+        reason: String,
+    },
+    /// The metadata bucket failed; `key` is the record's (or the prefix
+    /// listed).
+    #[error("{op} {key}: {reason}")]
+    Kv {
+        op: &'static str,
+        key: String,
+        reason: String,
+    },
+    /// Another node changed the shard's snapshot record between our read
+    /// and our compare-and-set.
+    #[error("snapshot record {key} changed meanwhile: {reason}")]
+    RecordChanged { key: String, reason: String },
+    /// A shard's stream could not be opened ...
+    #[error("stream {stream}: {reason}")]
+    Stream { stream: String, reason: String },
+    /// ... or purged below the snapshot.
+    #[error("purging {stream} below {below}: {reason}")]
+    Purge {
+        stream: String,
+        below: u64,
+        reason: String,
+    },
+    /// A local file (a snapshot being uploaded or downloaded, or the
+    /// download directory).
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The local engine failed to cut, read or install a snapshot; `op`
+    /// and `name` say which.
+    #[error("{op} {name}: {source}")]
+    Engine {
+        op: &'static str,
+        name: String,
+        source: Box<EngineError>,
+    },
+    /// A downloaded snapshot does not hold the sequence its record names.
+    #[error("snapshot {object} holds sequence {holds}, its record says {recorded}")]
+    SequenceMismatch {
+        object: String,
+        holds: u64,
+        recorded: u64,
+    },
+    /// The installed replica does not record the snapshot's sequence.
+    #[error("restored replica records sequence {applied}, the snapshot {snapshot}")]
+    RestoredSequence { applied: u64, snapshot: u64 },
+    #[error("shard {shard} has no snapshot to restore")]
+    NoSnapshot { shard: u32 },
+    #[error("restore task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// This node cannot take a part of a collection snapshot: it holds no
+    /// replica of the shard ...
+    #[error("node `{node}` holds no replica of shard {shard} of `{collection}`")]
+    NoReplica {
+        node: String,
+        shard: u32,
+        collection: String,
+    },
+    /// ... or its replica is being restored.
+    #[error("node `{node}` is restoring its replica of shard {shard}")]
+    Restoring { node: String, shard: u32 },
+}
+
+impl SnapshotError {
+    fn object_store(op: &'static str, name: &str, reason: impl std::fmt::Display) -> Self {
+        SnapshotError::ObjectStore {
+            op,
+            name: name.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn kv(op: &'static str, key: &str, reason: impl std::fmt::Display) -> Self {
+        SnapshotError::Kv {
+            op,
+            key: key.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| SnapshotError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn engine(op: &'static str, name: impl std::fmt::Display) -> impl FnOnce(EngineError) -> Self {
+        move |source| SnapshotError::Engine {
+            op,
+            name: name.to_string(),
+            source: Box::new(source),
+        }
     }
 }
 
@@ -117,26 +226,20 @@ impl SnapshotStore {
         kv: kv::Store,
         replicas: usize,
         data_dir: &Path,
-    ) -> Result<SnapshotStore, String> {
-        let objects = match js.get_object_store(OBJECT_BUCKET).await {
-            Ok(o) => o,
-            Err(_) => match js
-                .create_object_store(object_store::Config {
+    ) -> Result<SnapshotStore, SnapshotError> {
+        let objects = open_or_create(
+            || js.get_object_store(OBJECT_BUCKET),
+            || {
+                js.create_object_store(object_store::Config {
                     bucket: OBJECT_BUCKET.into(),
                     num_replicas: replicas,
                     storage: jetstream::stream::StorageType::File,
                     ..Default::default()
                 })
-                .await
-            {
-                Ok(o) => o,
-                // Another node created it first.
-                Err(e) => js
-                    .get_object_store(OBJECT_BUCKET)
-                    .await
-                    .map_err(|_| format!("object store {OBJECT_BUCKET}: {e}"))?,
             },
-        };
+        )
+        .await
+        .map_err(|e| SnapshotError::object_store("object store", OBJECT_BUCKET, e))?;
         Ok(SnapshotStore {
             kv,
             objects,
@@ -145,45 +248,52 @@ impl SnapshotStore {
     }
 
     /// The shard's latest snapshot, read from the bucket (not a view).
-    pub async fn latest(&self, uid: &str, shard: u32) -> Result<Option<SnapshotRecord>, String> {
+    pub async fn latest(
+        &self,
+        uid: &str,
+        shard: u32,
+    ) -> Result<Option<SnapshotRecord>, SnapshotError> {
+        let key = record_key(uid, shard);
         let entry = self
             .kv
-            .entry(record_key(uid, shard))
+            .entry(&key)
             .await
-            .map_err(|e| format!("snapshot record: {e}"))?;
+            .map_err(|e| SnapshotError::kv("snapshot record", &key, e))?;
         Ok(entry
             .filter(|e| e.operation == kv::Operation::Put)
             .and_then(|e| serde_json::from_slice(&e.value).ok()))
     }
 
-    async fn download(&self, record: &SnapshotRecord, local: &str) -> Result<PathBuf, String> {
+    async fn download(
+        &self,
+        record: &SnapshotRecord,
+        local: &str,
+    ) -> Result<PathBuf, SnapshotError> {
         tokio::fs::create_dir_all(&self.dir)
             .await
-            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+            .map_err(SnapshotError::io(&self.dir))?;
         let path = self.dir.join(format!("{local}.snapshot"));
         let mut object = self
             .objects
             .get(&record.object)
             .await
-            .map_err(|e| format!("snapshot {}: {e}", record.object))?;
+            .map_err(|e| SnapshotError::object_store("snapshot", &record.object, e))?;
         let mut file = tokio::fs::File::create(&path)
             .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(SnapshotError::io(&path))?;
         // Reading to the end checks the object's SHA-256 digest.
         tokio::io::copy(&mut object, &mut file)
             .await
-            .map_err(|e| format!("downloading snapshot {}: {e}", record.object))?;
-        file.sync_all()
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| SnapshotError::object_store("downloading snapshot", &record.object, e))?;
+        file.sync_all().await.map_err(SnapshotError::io(&path))?;
         Ok(path)
     }
 }
 
 /// The applied log sequence a snapshot file holds.
-fn sequence_in(path: &Path) -> Result<u64, String> {
+fn sequence_in(path: &Path) -> Result<u64, SnapshotError> {
     let value = crate::engine::snapshot_value(path, APPLIED_KEY)
-        .map_err(|e| format!("snapshot {}: {e}", path.display()))?;
+        .map_err(SnapshotError::engine("snapshot", path.display()))?;
     Ok(value
         .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
         .map(u64::from_le_bytes)
@@ -199,32 +309,33 @@ pub async fn restore_replica(
     uid: &str,
     shard: u32,
     local: &str,
-) -> Result<u64, String> {
+) -> Result<u64, SnapshotError> {
     let started = Instant::now();
     let record = store
         .latest(uid, shard)
         .await?
-        .ok_or_else(|| format!("shard {shard} has no snapshot to restore"))?;
+        .ok_or(SnapshotError::NoSnapshot { shard })?;
     let path = store.download(&record, local).await?;
     let restored = async {
         let sequence = sequence_in(&path)?;
         if sequence != record.sequence {
-            return Err(format!(
-                "snapshot {} holds sequence {sequence}, its record says {}",
-                record.object, record.sequence
-            ));
+            return Err(SnapshotError::SequenceMismatch {
+                object: record.object.clone(),
+                holds: sequence,
+                recorded: record.sequence,
+            });
         }
         let (db2, local2, path2) = (db.clone(), local.to_string(), path.clone());
         let info =
             tokio::task::spawn_blocking(move || db2.install_collection_snapshot(&local2, &path2))
-                .await
-                .map_err(|e| format!("restore task failed: {e}"))?
-                .map_err(|e| format!("installing snapshot {}: {e}", record.object))?;
+                .await?
+                .map_err(SnapshotError::engine("installing snapshot", &record.object))?;
         let applied = recorded_applied(db, local);
         if applied != sequence {
-            return Err(format!(
-                "restored replica records sequence {applied}, the snapshot {sequence}"
-            ));
+            return Err(SnapshotError::RestoredSequence {
+                applied,
+                snapshot: sequence,
+            });
         }
         metrics::counter!("clipdb_replica_restores_total").increment(1);
         tracing::info!(
@@ -305,7 +416,7 @@ impl ClusterNode {
         &self,
         c: &ClusterCollection,
         shard: u32,
-    ) -> Result<SnapshotRecord, String> {
+    ) -> Result<SnapshotRecord, SnapshotError> {
         let started = Instant::now();
         let local = c.local_name(shard);
         let _uploading = self.snapshot_upload.lock().await;
@@ -318,7 +429,7 @@ impl ClusterNode {
             .db
             .create_snapshot(&local)
             .await
-            .map_err(|e| format!("snapshot of {local}: {e}"))?;
+            .map_err(SnapshotError::engine("snapshot of", &local))?;
         let uploaded = async {
             let sequence = sequence_in(&info.path)?;
             let key = record_key(&c.uid, shard);
@@ -329,17 +440,17 @@ impl ClusterNode {
             let object = object_name(&c.uid, shard, sequence);
             let mut file = tokio::fs::File::open(&info.path)
                 .await
-                .map_err(|e| format!("{}: {e}", info.path.display()))?;
+                .map_err(SnapshotError::io(&info.path))?;
             self.snapshots
                 .objects
                 .put(object.as_str(), &mut file)
                 .await
-                .map_err(|e| format!("uploading {object}: {e}"))?;
+                .map_err(|e| SnapshotError::object_store("uploading", &object, e))?;
             let entry = self
                 .kv
                 .entry(&key)
                 .await
-                .map_err(|e| format!("snapshot record: {e}"))?;
+                .map_err(|e| SnapshotError::kv("snapshot record", &key, e))?;
             let current: Option<SnapshotRecord> = entry
                 .as_ref()
                 .filter(|e| e.operation == kv::Operation::Put)
@@ -368,7 +479,10 @@ impl ClusterNode {
             };
             if let Err(e) = written {
                 let _ = self.snapshots.objects.delete(&object).await;
-                return Err(format!("snapshot record changed meanwhile: {e}"));
+                return Err(SnapshotError::RecordChanged {
+                    key,
+                    reason: e.to_string(),
+                });
             }
             // Keep the latest and the previous one.
             if let Some(older) = current.and_then(|r| r.previous) {
@@ -403,13 +517,16 @@ impl ClusterNode {
         c: &ClusterCollection,
         shard: u32,
         record: &SnapshotRecord,
-    ) -> Result<(), String> {
+    ) -> Result<(), SnapshotError> {
         let stream_name = c.stream(shard);
         let stream = self
             .js
             .get_stream(&stream_name)
             .await
-            .map_err(|e| format!("stream {stream_name}: {e}"))?;
+            .map_err(|e| SnapshotError::Stream {
+                stream: stream_name.clone(),
+                reason: e.to_string(),
+            })?;
         let first = stream.cached_info().state.first_sequence;
         let view = self.view();
         let now = now_ms();
@@ -435,7 +552,11 @@ impl ClusterNode {
                 .purge()
                 .sequence(keep_from)
                 .await
-                .map_err(|e| format!("purging {stream_name} below {keep_from}: {e}"))?;
+                .map_err(|e| SnapshotError::Purge {
+                    stream: stream_name.clone(),
+                    below: keep_from,
+                    reason: e.to_string(),
+                })?;
             tracing::info!(collection = %c.config.name, shard, below = keep_from, snapshot = record.sequence, "trimmed the shard's log");
         }
         Ok(())
@@ -570,20 +691,19 @@ impl ClusterNode {
         c: &ClusterCollection,
         shard: u32,
         object: &str,
-    ) -> Result<ShardSnapshotPart, tonic::Status> {
-        let unavailable = |what: String| tonic::Status::unavailable(what);
-        let replica = self.local_replica(&c.uid, shard).ok_or_else(|| {
-            unavailable(format!(
-                "node `{}` holds no replica of shard {shard} of `{}`",
-                self.node_id(),
-                c.config.name
-            ))
-        })?;
+    ) -> Result<ShardSnapshotPart, SnapshotError> {
+        let replica =
+            self.local_replica(&c.uid, shard)
+                .ok_or_else(|| SnapshotError::NoReplica {
+                    node: self.node_id().to_string(),
+                    shard,
+                    collection: c.config.name.clone(),
+                })?;
         if replica.is_restoring() {
-            return Err(unavailable(format!(
-                "node `{}` is restoring its replica of shard {shard}",
-                self.node_id()
-            )));
+            return Err(SnapshotError::Restoring {
+                node: self.node_id().to_string(),
+                shard,
+            });
         }
         let local = c.local_name(shard);
         let _uploading = self.snapshot_upload.lock().await;
@@ -591,22 +711,22 @@ impl ClusterNode {
             .db
             .create_snapshot(&local)
             .await
-            .map_err(|e| tonic::Status::internal(format!("snapshot of shard {shard}: {e}")))?;
+            .map_err(SnapshotError::engine("snapshot of shard", shard))?;
         let uploaded = async {
             let sequence = sequence_in(&info.path)?;
             let mut file = tokio::fs::File::open(&info.path)
                 .await
-                .map_err(|e| format!("{}: {e}", info.path.display()))?;
+                .map_err(SnapshotError::io(&info.path))?;
             self.snapshots
                 .objects
                 .put(object, &mut file)
                 .await
-                .map_err(|e| format!("uploading {object}: {e}"))?;
-            Ok::<_, String>(sequence)
+                .map_err(|e| SnapshotError::object_store("uploading", object, e))?;
+            Ok::<_, SnapshotError>(sequence)
         }
         .await;
         let _ = tokio::fs::remove_file(&info.path).await;
-        let sequence = uploaded.map_err(tonic::Status::internal)?;
+        let sequence = uploaded?;
         tracing::info!(collection = %c.config.name, shard, sequence, object, points = info.point_count, "uploaded a shard's part of a collection snapshot");
         Ok(ShardSnapshotPart {
             shard,
@@ -623,16 +743,14 @@ impl ClusterNode {
     pub(crate) async fn record_collection_snapshot(
         &self,
         record: &CollectionSnapshotRecord,
-    ) -> Result<(), String> {
+    ) -> Result<(), SnapshotError> {
         let value: bytes::Bytes = serde_json::to_vec(record).expect("encodes").into();
+        let key = collection_snapshot_key(&record.collection, &record.name);
         self.kv
-            .create(
-                collection_snapshot_key(&record.collection, &record.name),
-                value,
-            )
+            .create(&key, value)
             .await
             .map(|_| ())
-            .map_err(|e| format!("recording snapshot {}: {e}", record.name))
+            .map_err(|e| SnapshotError::kv("recording snapshot", &key, e))
     }
 
     /// Deletes uploaded parts (of a snapshot that failed, or is deleted).
@@ -649,7 +767,7 @@ impl ClusterNode {
     pub(crate) async fn collection_snapshots(
         &self,
         collection: &str,
-    ) -> Result<Vec<CollectionSnapshotRecord>, String> {
+    ) -> Result<Vec<CollectionSnapshotRecord>, SnapshotError> {
         let prefix = if collection.is_empty() {
             COLLECTION_SNAPSHOTS.to_string()
         } else {
@@ -659,11 +777,11 @@ impl ClusterNode {
             .kv
             .keys()
             .await
-            .map_err(|e| format!("listing snapshots: {e}"))?;
+            .map_err(|e| SnapshotError::kv("listing snapshots", &prefix, e))?;
         let mut out = Vec::new();
         use futures_util::StreamExt;
         while let Some(key) = keys.next().await {
-            let key = key.map_err(|e| format!("listing snapshots: {e}"))?;
+            let key = key.map_err(|e| SnapshotError::kv("listing snapshots", &prefix, e))?;
             if !key.starts_with(&prefix) {
                 continue;
             }
@@ -680,12 +798,12 @@ impl ClusterNode {
     async fn collection_snapshot(
         &self,
         key: &str,
-    ) -> Result<Option<CollectionSnapshotRecord>, String> {
+    ) -> Result<Option<CollectionSnapshotRecord>, SnapshotError> {
         let entry = self
             .kv
             .entry(key)
             .await
-            .map_err(|e| format!("snapshot record: {e}"))?;
+            .map_err(|e| SnapshotError::kv("snapshot record", key, e))?;
         Ok(entry
             .filter(|e| e.operation == kv::Operation::Put)
             .and_then(|e| serde_json::from_slice(&e.value).ok()))
@@ -697,7 +815,7 @@ impl ClusterNode {
         &self,
         collection: &str,
         name: &str,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, SnapshotError> {
         let key = collection_snapshot_key(collection, name);
         // A name no key can have is no snapshot.
         let Ok(Some(record)) = self.collection_snapshot(&key).await else {
@@ -706,7 +824,7 @@ impl ClusterNode {
         self.kv
             .purge(&key)
             .await
-            .map_err(|e| format!("deleting snapshot record {name}: {e}"))?;
+            .map_err(|e| SnapshotError::kv("deleting snapshot record", &key, e))?;
         let objects: Vec<String> = record.shards.iter().map(|s| s.object.clone()).collect();
         self.delete_snapshot_objects(&objects).await;
         Ok(true)
