@@ -560,6 +560,16 @@ mod tests {
             gained += row.iter().filter(|v| projected[u].contains(v)).count();
         }
         assert!(gained > 0, "no projected edge was kept");
+        // Every node but the entry point keeps a way in.
+        let mut linked = vec![false; n];
+        adj.base
+            .iter()
+            .flatten()
+            .for_each(|&v| linked[v as usize] = true);
+        let orphans: Vec<usize> = (0..n)
+            .filter(|&u| !linked[u] && u as u32 != adj.entry)
+            .collect();
+        assert!(orphans.is_empty(), "nothing links to {orphans:?}");
     }
 
     /// A damaged sealed graph file is refused with a reason, never walked.

@@ -277,6 +277,48 @@ pub(crate) fn refine_base_layer_guided(
         })
         .collect();
     adj.base = refined;
+    link_unreachable(adj, max_degree, d);
+}
+
+/// Gives every inserted node that no other node links to after the
+/// re-selection an edge in. Each node picks its own neighbours, and with
+/// half of the slots going to projected edges a node every neighbour
+/// dropped could never be found by any search: a 300-node guided graph left
+/// one image unreachable in about 6 % of builds. The edge comes from the
+/// node's closest neighbour: appended when that row has room, else in place
+/// of the row's farthest node that other nodes still link to.
+fn link_unreachable(adj: &mut Adjacency, max_degree: usize, d: impl Fn(u32, u32) -> f32) {
+    let mut in_degree = vec![0u32; adj.nodes];
+    for row in &adj.base {
+        for &v in row {
+            in_degree[v as usize] += 1;
+        }
+    }
+    for u in 0..adj.nodes {
+        if !adj.inserted[u] || in_degree[u] > 0 || u as u32 == adj.entry {
+            continue;
+        }
+        let mut own: Vec<u32> = adj.base[u].clone();
+        own.sort_by(|&a, &b| d(u as u32, a).total_cmp(&d(u as u32, b)));
+        for v in own {
+            let row = &mut adj.base[v as usize];
+            if row.len() < max_degree {
+                row.push(u as u32);
+            } else {
+                // The farthest node of v's row that stays linked without it.
+                let Some(slot) = (0..row.len())
+                    .filter(|&i| in_degree[row[i] as usize] > 1)
+                    .max_by(|&i, &j| d(v, row[i]).total_cmp(&d(v, row[j])))
+                else {
+                    continue;
+                };
+                in_degree[row[slot] as usize] -= 1;
+                row[slot] = u as u32;
+            }
+            in_degree[u] += 1;
+            break;
+        }
+    }
 }
 
 fn align(buf: &mut Vec<u8>) {
@@ -777,5 +819,39 @@ impl SealedGraph {
         let mut out = found.into_sorted_vec();
         out.truncate(k);
         out.into_iter().map(|n| n.1 as usize).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node nothing links to gets an edge from its closest neighbour: in
+    /// place of that row's farthest node when the row is full, and only of
+    /// a node that other nodes still link to.
+    #[test]
+    fn a_node_nothing_links_to_gets_an_edge_in() {
+        // Points on a line; node 3 (at 3.1) links out but nothing links to it.
+        let xs = [0.0f32, 1.0, 2.0, 3.1, 4.0];
+        let mut adj = Adjacency {
+            nodes: 5,
+            points: 5,
+            entry: 0,
+            base: vec![vec![1, 2], vec![0, 2], vec![1, 4], vec![2, 4], vec![2, 0]],
+            upper: Vec::new(),
+            inserted: vec![true; 5],
+        };
+        let d = |a: u32, b: u32| (xs[a as usize] - xs[b as usize]).abs();
+        link_unreachable(&mut adj, 2, d);
+        // Its closest neighbour is 4 (0.9 away); 4's row is full, and of
+        // its nodes 2 and 0, 0 is the farther, still linked from 1.
+        assert_eq!(adj.base[4], vec![2, 3]);
+        let linked = |v: u32| adj.base.iter().flatten().any(|&x| x == v);
+        assert!((0..5).all(linked), "{:?}", adj.base);
+        // Nothing else changed.
+        assert_eq!(
+            adj.base[0..4],
+            [vec![1, 2], vec![0, 2], vec![1, 4], vec![2, 4]]
+        );
     }
 }
