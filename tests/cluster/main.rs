@@ -47,11 +47,18 @@ fn nats_server_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports(1)[0]
+}
+
+/// `n` distinct free ports: all held open until all are chosen (one at a
+/// time, the system may hand out the same port twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// Three NATS servers in one cluster, JetStream on, stores in a temp dir.
@@ -72,19 +79,44 @@ impl Nats {
     /// As [`Nats::start`]; with `tls` (CA, cert, key) clients must connect
     /// over TLS with a certificate the CA signed (routes stay plaintext).
     fn start_with_tls(dir: &Path, tls: Option<(PathBuf, PathBuf, PathBuf)>) -> Nats {
-        let client_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let ports = free_ports(6);
         let mut nats = Nats {
             dir: dir.to_path_buf(),
-            client_ports,
-            route_ports,
+            client_ports: ports[..3].to_vec(),
+            route_ports: ports[3..].to_vec(),
             procs: vec![None, None, None],
             tls,
         };
         for i in 0..3 {
             nats.start_server(i);
         }
+        nats.wait_for_metadata_leader();
         nats
+    }
+
+    /// Waits until every server knows the JetStream metadata leader, i.e.
+    /// the three have formed one cluster (else clipdb nodes see "no
+    /// suitable peers for placement" for as long as they wait); the
+    /// servers' logs otherwise vanish with the test's temp dir.
+    fn wait_for_metadata_leader(&self) {
+        let logs = || -> Vec<String> {
+            (0..3)
+                .map(|i| {
+                    std::fs::read_to_string(self.dir.join(format!("nats-{i}.log")))
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        for _ in 0..1200 {
+            if logs().iter().all(|l| l.contains("metadata leader")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the NATS servers formed no JetStream cluster in 60 s; their logs:\n{}",
+            logs().join("\n----\n")
+        );
     }
 
     fn start_server(&mut self, i: usize) {
