@@ -394,7 +394,7 @@ fn place(
     })
 }
 
-fn rgb_dist(a: [u8; 3], b: [u8; 3]) -> f32 {
+pub(crate) fn rgb_dist(a: [u8; 3], b: [u8; 3]) -> f32 {
     let d: Vec<f32> = (0..3).map(|i| a[i] as f32 - b[i] as f32).collect();
     (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
 }

@@ -19,7 +19,7 @@ use tiny_skia::{
 };
 
 use super::rng::Rng;
-use super::synth::{BackgroundKind, Object, RenderOptions, Scene, Shape};
+use super::synth::{rgb_dist, BackgroundKind, Object, RenderOptions, Scene, Shape};
 
 /// Renders `scene` at `size` x `size` pixels with random proportions and
 /// style drawn from `rng` (the content, what the captions say, is the
@@ -103,12 +103,7 @@ fn contrasting(scene: &Scene, rng: &mut Rng) -> Option<[u8; 3]> {
         scene
             .objects
             .iter()
-            .all(|o| {
-                let d2: f32 = (0..3)
-                    .map(|i| (o.rgb[i] as f32 - c[i] as f32).powi(2))
-                    .sum();
-                d2.sqrt() >= MIN_CONTRAST
-            })
+            .all(|o| rgb_dist(o.rgb, c) >= MIN_CONTRAST)
             .then_some(c)
     })
 }
