@@ -7,8 +7,9 @@
 //! The model is `src/embed/clip.rs` itself (HF `CLIPModel` layout), built from
 //! a `VarBuilder` over a `VarMap` with the differentiable kernels, trained with
 //! AdamW on a symmetric multi-positive InfoNCE loss plus an attribute-prototype
-//! regression (see `Prototypes`). Images come from `clipdb::demo::synth` and
-//! go through the server's own preprocessing (`Preprocessor::resize_crop` and
+//! regression (see `Prototypes`). Images come from `clipdb::demo::synth`,
+//! drawn half of the time by its own renderer and half by
+//! `clipdb::demo::vector` (tiny-skia), and go through the server's own preprocessing (`Preprocessor::resize_crop` and
 //! `normalize`, or a JPEG decode first); captions through the real CLIP
 //! tokenizer. Everything random comes from `clipdb::demo::Rng`, so a seed
 //! gives the same model (see `docs/demo-model.md`).
