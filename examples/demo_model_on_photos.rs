@@ -11,7 +11,7 @@
 //! photos in `../shared/fixtures/clip/images`.
 
 use clipdb::demo::eval::{self, HeldOut};
-use clipdb::demo::synth::{Colour, Shape};
+use clipdb::demo::synth::{article, Colour, Shape};
 use clipdb::embed::{DeviceKind, Embedder, ImageLimits};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,10 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let captions: Vec<String> = Colour::ALL
         .iter()
         .flat_map(|c| {
-            Shape::ALL.iter().map(move |s| {
-                let an = c.name().starts_with(['a', 'e', 'i', 'o', 'u']);
-                format!("{} {} {}", if an { "an" } else { "a" }, c.name(), s.name())
-            })
+            Shape::ALL
+                .iter()
+                .map(move |s| article(&format!("{} {}", c.name(), s.name())))
         })
         .collect();
     let refs: Vec<&str> = captions.iter().map(String::as_str).collect();

@@ -95,7 +95,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(eval::HELDOUT_SEED);
-    let painted_n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(600);
+    let painted_n: usize = args
+        .next()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(eval::PHRASING_IMAGES);
     // Another seed of the independent renderer for choices made while
     // developing, so the test's set stays unseen.
     let painted_seed: u64 = args

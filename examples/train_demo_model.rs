@@ -44,8 +44,6 @@ use clipdb::embed::{
 /// use `eval::HELDOUT_SEED`, which nothing is tuned on).
 const VALIDATION_SEED: u64 = 0x0000_7A11_DA7E_0001;
 const EOS: u32 = 49407;
-/// Single-object images of each phrasing report (as in the test).
-const PHRASING_IMAGES: usize = 600;
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Train clipdb's demo CLIP model on synthetic captioned images")]
@@ -981,7 +979,7 @@ fn main() -> AnyResult<()> {
                     "by_shape": s.by_shape.iter().map(|(shape, rp)| (shape.name().to_string(), json!(rp))).collect::<serde_json::Map<_, _>>()},
             })
         };
-        let n = PHRASING_IMAGES;
+        let n = eval::PHRASING_IMAGES;
         let ours = eval::evaluate_painted(&loaded, &HeldOut::single_object(eval::HELDOUT_SEED, n))?;
         println!("phrasings on the generator's single-object images:\n{ours}");
         let painted = eval::evaluate_painted(&loaded, &HeldOut::painted(eval::PAINTED_SEED, n))?;

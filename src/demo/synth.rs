@@ -1060,8 +1060,8 @@ fn coloured_phrase(q: &ObjectQuery, rng: &mut Rng) -> String {
     text
 }
 
-/// Prefixes "a" or "an".
-fn article(phrase: &str) -> String {
+/// Prefixes "a" or "an": "a red disc", "an orange ring".
+pub fn article(phrase: &str) -> String {
     let an = phrase
         .chars()
         .next()
@@ -1442,6 +1442,8 @@ mod tests {
     fn articles() {
         assert_eq!(article("orange disc"), "an orange disc");
         assert_eq!(article("red disc"), "a red disc");
+        assert_eq!(article("orange star"), "an orange star");
+        assert_eq!(article("red ring"), "a red ring");
         assert_eq!(strip_article("an orange disc"), "orange disc");
     }
 }

@@ -62,7 +62,7 @@ fn retrieval_meets_the_targets() {
 /// / 0.950, P@5 0.907-0.910).
 #[test]
 fn generator_phrasings_stay_as_good() {
-    let set = HeldOut::single_object(eval::HELDOUT_SEED, PAINTED_IMAGES);
+    let set = HeldOut::single_object(eval::HELDOUT_SEED, eval::PHRASING_IMAGES);
     let r = eval::evaluate_painted(embedder(), &set).unwrap();
     println!("generator's single-object images:\n{r}");
     for p in r.phrasings() {
@@ -77,16 +77,13 @@ fn generator_phrasings_stay_as_good() {
     }
 }
 
-/// Images of the independent evaluation renderer (`clipdb::demo::paint`).
-const PAINTED_IMAGES: usize = 600;
-
 /// Issue #20's targets on a renderer the model never trains on: shapes
 /// drawn as filled polygons (like Pillow's), single objects, 96 to 320 px,
 /// PNG and JPEG.
 #[test]
 fn held_out_renderer_figures() {
     let start = Instant::now();
-    let set = HeldOut::painted(eval::PAINTED_SEED, PAINTED_IMAGES);
+    let set = HeldOut::painted(eval::PAINTED_SEED, eval::PHRASING_IMAGES);
     let r = eval::evaluate_painted(embedder(), &set).unwrap();
     println!(
         "painted held-out set (seed {:#x}):\n{r}\n(total {:.1} s)",
