@@ -14,8 +14,11 @@
 //! record is copied (later bytes belong to writes after the cut and are not
 //! referred to). A segment sealed at the cut has immutable graph files and a
 //! manifest, which are copied too, so a restore reloads its graphs instead
-//! of rebuilding them. Growing segments' graphs are rebuilt on open, as on
-//! every restart.
+//! of rebuilding them. A segment that was full but still sealing at the cut
+//! is waited for (up to [`SEAL_WAIT`]) and copied as sealed: its graph files
+//! hold no state of their own beyond the full segment's vectors, and records
+//! written into it after the cut are simply absent from `points.jsonl`
+//! (dead, like deleted ones). Growing segments' graphs are rebuilt on open.
 //!
 //! **Archive.** See [`crate::storage::snapshot`]: `snapshot.json` (the
 //! [`SnapshotHeader`]), `points.jsonl` (one live record per line), the
@@ -52,6 +55,11 @@ pub const SNAPSHOT_FORMAT: u32 = 1;
 const POINTS_MEMBER: &str = "points.jsonl";
 /// Records per metadata batch while restoring.
 const RESTORE_BATCH: usize = 10_000;
+/// How long a snapshot waits for a segment that was full but not yet sealed
+/// at the cut. Longer than any seal of a default-size segment on a small
+/// machine; past it (a seal retrying on a failing disk) the segment is copied
+/// as growing and rebuilt on restore.
+const SEAL_WAIT: Duration = Duration::from_secs(300);
 
 /// What a snapshot holds, stored first in its archive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -356,6 +364,28 @@ fn seg_dir_name(id: u32) -> String {
         .into_owned()
 }
 
+/// Whether `seg`, full but not sealed at the cut, got sealed within
+/// [`SEAL_WAIT`] (blocking). A segment that is not full is not waited for.
+fn wait_for_seal(collection: &Collection, seg: &super::segment::Segment) -> bool {
+    use std::sync::atomic::Ordering;
+    if seg.allocated.load(Ordering::Acquire) < seg.capacity {
+        return false;
+    }
+    let deadline = std::time::Instant::now() + SEAL_WAIT;
+    while !seg.sealed.load(Ordering::Acquire) {
+        if collection.is_dropped() || std::time::Instant::now() >= deadline {
+            tracing::warn!(
+                collection = %collection.name(),
+                segment = seg.id,
+                "segment still sealing; the snapshot copies it as growing"
+            );
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 /// Writes the archive of a capture (blocking; after the barrier).
 fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Result<SnapshotInfo> {
     let name = collection.name();
@@ -377,7 +407,8 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
     for cs in &capture.segments {
         let seg = &cs.segment;
         let dir_name = seg_dir_name(seg.id);
-        let records = if cs.sealed {
+        let sealed = cs.sealed || wait_for_seal(collection, seg);
+        let records = if sealed {
             seg.capacity
         } else {
             cs.points.last().map_or(0, |(r, _)| r + 1)
@@ -389,7 +420,7 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
             copies.push((member.clone(), path, file.prefix_len(records)));
             files.push(member);
         }
-        if cs.sealed {
+        if sealed {
             for path in seg.sealed_files()? {
                 let len = std::fs::metadata(&path)
                     .map_err(|e| StorageError::io(&path, e))?
@@ -402,7 +433,7 @@ fn write_snapshot(dir: &Path, collection: &Collection, capture: Capture) -> Resu
         segments.push(SnapshotSegment {
             id: seg.id,
             capacity: seg.capacity,
-            sealed: cs.sealed,
+            sealed,
             vector_file_len: seg.vectors[0].full_len(),
             files,
         });
