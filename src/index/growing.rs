@@ -66,6 +66,9 @@ pub(crate) struct GrowingGraph {
     /// Inserts hold it shared for a whole batch; a checkpoint holds it
     /// exclusively while it copies the edges, so it sees only whole inserts.
     insert_gate: RwLock<()>,
+    /// Per layer l >= 1 (index l - 1): its inserted members, the search's
+    /// landmarks (see [`walk::entries`]). A node joins once inserted.
+    members: RwLock<Vec<Vec<u32>>>,
 }
 
 /// First bytes of a growing graph's checkpoint file (version 1).
@@ -123,6 +126,7 @@ impl GrowingGraph {
             points: AtomicUsize::new(0),
             level_seed: AtomicU64::new(0x5EED_C11B_DB00_0001),
             insert_gate: RwLock::new(()),
+            members: RwLock::new(vec![Vec::new(); MAX_LEVEL]),
         }
     }
 
@@ -260,6 +264,7 @@ impl GrowingGraph {
         };
         let Some((entry_node, top)) = entry else {
             *self.entry.write() = Some((id, level));
+            self.join_layers(id, level);
             self.points.fetch_add(1, Ordering::Release);
             return;
         };
@@ -273,7 +278,7 @@ impl GrowingGraph {
         for layer in (0..=level.min(top)).rev() {
             let found = walk::beam(
                 self.capacity,
-                ep,
+                &[ep],
                 self.ef_construction,
                 |n, out| self.read_edges(n, layer, out),
                 dist,
@@ -298,7 +303,18 @@ impl GrowingGraph {
         if level > top {
             *self.entry.write() = Some((id, level));
         }
+        self.join_layers(id, level);
         self.points.fetch_add(1, Ordering::Release);
+    }
+
+    /// Lists an inserted node as a member of its layers 1..=level.
+    fn join_layers(&self, node: u32, level: usize) {
+        if level > 0 {
+            let mut members = self.members.write();
+            for list in &mut members[..level] {
+                list.push(node);
+            }
+        }
     }
 
     /// Adds `new` to `node`'s list on `layer`; a list that would overflow
@@ -349,9 +365,17 @@ impl GrowingGraph {
         for layer in (1..=top).rev() {
             ep = walk::greedy(ep, |n, out| self.read_edges(n, layer, out), dist);
         }
+        let entries = {
+            let members = self.members.read();
+            let landmarks = members
+                .iter()
+                .find(|l| l.len() <= walk::MAX_LANDMARKS)
+                .map_or(&[][..], |l| &l[..]);
+            walk::entries(ep, landmarks, dist)
+        };
         let found = walk::beam(
             self.capacity,
-            ep,
+            &entries,
             ef.max(k),
             |n, out| self.read_edges(n, 0, out),
             dist,
@@ -505,6 +529,7 @@ impl GrowingGraph {
                 std::ptr::copy_nonoverlapping(v.as_ptr(), g.row_ptr(n as u32) as *mut f32, dim)
             };
             g.levels[n].store(level, Ordering::Relaxed);
+            g.join_layers(n as u32, level as usize - 1);
             if level > 1 {
                 let len = g.upper_len(level);
                 let lists = zeroed_u32s(len);
@@ -732,6 +757,14 @@ mod tests {
         for i in 0..n {
             assert_eq!(back.contains(i), i % 3 != 1);
         }
+        // The same layer members (the searches' landmarks).
+        let sorted = |g: &GrowingGraph| -> Vec<Vec<u32>> {
+            let mut m = g.members.read().clone();
+            m.iter_mut().for_each(|l| l.sort_unstable());
+            m
+        };
+        assert_eq!(sorted(&back), sorted(&g));
+        assert!(!sorted(&g)[0].is_empty());
         for qi in 0..50u64 {
             let q = unit(9_000 + qi, dim);
             assert_eq!(

@@ -482,6 +482,8 @@ pub struct SealedGraph {
     base_offsets: Span,
     base_targets: Span,
     upper: Vec<UpperLayer>,
+    /// See [`walk::MAX_LANDMARKS`]; empty without upper layers.
+    landmarks: Vec<u32>,
     int8: Option<Int8Codes>,
     rows: VectorRows,
 }
@@ -597,6 +599,7 @@ impl SealedGraph {
             base_offsets: spans[0],
             base_targets: spans[1],
             upper: Vec::new(),
+            landmarks: Vec::new(),
             int8: None,
             rows,
         };
@@ -623,6 +626,13 @@ impl SealedGraph {
             if graph.u32s(top_layer.members).binary_search(&entry).is_err() {
                 return Err("the entry node is not in the top layer".into());
             }
+        }
+        if let Some(layer) = graph
+            .upper
+            .iter()
+            .find(|l| l.members.len / 4 <= walk::MAX_LANDMARKS)
+        {
+            graph.landmarks = graph.u32s(layer.members).to_vec();
         }
         if quantization == Quantization::Int8 {
             let s = &spans[2 + 3 * top..];
@@ -804,9 +814,10 @@ impl SealedGraph {
                 &distance,
             );
         }
+        let entries = walk::entries(ep, &self.landmarks, &distance);
         let found = walk::beam(
             self.nodes,
-            ep,
+            &entries,
             ef.max(k),
             |n, out| {
                 out.clear();
@@ -825,6 +836,59 @@ impl SealedGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A query the greedy descent leads into the wrong region still finds
+    /// its neighbours: the beam also starts from the closest landmarks.
+    /// Two clusters no layer-0 edge joins, the entry in the first, both on
+    /// layer 1 without an edge between them; a query at the second cluster
+    /// gets the second cluster's nodes (with the entry alone it could only
+    /// ever return the first's).
+    #[test]
+    fn the_beam_starts_from_the_closest_landmark_too() {
+        let dim = 4;
+        let point = |cluster: usize, i: usize| {
+            let mut v = vec![0.02 * i as f32; dim];
+            v[cluster] = 1.0;
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        // Nodes 0-4 near axis 0, nodes 5-9 near axis 1.
+        let data: Vec<f32> = (0..10).flat_map(|n| point(n / 5, n % 5)).collect();
+        let rows = VectorRows::from_vec(data, dim);
+        let ring = |first: u32| -> Vec<Vec<u32>> {
+            (0..5)
+                .map(|i| vec![first + (i + 1) % 5, first + (i + 4) % 5])
+                .collect()
+        };
+        let adj = Adjacency {
+            nodes: 10,
+            points: 10,
+            entry: 0,
+            base: ring(0).into_iter().chain(ring(5)).collect(),
+            upper: vec![vec![(0, Vec::new()), (5, Vec::new())]],
+            inserted: vec![true; 10],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for q in [Quantization::F32, Quantization::Int8] {
+            let path = dir.path().join(format!("{q:?}.idx"));
+            write_file(&path, &encode(&adj, &rows, q)).unwrap();
+            let g = SealedGraph::open(
+                &path,
+                Metric::Cosine,
+                rows.clone(),
+                Expected { dim, nodes: 10 },
+            )
+            .unwrap();
+            assert_eq!(g.landmarks, vec![0, 5]);
+            let mut found = g.search(&point(1, 2), 5, 8, &|_| true);
+            found.sort_unstable();
+            assert_eq!(found, vec![5, 6, 7, 8, 9], "{q:?}");
+            // And a query at the entry's cluster still gets that cluster.
+            let mut found = g.search(&point(0, 2), 5, 8, &|_| true);
+            found.sort_unstable();
+            assert_eq!(found, vec![0, 1, 2, 3, 4], "{q:?}");
+        }
+    }
 
     /// A node nothing links to gets an edge from its closest neighbour: in
     /// place of that row's farthest node when the row is full, and only of
