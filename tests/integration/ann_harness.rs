@@ -190,3 +190,121 @@ fn loadgen_end_to_end_through_grpc() {
     });
     assert!(list.collections.is_empty(), "{list:?}");
 }
+
+/// `clipdb loadgen --clip --captions`: a CLIP collection whose points carry
+/// caption vectors, sealed guided by them, searched for images only by the
+/// text query set through gRPC (issue #22's end-to-end figure uses it at
+/// 100 000 points). A caption file of another dimension is refused.
+#[test]
+fn loadgen_clip_collection_with_captions_through_grpc() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    let server = TestServer::start(&data_dir, &["--model", &common::tiny_model()]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dim = rt.block_on(async {
+        clipdb::proto::embeddings_client::EmbeddingsClient::new(server.channel().await)
+            .embed_text(clipdb::proto::EmbedTextRequest {
+                texts: vec!["a photo".into()],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .embeddings[0]
+            .values
+            .len()
+    });
+    // The same base with a longer query stream: its text queries, not the
+    // measured ones, are the captions.
+    let data = synth::generate(1200, 40, dim, 5);
+    let captions = synth::generate(1200, 1200, dim, 5).query_sets[1]
+        .queries
+        .clone();
+    let data_path = root.path().join("set");
+    data.save(&data_path).unwrap();
+    let captions_path = root.path().join("captions.fvecs");
+    clipdb::bench::texmex::write_fvecs(&captions_path, dim, &captions).unwrap();
+    let loadgen = |captions: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clipdb"))
+            .args(["loadgen", "--data"])
+            .arg(&data_path)
+            .args(["--clip", "--captions"])
+            .arg(captions)
+            .args(["--segment-capacity", "400", "--ef", "64", "--clients", "2"])
+            .args(["--collection", "guided", "--keep", "--server"])
+            .arg(server.url())
+            .output()
+            .unwrap()
+    };
+    let result = loadgen(&captions_path);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let records: Vec<Record> = String::from_utf8_lossy(&result.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{stderr}");
+    for r in &records {
+        assert_eq!(
+            (r.engine.as_str(), r.n, r.dim),
+            ("clipdb-clip-captions", 1200, dim)
+        );
+        assert!(r.recall_at_10 > 0.9, "{r:?}");
+    }
+    // The collection is a CLIP one, its points carry both vectors, and its
+    // full segments were sealed guided by their captions.
+    rt.block_on(async {
+        let mut collections = server.collections().await;
+        common::wait_sealed(&mut collections, "guided", 3).await;
+        let info = collections
+            .get_collection(clipdb::proto::GetCollectionRequest {
+                name: "guided".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(info.vectorizer, clipdb::proto::Vectorizer::Clip as i32);
+        let got = server
+            .points()
+            .await
+            .get(clipdb::proto::GetRequest {
+                collection: "guided".into(),
+                ids: vec!["7".into()],
+                with_vector: true,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .points;
+        let norm = |v: &[f32]| -> Vec<f32> {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect()
+        };
+        let caption = norm(&captions[7 * dim..8 * dim]);
+        let stored = &got[0].text_vector;
+        assert!(
+            stored
+                .iter()
+                .zip(&caption)
+                .all(|(a, b)| (a - b).abs() < 1e-5),
+            "caption vector of point 7"
+        );
+    });
+    let log = server.log();
+    let guided = log
+        .lines()
+        .filter(|l| l.contains("sealed graphs written") && l.contains("collection=guided "))
+        .filter(|l| !l.contains("caption_sample=0"))
+        .count();
+    assert_eq!(guided, 3, "{log}");
+
+    // Captions of another dimension: refused before anything is created.
+    let wrong = root.path().join("wrong.fvecs");
+    clipdb::bench::texmex::write_fvecs(&wrong, dim + 1, &vec![0.5; dim + 1]).unwrap();
+    let result = loadgen(&wrong);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains(&format!("{}-d, the data set is {dim}-d", dim + 1)),
+        "{stderr}"
+    );
+}

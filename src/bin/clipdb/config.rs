@@ -145,6 +145,20 @@ pub struct LoadgenArgs {
     /// The server's data directory (same host): report the collection's bytes on disk.
     #[arg(long)]
     pub server_data_dir: Option<PathBuf>,
+    /// Create a CLIP collection (VECTORIZER_CLIP; the data's dimension must
+    /// be the server model's) holding the base vectors as image vectors, and
+    /// search its images only (fusion image 1, text 0), as text->image
+    /// search by a sentence does.
+    #[arg(long)]
+    pub clip: bool,
+    /// Caption vectors (.fvecs) for a CLIP collection: point i gets row i as
+    /// its caption vector (the first min(N, rows) points), which guides the
+    /// sealing of the image graph. Never the measured queries.
+    #[arg(long, requires = "clip")]
+    pub captions: Option<PathBuf>,
+    /// Points per segment of the collection (0: the server's default).
+    #[arg(long, default_value_t = 0)]
+    pub segment_capacity: u32,
     /// Also append the JSON lines to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -279,7 +279,25 @@ async fn loadgen_command(args: LoadgenArgs) -> Result<(), ClientError> {
         ),
         None => None,
     };
+    let captions = match &args.captions {
+        Some(path) => {
+            let (dim, values) =
+                clipdb::bench::texmex::read_fvecs(path).map_err(ClientError::Usage)?;
+            if dim != data.dim {
+                return Err(ClientError::Usage(format!(
+                    "--captions {}: {dim}-d, the data set is {}-d",
+                    path.display(),
+                    data.dim
+                )));
+            }
+            values
+        }
+        None => Vec::new(),
+    };
     let options = LoadgenOptions {
+        clip: args.clip,
+        captions,
+        segment_capacity: args.segment_capacity,
         collection: args.collection,
         m: args.m,
         ef_construction: args.ef_construction,

@@ -40,6 +40,14 @@ pub struct LoadgenOptions {
     pub server_pid: Option<u32>,
     /// The server's data directory, to report the collection's bytes on disk.
     pub server_data_dir: Option<PathBuf>,
+    /// A CLIP collection: base vectors are image vectors, searches ask for
+    /// images only (fusion image 1, text 0).
+    pub clip: bool,
+    /// Caption vectors (row-major, the data's dimension) for the first
+    /// points of a CLIP collection.
+    pub captions: Vec<f32>,
+    /// Points per segment (0: the server's default).
+    pub segment_capacity: u32,
 }
 
 /// Runs the load and the searches; `emit` sees each record when measured.
@@ -91,18 +99,27 @@ pub async fn loadgen(
     for (s, set) in data.query_sets.iter().enumerate() {
         let set = Arc::new(set.clone());
         // Warm-up, untimed.
-        run_searches(&conns[..1], &name, &set, data.dim, options.ef[0], 100).await?;
+        let search = Search {
+            collection: &name,
+            set: &set,
+            dim: data.dim,
+            clip: options.clip,
+        };
+        search.run(&conns[..1], options.ef[0], 100).await?;
         for &ef in &options.ef {
-            let (hits, qps_1t, mut lat1) =
-                run_searches(&conns[..1], &name, &set, data.dim, ef, set.len()).await?;
-            let (_, qps, mut lat) =
-                run_searches(&conns, &name, &set, data.dim, ef, set.len()).await?;
+            let (hits, qps_1t, mut lat1) = search.run(&conns[..1], ef, set.len()).await?;
+            let (_, qps, mut lat) = search.run(&conns, ef, set.len()).await?;
             let disk = options
                 .server_data_dir
                 .as_ref()
                 .map(|d| disk_usage(&d.join("collections").join(&name)));
             let record = Record {
-                engine: "clipdb".into(),
+                engine: match (options.clip, options.captions.is_empty()) {
+                    (false, _) => "clipdb",
+                    (true, true) => "clipdb-clip",
+                    (true, false) => "clipdb-clip-captions",
+                }
+                .into(),
                 mode: "grpc".into(),
                 dataset: data.name.clone(),
                 n,
@@ -183,6 +200,12 @@ async fn load(
             }),
             shards: options.shards,
             replication_factor: options.replication_factor,
+            segment_capacity: options.segment_capacity,
+            vectorizer: if options.clip {
+                proto::Vectorizer::Clip as i32
+            } else {
+                proto::Vectorizer::None as i32
+            },
             ..Default::default()
         })
         .await
@@ -198,6 +221,7 @@ async fn load(
     let batch = options.batch_size.max(1);
     let stream_data = Arc::clone(data);
     let stream_name = name.clone();
+    let captions = Arc::new(options.captions.clone());
     let requests = tokio_stream::iter((0..data.n()).step_by(batch).map(move |start| {
         let end = (start + batch).min(stream_data.n());
         proto::UpsertRequest {
@@ -206,6 +230,9 @@ async fn load(
                 .map(|i| proto::Point {
                     id: i.to_string(),
                     vector: stream_data.vector(i).to_vec(),
+                    text_vector: captions
+                        .get(i * stream_data.dim..(i + 1) * stream_data.dim)
+                        .map_or_else(Vec::new, <[f32]>::to_vec),
                     ..Default::default()
                 })
                 .collect(),
@@ -230,63 +257,82 @@ async fn load(
     Ok(secs)
 }
 
-/// The first `count` queries of `set`, spread over `conns` (one task per
-/// connection, each taking the next query when done): hits in query order,
-/// queries per second, per-request latencies.
-async fn run_searches(
-    conns: &[Clients],
-    collection: &str,
-    set: &Arc<clipdb::bench::QuerySet>,
+/// One query set's searches against one collection.
+struct Search<'a> {
+    collection: &'a str,
+    set: &'a Arc<clipdb::bench::QuerySet>,
     dim: usize,
-    ef: usize,
-    count: usize,
-) -> Result<(Vec<Vec<u32>>, f64, Vec<Duration>), ClientError> {
-    let count = count.min(set.len());
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in conns {
-        let mut points = c.points.clone();
-        let (next, set, collection) = (Arc::clone(&next), Arc::clone(set), collection.to_string());
-        tasks.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    break;
+    /// Ask a CLIP collection for images only.
+    clip: bool,
+}
+
+impl Search<'_> {
+    /// The first `count` queries, spread over `conns` (one task per
+    /// connection, each taking the next query when done): hits in query
+    /// order, queries per second, per-request latencies.
+    async fn run(
+        &self,
+        conns: &[Clients],
+        ef: usize,
+        count: usize,
+    ) -> Result<(Vec<Vec<u32>>, f64, Vec<Duration>), ClientError> {
+        let count = count.min(self.set.len());
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        let fusion = self.clip.then_some(proto::FusionWeights {
+            image: 1.0,
+            text: 0.0,
+        });
+        for c in conns {
+            let mut points = c.points.clone();
+            let (next, set, collection) = (
+                Arc::clone(&next),
+                Arc::clone(self.set),
+                self.collection.to_string(),
+            );
+            let dim = self.dim;
+            tasks.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let hits = points
+                        .search(proto::SearchRequest {
+                            collection: collection.clone(),
+                            query: Some(proto::search_request::Query::Vector(proto::Vector {
+                                values: set.query(i, dim).to_vec(),
+                            })),
+                            limit: K as u32,
+                            ef: ef as u32,
+                            fusion,
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(|s| ClientError::rpc(format!("search {collection}"), s))?
+                        .into_inner()
+                        .hits;
+                    let elapsed = t.elapsed();
+                    let ids = hits
+                        .iter()
+                        .map(|h| h.id.parse::<u32>().unwrap_or(u32::MAX))
+                        .collect::<Vec<u32>>();
+                    done.push((i, ids, elapsed));
                 }
-                let t = Instant::now();
-                let hits = points
-                    .search(proto::SearchRequest {
-                        collection: collection.clone(),
-                        query: Some(proto::search_request::Query::Vector(proto::Vector {
-                            values: set.query(i, dim).to_vec(),
-                        })),
-                        limit: K as u32,
-                        ef: ef as u32,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|s| ClientError::rpc(format!("search {collection}"), s))?
-                    .into_inner()
-                    .hits;
-                let elapsed = t.elapsed();
-                let ids = hits
-                    .iter()
-                    .map(|h| h.id.parse::<u32>().unwrap_or(u32::MAX))
-                    .collect::<Vec<u32>>();
-                done.push((i, ids, elapsed));
-            }
-            Ok::<_, ClientError>(done)
-        }));
+                Ok::<_, ClientError>(done)
+            }));
+        }
+        let mut all = Vec::with_capacity(count);
+        for t in tasks {
+            all.extend(t.await.expect("search task panicked")?);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        all.sort_by_key(|r| r.0);
+        let lat = all.iter().map(|r| r.2).collect();
+        let hits = all.into_iter().map(|r| r.1).collect();
+        Ok((hits, count as f64 / secs, lat))
     }
-    let mut all = Vec::with_capacity(count);
-    for t in tasks {
-        all.extend(t.await.expect("search task panicked")?);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    all.sort_by_key(|r| r.0);
-    let lat = all.iter().map(|r| r.2).collect();
-    let hits = all.into_iter().map(|r| r.1).collect();
-    Ok((hits, count as f64 / secs, lat))
 }
