@@ -100,11 +100,13 @@ mod baseline {
 const USAGE: &str = "usage: cargo bench --bench ann -- (--data DIR | --generate N [--dim 512] [--seed 42] [--save DIR])
        [--queries 1000] [--m 16] [--ef-construction 200] [--ef 32,64,128,256] [--threads T]
        [--out results.jsonl] [--plot recall_qps.svg] [--compare FILE.jsonl]... [--plot-only]
-       [--unfiltered-baseline] [--growing] [--quantization f32,int8] [--unrefined] [--insert-batch N]
+       [--unfiltered-baseline] [--growing] [--quantization f32,int8] [--unrefined] [--insert-batch N] [--file-rows]
        [--captions FILE.fvecs] [--build-seed S]
 --m and --ef-construction take lists too (every pair is built).
 --insert-batch N builds with one parallel insert per N points, as the server does per request.
 --unrefined also measures the sealed graph with its layer-0 edges as built, not re-selected (\"clipdb-unrefined\").
+--file-rows also measures each sealed form reading its f32 rows as laid out in a segment's vector file
+(4-byte checksum per record: most rows not on a cache line; engines \"...-file-rows\").
 --captions: a sample of text vectors (never the measured queries); each sealed form is also measured with
 layer-0 edges toward where they land (engines \"...-guided\"), from the same build.
 --build-seed S inserts the points in an order shuffled with S (another build of the same data).
@@ -132,6 +134,7 @@ struct Args {
     unfiltered: bool,
     growing: bool,
     unrefined: bool,
+    file_rows: bool,
     insert_batch: Option<usize>,
     quantization: Vec<Quantization>,
     captions: Option<PathBuf>,
@@ -157,6 +160,7 @@ fn parse_args() -> Result<Args, String> {
         unfiltered: false,
         growing: false,
         unrefined: false,
+        file_rows: false,
         insert_batch: None,
         // What a collection created with defaults walks on.
         quantization: vec![Quantization::Int8],
@@ -185,6 +189,7 @@ fn parse_args() -> Result<Args, String> {
             "--unfiltered-baseline" => a.unfiltered = true,
             "--growing" => a.growing = true,
             "--unrefined" => a.unrefined = true,
+            "--file-rows" => a.file_rows = true,
             "--insert-batch" => a.insert_batch = Some(num(val()?)?),
             "--captions" => a.captions = Some(val()?.into()),
             "--build-seed" => a.build_seed = Some(num(val()?)? as u64),
@@ -242,6 +247,7 @@ fn run(args: &Args) -> Result<(), String> {
             threads: args.threads,
             sealed_dir: None,
             unrefined: args.unrefined,
+            file_rows: args.file_rows,
             insert_batch: args.insert_batch,
             captions: match &args.captions {
                 Some(path) => {

@@ -22,6 +22,7 @@ fn inproc_records_parse_and_recall_is_sane() {
         insert_batch: None,
         captions: None,
         build_seed: None,
+        file_rows: false,
     };
     let mut seen = 0;
     let quantizations = [Quantization::F32, Quantization::Int8];
