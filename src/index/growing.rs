@@ -365,14 +365,15 @@ impl GrowingGraph {
         for layer in (1..=top).rev() {
             ep = walk::greedy(ep, |n, out| self.read_edges(n, layer, out), dist);
         }
-        let entries = {
-            let members = self.members.read();
-            let landmarks = members
-                .iter()
-                .find(|l| l.len() <= walk::MAX_LANDMARKS)
-                .map_or(&[][..], |l| &l[..]);
-            walk::entries(ep, landmarks, dist)
-        };
+        // A copy (at most 4 KiB), so inserts never wait for the scoring.
+        let landmarks: Vec<u32> = self
+            .members
+            .read()
+            .iter()
+            .find(|l| l.len() <= walk::MAX_LANDMARKS)
+            .cloned()
+            .unwrap_or_default();
+        let entries = walk::entries(ep, &landmarks, dist);
         let found = walk::beam(
             self.capacity,
             &entries,
