@@ -2,7 +2,7 @@
 //! and the in-memory table of its live records.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -31,6 +31,10 @@ pub(crate) struct Segment {
     pub graphs: Vec<Graph>,
     /// Indexed by record number; `None` = never written, replaced or deleted.
     pub points: RwLock<Vec<Option<PointEntry>>>,
+    /// Bit `r` is set while `points[r]` holds a point; changed with it,
+    /// under its lock (see [`Segment::set_live`]). An unfiltered walk tests
+    /// these 12.5 KiB per 100 000 records instead of the table's entries.
+    live: Box<[AtomicU64]>,
     /// Records handed out to writers so far (the next record number).
     pub allocated: AtomicU32,
     /// Writes allocated here and not yet committed or failed.
@@ -136,7 +140,42 @@ fn params(config: &CollectionConfig) -> GraphParams {
     }
 }
 
+/// The live bits of a record table.
+fn live_bits(points: &[Option<PointEntry>]) -> Box<[AtomicU64]> {
+    points
+        .chunks(64)
+        .map(|c| {
+            AtomicU64::new(
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.is_some())
+                    .fold(0, |w, (i, _)| w | 1 << i),
+            )
+        })
+        .collect()
+}
+
 impl Segment {
+    /// Marks record `r` live or not; call with `points` write-locked, after
+    /// changing `points[r]` to match.
+    pub(crate) fn set_live(&self, r: u32, live: bool) {
+        let (word, bit) = (r as usize / 64, 1u64 << (r % 64));
+        if live {
+            self.live[word].fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.live[word].fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether record `r` holds a point (read with `points` read-locked,
+    /// which orders it after the write that set it).
+    #[inline]
+    pub(crate) fn is_live(&self, r: usize) -> bool {
+        self.live
+            .get(r / 64)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (r % 64)) != 0)
+    }
+
     /// Creates the files of a new, empty growing segment.
     pub fn create(collection_dir: &Path, id: u32, config: &CollectionConfig) -> Result<Segment> {
         let dir = segment_dir(collection_dir, id);
@@ -174,6 +213,9 @@ impl Segment {
             vectors,
             graphs,
             points: RwLock::new(vec![None; capacity as usize]),
+            live: (0..(capacity as usize).div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             allocated: AtomicU32::new(0),
             in_flight: AtomicUsize::new(0),
             sealed: AtomicBool::new(false),
@@ -251,6 +293,7 @@ impl Segment {
             capacity,
             vectors,
             graphs,
+            live: live_bits(&points),
             points: RwLock::new(points),
             allocated: AtomicU32::new(if sealed { capacity } else { allocated }),
             in_flight: AtomicUsize::new(0),

@@ -41,7 +41,7 @@ pub struct Collection {
     /// `CommitPermit`, see `CommitTarget::apply` in `write.rs`).
     ids: IdMap,
     /// All segments, oldest first.
-    segments: RwLock<Vec<Arc<Segment>>>,
+    pub(crate) segments: RwLock<Vec<Arc<Segment>>>,
     /// The segment taking writes; its lock serialises record allocation.
     growing: Mutex<Arc<Segment>>,
     values: RwLock<HashMap<String, Vec<u8>>>,

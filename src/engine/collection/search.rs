@@ -502,7 +502,15 @@ impl SearchContext<'_> {
                 return self.exact(seg, &points, matching.into_iter());
             }
         }
-        let result = self.walk(seg, &points, &keep_record);
+        // Without a filter or exclusions a node is kept when its record is
+        // live: a bit test instead of a look-up in the record table.
+        let live = |r: usize| seg.is_live(r);
+        let plain = self.filter.is_none() && self.exclude.is_empty();
+        let result = if plain {
+            self.walk(seg, &points, &live)
+        } else {
+            self.walk(seg, &points, &keep_record)
+        };
         if result.len() < self.limit {
             // The graph walk came back short (many deleted or filtered-out
             // nodes): fall back to an exact scan so matches are never missed.

@@ -287,6 +287,7 @@ impl CommitTarget for Collection {
                 if let Some(seg) = self.segment(prev.segment) {
                     let mut points = seg.points.write();
                     points[prev.record as usize] = None;
+                    seg.set_live(prev.record, false);
                     // Under the table's lock: an index being filled reads
                     // the table under it too, so it never sees a record
                     // after its removal here.
@@ -300,6 +301,7 @@ impl CommitTarget for Collection {
                     if let Some(seg) = self.segment(loc.segment) {
                         let mut points = seg.points.write();
                         points[loc.record as usize] = Some(entry.clone());
+                        seg.set_live(loc.record, true);
                         for ix in indexes.iter() {
                             ix.insert(*loc, entry.payload.as_deref());
                         }

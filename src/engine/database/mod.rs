@@ -733,6 +733,60 @@ mod tests {
             .collect()
     }
 
+    /// The live bits unfiltered walks test match the record tables after
+    /// writes, replacements and deletes, and after a reopen; such a search
+    /// returns only live points.
+    #[test]
+    fn live_bits_follow_the_record_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let check = |db: &Database| {
+            let c = db.collection("live").unwrap();
+            let mut live = 0;
+            for seg in c.segments.read().iter() {
+                let points = seg.points.read();
+                for (r, p) in points.iter().enumerate() {
+                    assert_eq!(seg.is_live(r), p.is_some(), "segment {} record {r}", seg.id);
+                    live += p.is_some() as usize;
+                }
+                assert!(!seg.is_live(points.len()));
+            }
+            assert_eq!(live, 120);
+            for q in 0..20 {
+                let query = Query::Vector((0..8).map(|d| ((q * 13 + d) as f32).cos()).collect());
+                let params = SearchParams {
+                    limit: 30,
+                    ef: 64,
+                    filter: None,
+                    with_payload: false,
+                    with_vector: false,
+                    fusion: None,
+                    offset: 0,
+                    score_threshold: None,
+                };
+                let hits = rt.block_on(db.search("live", query, params)).unwrap();
+                assert_eq!(hits.len(), 30);
+                for h in hits {
+                    let i: usize = h.id[1..].parse().unwrap();
+                    assert!(!(20..50).contains(&i), "deleted point {} found", h.id);
+                }
+            }
+        };
+        {
+            let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+            db.create_collection(spec("live")).unwrap();
+            rt.block_on(db.upsert("live", points(150))).unwrap();
+            // Replacements move points to new records; deletes empty theirs.
+            rt.block_on(db.upsert("live", points(150)[100..140].to_vec()))
+                .unwrap();
+            let deleted = (20..50).map(|i| format!("p{i}")).collect();
+            assert_eq!(rt.block_on(db.delete("live", deleted)).unwrap(), 30);
+            check(&db);
+        }
+        let db = Database::open(dir.path(), DatabaseOptions::default(), None).unwrap();
+        check(&db);
+    }
+
     /// Cluster mode restores a replica by installing a snapshot; killed
     /// part-way, it must leave no collection of that name (the config is
     /// written last), and a collection created under the name afterwards
