@@ -43,9 +43,9 @@ const LANDMARK_SEEDS: usize = 4;
 /// The entries of the layer-0 beam: the greedy descent's node `ep` and the
 /// landmarks closest to the query. A query unlike the indexed vectors (a
 /// text on an image graph) is often led by the descent into a region it
-/// cannot walk out of; at 100 000 CLIP-like vectors 4-7 % of text queries
-/// found none of their 10 nearest at ef 64 that way, a third as many with
-/// the landmarks.
+/// cannot walk out of: at 100 000 CLIP-like vectors 5-7 % of text queries
+/// found none of their 10 nearest at ef 64 that way, 0.5-1.5 % with the
+/// landmarks (docs/benchmarks.md).
 pub(crate) fn entries(ep: Near, landmarks: &[u32], distance: impl Fn(u32) -> f32) -> Vec<Near> {
     let mut out = Vec::with_capacity(1 + LANDMARK_SEEDS);
     out.push(ep);
