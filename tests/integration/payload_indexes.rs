@@ -152,6 +152,21 @@ async fn filtered_recall(
     found as f64 / wanted as f64
 }
 
+async fn count(server: &TestServer, filter: Filter) -> u64 {
+    server
+        .points()
+        .await
+        .count(CountRequest {
+            collection: "c".into(),
+            filter: Some(filter),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .count
+}
+
 fn must(c: Vec<Condition>) -> Filter {
     Filter {
         must: c,
@@ -229,7 +244,19 @@ async fn indexed_filters_agree_with_an_exact_scan_and_follow_writes() {
     for (filter, keep, min_recall) in &cases {
         let recall = filtered_recall(&server, &model, filter.clone(), keep).await;
         assert!(recall >= *min_recall, "{filter:?}: recall {recall}");
+        // Count answers from the same candidates, exactly.
+        let want = model.vectors.keys().filter(|&&i| keep(i)).count() as u64;
+        assert_eq!(count(&server, filter.clone()).await, want, "{filter:?}");
     }
+    // A condition no index answers, beside one that is answered.
+    let unindexed = Condition {
+        key: "nope".into(),
+        r#match: Some(condition::Match::IsEmpty(IsEmpty {})),
+    };
+    assert_eq!(
+        count(&server, must(vec![equals("tag", json!("tag7")), unindexed])).await,
+        (0..N).filter(|i| i % 50 == 7).count() as u64
+    );
 
     // The indexes follow upserts, payload updates and deletes.
     let moved: Vec<usize> = (0..N).filter(|i| i % 50 == 7).take(40).collect();
@@ -278,6 +305,17 @@ async fn indexed_filters_agree_with_an_exact_scan_and_follow_writes() {
     )
     .await;
     assert_eq!(r, 1.0, "deleted points are gone from the index");
+    for (tag, want) in [
+        ("tag7", (0..N).filter(|&i| still_7(i)).count()),
+        ("moved", moved.len()),
+        (
+            "tag8",
+            (0..N).filter(|i| i % 50 == 8).count() - deleted.len(),
+        ),
+    ] {
+        let filter = must(vec![equals("tag", json!(tag))]);
+        assert_eq!(count(&server, filter).await, want as u64, "{tag}");
+    }
 
     // Restart and kill -9: the definitions are durable, the contents rebuilt.
     server.stop();

@@ -124,8 +124,33 @@ impl Collection {
         }
     }
 
-    /// Number of live points matching `filter`, exactly.
+    /// Number of live points matching `filter`, exactly. With a ready
+    /// payload index (or `has_id`) answering a `must` condition, only its
+    /// candidates are tested (none at all when the indexes answer the
+    /// whole filter); otherwise every live point's payload.
     pub fn count_matching(&self, filter: &Filter) -> u64 {
+        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
+        let sizes: Vec<(u32, usize)> = segments
+            .iter()
+            .map(|s| {
+                let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
+                (s.id, allocated as usize)
+            })
+            .collect();
+        if let Some((bits, exact)) = self.filter_candidates(filter, &sizes) {
+            let mut n = 0;
+            for (seg, words) in segments.iter().zip(&bits) {
+                let points = seg.points.read();
+                for r in set_bits(words) {
+                    if let Some(Some(e)) = points.get(r as usize) {
+                        if exact || filter.matches(&e.id, e.payload.as_deref()) {
+                            n += 1;
+                        }
+                    }
+                }
+            }
+            return n;
+        }
         let mut n = 0;
         self.for_each_entry(|_, _, e| {
             if filter.matches(&e.id, e.payload.as_deref()) {
