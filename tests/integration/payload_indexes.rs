@@ -316,6 +316,46 @@ async fn indexed_filters_agree_with_an_exact_scan_and_follow_writes() {
         let filter = must(vec![equals("tag", json!(tag))]);
         assert_eq!(count(&server, filter).await, want as u64, "{tag}");
     }
+    // Deleting by filter selects through the indexes too (and `has_id`
+    // through the id map), exactly the matching points.
+    let before = count(&server, Filter::default()).await;
+    let delete_by = |filter: Filter| {
+        let mut p = p.clone();
+        async move {
+            p.delete(DeleteRequest {
+                collection: "c".into(),
+                filter: Some(filter),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .deleted
+        }
+    };
+    let tag9: Vec<usize> = (0..N).filter(|i| i % 50 == 9).collect();
+    let with_ids = Condition {
+        key: String::new(),
+        r#match: Some(condition::Match::HasId(IdList {
+            ids: vec!["p1".into(), "p51".into(), "absent".into()],
+        })),
+    };
+    assert_eq!(
+        delete_by(must(vec![equals("tag", json!("tag9"))])).await,
+        tag9.len() as u64
+    );
+    assert_eq!(delete_by(must(vec![with_ids])).await, 2);
+    assert_eq!(
+        count(&server, must(vec![equals("tag", json!("tag9"))])).await,
+        0
+    );
+    assert_eq!(
+        count(&server, Filter::default()).await,
+        before - tag9.len() as u64 - 2
+    );
+    for i in tag9.iter().chain(&[1, 51]) {
+        model.vectors.remove(i);
+    }
 
     // Restart and kill -9: the definitions are durable, the contents rebuilt.
     server.stop();

@@ -152,6 +152,19 @@ impl Collection {
         filter: &Filter,
         segments: &[(u32, usize)],
     ) -> Option<(Vec<Vec<u64>>, bool)> {
+        self.filter_candidates_with(filter, segments, &|id| self.ids.get(id))
+    }
+
+    /// [`Collection::filter_candidates`], finding `has_id` ids with
+    /// `locate` (a caller that holds the id map's read lock passes a
+    /// look-up in it: taking the lock again could deadlock behind a
+    /// waiting writer).
+    pub(crate) fn filter_candidates_with(
+        &self,
+        filter: &Filter,
+        segments: &[(u32, usize)],
+        locate: &dyn Fn(&str) -> Option<Loc>,
+    ) -> Option<(Vec<Vec<u64>>, bool)> {
         let mut candidates: Option<Vec<Vec<u64>>> = None;
         let mut exact = filter.should.is_empty() && filter.must_not.is_empty();
         for condition in &filter.must {
@@ -171,7 +184,7 @@ impl Collection {
             let found_exact = match &condition.matches {
                 Match::HasId(ids) => {
                     ids.iter()
-                        .filter_map(|id| self.ids.get(id))
+                        .filter_map(|id| locate(id))
                         .for_each(|loc| set(record_key(loc)));
                     Some(true)
                 }

@@ -169,6 +169,31 @@ impl Collection {
     pub fn matching_ids(&self, filter: &Filter) -> Vec<String> {
         let map = self.ids.read();
         let mut ids = Vec::new();
+        // Ready payload indexes name the candidates. Commits change them
+        // and the record tables under the id map's write lock, so under
+        // its read lock they agree with the map.
+        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
+        let sizes: Vec<(u32, usize)> = segments
+            .iter()
+            .map(|s| {
+                let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
+                (s.id, allocated as usize)
+            })
+            .collect();
+        let locate = |id: &str| map.get(id).copied();
+        if let Some((bits, exact)) = self.filter_candidates_with(filter, &sizes, &locate) {
+            for (seg, words) in segments.iter().zip(&bits) {
+                let points = seg.points.read();
+                for r in set_bits(words) {
+                    if let Some(Some(e)) = points.get(r as usize) {
+                        if exact || filter.matches(&e.id, e.payload.as_deref()) {
+                            ids.push(e.id.to_string());
+                        }
+                    }
+                }
+            }
+            return ids;
+        }
         for (_, loc) in map.iter() {
             let Some(seg) = self.segment(loc.segment) else {
                 continue;
