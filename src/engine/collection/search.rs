@@ -12,6 +12,7 @@ use crate::engine::payload::Filter;
 use crate::engine::segment::{PointEntry, Segment};
 use crate::engine::types::*;
 use crate::engine::{EngineError, Result};
+use crate::storage::Loc;
 
 impl Collection {
     pub(super) fn vectors_of(
@@ -124,34 +125,43 @@ impl Collection {
         }
     }
 
-    /// Number of live points matching `filter`, exactly. With a ready
-    /// payload index (or `has_id`) answering a `must` condition, only its
-    /// candidates are tested (none at all when the indexes answer the
-    /// whole filter); otherwise every live point's payload.
-    pub fn count_matching(&self, filter: &Filter) -> u64 {
+    /// Calls `f` with every live point matching `filter` among the
+    /// candidates ready payload indexes (or `has_id`, found with `locate`)
+    /// name, testing payloads only when the indexes do not answer the whole
+    /// filter. False, calling nothing, when no `must` condition is answered
+    /// that way: the caller must test every point.
+    fn for_each_indexed_match(
+        &self,
+        filter: &Filter,
+        locate: &dyn Fn(&str) -> Option<Loc>,
+        mut f: impl FnMut(&PointEntry),
+    ) -> bool {
         let segments: Vec<Arc<Segment>> = self.segments.read().clone();
-        let sizes: Vec<(u32, usize)> = segments
-            .iter()
-            .map(|s| {
-                let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
-                (s.id, allocated as usize)
-            })
-            .collect();
-        if let Some((bits, exact)) = self.filter_candidates(filter, &sizes) {
-            let mut n = 0;
-            for (seg, words) in segments.iter().zip(&bits) {
-                let points = seg.points.read();
-                for r in set_bits(words) {
-                    if let Some(Some(e)) = points.get(r as usize) {
-                        if exact || filter.matches(&e.id, e.payload.as_deref()) {
-                            n += 1;
-                        }
+        let sizes = allocated_records(&segments);
+        let Some((bits, exact)) = self.filter_candidates_with(filter, &sizes, locate) else {
+            return false;
+        };
+        for (seg, words) in segments.iter().zip(&bits) {
+            let points = seg.points.read();
+            for r in set_bits(words) {
+                if let Some(Some(e)) = points.get(r as usize) {
+                    if exact || filter.matches(&e.id, e.payload.as_deref()) {
+                        f(e);
                     }
                 }
             }
+        }
+        true
+    }
+
+    /// Number of live points matching `filter`, exactly: among the payload
+    /// indexes' candidates when they answer a `must` condition, otherwise
+    /// testing every live point's payload.
+    pub fn count_matching(&self, filter: &Filter) -> u64 {
+        let mut n = 0;
+        if self.for_each_indexed_match(filter, &|id| self.ids.get(id), |_| n += 1) {
             return n;
         }
-        let mut n = 0;
         self.for_each_entry(|_, _, e| {
             if filter.matches(&e.id, e.payload.as_deref()) {
                 n += 1;
@@ -169,29 +179,11 @@ impl Collection {
     pub fn matching_ids(&self, filter: &Filter) -> Vec<String> {
         let map = self.ids.read();
         let mut ids = Vec::new();
-        // Ready payload indexes name the candidates. Commits change them
-        // and the record tables under the id map's write lock, so under
-        // its read lock they agree with the map.
-        let segments: Vec<Arc<Segment>> = self.segments.read().clone();
-        let sizes: Vec<(u32, usize)> = segments
-            .iter()
-            .map(|s| {
-                let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
-                (s.id, allocated as usize)
-            })
-            .collect();
+        // The payload indexes change under the id map's write lock too, so
+        // under its read lock they agree with it; `has_id` is looked up in
+        // the locked map (locking it again could wait behind a writer).
         let locate = |id: &str| map.get(id).copied();
-        if let Some((bits, exact)) = self.filter_candidates_with(filter, &sizes, &locate) {
-            for (seg, words) in segments.iter().zip(&bits) {
-                let points = seg.points.read();
-                for r in set_bits(words) {
-                    if let Some(Some(e)) = points.get(r as usize) {
-                        if exact || filter.matches(&e.id, e.payload.as_deref()) {
-                            ids.push(e.id.to_string());
-                        }
-                    }
-                }
-            }
+        if self.for_each_indexed_match(filter, &locate, |e| ids.push(e.id.to_string())) {
             return ids;
         }
         for (_, loc) in map.iter() {
@@ -307,13 +299,7 @@ impl Collection {
             .collect();
         let candidates = filter
             .and_then(|f| {
-                let sizes: Vec<(u32, usize)> = segments
-                    .iter()
-                    .map(|s| {
-                        let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
-                        (s.id, allocated as usize)
-                    })
-                    .collect();
+                let sizes = allocated_records(&segments);
                 let found = self.filter_candidates(f, &sizes)?;
                 Some((sizes, found))
             })
@@ -421,6 +407,18 @@ const MAX_SEARCH_ATTEMPTS: usize = 16;
 const FILTERED_WALK_COST: usize = 10;
 
 /// The records whose bits are set, in increasing order.
+/// Each segment's id and records handed out so far (what a candidate
+/// bitset covers).
+fn allocated_records(segments: &[Arc<Segment>]) -> Vec<(u32, usize)> {
+    segments
+        .iter()
+        .map(|s| {
+            let allocated = s.allocated.load(Ordering::Acquire).min(s.capacity);
+            (s.id, allocated as usize)
+        })
+        .collect()
+}
+
 fn set_bits(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
     bits.iter().enumerate().flat_map(|(i, &word)| {
         let mut w = word;
